@@ -1,0 +1,184 @@
+//! CSV: one row per sample, numeric features and one label column (numbers or strings).
+//! A header line is optional; by default it is detected (a first row whose feature
+//! fields are not all numbers is a header).
+
+use super::{read_file_bytes, Dataset, DenseMatrix, Features, LabelInterner};
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// Which column holds the label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelColumn {
+    First,
+    Last,
+    /// 0-based column index.
+    Index(usize),
+    /// Column name from the header.
+    Name(String),
+}
+
+impl std::str::FromStr for LabelColumn {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(match s {
+            "first" => LabelColumn::First,
+            "last" => LabelColumn::Last,
+            _ => match s.parse::<usize>() {
+                Ok(i) => LabelColumn::Index(i),
+                Err(_) => LabelColumn::Name(s.to_string()),
+            },
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CsvOptions {
+    /// `None`: detect; `Some(true)`: first line is a header; `Some(false)`: no header.
+    pub header: Option<bool>,
+    pub label: LabelColumn,
+    pub delimiter: u8,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions { header: None, label: LabelColumn::Last, delimiter: b',' }
+    }
+}
+
+/// Reads a CSV file (gzip or plain) into dense features.
+pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset> {
+    let bytes = read_file_bytes(path)?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(opts.delimiter)
+        .from_reader(&bytes[..]);
+    let mut records = rdr.byte_records();
+    let mut record = csv::ByteRecord::new();
+    let mut width = 0usize;
+    let mut label_col = 0usize;
+    let mut data: Vec<f32> = Vec::new();
+    let mut labels = LabelInterner::default();
+    let mut first = true;
+    while let Some(rec) = records.next() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line() as usize);
+            Error::parse(path, line, format!("CSV: {e}"))
+        })?;
+        let line = rec.position().map_or(0, |p| p.line() as usize);
+        if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
+            continue; // blank line
+        }
+        if first {
+            first = false;
+            width = rec.len();
+            if width < 2 {
+                return Err(Error::parse(path, line, "a CSV row needs at least one feature and a label"));
+            }
+            let header_names: Vec<String> =
+                rec.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
+            label_col = match &opts.label {
+                LabelColumn::First => 0,
+                LabelColumn::Last => width - 1,
+                LabelColumn::Index(i) if *i < width => *i,
+                LabelColumn::Index(i) => {
+                    return Err(Error::parse(path, line, format!("label column {i} but rows have {width} columns")))
+                }
+                LabelColumn::Name(n) => header_names.iter().position(|h| h == n).ok_or_else(|| {
+                    Error::parse(path, line, format!("no column named {n:?} in the header {header_names:?}"))
+                })?,
+            };
+            let is_header = opts.header.unwrap_or_else(|| {
+                matches!(opts.label, LabelColumn::Name(_))
+                    || rec.iter().enumerate().any(|(j, f)| j != label_col && parse_f32(f).is_none())
+            });
+            if is_header {
+                continue;
+            }
+        }
+        record.clone_from(&rec);
+        if record.len() != width {
+            return Err(Error::parse(
+                path,
+                line,
+                format!("row has {} columns, the first row has {width}", record.len()),
+            ));
+        }
+        for (j, field) in record.iter().enumerate() {
+            if j == label_col {
+                let l = std::str::from_utf8(field)
+                    .map_err(|_| Error::parse(path, line, "label is not valid UTF-8"))?;
+                if l.trim().is_empty() {
+                    return Err(Error::parse(path, line, "empty label"));
+                }
+                labels.push(l);
+                continue;
+            }
+            let v = parse_f32(field).ok_or_else(|| {
+                Error::parse(
+                    path,
+                    line,
+                    format!("column {}: {:?} is not a number", j + 1, String::from_utf8_lossy(field)),
+                )
+            })?;
+            if !v.is_finite() {
+                return Err(Error::parse(path, line, format!("column {}: value is not finite", j + 1)));
+            }
+            data.push(v);
+        }
+    }
+    let n = labels.len();
+    if n == 0 {
+        return Err(Error::bad_file(path, "no data rows"));
+    }
+    let (classes, y) = labels.finish();
+    Ok(Dataset {
+        x: Features::Dense(DenseMatrix::new(n, width - 1, data)),
+        y,
+        classes,
+    })
+}
+
+fn parse_f32(field: &[u8]) -> Option<f32> {
+    std::str::from_utf8(field).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn csv(text: &str, opts: &CsvOptions) -> Result<Dataset> {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        read_csv(f.path(), opts)
+    }
+
+    #[test]
+    fn header_detected_and_string_labels() {
+        let d = csv("a,b,kind\n1,2,cat\n3,4,dog\n", &CsvOptions::default()).unwrap();
+        assert_eq!(d.n_rows(), 2);
+        assert_eq!(d.classes, vec!["cat", "dog"]);
+        assert_eq!(d.x.row(1).dot(&[1.0, 1.0]), 7.0);
+    }
+
+    #[test]
+    fn label_column_by_position_or_name() {
+        let first = CsvOptions { label: LabelColumn::First, ..Default::default() };
+        let d = csv("0,1.5,2\n1,3,4\n", &first).unwrap();
+        assert_eq!((d.n_features(), d.classes.clone()), (2, vec!["0".into(), "1".into()]));
+        let named = CsvOptions { label: "y".parse().unwrap(), ..Default::default() };
+        let d = csv("x1,y,x2\n1,a,2\n3,b,4\n", &named).unwrap();
+        assert_eq!(d.x.row(0).dot(&[1.0, 10.0]), 21.0);
+    }
+
+    #[test]
+    fn ragged_rows_and_bad_values_are_errors() {
+        let e = csv("1,2,0\n1,2\n", &CsvOptions::default()).unwrap_err().to_string();
+        assert!(e.contains(":2: row has 2 columns, the first row has 3"), "{e}");
+        let e = csv("1,2,0\n1,NaN,1\n", &CsvOptions::default()).unwrap_err().to_string();
+        assert!(e.contains(":2: column 2: value is not finite"), "{e}");
+        let e = csv("1,2,0\n1,x,1\n", &CsvOptions::default()).unwrap_err().to_string();
+        assert!(e.contains(":2: column 2: \"x\" is not a number"), "{e}");
+    }
+}

@@ -1,0 +1,223 @@
+//! Data in: LIBSVM/svmlight text, CSV and IDX files, into a [`Dataset`] of features and
+//! class ids. Any label values are accepted; they are mapped to classes `0..K` in sorted
+//! order (numerically when every label is a number) and mapped back on output.
+
+mod csv_format;
+mod idx;
+mod libsvm;
+mod matrix;
+
+pub use csv_format::{read_csv, CsvOptions, LabelColumn};
+pub use idx::read_idx;
+pub use libsvm::{parse_libsvm, read_libsvm};
+pub use matrix::{par_row_reduce, CsrMatrix, DenseMatrix, Features, Row};
+
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Features with one class id per row, plus the names of the classes.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub x: Features,
+    /// Class id of each row, an index into `classes`.
+    pub y: Vec<u32>,
+    /// Class names, sorted (numerically if all are numbers).
+    pub classes: Vec<String>,
+}
+
+impl Dataset {
+    pub fn n_rows(&self) -> usize {
+        self.x.n_rows()
+    }
+    pub fn n_features(&self) -> usize {
+        self.x.n_cols()
+    }
+    /// Rows selected by index, same classes.
+    pub fn select(&self, rows: &[usize]) -> Dataset {
+        Dataset {
+            x: self.x.select_rows(rows),
+            y: rows.iter().map(|&i| self.y[i]).collect(),
+            classes: self.classes.clone(),
+        }
+    }
+    /// Labels of the rows as strings.
+    pub fn label(&self, i: usize) -> &str {
+        &self.classes[self.y[i] as usize]
+    }
+    /// Count of rows per class.
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut c = vec![0; self.classes.len()];
+        self.y.iter().for_each(|&k| c[k as usize] += 1);
+        c
+    }
+}
+
+/// Collects raw labels in first-seen order, then sorts the classes.
+#[derive(Default)]
+pub(crate) struct LabelInterner {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+    y: Vec<u32>,
+}
+
+impl LabelInterner {
+    /// Numbers are canonicalised ("+1", "1.0" and "1" are one class named "1").
+    pub fn push(&mut self, raw: &str) {
+        let name = canonical_label(raw);
+        let next = self.names.len() as u32;
+        let id = *self.ids.entry(name.clone()).or_insert_with(|| next);
+        if id == next {
+            self.names.push(name);
+        }
+        self.y.push(id);
+    }
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+    /// (sorted class names, class id per row)
+    pub fn finish(self) -> (Vec<String>, Vec<u32>) {
+        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
+        let numeric: Option<Vec<f64>> = self.names.iter().map(|s| s.parse::<f64>().ok()).collect();
+        match &numeric {
+            Some(v) => order.sort_by(|&a, &b| v[a as usize].total_cmp(&v[b as usize])),
+            None => order.sort_by(|&a, &b| self.names[a as usize].cmp(&self.names[b as usize])),
+        }
+        let mut remap = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            remap[old as usize] = new as u32;
+        }
+        let classes = order.iter().map(|&o| self.names[o as usize].clone()).collect();
+        (classes, self.y.into_iter().map(|k| remap[k as usize]).collect())
+    }
+}
+
+/// "+1", "1", "1.0" → "1"; other strings unchanged (trimmed).
+pub fn canonical_label(raw: &str) -> String {
+    let t = raw.trim();
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() => format!("{v}"),
+        _ => t.to_string(),
+    }
+}
+
+/// The file formats sigmax reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Libsvm,
+    Csv,
+    Idx,
+}
+
+impl Format {
+    /// Guessed from the file name: `.csv[.gz]` → CSV, `idx` in the name → IDX, else LIBSVM.
+    pub fn from_path(path: &Path) -> Format {
+        let name = path.file_name().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        if name.ends_with(".csv") {
+            Format::Csv
+        } else if name.contains("idx1") || name.contains("idx3") || name.ends_with(".idx") {
+            Format::Idx
+        } else {
+            Format::Libsvm
+        }
+    }
+}
+
+/// How to read a data file.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// `None`: guess from the file name.
+    pub format: Option<Format>,
+    /// LIBSVM indices start at 0 instead of 1.
+    pub zero_based: bool,
+    /// Refuse files whose largest feature index would exceed this many features
+    /// (protects against allocating huge weight vectors from one bad index).
+    pub max_features: usize,
+    pub csv: CsvOptions,
+    /// IDX labels file; `None`: derived from the images file name.
+    pub idx_labels: Option<PathBuf>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            format: None,
+            zero_based: false,
+            max_features: 1 << 27,
+            csv: CsvOptions::default(),
+            idx_labels: None,
+        }
+    }
+}
+
+/// Reads a data file in any supported format (gzip-compressed or not).
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
+    match opts.format.unwrap_or_else(|| Format::from_path(path)) {
+        Format::Libsvm => read_libsvm(path, opts.zero_based, opts.max_features),
+        Format::Csv => read_csv(path, &opts.csv),
+        Format::Idx => read_idx(path, opts.idx_labels.as_deref()),
+    }
+}
+
+/// Whole file into memory, gunzipped if it starts with the gzip magic bytes.
+/// An empty file is an error here, so every reader gets it named the same way.
+pub(crate) fn read_file_bytes(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(raw.len() * 4);
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| Error::bad_file(path, format!("gzip: {e}")))?;
+        out
+    } else {
+        raw
+    };
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::bad_file(path, "the file is empty"));
+    }
+    Ok(bytes)
+}
+
+/// Checks that at least two classes are present (training needs two).
+pub fn require_two_classes(d: &Dataset) -> Result<()> {
+    if d.classes.len() < 2 {
+        return Err(Error::SingleClass {
+            label: d.classes.first().cloned().unwrap_or_default(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_sorted_numerically_and_canonical() {
+        let mut li = LabelInterner::default();
+        for l in ["+1", "-1", "10", "2", "1.0"] {
+            li.push(l);
+        }
+        let (classes, y) = li.finish();
+        assert_eq!(classes, vec!["-1", "1", "2", "10"]);
+        assert_eq!(y, vec![1, 0, 3, 2, 1]);
+    }
+
+    #[test]
+    fn string_labels_sorted_lexically() {
+        let mut li = LabelInterner::default();
+        for l in ["dog", "cat", "dog"] {
+            li.push(l);
+        }
+        assert_eq!(li.finish(), (vec!["cat".into(), "dog".into()], vec![1, 0, 1]));
+    }
+
+    #[test]
+    fn format_from_name() {
+        assert_eq!(Format::from_path(Path::new("a/b.csv.gz")), Format::Csv);
+        assert_eq!(Format::from_path(Path::new("train-images-idx3-ubyte.gz")), Format::Idx);
+        assert_eq!(Format::from_path(Path::new("heart_scale")), Format::Libsvm);
+    }
+}

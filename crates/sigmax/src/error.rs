@@ -1,0 +1,82 @@
+//! One error type for the library. Every variant carries the numbers or the place
+//! (file, line) that a user needs to fix the problem.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in sigmax, with the offending values in it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A problem at a known place in an input file. `line` is 1-based.
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    /// A problem with a whole input file (empty, wrong magic number, ...).
+    #[error("{path}: {message}")]
+    BadFile { path: PathBuf, message: String },
+    #[error("invalid parameter {name} = {value}: {expected}")]
+    InvalidParameter {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("shape mismatch: {what} (expected {expected}, got {got})")]
+    Shape {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    #[error("training data has a single class ({label:?}); a classifier needs at least two")]
+    SingleClass { label: String },
+    #[error("{what} is not finite ({value}) {context}")]
+    NotFinite {
+        what: &'static str,
+        value: f64,
+        context: String,
+    },
+    /// Training diverged: the objective became NaN/Inf or kept growing.
+    #[error("training diverged at iteration {iteration}: objective {objective}; {advice}")]
+    Diverged {
+        iteration: usize,
+        objective: f64,
+        advice: &'static str,
+    },
+    #[error("model file {path}: {message}")]
+    Model { path: PathBuf, message: String },
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn parse(path: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {
+        Error::Parse {
+            path: path.into(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn bad_file(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::BadFile {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Pointwise losses, each computed stably from the linear score.
+//!
+//! For a binary label y ∈ {−1, +1} and score z = w·x + b, the margin is m = y·z:
+//!
+//! | loss        | ℓ(m)              | bounds the 0-1 loss? |
+//! |-------------|-------------------|----------------------|
+//! | 0-1         | 1[m ≤ 0]          | (it is the 0-1 loss) |
+//! | hinge       | max(0, 1 − m)     | yes                  |
+//! | logistic    | log(1 + e^{−m})   | yes in log base 2    |
+//! | exponential | e^{−m}            | yes                  |
+//!
+//! The {0,1} cross-entropy −[t log g(z) + (1−t) log(1−g(z))] equals softplus(z) − t·z,
+//! which is the logistic loss of the same z with y = 2t − 1 (Bishop, PRML §4.3.2).
+
+/// log(1 + e^z) without overflow: for z > 0 it is z + log(1 + e^{−z}).
+#[inline]
+pub fn softplus(z: f64) -> f64 {
+    if z > 0.0 {
+        z + (-z).exp().ln_1p()
+    } else {
+        z.exp().ln_1p()
+    }
+}
+
+/// The logistic function g(z) = 1/(1 + e^{−z}), evaluated without overflow.
+#[inline]
+pub fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// log Σ_j e^{s_j}, shifted by this row's own maximum so no term overflows.
+#[inline]
+pub fn log_sum_exp(scores: &[f64]) -> f64 {
+    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !max.is_finite() {
+        return max;
+    }
+    max + scores.iter().map(|&s| (s - max).exp()).sum::<f64>().ln()
+}
+
+/// softmax(scores) written into `out`; returns log Σ e^{s}.
+#[inline]
+pub fn softmax_into(scores: &[f64], out: &mut [f64]) -> f64 {
+    let lse = log_sum_exp(scores);
+    for (o, &s) in out.iter_mut().zip(scores) {
+        *o = (s - lse).exp();
+    }
+    lse
+}
+
+/// The exponential loss is clamped at e^700 (f64 overflows at e^709.8): beyond that the
+/// value stays finite and the gradient keeps pointing the right way.
+const EXP_CLAMP: f64 = 700.0;
+
+/// A loss of the binary score z and the class t ∈ {0, 1} (t = 1 is the positive class).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BinaryLoss {
+    /// log(1 + e^{−yz}), y = 2t − 1.
+    Logistic,
+    /// −[t log g(z) + (1−t) log(1 − g(z))] = softplus(z) − t·z: the same model as
+    /// `Logistic`, written in the {0,1} form.
+    CrossEntropy,
+    /// max(0, 1 − yz): the linear SVM. Not differentiable at yz = 1 (subgradient 0 there).
+    Hinge,
+    /// e^{−yz} (AdaBoost's loss).
+    Exponential,
+}
+
+impl BinaryLoss {
+    /// ℓ(z, t).
+    #[inline]
+    pub fn value(self, z: f64, t: bool) -> f64 {
+        let y = if t { 1.0 } else { -1.0 };
+        match self {
+            BinaryLoss::Logistic => softplus(-y * z),
+            BinaryLoss::CrossEntropy => softplus(z) - if t { z } else { 0.0 },
+            BinaryLoss::Hinge => (1.0 - y * z).max(0.0),
+            BinaryLoss::Exponential => (-y * z).min(EXP_CLAMP).exp(),
+        }
+    }
+
+    /// ∂ℓ/∂z (a subgradient for the hinge).
+    #[inline]
+    pub fn d1(self, z: f64, t: bool) -> f64 {
+        let y = if t { 1.0 } else { -1.0 };
+        match self {
+            BinaryLoss::Logistic => -y * sigmoid(-y * z),
+            BinaryLoss::CrossEntropy => sigmoid(z) - if t { 1.0 } else { 0.0 },
+            BinaryLoss::Hinge => {
+                if y * z < 1.0 {
+                    -y
+                } else {
+                    0.0
+                }
+            }
+            BinaryLoss::Exponential => -y * (-y * z).min(EXP_CLAMP).exp(),
+        }
+    }
+
+    /// ∂²ℓ/∂z², `None` where the loss is not twice differentiable.
+    #[inline]
+    pub fn d2(self, z: f64, t: bool) -> Option<f64> {
+        let y = if t { 1.0 } else { -1.0 };
+        match self {
+            BinaryLoss::Logistic | BinaryLoss::CrossEntropy => Some(sigmoid(z) * sigmoid(-z)),
+            BinaryLoss::Hinge => None,
+            BinaryLoss::Exponential => Some((-y * z).min(EXP_CLAMP).exp()),
+        }
+    }
+
+    pub fn is_smooth(self) -> bool {
+        !matches!(self, BinaryLoss::Hinge)
+    }
+}
+
+/// The 0-1 loss of a margin m = y·z: 1 when the sign is wrong (or zero).
+#[inline]
+pub fn zero_one_loss(margin: f64) -> f64 {
+    if margin <= 0.0 {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOSSES: [BinaryLoss; 4] =
+        [BinaryLoss::Logistic, BinaryLoss::CrossEntropy, BinaryLoss::Hinge, BinaryLoss::Exponential];
+
+    #[test]
+    fn stable_at_huge_scores() {
+        for &z in &[-1000.0, -40.0, 0.0, 40.0, 1000.0] {
+            assert!(softplus(z).is_finite() && sigmoid(z).is_finite());
+            for l in LOSSES {
+                for t in [false, true] {
+                    assert!(l.value(z, t).is_finite(), "{l:?} {z} {t}");
+                    assert!(l.d1(z, t).is_finite());
+                    assert!(l.d2(z, t).map_or(true, f64::is_finite));
+                }
+            }
+        }
+        assert_eq!(softplus(1000.0), 1000.0);
+        assert_eq!(softplus(-1000.0), 0.0);
+        assert!((log_sum_exp(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-12);
+        assert!((log_sum_exp(&[-1000.0, -1001.0]) - (-1000.0 + (1.0 + (-1f64).exp()).ln())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn logistic_equals_cross_entropy() {
+        for i in -50..=50 {
+            let z = i as f64 * 0.37;
+            for t in [false, true] {
+                let (a, b) = (BinaryLoss::Logistic, BinaryLoss::CrossEntropy);
+                assert!((a.value(z, t) - b.value(z, t)).abs() < 1e-12 * (1.0 + a.value(z, t)));
+                assert!((a.d1(z, t) - b.d1(z, t)).abs() < 1e-14);
+            }
+        }
+    }
+
+    #[test]
+    fn derivatives_match_finite_differences() {
+        let h = 1e-6;
+        for l in LOSSES {
+            for &z in &[-3.1, -0.4, 0.3, 2.2] {
+                for t in [false, true] {
+                    let fd = (l.value(z + h, t) - l.value(z - h, t)) / (2.0 * h);
+                    assert!((fd - l.d1(z, t)).abs() < 1e-6, "{l:?} d1 at {z}");
+                    if let Some(d2) = l.d2(z, t) {
+                        let fd2 = (l.d1(z + h, t) - l.d1(z - h, t)) / (2.0 * h);
+                        assert!((fd2 - d2).abs() < 1e-6, "{l:?} d2 at {z}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn surrogates_bound_zero_one() {
+        for i in -40..=40 {
+            let m = i as f64 * 0.05;
+            let zo = zero_one_loss(m);
+            assert!(BinaryLoss::Hinge.value(m, true) >= zo);
+            assert!(BinaryLoss::Exponential.value(m, true) >= zo);
+            assert!(BinaryLoss::Logistic.value(m, true) / 2f64.ln() >= zo - 1e-12);
+        }
+    }
+
+    #[test]
+    fn softmax_sums_to_one() {
+        let mut p = [0.0; 4];
+        softmax_into(&[1000.0, -1000.0, 3.0, 999.0], &mut p);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-14);
+        assert!(p.iter().all(|v| v.is_finite()));
+    }
+}

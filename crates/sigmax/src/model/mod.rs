@@ -1,0 +1,183 @@
+//! Trained models: thin owners of weights that turn features into scores, probabilities
+//! and labels. Binary models (logistic, SVM) hold one weight vector whose positive side
+//! is `classes[1]`; softmax models hold one row per class.
+
+mod persist;
+
+pub use persist::{load_model, save_model, MODEL_FORMAT, MODEL_VERSION};
+
+use crate::data::Features;
+use crate::error::{Error, Result};
+use crate::loss::{sigmoid, softmax_into};
+use serde::{Deserialize, Serialize};
+
+/// Which model family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Binary logistic regression, P(y = classes[1] | x) = g(w·x + b).
+    Logistic,
+    /// Softmax regression over K classes.
+    Softmax,
+    /// Linear SVM (hinge loss): scores, no probabilities.
+    Svm,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Logistic => "logistic",
+            ModelKind::Softmax => "softmax",
+            ModelKind::Svm => "svm",
+        }
+    }
+}
+
+/// A linear classifier: K classes, rows of weights and biases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinearModel {
+    pub kind: ModelKind,
+    /// Class names in class-id order.
+    pub classes: Vec<String>,
+    pub n_features: usize,
+    /// The λ it was trained with (informational for a model built by hand).
+    pub lambda: f64,
+    pub intercept: bool,
+    /// One row (binary) or K rows (softmax) of `n_features` weights.
+    pub weights: Vec<Vec<f64>>,
+    /// One bias per weight row (zeros without an intercept).
+    pub bias: Vec<f64>,
+}
+
+impl LinearModel {
+    /// Builds a model from given coefficients, checking the shapes.
+    pub fn from_coefficients(
+        kind: ModelKind,
+        classes: Vec<String>,
+        weights: Vec<Vec<f64>>,
+        bias: Option<Vec<f64>>,
+        lambda: f64,
+    ) -> Result<LinearModel> {
+        let n_features = weights.first().map_or(0, Vec::len);
+        let rows = weights.len();
+        let intercept = bias.is_some();
+        let bias = bias.unwrap_or_else(|| vec![0.0; rows]);
+        let m = LinearModel { kind, classes, n_features, lambda, intercept, weights, bias };
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// Checks that the shapes fit the kind; used after loading as well.
+    pub fn validate(&self) -> Result<()> {
+        let k = self.classes.len();
+        if k < 2 {
+            return Err(Error::Shape { what: "number of classes (at least)", expected: 2, got: k });
+        }
+        let rows = match self.kind {
+            ModelKind::Softmax => k,
+            _ => 1,
+        };
+        if self.kind != ModelKind::Softmax && k != 2 {
+            return Err(Error::Shape { what: "classes of a binary model", expected: 2, got: k });
+        }
+        if self.weights.len() != rows {
+            return Err(Error::Shape { what: "weight rows", expected: rows, got: self.weights.len() });
+        }
+        if self.bias.len() != rows {
+            return Err(Error::Shape { what: "bias entries", expected: rows, got: self.bias.len() });
+        }
+        for r in &self.weights {
+            if r.len() != self.n_features {
+                return Err(Error::Shape { what: "weights per row", expected: self.n_features, got: r.len() });
+            }
+        }
+        if let Some(v) = self.weights.iter().flatten().chain(&self.bias).find(|v| !v.is_finite()) {
+            return Err(Error::NotFinite { what: "model weight", value: *v, context: String::new() });
+        }
+        Ok(())
+    }
+
+    pub fn n_classes(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// Raw scores, row-major n × (1 for binary, K for softmax).
+    pub fn decision_function(&self, x: &Features) -> Vec<f64> {
+        let rows = self.weights.len();
+        let mut out = vec![0.0; x.n_rows() * rows];
+        for (i, s) in out.chunks_mut(rows).enumerate() {
+            let row = x.row(i);
+            for (j, sj) in s.iter_mut().enumerate() {
+                *sj = row.dot(&self.weights[j]) + self.bias[j];
+            }
+        }
+        out
+    }
+
+    /// Class probabilities, row-major n × K. SVMs have none.
+    pub fn predict_proba(&self, x: &Features) -> Result<Vec<f64>> {
+        let scores = self.decision_function(x);
+        match self.kind {
+            ModelKind::Svm => Err(Error::Unsupported("a linear SVM gives scores, not probabilities".into())),
+            ModelKind::Logistic => Ok(scores.iter().flat_map(|&z| [sigmoid(-z), sigmoid(z)]).collect()),
+            ModelKind::Softmax => {
+                let k = self.n_classes();
+                let mut p = vec![0.0; scores.len()];
+                for (s, o) in scores.chunks(k).zip(p.chunks_mut(k)) {
+                    softmax_into(s, o);
+                }
+                Ok(p)
+            }
+        }
+    }
+
+    /// Predicted class ids (index into `classes`).
+    pub fn predict(&self, x: &Features) -> Vec<u32> {
+        let scores = self.decision_function(x);
+        match self.kind {
+            ModelKind::Softmax => scores.chunks(self.n_classes()).map(argmax).collect(),
+            _ => scores.iter().map(|&z| (z > 0.0) as u32).collect(),
+        }
+    }
+}
+
+/// Index of the largest entry (the first on ties).
+pub fn argmax(v: &[f64]) -> u32 {
+    let mut best = 0;
+    for (j, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = j;
+        }
+    }
+    best as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DenseMatrix;
+
+    #[test]
+    fn from_coefficients_checks_shapes() {
+        let ok = LinearModel::from_coefficients(
+            ModelKind::Logistic,
+            vec!["-1".into(), "1".into()],
+            vec![vec![1.0, -1.0]],
+            Some(vec![0.5]),
+            0.0,
+        )
+        .unwrap();
+        let x = Features::Dense(DenseMatrix::new(2, 2, vec![1.0, 0.0, 0.0, 1.0]));
+        assert_eq!(ok.predict(&x), vec![1, 0]);
+        let p = ok.predict_proba(&x).unwrap();
+        assert!((p[1] - sigmoid(1.5)).abs() < 1e-15 && (p[0] + p[1] - 1.0).abs() < 1e-15);
+        let bad = LinearModel::from_coefficients(
+            ModelKind::Softmax,
+            vec!["a".into(), "b".into(), "c".into()],
+            vec![vec![1.0], vec![2.0]],
+            None,
+            0.0,
+        );
+        assert!(bad.unwrap_err().to_string().contains("weight rows (expected 3, got 2)"));
+    }
+}

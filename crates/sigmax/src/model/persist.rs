@@ -1,0 +1,118 @@
+//! The model file: JSON, versioned, written atomically.
+//!
+//! ```json
+//! { "format": "sigmax-model", "version": 1,
+//!   "model": { "kind": "logistic", "classes": ["-1", "1"], "n_features": 13,
+//!              "lambda": 0.0001, "intercept": true,
+//!              "weights": [[...13 numbers...]], "bias": [0.12] } }
+//! ```
+//! `weights` has one row for a binary model (positive class `classes[1]`) and K rows for
+//! softmax; `bias` one entry per row (zeros when `intercept` is false). Readers refuse
+//! files from a newer version.
+
+use super::LinearModel;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+
+pub const MODEL_FORMAT: &str = "sigmax-model";
+pub const MODEL_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Envelope<M> {
+    format: String,
+    version: u32,
+    model: M,
+}
+
+/// Writes the model to a temporary file beside `path`, then renames it into place, so
+/// a crash never leaves a half-written model.
+pub fn save_model(model: &LinearModel, path: &Path) -> Result<()> {
+    let env = Envelope { format: MODEL_FORMAT.to_string(), version: MODEL_VERSION, model };
+    let json = serde_json::to_vec_pretty(&env).expect("a model always serializes");
+    write_atomically(path, &json)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory + rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// Reads and validates a model file.
+pub fn load_model(path: &Path) -> Result<LinearModel> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bad = |message: String| Error::Model { path: path.to_path_buf(), message };
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        if e.is_eof() {
+            bad(format!("truncated file ({e})"))
+        } else {
+            bad(format!("not valid JSON ({e})"))
+        }
+    })?;
+    if value.get("format").and_then(|f| f.as_str()) != Some(MODEL_FORMAT) {
+        return Err(bad(format!("not a sigmax model (no \"format\": \"{MODEL_FORMAT}\")")));
+    }
+    let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+    if version > MODEL_VERSION as u64 {
+        return Err(bad(format!(
+            "format version {version} was written by a newer sigmax; this one reads up to version {MODEL_VERSION}"
+        )));
+    }
+    if version == 0 {
+        return Err(bad("missing or invalid \"version\"".into()));
+    }
+    let env: Envelope<LinearModel> = serde_json::from_value(value).map_err(|e| bad(format!("invalid contents: {e}")))?;
+    env.model.validate().map_err(|e| bad(e.to_string()))?;
+    Ok(env.model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelKind;
+
+    fn model() -> LinearModel {
+        LinearModel::from_coefficients(
+            ModelKind::Softmax,
+            vec!["a".into(), "b".into(), "c".into()],
+            vec![vec![1.0, 2.0], vec![0.5, -1.0], vec![0.0, 1e-300]],
+            Some(vec![0.1, 0.2, -0.3]),
+            1e-4,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn round_trip_is_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.json");
+        save_model(&model(), &p).unwrap();
+        assert_eq!(load_model(&p).unwrap(), model());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+    }
+
+    #[test]
+    fn wrong_truncated_and_future_files_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.json");
+        save_model(&model(), &p).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, &text[..text.len() / 2]).unwrap();
+        assert!(load_model(&p).unwrap_err().to_string().contains("truncated"));
+        std::fs::write(&p, text.replace("\"version\": 1", "\"version\": 7")).unwrap();
+        assert!(load_model(&p).unwrap_err().to_string().contains("version 7 was written by a newer sigmax"));
+        std::fs::write(&p, "{\"hello\": 1}").unwrap();
+        assert!(load_model(&p).unwrap_err().to_string().contains("not a sigmax model"));
+        std::fs::write(&p, text.replace("\"n_features\": 2", "\"n_features\": 3")).unwrap();
+        assert!(load_model(&p).unwrap_err().to_string().contains("weights per row"));
+    }
+}

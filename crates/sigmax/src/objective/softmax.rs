@@ -1,0 +1,195 @@
+//! Softmax (multinomial logistic) regression for K ≥ 2 classes:
+//! P(y = j | x) = softmax(Wx + b)_j and
+//! J(W, b) = (1/n) Σ_i [log Σ_j e^{s_ij} − s_{i,y_i}] + λ/2‖W‖²_F, s_ij = w_j·x_i + b_j.
+//!
+//! Parameters: W row-major (class j's weights are `w[j*d..(j+1)*d]`), then the K biases
+//! when there is an intercept (never regularized). Gradient (1/n) Σ_i (p_i − e_{y_i}) x_iᵀ
+//! + λW; Hessian-vector product (1/n) Σ_i [diag(p_i) − p_i p_iᵀ](V x_i + v_b) x_iᵀ + λV
+//! (Böhning 1992; Bishop, PRML §4.3.4).
+
+use super::{sq_norm, FiniteSum, Objective};
+use crate::data::{par_row_reduce, Features, Row};
+use crate::loss::softmax_into;
+use rayon::prelude::*;
+
+pub struct SoftmaxObjective<'a> {
+    x: &'a Features,
+    y: &'a [u32],
+    k: usize,
+    d: usize,
+    lambda: f64,
+    intercept: bool,
+    /// Row-major n × K class probabilities at the last `value_grad` point.
+    probs: Vec<f64>,
+}
+
+impl<'a> SoftmaxObjective<'a> {
+    pub fn new(x: &'a Features, y: &'a [u32], k: usize, lambda: f64, intercept: bool) -> Self {
+        assert_eq!(x.n_rows(), y.len(), "one label per row");
+        assert!(y.iter().all(|&c| (c as usize) < k), "labels must be < K");
+        SoftmaxObjective { x, y, k, d: x.n_cols(), lambda, intercept, probs: Vec::new() }
+    }
+
+    /// Scores s_j = w_j·x + b_j of one row into `s`.
+    fn row_scores(&self, row: Row, w: &[f64], s: &mut [f64]) {
+        let d = self.d;
+        for (j, sj) in s.iter_mut().enumerate() {
+            *sj = row.dot(&w[j * d..(j + 1) * d]) + if self.intercept { w[self.k * d + j] } else { 0.0 };
+        }
+    }
+
+    /// Mean cross-entropy and Σ_i c_i x_iᵀ over `rows`, where c_i = p_i − e_{y_i};
+    /// the probabilities go to `probs` when given.
+    fn pass(&self, w: &[f64], rows: &[usize], want_grad: bool) -> (f64, Vec<f64>) {
+        let k = self.k;
+        let width = if want_grad { self.dim() } else { 0 };
+        let acc = par_row_reduce(rows.len(), width + 1, |range, acc| {
+            let mut s = vec![0.0; k];
+            let mut p = vec![0.0; k];
+            for &i in &rows[range] {
+                let row = self.x.row(i);
+                self.row_scores(row, w, &mut s);
+                let yi = self.y[i] as usize;
+                let lse = softmax_into(&s, &mut p);
+                acc[width] += lse - s[yi];
+                if want_grad {
+                    p[yi] -= 1.0;
+                    self.add_outer(row, &p, acc);
+                }
+            }
+        });
+        (acc[width], acc)
+    }
+
+    /// acc[W] += c ⊗ x, acc[b] += c.
+    fn add_outer(&self, row: Row, c: &[f64], acc: &mut [f64]) {
+        let d = self.d;
+        for (j, &cj) in c.iter().enumerate() {
+            if cj != 0.0 {
+                row.axpy(cj, &mut acc[j * d..(j + 1) * d]);
+            }
+        }
+        if self.intercept {
+            for (a, &cj) in acc[self.k * d..self.k * d + self.k].iter_mut().zip(c) {
+                *a += cj;
+            }
+        }
+    }
+
+    fn finish_grad(&self, w: &[f64], sum: &[f64], inv_n: f64, grad: &mut [f64]) {
+        let kd = self.k * self.d;
+        for (idx, g) in grad.iter_mut().enumerate() {
+            *g = sum[idx] * inv_n + if idx < kd { self.lambda * w[idx] } else { 0.0 };
+        }
+    }
+
+    fn regularizer(&self, w: &[f64]) -> f64 {
+        0.5 * self.lambda * sq_norm(&w[..self.k * self.d])
+    }
+
+    fn all_rows(&self) -> Vec<usize> {
+        (0..self.y.len()).collect()
+    }
+}
+
+impl Objective for SoftmaxObjective<'_> {
+    fn dim(&self) -> usize {
+        self.k * self.d + if self.intercept { self.k } else { 0 }
+    }
+
+    fn value(&mut self, w: &[f64]) -> f64 {
+        let (loss, _) = self.pass(w, &self.all_rows(), false);
+        loss / self.y.len() as f64 + self.regularizer(w)
+    }
+
+    fn value_grad(&mut self, w: &[f64], grad: &mut [f64]) -> f64 {
+        let n = self.y.len();
+        let (loss, sum) = self.pass(w, &self.all_rows(), true);
+        self.finish_grad(w, &sum, 1.0 / n as f64, grad);
+        // Keep the probabilities for Hessian-vector products at this point.
+        let k = self.k;
+        let mut probs = vec![0.0; n * k];
+        probs.par_chunks_mut(k).enumerate().for_each(|(i, p)| {
+            let mut s = vec![0.0; k];
+            self.row_scores(self.x.row(i), w, &mut s);
+            softmax_into(&s, p);
+        });
+        self.probs = probs;
+        loss / n as f64 + self.regularizer(w)
+    }
+
+    fn hess_vec(&self, v: &[f64], out: &mut [f64]) -> bool {
+        let (n, k) = (self.y.len(), self.k);
+        let acc = par_row_reduce(n, self.dim(), |range, acc| {
+            let mut u = vec![0.0; k];
+            for i in range {
+                let row = self.x.row(i);
+                self.row_scores(row, v, &mut u);
+                let p = &self.probs[i * k..(i + 1) * k];
+                let pu: f64 = p.iter().zip(&u).map(|(a, b)| a * b).sum();
+                for (uj, &pj) in u.iter_mut().zip(p) {
+                    *uj = pj * (*uj - pu);
+                }
+                self.add_outer(row, &u, acc);
+            }
+        });
+        self.finish_grad(v, &acc, 1.0 / n as f64, out);
+        true
+    }
+
+    fn is_smooth(&self) -> bool {
+        true
+    }
+}
+
+impl FiniteSum for SoftmaxObjective<'_> {
+    fn n_samples(&self) -> usize {
+        self.y.len()
+    }
+
+    fn batch_value_grad(&self, w: &[f64], batch: &[usize], grad: &mut [f64]) -> f64 {
+        let (loss, sum) = self.pass(w, batch, true);
+        let inv = 1.0 / batch.len() as f64;
+        self.finish_grad(w, &sum, inv, grad);
+        loss * inv + self.regularizer(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DenseMatrix;
+    use crate::objective::testing::{check_gradient, check_hess_vec};
+
+    fn toy() -> (Features, Vec<u32>) {
+        let x = DenseMatrix::new(
+            5,
+            2,
+            vec![1.0, 0.5, -1.0, 2.0, 0.3, -0.3, 0.0, 1.5, 2.0, -1.0],
+        );
+        (Features::Dense(x), vec![0, 1, 2, 1, 0])
+    }
+
+    #[test]
+    fn gradients_and_hessians_match_finite_differences() {
+        let (x, y) = toy();
+        let sparse = Features::Sparse(x.to_sparse());
+        let w: Vec<f64> = (0..9).map(|i| ((i * 7 % 5) as f64 - 2.0) * 0.3).collect();
+        let v: Vec<f64> = (0..9).map(|i| ((i * 3 % 4) as f64 - 1.5) * 0.5).collect();
+        for intercept in [false, true] {
+            for feats in [&x, &sparse] {
+                let mut obj = SoftmaxObjective::new(feats, &y, 3, 0.2, intercept);
+                let m = obj.dim();
+                check_gradient(&mut obj, &w[..m], 1e-6);
+                check_hess_vec(&mut obj, &w[..m], &v[..m], 1e-6);
+            }
+        }
+    }
+
+    #[test]
+    fn at_zero_the_loss_is_log_k() {
+        let (x, y) = toy();
+        let mut obj = SoftmaxObjective::new(&x, &y, 3, 1.0, true);
+        assert!((obj.value(&[0.0; 9]) - 3f64.ln()).abs() < 1e-15);
+    }
+}

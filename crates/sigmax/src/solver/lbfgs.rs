@@ -1,0 +1,110 @@
+//! Limited-memory BFGS: the two-loop recursion for the search direction (Nocedal &
+//! Wright, Numerical Optimization, Alg. 7.4) with a backtracking Armijo line search
+//! starting at the unit step; a pair (s, y) is kept only when sᵀy > 0.
+
+use super::{norm, Observer, SolverReport, StopRule, Tracker};
+use crate::error::Result;
+use crate::objective::{dot, Objective};
+use std::collections::VecDeque;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Lbfgs {
+    pub stop: StopRule,
+    /// Number of (s, y) pairs kept.
+    pub memory: usize,
+}
+
+impl Lbfgs {
+    pub fn minimize(&self, obj: &mut dyn Objective, w: &mut [f64], observer: Option<Observer>) -> Result<SolverReport> {
+        let n = obj.dim();
+        let mut tr = Tracker::new(obj, self.stop.tol, observer);
+        let mut g = vec![0.0; n];
+        let mut f = obj.value_grad(w, &mut g);
+        let mut pairs: VecDeque<(Vec<f64>, Vec<f64>, f64)> = VecDeque::new();
+        let (mut w_new, mut g_new, mut dir) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        for it in 0..self.stop.max_iter {
+            let gn = norm(&g);
+            tr.record(it, f, gn)?;
+            if tr.converged(gn) {
+                return Ok(tr.finish("lbfgs", true, format!("gradient norm below tol after {it} iterations")));
+            }
+            two_loop(&g, &pairs, &mut dir);
+            let mut slope = dot(&g, &dir);
+            if slope >= 0.0 {
+                // Not a descent direction (numerical trouble): restart from steepest descent.
+                pairs.clear();
+                dir.iter_mut().zip(&g).for_each(|(d, gk)| *d = -gk);
+                slope = -gn * gn;
+            }
+            let mut step = if pairs.is_empty() { 1.0 / gn.max(1.0) } else { 1.0 };
+            let f_new = loop {
+                for k in 0..n {
+                    w_new[k] = w[k] + step * dir[k];
+                }
+                let ft = obj.value(&w_new);
+                if ft <= f + 1e-4 * step * slope {
+                    break Some(ft);
+                }
+                step *= 0.5;
+                if step < 1e-20 {
+                    break None;
+                }
+            };
+            if f_new.is_none() {
+                return Ok(tr.finish("lbfgs", false, format!("line search failed at iteration {it} (no decrease possible)")));
+            }
+            let f_new = obj.value_grad(&w_new, &mut g_new);
+            let s: Vec<f64> = (0..n).map(|k| w_new[k] - w[k]).collect();
+            let y: Vec<f64> = (0..n).map(|k| g_new[k] - g[k]).collect();
+            let sy = dot(&s, &y);
+            if sy > 1e-12 * norm(&s) * norm(&y) {
+                if pairs.len() == self.memory {
+                    pairs.pop_front();
+                }
+                pairs.push_back((s, y, 1.0 / sy));
+            }
+            w.copy_from_slice(&w_new);
+            g.copy_from_slice(&g_new);
+            f = f_new;
+        }
+        let gn = norm(&g);
+        tr.record(self.stop.max_iter, f, gn)?;
+        let done = tr.converged(gn);
+        Ok(tr.finish("lbfgs", done, format!("reached max iterations ({})", self.stop.max_iter)))
+    }
+}
+
+/// dir = −H·g with H the L-BFGS inverse-Hessian approximation, scaled by sᵀy/yᵀy.
+fn two_loop(g: &[f64], pairs: &VecDeque<(Vec<f64>, Vec<f64>, f64)>, dir: &mut [f64]) {
+    dir.iter_mut().zip(g).for_each(|(d, gk)| *d = -gk);
+    let mut alpha = vec![0.0; pairs.len()];
+    for (i, (s, y, rho)) in pairs.iter().enumerate().rev() {
+        alpha[i] = rho * dot(s, dir);
+        dir.iter_mut().zip(y).for_each(|(d, yk)| *d -= alpha[i] * yk);
+    }
+    if let Some((s, y, _)) = pairs.back() {
+        let gamma = dot(s, y) / dot(y, y);
+        dir.iter_mut().for_each(|d| *d *= gamma);
+    }
+    for (i, (s, y, rho)) in pairs.iter().enumerate() {
+        let beta = rho * dot(y, dir);
+        dir.iter_mut().zip(s).for_each(|(d, sk)| *d += (alpha[i] - beta) * sk);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::solver::testing::ill_conditioned;
+
+    #[test]
+    fn converges_on_a_quadratic() {
+        let mut q = ill_conditioned();
+        let mut w = vec![0.0; 4];
+        let r = Lbfgs { stop: StopRule { tol: 1e-10, max_iter: 200 }, memory: 5 }.minimize(&mut q, &mut w, None).unwrap();
+        assert!(r.converged && r.iterations < 50, "{r:?}");
+        for k in 0..4 {
+            assert!((w[k] - q.c[k]).abs() < 1e-8);
+        }
+    }
+}
