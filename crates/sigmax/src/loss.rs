@@ -43,14 +43,18 @@ pub fn log_sum_exp(scores: &[f64]) -> f64 {
     max + scores.iter().map(|&s| (s - max).exp()).sum::<f64>().ln()
 }
 
-/// softmax(scores) written into `out`; returns log Σ e^{s}.
+/// softmax(scores) written into `out` as e^{s−max}/Σe^{s−max} (more accurate than
+/// e^{s−lse} when the scores are large); returns log Σ e^{s}.
 #[inline]
 pub fn softmax_into(scores: &[f64], out: &mut [f64]) -> f64 {
-    let lse = log_sum_exp(scores);
+    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut sum = 0.0;
     for (o, &s) in out.iter_mut().zip(scores) {
-        *o = (s - lse).exp();
+        *o = (s - max).exp();
+        sum += *o;
     }
-    lse
+    out.iter_mut().for_each(|o| *o /= sum);
+    max + sum.ln()
 }
 
 /// The exponential loss is clamped at e^700 (f64 overflows at e^709.8): beyond that the
@@ -198,7 +202,7 @@ mod tests {
     fn softmax_sums_to_one() {
         let mut p = [0.0; 4];
         softmax_into(&[1000.0, -1000.0, 3.0, 999.0], &mut p);
-        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-14);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-14, "{p:?}");
         assert!(p.iter().all(|v| v.is_finite()));
     }
 }
