@@ -1,1 +1,49 @@
-fn main(){}
+//! The `sigmax` command: a thin layer over the library that parses arguments, reads
+//! files, calls `sigmax::train` / the model, and prints.
+
+mod data_args;
+mod predict_cmd;
+mod progress;
+mod quickstart;
+mod train_cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Fast, correct logistic / softmax regression and linear SVMs.
+#[derive(Parser)]
+#[command(name = "sigmax", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train logistic regression on the embedded heart-disease data, evaluate it on a
+    /// held-out split and explain one patient's prediction.
+    Quickstart(quickstart::QuickstartArgs),
+    /// Train a model on a data file (LIBSVM, CSV or IDX).
+    Train(train_cmd::TrainArgs),
+    /// Predict labels (and probabilities) for a data file with a trained model.
+    Predict(predict_cmd::PredictArgs),
+    /// Evaluate a trained model on labelled data: accuracy, log loss, ROC AUC, confusion matrix.
+    Eval(predict_cmd::EvalArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Quickstart(a) => quickstart::run(a),
+        Command::Train(a) => train_cmd::run(a),
+        Command::Predict(a) => predict_cmd::run_predict(a),
+        Command::Eval(a) => predict_cmd::run_eval(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -21,6 +21,7 @@
 //! ```
 
 pub mod data;
+pub mod datasets;
 pub mod error;
 pub mod loss;
 pub mod metrics;

@@ -46,6 +46,24 @@ impl Dataset {
     pub fn label(&self, i: usize) -> &str {
         &self.classes[self.y[i] as usize]
     }
+    /// A stratified random split: about `test_fraction` of each class goes to the second
+    /// set. Deterministic for a given seed.
+    pub fn split(&self, test_fraction: f64, seed: u64) -> (Dataset, Dataset) {
+        use rand::seq::SliceRandom;
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let (mut train, mut test) = (Vec::new(), Vec::new());
+        for c in 0..self.classes.len() as u32 {
+            let mut rows: Vec<usize> = (0..self.n_rows()).filter(|&i| self.y[i] == c).collect();
+            rows.shuffle(&mut rng);
+            let n_test = (rows.len() as f64 * test_fraction).round() as usize;
+            test.extend_from_slice(&rows[..n_test]);
+            train.extend_from_slice(&rows[n_test..]);
+        }
+        train.sort_unstable();
+        test.sort_unstable();
+        (self.select(&train), self.select(&test))
+    }
     /// Count of rows per class.
     pub fn class_counts(&self) -> Vec<usize> {
         let mut c = vec![0; self.classes.len()];
@@ -212,6 +230,17 @@ mod tests {
             li.push(l);
         }
         assert_eq!(li.finish(), (vec!["cat".into(), "dog".into()], vec![1, 0, 1]));
+    }
+
+    #[test]
+    fn split_is_stratified_and_deterministic() {
+        let d = crate::datasets::heart_scale();
+        let (a, b) = d.split(0.2, 7);
+        assert_eq!((a.n_rows(), b.n_rows()), (216, 54));
+        assert_eq!(b.class_counts(), vec![30, 24]);
+        let (_, b2) = d.split(0.2, 7);
+        assert_eq!(b.y, b2.y);
+        assert_eq!(b.x, b2.x);
     }
 
     #[test]

@@ -1,0 +1,65 @@
+//! Options for reading a data file, shared by every command that reads one.
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use sigmax::data::{self, CsvOptions, Dataset, Format, LabelColumn, LoadOptions};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Libsvm,
+    Csv,
+    Idx,
+}
+
+#[derive(Args, Clone)]
+pub struct DataArgs {
+    /// File format (default: from the name: .csv[.gz] → csv, *idx* → idx, else libsvm).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// LIBSVM feature indices start at 0 instead of 1.
+    #[arg(long)]
+    pub zero_based: bool,
+    /// CSV label column: first, last, a 0-based index or a header name.
+    #[arg(long, default_value = "last")]
+    pub label_col: String,
+    /// CSV: the first line is a header (default: detected).
+    #[arg(long, conflicts_with = "no_header")]
+    pub header: bool,
+    /// CSV: there is no header line.
+    #[arg(long)]
+    pub no_header: bool,
+    /// IDX: the labels file (default: the images file name with images-idx3 → labels-idx1).
+    #[arg(long)]
+    pub idx_labels: Option<PathBuf>,
+    /// Refuse LIBSVM files with feature indices beyond this (guards memory).
+    #[arg(long, default_value_t = 1 << 27)]
+    pub max_features: usize,
+}
+
+impl DataArgs {
+    pub fn load(&self, path: &std::path::Path) -> Result<Dataset> {
+        let opts = LoadOptions {
+            format: self.format.map(|f| match f {
+                FormatArg::Libsvm => Format::Libsvm,
+                FormatArg::Csv => Format::Csv,
+                FormatArg::Idx => Format::Idx,
+            }),
+            zero_based: self.zero_based,
+            max_features: self.max_features,
+            csv: CsvOptions {
+                header: if self.header {
+                    Some(true)
+                } else if self.no_header {
+                    Some(false)
+                } else {
+                    None
+                },
+                label: self.label_col.parse::<LabelColumn>().expect("infallible"),
+                delimiter: b',',
+            },
+            idx_labels: self.idx_labels.clone(),
+        };
+        Ok(data::load(path, &opts)?)
+    }
+}

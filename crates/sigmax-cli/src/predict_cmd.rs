@@ -1,0 +1,146 @@
+//! `sigmax predict` and `sigmax eval`.
+
+use crate::data_args::DataArgs;
+use anyhow::{bail, Result};
+use clap::Args;
+use sigmax::data::Dataset;
+use sigmax::metrics::{accuracy, confusion_matrix, log_loss, roc_auc};
+use sigmax::model::{load_model, write_atomically, LinearModel, ModelKind};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct PredictArgs {
+    /// Model file written by `sigmax train`.
+    pub model: PathBuf,
+    /// Data to predict (its labels, if any, are ignored).
+    pub data: PathBuf,
+    /// Also print the class probabilities (after a header line naming the classes).
+    #[arg(long)]
+    pub proba: bool,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub data_args: DataArgs,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Model file written by `sigmax train`.
+    pub model: PathBuf,
+    /// Labelled data.
+    pub data: PathBuf,
+    /// Print one JSON object instead of a report.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub data_args: DataArgs,
+}
+
+/// Loads model and data and checks that their features fit together.
+fn load_both(model: &Path, data: &Path, args: &DataArgs) -> Result<(LinearModel, Dataset)> {
+    let m = load_model(model)?;
+    let d = args.load(data)?;
+    let (have, want) = (d.n_features(), m.n_features);
+    if d.x.is_sparse() {
+        if have > want {
+            eprintln!(
+                "warning: {} uses feature indices up to {have}, the model knows {want}; the extra features are ignored",
+                data.display()
+            );
+        }
+    } else if have != want {
+        bail!("{}: {have} features per row, but the model {} expects {want}", data.display(), model.display());
+    }
+    Ok((m, d))
+}
+
+pub fn run_predict(args: PredictArgs) -> Result<()> {
+    let (model, data) = load_both(&args.model, &args.data, &args.data_args)?;
+    let pred = model.predict(&data.x);
+    let mut out = String::new();
+    if args.proba {
+        let p = model.predict_proba(&data.x)?;
+        let k = model.n_classes();
+        writeln!(out, "labels {}", model.classes.join(" "))?;
+        for (c, row) in pred.iter().zip(p.chunks(k)) {
+            write!(out, "{}", model.classes[*c as usize])?;
+            for v in row {
+                write!(out, " {v:.6}")?;
+            }
+            out.push('\n');
+        }
+    } else {
+        for c in &pred {
+            writeln!(out, "{}", model.classes[*c as usize])?;
+        }
+    }
+    match &args.output {
+        Some(path) => write_atomically(path, out.as_bytes())?,
+        None => print!("{out}"),
+    }
+    Ok(())
+}
+
+pub fn run_eval(args: EvalArgs) -> Result<()> {
+    let (model, data) = load_both(&args.model, &args.data, &args.data_args)?;
+    // The data's class ids → the model's class ids, by name.
+    let mut truth = Vec::with_capacity(data.n_rows());
+    for i in 0..data.n_rows() {
+        match model.classes.iter().position(|c| c == data.label(i)) {
+            Some(k) => truth.push(k as u32),
+            None => bail!(
+                "{}: label {:?} (row {}) is not one of the model's classes {:?}",
+                args.data.display(),
+                data.label(i),
+                i + 1,
+                model.classes
+            ),
+        }
+    }
+    let pred = model.predict(&data.x);
+    let acc = accuracy(&truth, &pred);
+    let ll = model.predict_proba(&data.x).ok().map(|p| log_loss(&truth, &p, model.n_classes()));
+    let auc = if model.kind != ModelKind::Softmax {
+        let positive: Vec<bool> = truth.iter().map(|&t| t == 1).collect();
+        roc_auc(&positive, &model.decision_function(&data.x))
+    } else {
+        None
+    };
+    let cm = confusion_matrix(&truth, &pred, &model.classes);
+    if args.json {
+        let j = serde_json::json!({
+            "n_rows": data.n_rows(),
+            "accuracy": acc,
+            "log_loss": ll,
+            "roc_auc": auc,
+            "confusion_matrix": cm,
+        });
+        println!("{j}");
+        return Ok(());
+    }
+    println!("{} rows of {}", data.n_rows(), args.data.display());
+    println!("  accuracy  {:.4}", acc);
+    if let Some(ll) = ll {
+        println!("  log loss  {:.6}", ll);
+    }
+    if let Some(auc) = auc {
+        println!("  ROC AUC   {:.4}", auc);
+    }
+    println!("confusion matrix (rows: true class, columns: predicted)");
+    let w = model.classes.iter().map(String::len).max().unwrap_or(1).max(6);
+    print!("  {:>w$}", "");
+    for c in &model.classes {
+        print!(" {c:>w$}");
+    }
+    println!();
+    for (c, row) in model.classes.iter().zip(&cm.counts) {
+        print!("  {c:>w$}");
+        for v in row {
+            print!(" {v:>w$}");
+        }
+        println!();
+    }
+    Ok(())
+}
