@@ -72,7 +72,7 @@ pub struct TrainArgs {
     /// SGD: rows per mini-batch.
     #[arg(long, default_value_t = 1)]
     pub batch_size: usize,
-    /// SGD: return the last iterate instead of the average of the last epoch.
+    /// SGD: return the last iterate instead of the average over the second half of the epochs.
     #[arg(long)]
     pub no_averaging: bool,
     /// Seed for SGD's shuffling.

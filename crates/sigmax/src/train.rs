@@ -52,7 +52,7 @@ pub struct TrainOptions {
     pub epochs: usize,
     pub batch_size: usize,
     pub seed: u64,
-    /// SGD: return the average of the last epoch's iterates.
+    /// SGD: return the average of the iterates of the second half of the epochs.
     pub averaging: bool,
     pub label_form: LabelForm,
 }

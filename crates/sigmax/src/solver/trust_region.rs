@@ -35,7 +35,8 @@ impl TrustRegionNewton {
         let mut g = vec![0.0; n];
         let mut f = obj.value_grad(w, &mut g);
         let mut delta = norm(&g);
-        let (mut s, mut r, mut w_new) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let (mut s, mut r, mut w_new, mut g_new) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let mut f_new_cached: Option<f64> = None;
         let mut iter = 0;
         let mut first = true;
         loop {
@@ -72,15 +73,34 @@ impl TrustRegionNewton {
             } else {
                 delta.max((alpha * snorm).min(SIGMA3 * delta))
             };
-            if actred > ETA0 * prered {
+            // Near the optimum the change in J drowns in rounding (|ΔJ| ~ 1e-16·|J|) while
+            // the gradient is still measurable; there, judge the step by ‖∇J‖ instead.
+            let flat = prered <= 1e-12 * f.abs();
+            let accept = if flat {
+                let f_trial = obj.value_grad(&w_new, &mut g_new);
+                let better = norm(&g_new) < norm(&g);
+                if better {
+                    f_new_cached = Some(f_trial);
+                }
+                better
+            } else {
+                actred > ETA0 * prered
+            };
+            if accept {
                 iter += 1;
                 w.copy_from_slice(&w_new);
-                f = obj.value_grad(w, &mut g);
-            } else if prered.abs() <= 1e-14 * f.abs() && actred.abs() <= 1e-14 * f.abs() {
+                f = match f_new_cached.take() {
+                    Some(v) => {
+                        g.copy_from_slice(&g_new);
+                        v
+                    }
+                    None => obj.value_grad(w, &mut g),
+                };
+            } else if flat {
                 return Ok(tr.finish(
                     "newton",
                     false,
-                    format!("no further progress possible at iteration {iter} (reductions below machine precision)"),
+                    format!("no further progress possible at iteration {iter} (step changes J and ‖∇J‖ below rounding)"),
                 ));
             } else {
                 // Rejected step: the Hessian-vector products need the curvature at w again.

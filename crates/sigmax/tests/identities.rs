@@ -1,0 +1,128 @@
+//! Identities from the math, checked on real data: the {0,1} and ±1 forms of logistic
+//! regression give one model; softmax with K = 2 is logistic regression; dense and sparse
+//! storage give the same fit; every solver reaches the same optimum.
+
+use sigmax::data::{Dataset, Features};
+use sigmax::model::ModelKind;
+use sigmax::train::{train, LabelForm, ModelChoice, SolverChoice, TrainOptions, Trained};
+
+fn heart() -> Dataset {
+    sigmax::datasets::heart_scale()
+}
+
+fn fit(d: &Dataset, opts: TrainOptions) -> Trained {
+    let t = train(d, &opts, None).unwrap();
+    assert!(t.report.converged || opts.solver == SolverChoice::Sgd, "{:?}", t.report.stop_reason);
+    t
+}
+
+fn opts(lambda: f64) -> TrainOptions {
+    TrainOptions { lambda: Some(lambda), tol: 1e-10, ..TrainOptions::default() }
+}
+
+fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+#[test]
+fn zero_one_labels_give_the_same_weights_as_plus_minus_one() {
+    let d = heart();
+    let a = fit(&d, opts(1e-2));
+    let b = fit(&d, TrainOptions { label_form: LabelForm::ZeroOne, ..opts(1e-2) });
+    assert!(max_abs_diff(&a.model.weights[0], &b.model.weights[0]) < 1e-8);
+    assert!((a.model.bias[0] - b.model.bias[0]).abs() < 1e-8);
+    assert!((a.report.objective - b.report.objective).abs() < 1e-12);
+}
+
+#[test]
+fn softmax_with_two_classes_is_logistic_regression_with_half_lambda() {
+    let d = heart();
+    let lambda = 1e-2;
+    let logistic = fit(&d, TrainOptions { model: ModelChoice::Kind(ModelKind::Logistic), ..opts(lambda / 2.0) });
+    let softmax = fit(&d, TrainOptions { model: ModelChoice::Kind(ModelKind::Softmax), ..opts(lambda) });
+    let (w0, w1) = (&softmax.model.weights[0], &softmax.model.weights[1]);
+    // The optimum is antisymmetric, w_0 = −w_1, and w_1 − w_0 is the logistic weight.
+    let neg_w1: Vec<f64> = w1.iter().map(|v| -v).collect();
+    assert!(max_abs_diff(w0, &neg_w1) < 1e-7);
+    let diff: Vec<f64> = w1.iter().zip(w0).map(|(a, b)| a - b).collect();
+    assert!(max_abs_diff(&diff, &logistic.model.weights[0]) < 1e-6);
+    let p_log = logistic.model.predict_proba(&d.x).unwrap();
+    let p_soft = softmax.model.predict_proba(&d.x).unwrap();
+    assert!(max_abs_diff(&p_log, &p_soft) < 1e-7);
+    assert_eq!(logistic.model.predict(&d.x), softmax.model.predict(&d.x));
+    // And the objectives: softmax J(W) = logistic J(w) at the mapped point.
+    assert!((logistic.report.objective - softmax.report.objective).abs() < 1e-10);
+}
+
+#[test]
+fn dense_and_sparse_storage_fit_the_same_model() {
+    let sparse = heart();
+    let dense = Dataset { x: Features::Dense(sparse.x.to_dense()), ..sparse.clone() };
+    for model in [ModelKind::Logistic, ModelKind::Softmax] {
+        let o = || TrainOptions { model: ModelChoice::Kind(model), ..opts(1e-3) };
+        let a = fit(&sparse, o());
+        let b = fit(&dense, o());
+        assert!(max_abs_diff(&a.model.weights.concat(), &b.model.weights.concat()) < 1e-9);
+        assert!((a.report.objective - b.report.objective).abs() < 1e-13);
+    }
+}
+
+#[test]
+fn probabilities_sum_to_one() {
+    let d = heart();
+    let m = fit(&d, TrainOptions { model: ModelChoice::Kind(ModelKind::Softmax), ..opts(1e-3) }).model;
+    for row in m.predict_proba(&d.x).unwrap().chunks(2) {
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-14);
+    }
+}
+
+#[test]
+fn regularization_path_is_monotone() {
+    // Larger λ: larger optimal objective, smaller ‖w‖, larger training loss never smaller... 
+    // the clean facts are J*(λ) increasing and ‖w*(λ)‖ decreasing.
+    let d = heart();
+    let mut prev: Option<(f64, f64)> = None;
+    for lambda in [1e-4, 1e-3, 1e-2, 1e-1, 1.0] {
+        let t = fit(&d, TrainOptions { intercept: false, ..opts(lambda) });
+        let norm = t.model.weights[0].iter().map(|v| v * v).sum::<f64>().sqrt();
+        if let Some((j, n)) = prev {
+            assert!(t.report.objective > j, "J* must grow with λ");
+            assert!(norm < n, "‖w*‖ must shrink with λ");
+        }
+        prev = Some((t.report.objective, norm));
+    }
+}
+
+#[test]
+fn every_solver_reaches_the_newton_optimum() {
+    let d = heart();
+    let lambda = 1e-2;
+    let best = fit(&d, opts(lambda)).report.objective;
+    let cases = [
+        ("lbfgs", TrainOptions { solver: SolverChoice::Lbfgs, ..opts(lambda) }, 1e-9),
+        ("gd line search", TrainOptions { solver: SolverChoice::Gd, tol: 1e-6, ..opts(lambda) }, 1e-3),
+        (
+            "gd fixed step",
+            TrainOptions { solver: SolverChoice::Gd, tol: 1e-6, learning_rate: Some(1.0), ..opts(lambda) },
+            1e-3,
+        ),
+        (
+            "sgd",
+            TrainOptions { solver: SolverChoice::Sgd, epochs: 30, learning_rate: Some(0.5), seed: 3, ..opts(lambda) },
+            1e-3,
+        ),
+    ];
+    for (name, o, rel) in cases {
+        let t = fit(&d, o);
+        let gap = (t.report.objective - best) / best;
+        assert!((0.0..=rel).contains(&(gap + 1e-15)), "{name}: objective {} vs optimum {best} (gap {gap:e})", t.report.objective);
+    }
+}
+
+#[test]
+fn sgd_is_reproducible_for_a_seed() {
+    let d = heart();
+    let o = || TrainOptions { solver: SolverChoice::Sgd, epochs: 3, seed: 11, ..opts(1e-2) };
+    assert_eq!(fit(&d, o()).model, fit(&d, o()).model);
+}
