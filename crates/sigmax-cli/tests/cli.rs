@@ -1,0 +1,232 @@
+//! End-to-end tests through the `sigmax` binary: the quick start, train → predict → eval,
+//! and every kind of bad input giving a clear error (file, line, problem) and exit ≠ 0.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const HEART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sigmax/data/heart_scale");
+
+struct Out {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn sigmax(args: &[&str]) -> Out {
+    let o = Command::new(env!("CARGO_BIN_EXE_sigmax")).args(args).output().expect("run sigmax");
+    Out {
+        ok: o.status.success(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Runs and expects failure with every `needle` in stderr.
+fn fails_with(args: &[&str], needles: &[&str]) {
+    let o = sigmax(args);
+    assert!(!o.ok, "expected failure for {args:?}, got stdout {}", o.stdout);
+    for n in needles {
+        assert!(o.stderr.contains(n), "stderr for {args:?} lacks {n:?}:\n{}", o.stderr);
+    }
+}
+
+#[test]
+fn quickstart_trains_evaluates_and_explains_a_patient() {
+    let o = sigmax(&["quickstart"]);
+    assert!(o.ok, "{}", o.stderr);
+    assert!(o.stdout.contains("converged in"), "{}", o.stdout);
+    let acc: f64 = o.stdout.split("held-out: accuracy ").nth(1).unwrap().split('%').next().unwrap().parse().unwrap();
+    assert!(acc > 75.0, "held-out accuracy {acc}");
+    assert!(o.stdout.contains("P(heart disease) = "));
+    assert!(o.stdout.contains("maximum heart rate") || o.stdout.contains("major vessels"));
+}
+
+#[test]
+fn train_predict_eval_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    let o = sigmax(&["train", HEART, "-c", "1", "--json", "-o", s(&model)]);
+    assert!(o.ok, "{}", o.stderr);
+    let j: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
+    for key in ["objective", "grad_norm", "iterations", "converged", "train_accuracy", "seconds"] {
+        assert!(j.get(key).is_some(), "missing {key} in {j}");
+    }
+    assert_eq!(j["converged"], true);
+    assert!((j["lambda"].as_f64().unwrap() - 1.0 / 270.0).abs() < 1e-15, "-c 1 means λ = 1/n");
+    assert!(j["train_accuracy"].as_f64().unwrap() > 0.8);
+
+    let o = sigmax(&["predict", s(&model), HEART]);
+    assert!(o.ok, "{}", o.stderr);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines.len(), 270);
+    assert!(lines.iter().all(|l| *l == "1" || *l == "-1"));
+
+    let out = dir.path().join("p.txt");
+    let o = sigmax(&["predict", s(&model), HEART, "--proba", "-o", s(&out)]);
+    assert!(o.ok && o.stdout.is_empty(), "{}", o.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("labels -1 1"));
+    for l in lines {
+        let f: Vec<&str> = l.split(' ').collect();
+        let (p0, p1): (f64, f64) = (f[1].parse().unwrap(), f[2].parse().unwrap());
+        assert!((p0 + p1 - 1.0).abs() < 2e-6);
+        assert_eq!(f[0], if p1 > 0.5 { "1" } else { "-1" });
+    }
+
+    let o = sigmax(&["eval", s(&model), HEART, "--json"]);
+    assert!(o.ok, "{}", o.stderr);
+    let e: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
+    assert_eq!(e["accuracy"], j["train_accuracy"]);
+    assert!(e["roc_auc"].as_f64().unwrap() > 0.85);
+    let cm = &e["confusion_matrix"]["counts"];
+    let total: u64 = (0..2).flat_map(|a| (0..2).map(move |b| (a, b))).map(|(a, b)| cm[a][b].as_u64().unwrap()).sum();
+    assert_eq!(total, 270);
+    let o = sigmax(&["eval", s(&model), HEART]);
+    assert!(o.ok && o.stdout.contains("ROC AUC") && o.stdout.contains("confusion matrix"));
+}
+
+#[test]
+fn every_model_and_solver_runs_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    for args in [
+        vec!["--solver", "lbfgs"],
+        vec!["--solver", "gd"],
+        vec!["--solver", "gd", "--learning-rate", "1"],
+        vec!["--solver", "sgd", "--epochs", "5", "--batch-size", "4", "--seed", "2"],
+        vec!["--model", "softmax", "--no-bias"],
+        vec!["--model", "svm", "--epochs", "5"],
+    ] {
+        let mut a = vec!["train", HEART, "--lambda", "0.01", "--json", "-o", s(&m)];
+        a.extend(args.iter());
+        let o = sigmax(&a);
+        assert!(o.ok, "{args:?}: {}", o.stderr);
+        let j: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
+        assert!(j["train_accuracy"].as_f64().unwrap() > 0.75, "{args:?}: {j}");
+    }
+    // An SVM has scores but no probabilities.
+    fails_with(&["predict", s(&m), HEART, "--proba"], &["not probabilities"]);
+}
+
+#[test]
+fn csv_with_string_labels_trains_softmax_and_maps_labels_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("x1,x2,species\n");
+    for i in 0..60 {
+        let (c, cx, cy) = [("cat", 0.0, 0.0), ("dog", 3.0, 0.0), ("emu", 0.0, 3.0)][i % 3];
+        let jitter = (i as f64 * 0.37).sin() * 0.5;
+        text.push_str(&format!("{},{},{c}\n", cx + jitter, cy - jitter));
+    }
+    let data = write(dir.path(), "animals.csv", &text);
+    let m = dir.path().join("m.json");
+    let o = sigmax(&["train", s(&data), "-o", s(&m), "--json"]);
+    assert!(o.ok, "{}", o.stderr);
+    let j: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
+    assert_eq!(j["model"], "softmax");
+    assert_eq!(j["classes"], serde_json::json!(["cat", "dog", "emu"]));
+    assert_eq!(j["train_accuracy"], 1.0);
+    let o = sigmax(&["predict", s(&m), s(&data)]);
+    assert_eq!(o.stdout.lines().take(3).collect::<Vec<_>>(), vec!["cat", "dog", "emu"]);
+}
+
+#[test]
+fn bad_data_files_name_the_file_line_and_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fails_with(&["train", s(&d.join("nope.svm"))], &["nope.svm", "No such file"]);
+    let empty = write(d, "empty.svm", "");
+    fails_with(&["train", s(&empty)], &["empty.svm", "empty"]);
+    for (name, text, needle) in [
+        ("abc.svm", "1 1:1\n-1 3:abc\n", ":2: bad value in \"3:abc\""),
+        ("noidx.svm", "1 1:1\n-1 :5\n", ":2: token \":5\" has no feature index"),
+        ("noval.svm", "1 1:1\n-1 3:\n", ":2: token \"3:\" has no value"),
+        ("zero.svm", "1 0:1\n-1 1:1\n", ":1: feature index 0"),
+        ("dec.svm", "1 1:1\n-1 3:1 2:1\n", ":2: decreasing feature index 2 after 3"),
+        ("dup.svm", "1 1:1\n-1 2:1 2:1\n", ":2: duplicate feature index 2"),
+        ("nan.svm", "1 1:1\n-1 1:nan\n", ":2: value in \"1:nan\" is not finite"),
+        ("inf.svm", "1 1:1\n-1 1:-inf\n", ":2: value in \"1:-inf\" is not finite"),
+        ("huge.svm", "1 1:1\n-1 4000000000:1\n", ":2: feature index 4000000000 exceeds the limit"),
+        ("one.svm", "1 1:1\n1 2:1\n", "single class"),
+        ("ragged.csv", "1,2,0\n3,4,1\n5,1\n", "ragged.csv:3: row has 2 columns, the first row has 3"),
+        ("nan.csv", "1,2,0\n3,nan,1\n", "nan.csv:2: column 2: value is not finite"),
+    ] {
+        let p = write(d, name, text);
+        fails_with(&["train", s(&p)], &[name, needle]);
+    }
+    // 0 is fine in 0-based mode.
+    let p = write(d, "zero_ok.svm", "1 0:1\n-1 1:1\n");
+    assert!(sigmax(&["train", s(&p), "--zero-based", "-o", s(&d.join("z.json"))]).ok);
+}
+
+#[test]
+fn bad_parameters_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    fails_with(&["train", HEART, "--lambda=-1", "-o", s(&m)], &["lambda", "≥ 0"]);
+    fails_with(&["train", HEART, "--solver", "sgd", "--learning-rate", "0", "-o", s(&m)], &["learning-rate", "> 0"]);
+    fails_with(&["train", HEART, "--solver", "sgd", "--epochs", "0", "-o", s(&m)], &["epochs"]);
+    fails_with(&["train", HEART, "-c", "0", "-o", s(&m)], &["C must be > 0"]);
+    fails_with(&["train", HEART, "--model", "svm", "--solver", "newton", "-o", s(&m)], &["smooth"]);
+    assert!(!m.exists(), "no model is written when training fails");
+}
+
+#[test]
+fn divergence_stops_with_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    fails_with(
+        &["train", HEART, "--solver", "gd", "--learning-rate", "1000", "--lambda", "1", "-o", s(&m)],
+        &["diverged", "smaller --learning-rate"],
+    );
+    fails_with(
+        &["train", HEART, "--solver", "sgd", "--learning-rate", "1e6", "--schedule", "constant", "--lambda", "1", "-o", s(&m)],
+        &["diverged", "learning"],
+    );
+}
+
+#[test]
+fn predict_tolerates_unseen_labels_and_extra_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    assert!(sigmax(&["train", HEART, "-o", s(&m)]).ok);
+    let p = write(dir.path(), "new.svm", "7 1:0.5 3:1\nfoo 2:-1 20:3\n");
+    let o = sigmax(&["predict", s(&m), s(&p)]);
+    assert!(o.ok, "{}", o.stderr);
+    assert_eq!(o.stdout.lines().count(), 2);
+    assert_eq!(o.stderr.matches("warning").count(), 1, "{}", o.stderr);
+    assert!(o.stderr.contains("up to 20") && o.stderr.contains("ignored"));
+    // eval needs known labels.
+    fails_with(&["eval", s(&m), s(&p)], &["label \"7\"", "not one of the model's classes"]);
+}
+
+#[test]
+fn bad_model_files_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    assert!(sigmax(&["train", HEART, "-o", s(&m)]).ok);
+    let text = std::fs::read_to_string(&m).unwrap();
+    let cut = write(dir.path(), "cut.json", &text[..text.len() / 3]);
+    fails_with(&["predict", s(&cut), HEART], &["cut.json", "truncated"]);
+    let future = write(dir.path(), "future.json", &text.replace("\"version\": 1", "\"version\": 2"));
+    fails_with(&["predict", s(&future), HEART], &["future.json", "newer sigmax"]);
+    fails_with(&["predict", HEART, HEART], &["not valid JSON"]);
+}
+
+#[test]
+fn every_command_has_help() {
+    for cmd in [vec!["--help"], vec!["train", "--help"], vec!["predict", "--help"], vec!["eval", "--help"], vec!["quickstart", "--help"]] {
+        let o = sigmax(&cmd);
+        assert!(o.ok && o.stdout.contains("Usage"), "{cmd:?}");
+    }
+}
