@@ -24,6 +24,7 @@ pub mod data;
 pub mod datasets;
 pub mod error;
 pub mod loss;
+pub mod margin;
 pub mod metrics;
 pub mod model;
 pub mod objective;
