@@ -2,6 +2,7 @@
 //! files, calls `sigmax::train` / the model, and prints.
 
 mod data_args;
+mod loss_cmd;
 mod predict_cmd;
 mod progress;
 mod quickstart;
@@ -10,7 +11,7 @@ mod train_cmd;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// Fast, correct logistic / softmax regression and linear SVMs.
+/// Fast, correct logistic / softmax regression, linear SVMs and margin softmax losses.
 #[derive(Parser)]
 #[command(name = "sigmax", version, about, long_about = None)]
 struct Cli {
@@ -29,6 +30,9 @@ enum Command {
     Predict(predict_cmd::PredictArgs),
     /// Evaluate a trained model on labelled data: accuracy, log loss, ROC AUC, confusion matrix.
     Eval(predict_cmd::EvalArgs),
+    /// Evaluate a margin softmax head (softmax, L-Softmax, A-Softmax, CosFace, ArcFace) and
+    /// its gradients on given features, weights and labels.
+    Loss(loss_cmd::LossArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
         Command::Train(a) => train_cmd::run(a),
         Command::Predict(a) => predict_cmd::run_predict(a),
         Command::Eval(a) => predict_cmd::run_eval(a),
+        Command::Loss(a) => loss_cmd::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -225,8 +225,84 @@ fn bad_model_files_are_clear_errors() {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in [vec!["--help"], vec!["train", "--help"], vec!["predict", "--help"], vec!["eval", "--help"], vec!["quickstart", "--help"]] {
+    for cmd in [vec!["--help"], vec!["train", "--help"], vec!["predict", "--help"], vec!["eval", "--help"], vec!["quickstart", "--help"], vec!["loss", "--help"]] {
         let o = sigmax(&cmd);
         assert!(o.ok && o.stdout.contains("Usage"), "{cmd:?}");
     }
+}
+
+/// Writes the PyTorch fixture's inputs as the CSV files `sigmax loss` reads.
+fn margin_inputs(dir: &Path) -> (serde_json::Value, [PathBuf; 3]) {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../sigmax/tests/reference/margin_fixtures.json")).unwrap();
+    let f: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let rows = |v: &serde_json::Value| {
+        v.as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")).collect::<Vec<_>>().join("\n")
+    };
+    let x = write(dir, "X.csv", &rows(&f["x"]));
+    let w = write(dir, "W.csv", &rows(&f["w"]));
+    let labels: Vec<String> = f["y"].as_array().unwrap().iter().map(|v| v.to_string()).collect();
+    let y = write(dir, "y.csv", &labels.join("\n"));
+    (f, [x, w, y])
+}
+
+#[test]
+fn loss_command_reproduces_the_pytorch_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let (f, [x, w, y]) = margin_inputs(dir.path());
+    let find = |pred: &dyn Fn(&serde_json::Value) -> bool| f["cases"].as_array().unwrap().iter().find(|c| pred(c)).unwrap().clone();
+    let cases = [
+        (vec!["--head", "softmax"], find(&|c| c["head"]["kind"] == "softmax")),
+        (vec!["--head", "lsoftmax", "--margin", "3", "--lambda", "3"], find(&|c| c["head"]["kind"] == "lsoftmax" && c["head"]["m"] == 3 && c["lam"] == 3.0)),
+        (vec!["--head", "asoftmax"], find(&|c| c["head"]["kind"] == "asoftmax" && c["head"]["m"] == 4 && c["lam"] == 0.0)),
+        (vec!["--head", "modified"], find(&|c| c["head"]["kind"] == "modified")),
+        (vec!["--head", "cosface"], find(&|c| c["head"]["name"] == "cosface")),
+        (vec!["--head", "arcface"], find(&|c| c["head"]["name"] == "arcface")),
+        (vec!["--head", "combined", "--scale", "8", "--margins", "1.2", "0.2", "0.1"], find(&|c| c["head"]["name"] == "combined")),
+    ];
+    for (args, want) in cases {
+        let mut a = vec!["loss", "--features", s(&x), "--weights", s(&w), "--labels", s(&y), "--json", "--grad"];
+        a.extend(args.iter());
+        let o = sigmax(&a);
+        assert!(o.ok, "{args:?}: {}", o.stderr);
+        let got: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
+        let (l, r) = (got["loss"].as_f64().unwrap(), want["loss"].as_f64().unwrap());
+        assert!((l - r).abs() < 1e-10 * r.max(1.0), "{args:?}: loss {l} vs {r}");
+        for (ours, theirs) in [("grad_features", "grad_x"), ("grad_weights", "grad_w"), ("logits", "logits")] {
+            let a: Vec<f64> = got[ours].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap())).collect();
+            let b: Vec<f64> = want[theirs].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap())).collect();
+            assert_eq!(a.len(), b.len());
+            assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-9 * (1.0 + q.abs())), "{args:?} {ours}");
+        }
+    }
+    // Plain output, f32.
+    let o = sigmax(&["loss", "--head", "arcface", "--f32", "--features", s(&x), "--weights", s(&w), "--labels", s(&y)]);
+    assert!(o.ok && o.stdout.starts_with("loss 51.98"), "{}", o.stdout);
+}
+
+#[test]
+fn loss_command_rejects_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, [x, w, y]) = margin_inputs(dir.path());
+    let base = |extra: &[&str]| {
+        let mut a = vec!["loss", "--head", "softmax", "--features", s(&x), "--weights", s(&w)];
+        a.extend_from_slice(extra);
+        a.iter().map(|v| v.to_string()).collect::<Vec<String>>()
+    };
+    let run = |a: Vec<String>| sigmax(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let bad_labels = write(dir.path(), "bad_y.csv", "0\n1\n2\n3\n4\n0\n1\n");
+    let o = run(base(&["--labels", s(&bad_labels)]));
+    assert!(!o.ok && o.stderr.contains("label 4 but") && o.stderr.contains("4 classes"), "{}", o.stderr);
+    let short = write(dir.path(), "short_y.csv", "0\n1\n");
+    let o = run(base(&["--labels", s(&short)]));
+    assert!(!o.ok && o.stderr.contains("2 labels for 7 feature rows"), "{}", o.stderr);
+    let narrow = write(dir.path(), "W3.csv", "1,2,3\n4,5,6\n");
+    let o = sigmax(&["loss", "--head", "softmax", "--features", s(&x), "--weights", s(&narrow), "--labels", s(&y)]);
+    assert!(!o.ok && o.stderr.contains("same dimension"), "{}", o.stderr);
+    let o = sigmax(&["loss", "--head", "asoftmax", "--margin", "2.5", "--features", s(&x), "--weights", s(&w), "--labels", s(&y)]);
+    assert!(!o.ok && o.stderr.contains("integer margin"), "{}", o.stderr);
+    let o = sigmax(&["loss", "--head", "cosface", "--scale", "0", "--features", s(&x), "--weights", s(&w), "--labels", s(&y)]);
+    assert!(!o.ok && o.stderr.contains("scale"), "{}", o.stderr);
+    let nan = write(dir.path(), "nan.csv", "1,2,3,4,5\n1,nan,3,4,5\n");
+    let o = sigmax(&["loss", "--head", "softmax", "--features", s(&nan), "--weights", s(&w), "--labels", s(&y)]);
+    assert!(!o.ok && o.stderr.contains("nan.csv:2: column 2: value is not finite"), "{}", o.stderr);
 }

@@ -182,3 +182,35 @@ mod tests {
         assert!(e.contains(":2: column 2: \"x\" is not a number"), "{e}");
     }
 }
+
+/// A headerless numeric CSV as a row-major matrix: (values, rows, columns). Every row must
+/// have the same number of fields; errors name the line.
+pub fn read_matrix_csv(path: &Path) -> Result<(Vec<f64>, usize, usize)> {
+    let bytes = read_file_bytes(path)?;
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(&bytes[..]);
+    let (mut values, mut rows, mut cols) = (Vec::new(), 0usize, 0usize);
+    for rec in rdr.byte_records() {
+        let rec = rec.map_err(|e| Error::parse(path, e.position().map_or(0, |p| p.line() as usize), format!("CSV: {e}")))?;
+        let line = rec.position().map_or(0, |p| p.line() as usize);
+        if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if rows == 0 {
+            cols = rec.len();
+        } else if rec.len() != cols {
+            return Err(Error::parse(path, line, format!("row has {} columns, the first row has {cols}", rec.len())));
+        }
+        for (j, field) in rec.iter().enumerate() {
+            let v: f64 = std::str::from_utf8(field)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .ok_or_else(|| Error::parse(path, line, format!("column {}: {:?} is not a number", j + 1, String::from_utf8_lossy(field))))?;
+            if !v.is_finite() {
+                return Err(Error::parse(path, line, format!("column {}: value is not finite", j + 1)));
+            }
+            values.push(v);
+        }
+        rows += 1;
+    }
+    Ok((values, rows, cols))
+}

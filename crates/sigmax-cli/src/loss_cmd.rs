@@ -1,0 +1,145 @@
+//! `sigmax loss`: evaluate a margin head on given features, weights and labels, so users
+//! can check sigmax's numbers against their own framework.
+
+use anyhow::{bail, Result};
+use clap::{Args, ValueEnum};
+use sigmax::data::read_matrix_csv;
+use sigmax::margin::{MarginHead, MarginLoss, Scalar};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+pub enum HeadArg {
+    Softmax,
+    Lsoftmax,
+    Modified,
+    Asoftmax,
+    Cosface,
+    Arcface,
+    Combined,
+}
+
+#[derive(Args)]
+pub struct LossArgs {
+    /// The head: softmax, lsoftmax (L-Softmax), modified (‖w‖ = 1), asoftmax (SphereFace),
+    /// cosface, arcface, combined (s·(cos(m1θ + m2) − m3)).
+    #[arg(long, value_enum)]
+    pub head: HeadArg,
+    /// Margin: integer m for lsoftmax/asoftmax (default 4); radians for cosface (0.35) and arcface (0.5).
+    #[arg(long)]
+    pub margin: Option<f64>,
+    /// Scale s of cosface/arcface/combined (default 64).
+    #[arg(long, default_value_t = 64.0)]
+    pub scale: f64,
+    /// Combined head margins m1, m2, m3 (default 1, 0.5, 0: ArcFace).
+    #[arg(long, num_args = 3, value_names = ["M1", "M2", "M3"])]
+    pub margins: Option<Vec<f64>>,
+    /// Annealing λ of lsoftmax/asoftmax (0 = the pure margin loss).
+    #[arg(long, default_value_t = 0.0)]
+    pub lambda: f64,
+    /// Features, one row per sample (CSV, no header).
+    #[arg(long)]
+    pub features: PathBuf,
+    /// Class weights, one row per class (CSV, no header).
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// Labels, 0-based class indices, one per line.
+    #[arg(long)]
+    pub labels: PathBuf,
+    /// Also print ∂L/∂X and ∂L/∂W.
+    #[arg(long)]
+    pub grad: bool,
+    /// Compute in f32 instead of f64.
+    #[arg(long)]
+    pub f32: bool,
+    /// One JSON object: loss, logits, and with --grad grad_features, grad_weights.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl LossArgs {
+    fn head(&self) -> Result<MarginHead> {
+        let int_margin = |default: u32| -> Result<u32> {
+            match self.margin {
+                None => Ok(default),
+                Some(m) if m >= 1.0 && m.fract() == 0.0 => Ok(m as u32),
+                Some(m) => bail!("--margin {m}: L-Softmax and A-Softmax need an integer margin ≥ 1"),
+            }
+        };
+        Ok(match self.head {
+            HeadArg::Softmax => MarginHead::Softmax,
+            HeadArg::Modified => MarginHead::ModifiedSoftmax,
+            HeadArg::Lsoftmax => MarginHead::LSoftmax { m: int_margin(4)? },
+            HeadArg::Asoftmax => MarginHead::ASoftmax { m: int_margin(4)? },
+            HeadArg::Cosface => MarginHead::cosface(self.scale, self.margin.unwrap_or(0.35)),
+            HeadArg::Arcface => MarginHead::arcface(self.scale, self.margin.unwrap_or(0.5)),
+            HeadArg::Combined => {
+                let m = self.margins.clone().unwrap_or(vec![1.0, 0.5, 0.0]);
+                MarginHead::CombinedMargin { s: self.scale, m1: m[0], m2: m[1], m3: m[2] }
+            }
+        })
+    }
+}
+
+fn read_labels(path: &Path) -> Result<Vec<u32>> {
+    let (v, _, _) = read_matrix_csv(path)?;
+    v.iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            if l >= 0.0 && l.fract() == 0.0 {
+                Ok(l as u32)
+            } else {
+                bail!("{}: label {l} (entry {}) is not a 0-based class index", path.display(), i + 1)
+            }
+        })
+        .collect()
+}
+
+pub fn run(args: LossArgs) -> Result<()> {
+    let head = args.head()?;
+    let (x, n, d) = read_matrix_csv(&args.features)?;
+    let (w, k, dw) = read_matrix_csv(&args.weights)?;
+    let y = read_labels(&args.labels)?;
+    if d != dw {
+        bail!("{} has {d} columns but {} has {dw}: features and weights need the same dimension", args.features.display(), args.weights.display());
+    }
+    if y.len() != n {
+        bail!("{} has {} labels for {n} feature rows in {}", args.labels.display(), y.len(), args.features.display());
+    }
+    if let Some(&bad) = y.iter().find(|&&c| c as usize >= k) {
+        bail!("{}: label {bad} but {} has only {k} classes (labels are 0-based)", args.labels.display(), args.weights.display());
+    }
+    let out = if args.f32 {
+        let cast = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+        evaluate::<f32>(head, &cast(&x), &cast(&w), &y, d, &args)?
+    } else {
+        evaluate::<f64>(head, &x, &w, &y, d, &args)?
+    };
+    let rows = |v: &[f64], cols: usize| -> Vec<Vec<f64>> { v.chunks(cols).map(<[f64]>::to_vec).collect() };
+    if args.json {
+        let mut j = serde_json::json!({ "head": head, "lambda": args.lambda, "loss": out.0, "logits": rows(&out.1, k) });
+        if args.grad {
+            j["grad_features"] = serde_json::json!(rows(&out.2, d));
+            j["grad_weights"] = serde_json::json!(rows(&out.3, d));
+        }
+        println!("{j}");
+        return Ok(());
+    }
+    println!("loss {:.12}  ({head:?}, λ = {}, n = {n}, d = {d}, K = {k})", out.0, args.lambda);
+    if args.grad {
+        for (name, v) in [("∂L/∂features", &out.2), ("∂L/∂weights", &out.3)] {
+            println!("{name}:");
+            for r in v.chunks(d) {
+                println!("{}", r.iter().map(|a| format!("{a:.10e}")).collect::<Vec<_>>().join(","));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// (loss, logits, ∂L/∂X, ∂L/∂W) as f64.
+fn evaluate<T: Scalar>(head: MarginHead, x: &[T], w: &[T], y: &[u32], d: usize, args: &LossArgs) -> Result<(f64, Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let mut ml = MarginLoss::<T>::new(head)?;
+    let loss = ml.compute(x, w, y, d, args.lambda, args.grad)?;
+    let f = |v: &[T]| v.iter().map(|a| a.to_f64()).collect::<Vec<f64>>();
+    Ok((loss, f(ml.logits()), f(ml.grad_features()), f(ml.grad_weights())))
+}
