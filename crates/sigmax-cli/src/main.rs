@@ -3,6 +3,7 @@
 
 mod data_args;
 mod loss_cmd;
+mod plot_cmd;
 mod predict_cmd;
 mod progress;
 mod quickstart;
@@ -33,6 +34,9 @@ enum Command {
     /// Evaluate a margin softmax head (softmax, L-Softmax, A-Softmax, CosFace, ArcFace) and
     /// its gradients on given features, weights and labels.
     Loss(loss_cmd::LossArgs),
+    /// Draw a figure as PNG or SVG: losses, psi, curve, boundary, embedding, roc,
+    /// calibration, confusion.
+    Plot(plot_cmd::PlotArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +47,7 @@ fn main() -> ExitCode {
         Command::Predict(a) => predict_cmd::run_predict(a),
         Command::Eval(a) => predict_cmd::run_eval(a),
         Command::Loss(a) => loss_cmd::run(a),
+        Command::Plot(a) => plot_cmd::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -81,6 +81,10 @@ pub struct TrainArgs {
     /// Where to write the model (default: DATA's file name + .model.json, in the current directory).
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
+    /// Write the solver's history (iteration, seconds, objective, gradient norm) to this
+    /// CSV file, for `sigmax plot curve`.
+    #[arg(long)]
+    pub log_csv: Option<PathBuf>,
     /// Print one JSON object with the results on stdout instead of a summary.
     #[arg(long)]
     pub json: bool,
@@ -142,6 +146,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
         PathBuf::from(format!("{name}.model.json"))
     });
     save_model(&fit.model, &out)?;
+    if let Some(log) = &args.log_csv {
+        let mut text = String::from("iteration,seconds,objective,grad_norm\n");
+        for h in &fit.report.history {
+            text.push_str(&format!("{},{},{},{}\n", h.iteration, h.seconds, h.objective, h.grad_norm));
+        }
+        sigmax::model::write_atomically(log, text.as_bytes())?;
+    }
     let train_acc = accuracy(&data.y, &fit.model.predict(&data.x));
     let r = &fit.report;
     if args.json {

@@ -306,3 +306,59 @@ fn loss_command_rejects_bad_input() {
     let o = sigmax(&["loss", "--head", "softmax", "--features", s(&nan), "--weights", s(&w), "--labels", s(&y)]);
     assert!(!o.ok && o.stderr.contains("nan.csv:2: column 2: value is not finite"), "{}", o.stderr);
 }
+
+#[test]
+fn every_figure_has_a_one_command_default() {
+    let dir = tempfile::tempdir().unwrap();
+    for fig in ["losses", "psi", "boundary", "embedding", "roc", "calibration", "confusion"] {
+        for ext in ["png", "svg"] {
+            let out = dir.path().join(format!("{fig}.{ext}"));
+            let o = sigmax(&["plot", fig, "-o", s(&out)]);
+            assert!(o.ok, "plot {fig}: {}", o.stderr);
+            let bytes = std::fs::read(&out).unwrap();
+            if ext == "png" {
+                assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 10_000, "{fig}: not a real PNG");
+            } else {
+                assert!(bytes.starts_with(b"<svg"), "{fig}: not an SVG");
+            }
+        }
+    }
+}
+
+#[test]
+fn training_logs_become_curves() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    let mut logs = Vec::new();
+    for solver in ["newton", "lbfgs", "gd"] {
+        let log = dir.path().join(format!("{solver}.csv"));
+        let o = sigmax(&["train", HEART, "--solver", solver, "--tol", "1e-8", "-o", s(&m), "--log-csv", s(&log)]);
+        assert!(o.ok, "{}", o.stderr);
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.starts_with("iteration,seconds,objective,grad_norm\n0,"));
+        logs.push(log);
+    }
+    let out = dir.path().join("curves.svg");
+    let o = sigmax(&["plot", "curve", s(&logs[0]), s(&logs[1]), s(&logs[2]), "-o", s(&out)]);
+    assert!(o.ok, "{}", o.stderr);
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(svg.contains("newton") && svg.contains("lbfgs") && svg.contains("gd"));
+}
+
+#[test]
+fn plot_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    assert!(sigmax(&["train", HEART, "-o", s(&m)]).ok);
+    let out = dir.path().join("b.png");
+    fails_with(&["plot", "boundary", s(&m), HEART, "-o", s(&out)], &["2-feature", "13 features"]);
+    fails_with(&["plot", "scatterplot", "-o", s(&out)], &["unrecognized subcommand", "scatterplot"]);
+    fails_with(&["plot", "losses"], &["-o FILE.png"]);
+    fails_with(&["plot", "losses", "-o", s(&dir.path().join("x.jpg"))], &[".png or .svg"]);
+    fails_with(&["plot", "roc", s(&m), "-o", s(&out)], &["both MODEL and DATA"]);
+    let three = write(dir.path(), "three.svm", "1 1:1\n2 1:-1\n3 2:1\n1 1:0.9\n2 1:-0.8\n3 2:0.7\n");
+    let m3 = dir.path().join("m3.json");
+    assert!(sigmax(&["train", s(&three), "-o", s(&m3)]).ok);
+    fails_with(&["plot", "roc", s(&m3), s(&three), "-o", s(&out)], &["binary model"]);
+    assert!(!out.exists());
+}

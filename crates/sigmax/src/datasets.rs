@@ -2,6 +2,7 @@
 
 use crate::data::{parse_libsvm, Dataset};
 
+
 /// Statlog (Heart) as shipped with LIBSVM/LIBLINEAR (`heart_scale`): 270 patients,
 /// 13 features scaled to [−1, 1]; label +1 = heart disease present (120), −1 = absent (150).
 /// Source: UCI Statlog (Heart) data set.
@@ -38,5 +39,31 @@ mod tests {
         assert_eq!((d.n_rows(), d.n_features()), (270, 13));
         assert_eq!(d.classes, vec!["-1", "1"]);
         assert_eq!(d.class_counts(), vec![150, 120]);
+    }
+}
+
+/// A reproducible 2-D toy set: `n_per_class` points around each center, Gaussian with
+/// standard deviation `spread`; classes named "0", "1", ….
+pub fn blobs(n_per_class: usize, centers: &[(f64, f64)], spread: f64, seed: u64) -> Dataset {
+    use crate::data::{DenseMatrix, Features};
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    // Box–Muller from two uniforms.
+    let mut gauss = || {
+        let (u, v): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    };
+    let (mut data, mut y) = (Vec::new(), Vec::new());
+    for (c, &(cx, cy)) in centers.iter().enumerate() {
+        for _ in 0..n_per_class {
+            data.push((cx + spread * gauss()) as f32);
+            data.push((cy + spread * gauss()) as f32);
+            y.push(c as u32);
+        }
+    }
+    Dataset {
+        x: Features::Dense(DenseMatrix::new(y.len(), 2, data)),
+        y,
+        classes: (0..centers.len()).map(|c| c.to_string()).collect(),
     }
 }

@@ -88,3 +88,42 @@ mod tests {
         assert_eq!(cm.counts, vec![vec![1, 0], vec![1, 1]]);
     }
 }
+
+/// ROC curve points (false positive rate, true positive rate), from (0,0) to (1,1),
+/// one point per distinct score threshold (ties move diagonally).
+pub fn roc_curve(positive: &[bool], scores: &[f64]) -> Vec<(f64, f64)> {
+    let n_pos = positive.iter().filter(|&&p| p).count().max(1) as f64;
+    let n_neg = (positive.len() - positive.iter().filter(|&&p| p).count()).max(1) as f64;
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let mut pts = vec![(0.0, 0.0)];
+    let (mut tp, mut fp) = (0.0, 0.0);
+    for (k, &i) in order.iter().enumerate() {
+        if positive[i] {
+            tp += 1.0;
+        } else {
+            fp += 1.0;
+        }
+        let last_of_tie = k + 1 == order.len() || scores[order[k + 1]] != scores[i];
+        if last_of_tie {
+            pts.push((fp / n_neg, tp / n_pos));
+        }
+    }
+    pts
+}
+
+#[cfg(test)]
+mod roc_tests {
+    use super::*;
+
+    #[test]
+    fn roc_curve_area_equals_auc() {
+        let truth = [true, false, true, true, false, false, true, false];
+        let scores = [0.9, 0.8, 0.7, 0.7, 0.3, 0.2, 0.2, 0.1];
+        let pts = roc_curve(&truth, &scores);
+        assert_eq!(pts.first(), Some(&(0.0, 0.0)));
+        assert_eq!(pts.last(), Some(&(1.0, 1.0)));
+        let area: f64 = pts.windows(2).map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0).sum();
+        assert!((area - roc_auc(&truth, &scores).unwrap()).abs() < 1e-12);
+    }
+}

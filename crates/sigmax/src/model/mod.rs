@@ -4,7 +4,7 @@
 
 mod persist;
 
-pub use persist::{load_model, save_model, write_atomically, MODEL_FORMAT, MODEL_VERSION};
+pub use persist::{load_model, publish, save_model, write_atomically, MODEL_FORMAT, MODEL_VERSION};
 
 use crate::data::Features;
 use crate::error::{Error, Result};

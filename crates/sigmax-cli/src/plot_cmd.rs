@@ -1,0 +1,238 @@
+//! `sigmax plot FIGURE ... -o FILE`: the pictures, as PNG or SVG (from FILE's extension).
+//! Every figure has a default input (embedded or generated data) so it can be drawn
+//! without any file.
+
+use crate::data_args::DataArgs;
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use sigmax::data::{read_matrix_csv, Dataset};
+use sigmax::datasets::{blobs, heart_scale};
+use sigmax::metrics::confusion_matrix;
+use sigmax::model::{load_model, LinearModel, ModelKind};
+use sigmax::train::{train, ModelChoice, TrainOptions};
+use sigmax_plot::{
+    read_log_csv, render, AngleHistogramFigure, BoundaryFigure, CalibrationFigure, ConfusionFigure, CurvesFigure, EmbeddingFigure,
+    LossesFigure, PsiFigure, RocFigure,
+};
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct PlotArgs {
+    #[command(subcommand)]
+    figure: FigureCmd,
+    /// Output file: .png or .svg.
+    #[arg(short = 'o', long, global = true)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+pub struct ModelData {
+    /// Model file (default: logistic regression trained on 80% of the embedded heart data).
+    model: Option<PathBuf>,
+    /// Labelled data (default: the held-out 20% of the embedded heart data).
+    data: Option<PathBuf>,
+    #[command(flatten)]
+    data_args: DataArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Demo {
+    Binary,
+    Softmax,
+}
+
+#[derive(Subcommand)]
+enum FigureCmd {
+    /// 0-1, hinge, logistic (log₂ and ln) and exponential loss against the margin.
+    Losses,
+    /// cos θ and ψ(θ) of L-/A-Softmax for m = 1…4, CosFace and ArcFace target logits.
+    Psi {
+        #[arg(long, default_value_t = 0.35)]
+        cosface_margin: f64,
+        #[arg(long, default_value_t = 0.5)]
+        arcface_margin: f64,
+    },
+    /// Training curves from `sigmax train --log-csv` files, overlaid.
+    Curve {
+        /// One or more logs.
+        #[arg(required = true)]
+        logs: Vec<PathBuf>,
+        /// The optimal objective, if known (default: the best value in the logs).
+        #[arg(long)]
+        best: Option<f64>,
+    },
+    /// Probability heat map and 0.5 contour (binary) or argmax regions (softmax) on 2-feature data.
+    Boundary {
+        /// Model file; without MODEL and DATA a model is trained on generated 2-D data.
+        model: Option<PathBuf>,
+        data: Option<PathBuf>,
+        /// The generated data set used without MODEL/DATA.
+        #[arg(long, value_enum, default_value = "softmax")]
+        demo: Demo,
+        #[command(flatten)]
+        data_args: DataArgs,
+    },
+    /// Feature embeddings: 2-D scatter and unit circle, or (d > 2) angle histograms.
+    Embedding {
+        /// CSV: features then the label in the last column (default: generated 2-D features).
+        features: Option<PathBuf>,
+        /// Class weights, K rows (CSV, no header); default: class means.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+    },
+    /// ROC curve with AUC (binary models).
+    Roc(ModelData),
+    /// Reliability (calibration) diagram.
+    Calibration {
+        #[command(flatten)]
+        md: ModelData,
+        #[arg(long, default_value_t = 10)]
+        bins: usize,
+    },
+    /// Confusion matrix heat map with counts.
+    Confusion(ModelData),
+}
+
+pub fn run(args: PlotArgs) -> Result<()> {
+    let out = args.output.clone().context("give the output file with -o FILE.png or -o FILE.svg")?;
+    match args.figure {
+        FigureCmd::Losses => render(&LossesFigure, &out)?,
+        FigureCmd::Psi { cosface_margin, arcface_margin } => render(&PsiFigure { cosface_margin, arcface_margin }, &out)?,
+        FigureCmd::Curve { logs, best } => {
+            let runs = logs.iter().map(|p| read_log_csv(p)).collect::<Result<Vec<_>, _>>()?;
+            render(&CurvesFigure { runs, best }, &out)?
+        }
+        FigureCmd::Boundary { model, data, demo, data_args } => {
+            let (m, d) = match (model, data) {
+                (Some(m), Some(d)) => (load_model(&m)?, data_args.load(&d)?),
+                (None, None) => demo_boundary(demo)?,
+                _ => bail!("give both MODEL and DATA, or neither (for the generated demo)"),
+            };
+            render(&BoundaryFigure::new(&m, &d)?, &out)?
+        }
+        FigureCmd::Embedding { features, weights } => plot_embedding(features.as_deref(), weights.as_deref(), &out)?,
+        FigureCmd::Roc(md) => {
+            let (m, d, truth) = model_and_data(&md)?;
+            if m.kind == ModelKind::Softmax {
+                bail!("a ROC curve needs a binary model; {} is softmax over {} classes", md.model.unwrap_or_default().display(), m.n_classes());
+            }
+            let positive = truth.iter().map(|&t| t == 1).collect();
+            render(&RocFigure { curves: vec![(m.kind.name().to_string(), positive, m.decision_function(&d.x))] }, &out)?
+        }
+        FigureCmd::Calibration { md, bins } => {
+            let (m, d, truth) = model_and_data(&md)?;
+            let p = m.predict_proba(&d.x)?;
+            let k = m.n_classes();
+            // Binary: P(positive); multiclass: confidence of the predicted class.
+            let (probs, outcomes): (Vec<f64>, Vec<bool>) = if k == 2 {
+                p.chunks(2).zip(&truth).map(|(r, &t)| (r[1], t == 1)).unzip()
+            } else {
+                p.chunks(k).zip(&truth).map(|(r, &t)| {
+                    let c = sigmax::model::argmax(r) as usize;
+                    (r[c], c as u32 == t)
+                }).unzip()
+            };
+            if bins == 0 {
+                bail!("--bins must be at least 1");
+            }
+            render(&CalibrationFigure { name: m.kind.name().into(), probs, outcomes, bins }, &out)?
+        }
+        FigureCmd::Confusion(md) => {
+            let (m, d, truth) = model_and_data(&md)?;
+            render(&ConfusionFigure { matrix: confusion_matrix(&truth, &m.predict(&d.x), &m.classes) }, &out)?
+        }
+    }
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+/// The model, the data, and the data's labels as the model's class ids.
+fn model_and_data(md: &ModelData) -> Result<(LinearModel, Dataset, Vec<u32>)> {
+    let (m, d) = match (&md.model, &md.data) {
+        (Some(m), Some(d)) => (load_model(m)?, md.data_args.load(d)?),
+        (None, None) => {
+            let (tr, te) = heart_scale().split(0.2, 1);
+            (train(&tr, &TrainOptions::default(), None)?.model, te)
+        }
+        _ => bail!("give both MODEL and DATA, or neither (for the embedded heart-disease demo)"),
+    };
+    if !d.x.is_sparse() && d.n_features() != m.n_features {
+        bail!("the data has {} features per row but the model expects {}", d.n_features(), m.n_features);
+    }
+    let truth = (0..d.n_rows())
+        .map(|i| {
+            m.classes.iter().position(|c| c == d.label(i)).map(|k| k as u32).with_context(|| {
+                format!("label {:?} (row {}) is not one of the model's classes {:?}", d.label(i), i + 1, m.classes)
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok((m, d, truth))
+}
+
+fn demo_boundary(demo: Demo) -> Result<(LinearModel, Dataset)> {
+    let (d, kind) = match demo {
+        Demo::Binary => (blobs(80, &[(-1.0, -0.5), (1.0, 0.7)], 0.8, 3), ModelKind::Logistic),
+        Demo::Softmax => (blobs(70, &[(-1.5, -1.0), (1.5, -0.8), (0.0, 1.6)], 0.75, 3), ModelKind::Softmax),
+    };
+    let opts = TrainOptions { model: ModelChoice::Kind(kind), lambda: Some(1e-3), ..TrainOptions::default() };
+    Ok((train(&d, &opts, None)?.model, d))
+}
+
+fn plot_embedding(features: Option<&Path>, weights: Option<&Path>, out: &Path) -> Result<()> {
+    let (x, d, labels, classes, title) = match features {
+        Some(p) => {
+            let opts = sigmax::data::LoadOptions { format: Some(sigmax::data::Format::Csv), ..Default::default() };
+            let ds = sigmax::data::load(p, &opts)?;
+            let d = ds.n_features();
+            let mut x = Vec::with_capacity(ds.n_rows() * d);
+            for i in 0..ds.n_rows() {
+                let mut row = vec![0.0; d];
+                ds.x.row(i).for_each(|j, v| row[j] = v);
+                x.extend(row);
+            }
+            (x, d, ds.y.clone(), ds.classes.clone(), format!("Embedding of {}", p.display()))
+        }
+        None => {
+            // Generated: 8 classes at evenly spaced angles, radius and angle noise.
+            let k = 8;
+            let ds = blobs(120, &vec![(0.0, 0.0); k], 1.0, 5);
+            let mut x = Vec::new();
+            for (i, &c) in ds.y.iter().enumerate() {
+                let mut g = [0.0; 2];
+                ds.x.row(i).for_each(|j, v| g[j] = v);
+                let angle = c as f64 * std::f64::consts::TAU / k as f64 + 0.12 * g[0];
+                let radius = 3.0 + 1.5 * g[1].abs();
+                x.extend([radius * angle.cos(), radius * angle.sin()]);
+            }
+            (x, 2, ds.y.clone(), ds.classes.clone(), "Generated 2-D features (8 classes)".to_string())
+        }
+    };
+    let w = match weights {
+        Some(p) => {
+            let (w, k, dw) = read_matrix_csv(p)?;
+            if dw != d || k != classes.len() {
+                bail!("{}: {k} × {dw} weights, but the features need {} × {d}", p.display(), classes.len());
+            }
+            Some(w)
+        }
+        None => None,
+    };
+    if d == 2 {
+        render(&EmbeddingFigure::new(x, d, labels, classes, w, title)?, out)?;
+    } else {
+        // Without weights, compare against the class means.
+        let w = w.unwrap_or_else(|| {
+            let k = classes.len();
+            let mut means = vec![0.0; k * d];
+            let mut counts = vec![0.0f64; k];
+            for (row, &c) in x.chunks(d).zip(&labels) {
+                counts[c as usize] += 1.0;
+                means[c as usize * d..(c as usize + 1) * d].iter_mut().zip(row).for_each(|(m, v)| *m += v);
+            }
+            means.chunks_mut(d).zip(&counts).for_each(|(m, &n)| m.iter_mut().for_each(|v| *v /= n.max(1.0)));
+            means
+        });
+        render(&AngleHistogramFigure::new(&x, &w, d, &labels, title)?, out)?;
+    }
+    Ok(())
+}

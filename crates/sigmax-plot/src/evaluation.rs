@@ -1,0 +1,171 @@
+//! Evaluation pictures: ROC curves with their AUC, the reliability (calibration)
+//! diagram, and the confusion matrix as a heat map with counts.
+
+use crate::{color, font, legend, Figure, PlotResult};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use sigmax::metrics::{roc_auc, roc_curve, ConfusionMatrix};
+
+/// One or more ROC curves (e.g. several heads), each from scores and truth.
+pub struct RocFigure {
+    pub curves: Vec<(String, Vec<bool>, Vec<f64>)>,
+}
+
+impl Figure for RocFigure {
+    fn size(&self) -> (u32, u32) {
+        (700, 650)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption("ROC curve", font(24))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0.0f64..1.0, 0.0f64..1.0)?;
+        chart.configure_mesh().x_desc("false positive rate").y_desc("true positive rate").label_style(font(14)).axis_desc_style(font(16)).draw()?;
+        chart.draw_series(LineSeries::new(vec![(0.0, 0.0), (1.0, 1.0)], BLACK.mix(0.3).stroke_width(1)))?;
+        for (i, (name, truth, scores)) in self.curves.iter().enumerate() {
+            let c = color(i);
+            let auc = roc_auc(truth, scores).unwrap_or(f64::NAN);
+            chart
+                .draw_series(LineSeries::new(roc_curve(truth, scores), c.stroke_width(3)))?
+                .label(format!("{name} (AUC {auc:.3})"))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
+    }
+}
+
+/// Reliability diagram: in bins of predicted probability, the observed frequency.
+pub struct CalibrationFigure {
+    pub name: String,
+    /// Predicted probability of the positive class (or of the predicted class) and
+    /// whether it happened.
+    pub probs: Vec<f64>,
+    pub outcomes: Vec<bool>,
+    pub bins: usize,
+}
+
+impl CalibrationFigure {
+    /// (mean predicted, observed frequency, count) per non-empty bin.
+    pub fn bins(&self) -> Vec<(f64, f64, usize)> {
+        let mut acc = vec![(0.0, 0.0, 0usize); self.bins];
+        for (&p, &o) in self.probs.iter().zip(&self.outcomes) {
+            let b = ((p * self.bins as f64) as usize).min(self.bins - 1);
+            acc[b].0 += p;
+            acc[b].1 += o as u8 as f64;
+            acc[b].2 += 1;
+        }
+        acc.into_iter().filter(|a| a.2 > 0).map(|(p, o, n)| (p / n as f64, o / n as f64, n)).collect()
+    }
+}
+
+impl Figure for CalibrationFigure {
+    fn size(&self) -> (u32, u32) {
+        (700, 650)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption("Reliability diagram", font(24))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0.0f64..1.0, 0.0f64..1.0)?;
+        chart.configure_mesh().x_desc("mean predicted probability").y_desc("observed frequency").label_style(font(14)).axis_desc_style(font(16)).draw()?;
+        chart
+            .draw_series(LineSeries::new(vec![(0.0, 0.0), (1.0, 1.0)], BLACK.mix(0.4).stroke_width(1)))?
+            .label("perfectly calibrated")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.mix(0.4)));
+        let bins = self.bins();
+        let c = color(0);
+        let max_n = bins.iter().map(|b| b.2).max().unwrap_or(1) as f64;
+        chart
+            .draw_series(LineSeries::new(bins.iter().map(|b| (b.0, b.1)), c.stroke_width(3)))?
+            .label(format!("{} ({} bins; dot area ∝ count)", self.name, self.bins))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+        chart.draw_series(bins.iter().map(|b| Circle::new((b.0, b.1), (3.0 + 9.0 * (b.2 as f64 / max_n).sqrt()) as i32, c.filled())))?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
+    }
+}
+
+/// Confusion matrix heat map; each cell shows its count.
+pub struct ConfusionFigure {
+    pub matrix: ConfusionMatrix,
+}
+
+impl Figure for ConfusionFigure {
+    fn size(&self) -> (u32, u32) {
+        let k = self.matrix.classes.len() as u32;
+        let side = (k * 60 + 200).clamp(500, 1100);
+        (side, side)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let cm = &self.matrix;
+        let k = cm.classes.len();
+        let classes = cm.classes.clone();
+        let classes_y = cm.classes.clone();
+        let mut chart = ChartBuilder::on(root)
+            .caption("Confusion matrix", font(24))
+            .margin(15)
+            .x_label_area_size(55)
+            .y_label_area_size(80)
+            .build_cartesian_2d((0..k - 1).into_segmented(), (0..k - 1).into_segmented())?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("predicted class")
+            .y_desc("true class")
+            .x_labels(k)
+            .y_labels(k)
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => classes.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => classes_y.get(k - 1 - *i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .label_style(font(14))
+            .axis_desc_style(font(16))
+            .draw()?;
+        let max = cm.counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
+        let base = color(0);
+        for t in 0..k {
+            for p in 0..k {
+                let v = cm.counts[t][p] as f64 / max;
+                let fill = RGBColor(
+                    (255.0 - (255.0 - base.0 as f64) * v) as u8,
+                    (255.0 - (255.0 - base.1 as f64) * v) as u8,
+                    (255.0 - (255.0 - base.2 as f64) * v) as u8,
+                );
+                let row = k - 1 - t; // true class 0 at the top
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(SegmentValue::Exact(p), SegmentValue::Exact(row)), (SegmentValue::Exact(p + 1), SegmentValue::Exact(row + 1))],
+                    fill.filled(),
+                )))?;
+                let text_color = if v > 0.5 { WHITE } else { BLACK };
+                chart.draw_series(std::iter::once(Text::new(
+                    cm.counts[t][p].to_string(),
+                    (SegmentValue::CenterOf(p), SegmentValue::CenterOf(row)),
+                    font(16).color(&text_color).pos(plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    )),
+                )))?;
+            }
+        }
+        Ok(())
+    }
+}

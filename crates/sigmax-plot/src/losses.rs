@@ -1,0 +1,56 @@
+//! The classic comparison of binary losses against the margin y·wᵀx: which ones bound
+//! the 0-1 loss from above (Bishop, PRML Fig. 7.5; Hastie et al., ESL Fig. 10.4).
+
+use crate::{color, font, legend, Figure, PlotResult};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use sigmax::loss::{zero_one_loss, BinaryLoss};
+
+pub struct LossesFigure;
+
+impl Figure for LossesFigure {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption("Losses as functions of the margin", font(26))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(55)
+            .build_cartesian_2d(-2.0f64..2.0, 0.0f64..4.0)?;
+        chart
+            .configure_mesh()
+            .x_desc("margin y·wᵀx")
+            .y_desc("loss")
+            .label_style(font(15))
+            .axis_desc_style(font(18))
+            .draw()?;
+        let xs: Vec<f64> = (0..=800).map(|i| -2.0 + i as f64 * 0.005).collect();
+        let ln2 = std::f64::consts::LN_2;
+        let curves: [(&str, Box<dyn Fn(f64) -> f64>); 5] = [
+            ("0-1", Box::new(zero_one_loss)),
+            ("hinge max(0, 1−m)", Box::new(|m| BinaryLoss::Hinge.value(m, true))),
+            ("logistic log₂(1+e^−m)", Box::new(move |m| BinaryLoss::Logistic.value(m, true) / ln2)),
+            ("logistic ln(1+e^−m)", Box::new(|m| BinaryLoss::Logistic.value(m, true))),
+            ("exponential e^−m", Box::new(|m| BinaryLoss::Exponential.value(m, true))),
+        ];
+        for (i, (name, f)) in curves.iter().enumerate() {
+            let c = color(i);
+            let style = if i == 3 { c.stroke_width(2) } else { c.stroke_width(3) };
+            let pts: Vec<(f64, f64)> = xs.iter().map(|&m| (m, f(m))).filter(|p| p.1 <= 4.0).collect();
+            let series = if i == 0 {
+                // Draw the step as two pieces so no vertical segment pretends to be a value.
+                let left: Vec<(f64, f64)> = pts.iter().copied().filter(|p| p.0 <= 0.0).collect();
+                let right: Vec<(f64, f64)> = pts.iter().copied().filter(|p| p.0 > 0.0).collect();
+                chart.draw_series(LineSeries::new(right, style))?;
+                chart.draw_series(LineSeries::new(left, style))?
+            } else {
+                chart.draw_series(LineSeries::new(pts, style))?
+            };
+            series.label(*name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    }
+}

@@ -1,0 +1,70 @@
+//! Target-logit curves of the margin heads against θ: cos θ, ψ_m(θ) of L-Softmax /
+//! A-Softmax for m = 1…4 (Liu et al. 2016, Fig. 3), CosFace cos θ − m and ArcFace
+//! cos(θ + m) with its monotone fallback.
+
+use crate::{color, font, legend, Figure, PlotResult};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use sigmax::margin::Psi;
+use std::f64::consts::PI;
+
+pub struct PsiFigure {
+    pub cosface_margin: f64,
+    pub arcface_margin: f64,
+}
+
+impl Default for PsiFigure {
+    fn default() -> Self {
+        PsiFigure { cosface_margin: 0.35, arcface_margin: 0.5 }
+    }
+}
+
+impl Figure for PsiFigure {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption("Target logit (per unit norm) against the angle θ to the class weight", font(22))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0.0f64..PI, -8.0f64..1.2)?;
+        chart
+            .configure_mesh()
+            .x_desc("θ (radians)")
+            .y_desc("ψ(θ)")
+            .label_style(font(15))
+            .axis_desc_style(font(18))
+            .draw()?;
+        let thetas: Vec<f64> = (0..=600).map(|i| i as f64 * PI / 600.0).collect();
+        let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+        series.push(("cos θ (softmax; ψ with m = 1)".into(), thetas.iter().map(|&t| (t, t.cos())).collect()));
+        for m in 2..=4u32 {
+            let psi = Psi::new(m);
+            series.push((
+                format!("ψ, m = {m} (L-/A-Softmax)"),
+                thetas.iter().map(|&t| (t, psi.value_and_slope(t.cos()).0)).collect(),
+            ));
+        }
+        let cm = self.cosface_margin;
+        series.push((format!("CosFace cos θ − {cm}"), thetas.iter().map(|&t| (t, t.cos() - cm)).collect()));
+        let am = self.arcface_margin;
+        series.push((
+            format!("ArcFace cos(θ + {am})"),
+            thetas
+                .iter()
+                .map(|&t| (t, if t + am <= PI { (t + am).cos() } else { t.cos() - am * am.sin() }))
+                .collect(),
+        ));
+        for (i, (name, pts)) in series.into_iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(LineSeries::new(pts, c.stroke_width(3)))?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerLeft)
+    }
+}
