@@ -44,7 +44,7 @@ pub struct TrainOptions {
     pub solver: SolverChoice,
     /// Relative gradient-norm tolerance.
     pub tol: f64,
-    /// `None`: a default per solver.
+    /// `None`: a default per solver. SGD counts `epochs` instead.
     pub max_iter: Option<usize>,
     /// GD: fixed step (`None`: backtracking line search). SGD: η0 (`None`: 0.1).
     pub learning_rate: Option<f64>,
@@ -217,7 +217,7 @@ fn run_solver(
         }
         .minimize(obj, &mut w, observer)?,
         SolverChoice::Sgd => Sgd {
-            stop: StopRule { tol: opts.tol, max_iter: opts.max_iter.unwrap_or(opts.epochs) },
+            stop: StopRule { tol: opts.tol, max_iter: opts.epochs },
             learning_rate: opts.learning_rate.unwrap_or(0.1),
             schedule: match opts.schedule {
                 Schedule::Constant => LearningRateSchedule::Constant,
