@@ -31,6 +31,8 @@ enum Command {
     Predict(predict_cmd::PredictArgs),
     /// Evaluate a trained model on labelled data: accuracy, log loss, ROC AUC, confusion matrix.
     Eval(predict_cmd::EvalArgs),
+    /// The objective J = mean loss + λ/2‖w‖² of a model (sigmax or LIBLINEAR) on data, as JSON.
+    Objective(predict_cmd::ObjectiveArgs),
     /// Evaluate a margin softmax head (softmax, L-Softmax, A-Softmax, CosFace, ArcFace) and
     /// its gradients on given features, weights and labels.
     Loss(loss_cmd::LossArgs),
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Predict(a) => predict_cmd::run_predict(a),
         Command::Eval(a) => predict_cmd::run_eval(a),
         Command::Loss(a) => loss_cmd::run(a),
+        Command::Objective(a) => predict_cmd::run_objective(a),
         Command::Plot(a) => plot_cmd::run(a),
     };
     match result {

@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use sigmax::data::Dataset;
 use sigmax::metrics::{accuracy, confusion_matrix, log_loss, roc_auc};
-use sigmax::model::{load_model, write_atomically, LinearModel, ModelKind};
+use sigmax::model::{load_model, read_liblinear_model, write_atomically, LinearModel, ModelKind};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -36,6 +36,33 @@ pub struct EvalArgs {
     pub json: bool,
     #[command(flatten)]
     pub data_args: DataArgs,
+}
+
+#[derive(Args)]
+pub struct ObjectiveArgs {
+    /// Model file (sigmax JSON, or LIBLINEAR's with --liblinear).
+    pub model: PathBuf,
+    /// Labelled data.
+    pub data: PathBuf,
+    /// λ of J = mean loss + λ/2‖w‖² (intercept unregularized).
+    #[arg(long)]
+    pub lambda: f64,
+    /// The model was written by liblinear-train (binary models).
+    #[arg(long)]
+    pub liblinear: bool,
+    #[command(flatten)]
+    pub data_args: DataArgs,
+}
+
+/// `sigmax objective`: J of a given model on given data, as JSON (for comparing tools).
+pub fn run_objective(args: ObjectiveArgs) -> Result<()> {
+    let model = if args.liblinear { read_liblinear_model(&args.model)? } else { load_model(&args.model)? };
+    let data = args.data_args.load(&args.data)?;
+    let j = sigmax::train::objective_at(&model, &data, args.lambda)?;
+    let truth: Vec<u32> = (0..data.n_rows()).map(|i| model.classes.iter().position(|c| c == data.label(i)).unwrap_or(usize::MAX) as u32).collect();
+    let acc = accuracy(&truth, &model.predict(&data.x));
+    println!("{}", serde_json::json!({ "objective": j, "accuracy": acc, "n_rows": data.n_rows(), "lambda": args.lambda }));
+    Ok(())
 }
 
 /// Loads model and data and checks that their features fit together.

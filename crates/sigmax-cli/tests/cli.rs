@@ -362,3 +362,22 @@ fn plot_errors_are_clear() {
     fails_with(&["plot", "roc", s(&m3), s(&three), "-o", s(&out)], &["binary model"]);
     assert!(!out.exists());
 }
+
+#[test]
+fn objective_of_a_liblinear_model_matches_the_same_sigmax_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let w: Vec<f64> = (0..13).map(|j| (j as f64 - 6.0) * 0.1).collect();
+    let mut ll = String::from("solver_type L2R_LR\nnr_class 2\nlabel 1 -1\nnr_feature 13\nbias -1\nw\n");
+    w.iter().for_each(|v| ll.push_str(&format!("{v}\n")));
+    let ll_path = write(dir.path(), "heart.model", &ll);
+    let ours = serde_json::json!({"format": "sigmax-model", "version": 1, "model": {
+        "kind": "logistic", "classes": ["-1", "1"], "n_features": 13, "lambda": 0.01, "intercept": false,
+        "weights": [w], "bias": [0.0]}});
+    let ours_path = write(dir.path(), "heart.json", &ours.to_string());
+    let a = sigmax(&["objective", s(&ll_path), HEART, "--lambda", "0.01", "--liblinear"]);
+    let b = sigmax(&["objective", s(&ours_path), HEART, "--lambda", "0.01"]);
+    assert!(a.ok && b.ok, "{} {}", a.stderr, b.stderr);
+    let (ja, jb): (serde_json::Value, serde_json::Value) = (serde_json::from_str(&a.stdout).unwrap(), serde_json::from_str(&b.stdout).unwrap());
+    assert_eq!(ja["objective"], jb["objective"]);
+    assert_eq!(ja["accuracy"], jb["accuracy"]);
+}

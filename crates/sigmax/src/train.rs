@@ -231,3 +231,46 @@ fn run_solver(
     };
     Ok((w, report))
 }
+
+/// The training objective J of `model` on `data` with strength `lambda`: mean loss (the
+/// model kind's) + λ/2‖w‖², intercept unregularized. Data labels are matched to the
+/// model's classes by name; an unknown label is an error.
+pub fn objective_at(model: &LinearModel, data: &Dataset, lambda: f64) -> Result<f64> {
+    use crate::objective::Objective;
+    let ids: Vec<u32> = (0..data.n_rows())
+        .map(|i| {
+            model.classes.iter().position(|c| c == data.label(i)).map(|k| k as u32).ok_or_else(|| {
+                Error::Unsupported(format!("label {:?} (row {}) is not one of the model's classes {:?}", data.label(i), i + 1, model.classes))
+            })
+        })
+        .collect::<Result<_>>()?;
+    let x = &data.x;
+    if x.n_cols() != model.n_features && !x.is_sparse() {
+        return Err(Error::Shape { what: "features per row", expected: model.n_features, got: x.n_cols() });
+    }
+    // Parameters laid out for the data's columns: features the model lacks weigh 0.
+    let params = pad_rows(model, x.n_cols());
+    Ok(match model.kind {
+        ModelKind::Softmax => {
+            let mut obj = SoftmaxObjective::new(x, &ids, model.n_classes(), lambda, model.intercept);
+            obj.value(&params)
+        }
+        kind => {
+            let loss = if kind == ModelKind::Svm { BinaryLoss::Hinge } else { BinaryLoss::Logistic };
+            let mut obj = BinaryObjective::new(x, ids.iter().map(|&c| c == 1).collect(), loss, lambda, model.intercept);
+            obj.value(&params)
+        }
+    })
+}
+
+/// Re-lays the flat parameters for `cols` features per class (the objective's layout).
+fn pad_rows(model: &LinearModel, cols: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(model.weights.len() * (cols + 1));
+    for w in &model.weights {
+        out.extend((0..cols).map(|j| w.get(j).copied().unwrap_or(0.0)));
+    }
+    if model.intercept {
+        out.extend_from_slice(&model.bias);
+    }
+    out
+}

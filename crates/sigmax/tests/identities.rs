@@ -126,3 +126,13 @@ fn sgd_is_reproducible_for_a_seed() {
     let o = || TrainOptions { solver: SolverChoice::Sgd, epochs: 3, seed: 11, ..opts(1e-2) };
     assert_eq!(fit(&d, o()).model, fit(&d, o()).model);
 }
+
+#[test]
+fn objective_of_a_model_equals_the_solver_report() {
+    let d = heart();
+    for model in [ModelKind::Logistic, ModelKind::Softmax] {
+        let t = fit(&d, TrainOptions { model: ModelChoice::Kind(model), ..opts(1e-3) });
+        let j = sigmax::train::objective_at(&t.model, &d, 1e-3).unwrap();
+        assert!((j - t.report.objective).abs() < 1e-14, "{model:?}: {j} vs {}", t.report.objective);
+    }
+}

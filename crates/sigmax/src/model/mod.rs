@@ -2,7 +2,10 @@
 //! and labels. Binary models (logistic, SVM) hold one weight vector whose positive side
 //! is `classes[1]`; softmax models hold one row per class.
 
+mod liblinear;
 mod persist;
+
+pub use liblinear::read_liblinear_model;
 
 pub use persist::{load_model, publish, save_model, write_atomically, MODEL_FORMAT, MODEL_VERSION};
 

@@ -1,0 +1,77 @@
+//! Reading LIBLINEAR model files (`liblinear-train` output) as sigmax models, so a model
+//! trained there can be evaluated, compared or used here.
+//!
+//! Format (LIBLINEAR 2.x, `save_model` in linear.cpp): header lines `solver_type NAME`,
+//! `nr_class K`, `label l1 l2 …`, `nr_feature d`, `bias b`, then `w` and d (+1 with a bias)
+//! lines of weights, one column per class (one column for two classes, whose positive
+//! class is the first label).
+
+use super::{LinearModel, ModelKind};
+use crate::data::canonical_label;
+use crate::error::{Error, Result};
+use std::path::Path;
+
+pub fn read_liblinear_model(path: &Path) -> Result<LinearModel> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let bad = |line: usize, msg: String| Error::parse(path, line, msg);
+    let mut lines = text.lines().enumerate();
+    let (mut solver, mut labels, mut d, mut bias) = (String::new(), Vec::new(), None, -1.0);
+    for (i, line) in lines.by_ref() {
+        let mut f = line.split_whitespace();
+        match f.next() {
+            Some("solver_type") => solver = f.next().unwrap_or_default().to_string(),
+            Some("nr_class") => {}
+            Some("label") => labels = f.map(canonical_label).collect(),
+            Some("nr_feature") => d = f.next().and_then(|v| v.parse::<usize>().ok()),
+            Some("bias") => bias = f.next().and_then(|v| v.parse().ok()).ok_or_else(|| bad(i + 1, "bad bias".into()))?,
+            Some("w") => break,
+            Some(other) => return Err(bad(i + 1, format!("unexpected header field {other:?}"))),
+            None => {}
+        }
+    }
+    let d = d.ok_or_else(|| Error::bad_file(path, "no nr_feature line: not a LIBLINEAR model"))?;
+    let kind = match solver.as_str() {
+        "L2R_LR" | "L2R_LR_DUAL" | "L1R_LR" => ModelKind::Logistic,
+        "L2R_L2LOSS_SVC_DUAL" | "L2R_L2LOSS_SVC" | "L2R_L1LOSS_SVC_DUAL" | "L1R_L2LOSS_SVC" | "MCSVM_CS" => ModelKind::Svm,
+        other => return Err(Error::bad_file(path, format!("solver_type {other:?} is not a classifier sigmax reads"))),
+    };
+    if labels.len() < 2 {
+        return Err(Error::bad_file(path, "fewer than two labels"));
+    }
+    if labels.len() != 2 {
+        return Err(Error::bad_file(
+            path,
+            format!("{} classes: LIBLINEAR's multi-class models are one-vs-rest, not softmax; only binary models are read", labels.len()),
+        ));
+    }
+    let rows = d + (bias >= 0.0) as usize;
+    let mut w = Vec::with_capacity(rows);
+    for r in 0..rows {
+        let (i, line) = lines.next().ok_or_else(|| Error::bad_file(path, format!("truncated: {r} of {rows} weight lines")))?;
+        let v: f64 = line.trim().parse().map_err(|_| bad(i + 1, format!("bad weight {line:?}")))?;
+        w.push(v);
+    }
+    // The bias feature's weight times its value is the intercept.
+    let intercept = if bias >= 0.0 { Some(vec![w.pop().unwrap() * bias]) } else { None };
+    // LIBLINEAR's positive class is labels[0]; sigmax's is classes[1].
+    let classes = vec![labels[1].clone(), labels[0].clone()];
+    LinearModel::from_coefficients(kind, classes, vec![w], intercept, 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_binary_model_and_maps_the_positive_class() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m");
+        std::fs::write(&p, "solver_type L2R_LR\nnr_class 2\nlabel 1 -1\nnr_feature 2\nbias 1\nw\n0.5 \n-0.25 \n0.125 \n").unwrap();
+        let m = read_liblinear_model(&p).unwrap();
+        assert_eq!(m.classes, vec!["-1", "1"]);
+        assert_eq!(m.weights, vec![vec![0.5, -0.25]]);
+        assert_eq!(m.bias, vec![0.125]);
+        std::fs::write(&p, "solver_type L2R_LR\nnr_class 3\nlabel 1 2 3\nnr_feature 1\nbias -1\nw\n1 2 3\n").unwrap();
+        assert!(read_liblinear_model(&p).unwrap_err().to_string().contains("one-vs-rest"));
+    }
+}
