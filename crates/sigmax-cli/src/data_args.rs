@@ -35,6 +35,10 @@ pub struct DataArgs {
     /// Refuse LIBSVM files with feature indices beyond this (guards memory).
     #[arg(long, default_value_t = 1 << 27)]
     pub max_features: usize,
+    /// Keep LIBSVM data sparse (CSR) even when it is dense enough to store densely
+    /// (by default data with ≥ 25% nonzeros is stored as a dense matrix).
+    #[arg(long)]
+    pub keep_sparse: bool,
 }
 
 impl DataArgs {
@@ -59,6 +63,7 @@ impl DataArgs {
                 delimiter: b',',
             },
             idx_labels: self.idx_labels.clone(),
+            dense_above: if self.keep_sparse { f64::INFINITY } else { 0.25 },
         };
         Ok(data::load(path, &opts)?)
     }

@@ -62,10 +62,27 @@ impl CsrMatrix {
     }
 }
 
-/// Σ x_k w_k with eight independent accumulators, so the compiler can vectorize it
-/// (a single running sum forces one addition after another).
+/// Σ x_k w_k. Uses AVX2+FMA when the CPU has them (checked at run time, so the binary
+/// stays portable); the portable version keeps eight independent accumulators so the
+/// compiler can vectorize it (a single running sum forces one addition after another).
 #[inline]
 fn dense_dot(x: &[f32], w: &[f64]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports the features the function is compiled for.
+        return unsafe { dense_dot_avx2(x, w) };
+    }
+    dense_dot_portable(x, w)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dense_dot_avx2(x: &[f32], w: &[f64]) -> f64 {
+    dense_dot_portable(x, w)
+}
+
+#[inline(always)]
+fn dense_dot_portable(x: &[f32], w: &[f64]) -> f64 {
     const LANES: usize = 8;
     let mut acc = [0.0f64; LANES];
     let (xc, wc) = (x.chunks_exact(LANES), w.chunks_exact(LANES));
@@ -76,6 +93,30 @@ fn dense_dot(x: &[f32], w: &[f64]) -> f64 {
         }
     }
     acc.iter().sum::<f64>() + tail
+}
+
+/// out += alpha·x, with the same run-time AVX2 dispatch as [`dense_dot`].
+#[inline]
+fn dense_axpy(alpha: f64, x: &[f32], out: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports the features the function is compiled for.
+        return unsafe { dense_axpy_avx2(alpha, x, out) };
+    }
+    dense_axpy_portable(alpha, x, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dense_axpy_avx2(alpha: f64, x: &[f32], out: &mut [f64]) {
+    dense_axpy_portable(alpha, x, out)
+}
+
+#[inline(always)]
+fn dense_axpy_portable(alpha: f64, x: &[f32], out: &mut [f64]) {
+    for (o, &a) in out.iter_mut().zip(x) {
+        *o += alpha * a as f64;
+    }
 }
 
 /// One row of a feature matrix.
@@ -109,11 +150,7 @@ impl Row<'_> {
     #[inline]
     pub fn axpy(&self, alpha: f64, out: &mut [f64]) {
         match *self {
-            Row::Dense(x) => {
-                for (o, &a) in out.iter_mut().zip(x) {
-                    *o += alpha * a as f64;
-                }
-            }
+            Row::Dense(x) => dense_axpy(alpha, x, out),
             Row::Sparse(idx, val) => {
                 for (&j, &v) in idx.iter().zip(val) {
                     if let Some(o) = out.get_mut(j as usize) {
@@ -258,16 +295,28 @@ pub fn par_row_reduce<F>(n: usize, dim: usize, f: F) -> Vec<f64>
 where
     F: Fn(Range<usize>, &mut [f64]) + Sync,
 {
+    let mut unit = vec![(); n];
+    par_row_reduce_mut(&mut unit, dim, |start, rows, acc| f(start..start + rows.len(), acc))
+}
+
+/// [`par_row_reduce`] that also hands each chunk its part of a per-row output slice
+/// (`per_row.len()` is the number of rows), for passes that both reduce and store.
+pub fn par_row_reduce_mut<T, F>(per_row: &mut [T], dim: usize, f: F) -> Vec<f64>
+where
+    T: Send,
+    F: Fn(usize, &mut [T], &mut [f64]) + Sync,
+{
     const MIN_ROWS_PER_CHUNK: usize = 4096;
     const MAX_CHUNKS: usize = 16;
+    let n = per_row.len();
     let chunks = (n / MIN_ROWS_PER_CHUNK).clamp(1, MAX_CHUNKS);
     let size = n.div_ceil(chunks).max(1);
-    let parts: Vec<Vec<f64>> = (0..chunks)
-        .into_par_iter()
-        .map(|c| {
+    let parts: Vec<Vec<f64>> = per_row
+        .par_chunks_mut(size)
+        .enumerate()
+        .map(|(c, rows)| {
             let mut acc = vec![0.0; dim];
-            let start = (c * size).min(n);
-            f(start..((c + 1) * size).min(n), &mut acc);
+            f(c * size, rows, &mut acc);
             acc
         })
         .collect();

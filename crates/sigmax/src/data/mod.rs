@@ -10,7 +10,7 @@ mod matrix;
 pub use csv_format::{read_csv, read_matrix_csv, CsvOptions, LabelColumn};
 pub use idx::read_idx;
 pub use libsvm::{parse_libsvm, read_libsvm};
-pub use matrix::{par_row_reduce, CsrMatrix, DenseMatrix, Features, Row};
+pub use matrix::{par_row_reduce, par_row_reduce_mut, CsrMatrix, DenseMatrix, Features, Row};
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -75,6 +75,9 @@ impl Dataset {
 /// Collects raw labels in first-seen order, then sorts the classes.
 #[derive(Default)]
 pub(crate) struct LabelInterner {
+    /// Raw spelling → class id (looked up without allocating).
+    raw: HashMap<String, u32>,
+    /// Canonical name → class id.
     ids: HashMap<String, u32>,
     names: Vec<String>,
     y: Vec<u32>,
@@ -83,12 +86,19 @@ pub(crate) struct LabelInterner {
 impl LabelInterner {
     /// Numbers are canonicalised ("+1", "1.0" and "1" are one class named "1").
     pub fn push(&mut self, raw: &str) {
-        let name = canonical_label(raw);
-        let next = self.names.len() as u32;
-        let id = *self.ids.entry(name.clone()).or_insert_with(|| next);
-        if id == next {
-            self.names.push(name);
-        }
+        let id = match self.raw.get(raw) {
+            Some(&id) => id,
+            None => {
+                let name = canonical_label(raw);
+                let next = self.names.len() as u32;
+                let id = *self.ids.entry(name.clone()).or_insert(next);
+                if id == next {
+                    self.names.push(name);
+                }
+                self.raw.insert(raw.to_string(), id);
+                id
+            }
+        };
         self.y.push(id);
     }
     pub fn len(&self) -> usize {
@@ -156,6 +166,9 @@ pub struct LoadOptions {
     pub csv: CsvOptions,
     /// IDX labels file; `None`: derived from the images file name.
     pub idx_labels: Option<PathBuf>,
+    /// Store LIBSVM data densely when at least this fraction of entries is nonzero
+    /// (dense rows take less memory there and their products vectorize). 1.0 keeps CSR.
+    pub dense_above: f64,
 }
 
 impl Default for LoadOptions {
@@ -166,6 +179,7 @@ impl Default for LoadOptions {
             max_features: 1 << 27,
             csv: CsvOptions::default(),
             idx_labels: None,
+            dense_above: 0.25,
         }
     }
 }
@@ -173,7 +187,14 @@ impl Default for LoadOptions {
 /// Reads a data file in any supported format (gzip-compressed or not).
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     match opts.format.unwrap_or_else(|| Format::from_path(path)) {
-        Format::Libsvm => read_libsvm(path, opts.zero_based, opts.max_features),
+        Format::Libsvm => {
+            let mut d = read_libsvm(path, opts.zero_based, opts.max_features)?;
+            let cells = d.n_rows() as f64 * d.n_features() as f64;
+            if cells > 0.0 && d.x.nnz() as f64 >= opts.dense_above * cells {
+                d.x = Features::Dense(d.x.to_dense());
+            }
+            Ok(d)
+        }
         Format::Csv => read_csv(path, &opts.csv),
         Format::Idx => read_idx(path, opts.idx_labels.as_deref()),
     }

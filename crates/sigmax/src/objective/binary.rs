@@ -8,9 +8,8 @@
 //! regression", JMLR 2008, §2).
 
 use super::{sq_norm, FiniteSum, Objective};
-use crate::data::{par_row_reduce, Features};
+use crate::data::{par_row_reduce, par_row_reduce_mut, Features};
 use crate::loss::BinaryLoss;
-use rayon::prelude::*;
 
 pub struct BinaryObjective<'a> {
     x: &'a Features,
@@ -20,8 +19,6 @@ pub struct BinaryObjective<'a> {
     lambda: f64,
     intercept: bool,
     d: usize,
-    /// Scores z = Xw + b at the last evaluated point.
-    z: Vec<f64>,
     /// ℓ''(z_i) at the last `value_grad` point (empty when the loss has none).
     curvature: Vec<f64>,
 }
@@ -30,17 +27,7 @@ impl<'a> BinaryObjective<'a> {
     /// `positive[i]` says whether row i is in the positive class.
     pub fn new(x: &'a Features, positive: Vec<bool>, loss: BinaryLoss, lambda: f64, intercept: bool) -> Self {
         assert_eq!(x.n_rows(), positive.len(), "one label per row");
-        let n = x.n_rows();
-        BinaryObjective {
-            x,
-            t: positive,
-            loss,
-            lambda,
-            intercept,
-            d: x.n_cols(),
-            z: vec![0.0; n],
-            curvature: Vec::new(),
-        }
+        BinaryObjective { x, t: positive, loss, lambda, intercept, d: x.n_cols(), curvature: Vec::new() }
     }
 
     fn n(&self) -> f64 {
@@ -55,25 +42,18 @@ impl<'a> BinaryObjective<'a> {
         }
     }
 
-    fn scores(&mut self, w: &[f64]) {
-        self.x.matvec(&w[..self.d], &mut self.z);
-        let b = self.bias(w);
-        if b != 0.0 {
-            self.z.par_iter_mut().for_each(|z| *z += b);
-        }
-    }
-
     fn regularizer(&self, w: &[f64]) -> f64 {
         0.5 * self.lambda * sq_norm(&w[..self.d])
     }
 
-    /// (1/n) Xᵀ c into g[..d] and (1/n) Σ c into g[d] with an intercept.
-    fn accumulate(&self, c: &[f64], g: &mut [f64]) {
-        self.x.tmatvec(c, &mut g[..self.d]);
+    /// out = acc/n + λ·v on the weights; acc[d]/n on the intercept.
+    fn finish(&self, acc: &[f64], v: &[f64], out: &mut [f64]) {
         let inv_n = 1.0 / self.n();
-        g[..self.d].iter_mut().for_each(|v| *v *= inv_n);
+        for j in 0..self.d {
+            out[j] = acc[j] * inv_n + self.lambda * v[j];
+        }
         if self.intercept {
-            g[self.d] = c.iter().sum::<f64>() * inv_n;
+            out[self.d] = acc[self.d] * inv_n;
         }
     }
 }
@@ -84,39 +64,83 @@ impl Objective for BinaryObjective<'_> {
     }
 
     fn value(&mut self, w: &[f64]) -> f64 {
-        self.scores(w);
-        let loss = self.loss;
-        let sum: f64 = self.z.par_iter().zip(&self.t).map(|(&z, &t)| loss.value(z, t)).sum();
-        sum / self.n() + self.regularizer(w)
+        let (wd, b, loss) = (&w[..self.d], self.bias(w), self.loss);
+        let acc = par_row_reduce(self.t.len(), 1, |rows, acc| {
+            for i in rows {
+                acc[0] += loss.value(self.x.row(i).dot(wd) + b, self.t[i]);
+            }
+        });
+        acc[0] / self.n() + self.regularizer(w)
     }
 
+    /// One fused pass over the data: z_i = x_i·w + b, the loss, ℓ'(z_i)·x_i accumulated
+    /// into the gradient and ℓ''(z_i) stored for Hessian-vector products.
     fn value_grad(&mut self, w: &[f64], grad: &mut [f64]) -> f64 {
-        let f = self.value(w);
-        let loss = self.loss;
-        let c: Vec<f64> = self.z.par_iter().zip(&self.t).map(|(&z, &t)| loss.d1(z, t)).collect();
-        self.accumulate(&c, grad);
-        for (g, wj) in grad[..self.d].iter_mut().zip(w) {
-            *g += self.lambda * wj;
-        }
-        self.curvature = if loss.is_smooth() {
-            self.z.par_iter().zip(&self.t).map(|(&z, &t)| loss.d2(z, t).unwrap_or(0.0)).collect()
-        } else {
-            Vec::new()
-        };
-        f
+        let (d, b, loss) = (self.d, self.bias(w), self.loss);
+        let wd = &w[..d];
+        let smooth = loss.is_smooth();
+        let mut curvature = std::mem::take(&mut self.curvature);
+        curvature.resize(self.t.len(), 0.0);
+        let (x, t) = (self.x, &self.t);
+        let acc = par_row_reduce_mut(&mut curvature, d + 2, |start, rows, acc| {
+            for (k, curv) in rows.iter_mut().enumerate() {
+                let i = start + k;
+                let row = x.row(i);
+                let z = row.dot(wd) + b;
+                let c = loss.d1(z, t[i]);
+                if c != 0.0 {
+                    row.axpy(c, &mut acc[..d]);
+                }
+                acc[d] += c;
+                acc[d + 1] += loss.value(z, t[i]);
+                *curv = if smooth { loss.d2(z, t[i]).unwrap_or(0.0) } else { 0.0 };
+            }
+        });
+        self.finish(&acc, w, grad);
+        self.curvature = if smooth { curvature } else { Vec::new() };
+        acc[d + 1] / self.n() + self.regularizer(w)
     }
 
+    /// One fused pass: Σ_i ℓ''(z_i)(x_i·v + v_b) x_i, then /n + λv.
     fn hess_vec(&self, v: &[f64], out: &mut [f64]) -> bool {
         if self.curvature.is_empty() {
             return false;
         }
-        let mut xv = vec![0.0; self.t.len()];
-        self.x.matvec(&v[..self.d], &mut xv);
-        let vb = self.bias(v);
-        xv.par_iter_mut().zip(&self.curvature).for_each(|(a, &d)| *a = d * (*a + vb));
-        self.accumulate(&xv, out);
-        for (o, vj) in out[..self.d].iter_mut().zip(v) {
-            *o += self.lambda * vj;
+        let (d, vb) = (self.d, self.bias(v));
+        let vd = &v[..d];
+        let acc = par_row_reduce(self.t.len(), d + 1, |rows, acc| {
+            for i in rows {
+                let row = self.x.row(i);
+                let u = self.curvature[i] * (row.dot(vd) + vb);
+                if u != 0.0 {
+                    row.axpy(u, &mut acc[..d]);
+                }
+                acc[d] += u;
+            }
+        });
+        self.finish(&acc, v, out);
+        true
+    }
+
+    /// (1/n) Σ_i ℓ''(z_i) x_ij² + λ, and (1/n) Σ_i ℓ''(z_i) for the intercept.
+    fn hess_diag(&self, out: &mut [f64]) -> bool {
+        if self.curvature.is_empty() {
+            return false;
+        }
+        let d = self.d;
+        let acc = par_row_reduce(self.t.len(), d + 1, |rows, acc| {
+            for i in rows {
+                let c = self.curvature[i];
+                self.x.row(i).for_each(|j, v| acc[j] += c * v * v);
+                acc[d] += c;
+            }
+        });
+        let inv_n = 1.0 / self.n();
+        for j in 0..d {
+            out[j] = acc[j] * inv_n + self.lambda;
+        }
+        if self.intercept {
+            out[d] = acc[d] * inv_n;
         }
         true
     }

@@ -24,6 +24,11 @@ pub trait Objective {
     /// ∇²J(w)·v at the `w` of the last `value_grad` call; `false` if J is not twice
     /// differentiable (then `out` is untouched).
     fn hess_vec(&self, v: &[f64], out: &mut [f64]) -> bool;
+    /// The diagonal of ∇²J at the `w` of the last `value_grad` call, for preconditioning;
+    /// `false` if not available (the default).
+    fn hess_diag(&self, _out: &mut [f64]) -> bool {
+        false
+    }
     /// Whether J is smooth (second-order solvers and gradient-norm stopping apply).
     fn is_smooth(&self) -> bool;
 }

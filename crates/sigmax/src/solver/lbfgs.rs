@@ -43,17 +43,24 @@ impl Lbfgs {
                 }
                 let ft = obj.value(&w_new);
                 if ft <= f + 1e-4 * step * slope {
-                    break Some(ft);
+                    break Some(obj.value_grad(&w_new, &mut g_new));
+                }
+                // Near the optimum J changes below its rounding error; judge the step by
+                // the gradient norm there instead (as the trust-region solver does).
+                if (ft - f).abs() <= 1e-13 * f.abs() {
+                    let fg = obj.value_grad(&w_new, &mut g_new);
+                    if norm(&g_new) < gn {
+                        break Some(fg);
+                    }
                 }
                 step *= 0.5;
                 if step < 1e-20 {
                     break None;
                 }
             };
-            if f_new.is_none() {
+            let Some(f_new) = f_new else {
                 return Ok(tr.finish("lbfgs", false, format!("line search failed at iteration {it} (no decrease possible)")));
-            }
-            let f_new = obj.value_grad(&w_new, &mut g_new);
+            };
             let s: Vec<f64> = (0..n).map(|k| w_new[k] - w[k]).collect();
             let y: Vec<f64> = (0..n).map(|k| g_new[k] - g[k]).collect();
             let sy = dot(&s, &y);
