@@ -81,6 +81,16 @@ pub struct TrainArgs {
     /// Where to write the model (default: DATA's file name + .model.json, in the current directory).
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
+    /// K-fold cross-validation (stratified) over the λ grid (--lambdas, --path, or just
+    /// the λ given); the model is then trained on all the data with the best λ.
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+    /// λ grid for --cv, comma-separated.
+    #[arg(long, value_delimiter = ',', requires = "cv")]
+    pub lambdas: Option<Vec<f64>>,
+    /// λ grid for --cv: N values log-spaced from 1 down to 1e-6, walked with warm starts.
+    #[arg(long, value_name = "N", requires = "cv", conflicts_with = "lambdas")]
+    pub path: Option<usize>,
     /// Write the solver's history (iteration, seconds, objective, gradient norm) to this
     /// CSV file, for `sigmax plot curve`.
     #[arg(long)]
@@ -134,7 +144,31 @@ impl TrainArgs {
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let data = args.data_args.load(&args.data)?;
-    let opts = args.options(data.n_rows())?;
+    let mut opts = args.options(data.n_rows())?;
+    let cv = match args.cv {
+        Some(k) => {
+            let grid = match (&args.lambdas, args.path) {
+                (Some(l), _) => l.clone(),
+                (None, Some(n)) => sigmax::cv::lambda_grid(1.0, 1e-6, n),
+                (None, None) => vec![opts.resolve_lambda(data.n_rows())],
+            };
+            if let Some(bad) = grid.iter().find(|l| !(**l >= 0.0 && l.is_finite())) {
+                bail!("invalid λ {bad} in the grid: λ must be a finite number ≥ 0");
+            }
+            let report = sigmax::cv::cross_validate(&data, &opts, &grid, k, args.seed)?;
+            if !args.json {
+                println!("{k}-fold cross-validation ({} λ values, warm-started from the largest):", grid.len());
+                println!("  {:>12} {:>10} {:>10} {:>11}", "λ", "accuracy", "log loss", "iterations");
+                for (i, r) in report.rows.iter().enumerate() {
+                    let mark = if i == report.best { "  ← best" } else { "" };
+                    println!("  {:>12.4e} {:>10.4} {:>10.5} {:>11}{mark}", r.lambda, r.accuracy, r.log_loss, r.iterations);
+                }
+            }
+            opts.lambda = Some(report.rows[report.best].lambda);
+            Some(report)
+        }
+        None => None,
+    };
     let kind = opts.resolve_model(data.classes.len()).unwrap_or(ModelKind::Logistic);
     let progress = SolverProgress::new(&format!("{:?}", opts.resolve_solver(kind)).to_lowercase(), args.json);
     let mut observe = |r: &sigmax::solver::IterRecord| progress.update(r);
@@ -173,6 +207,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "n_features": data.n_features(),
             "classes": data.classes,
             "model_path": out,
+            "cv": cv,
         });
         println!("{j}");
     } else {

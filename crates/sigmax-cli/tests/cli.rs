@@ -381,3 +381,21 @@ fn objective_of_a_liblinear_model_matches_the_same_sigmax_model() {
     assert_eq!(ja["objective"], jb["objective"]);
     assert_eq!(ja["accuracy"], jb["accuracy"]);
 }
+
+#[test]
+fn cross_validation_chooses_lambda_and_trains_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    let o = sigmax(&["train", HEART, "--cv", "5", "--lambdas", "1,1e-2,1e-5", "--json", "-o", s(&m)]);
+    assert!(o.ok, "{}", o.stderr);
+    let j: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
+    let rows = j["cv"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let best = &rows[j["cv"]["best"].as_u64().unwrap() as usize];
+    assert_eq!(j["lambda"], best["lambda"], "the final model uses the best λ");
+    assert!(rows.iter().all(|r| r["log_loss"].as_f64().unwrap() >= best["log_loss"].as_f64().unwrap()));
+    let o = sigmax(&["train", HEART, "--cv", "5", "--path", "5", "-o", s(&m)]);
+    assert!(o.ok && o.stdout.contains("← best"), "{}", o.stdout);
+    fails_with(&["train", HEART, "--cv", "1", "-o", s(&m)], &["cv", "between 2"]);
+    fails_with(&["train", HEART, "--lambdas", "1,2", "-o", s(&m)], &["--cv"]);
+}

@@ -55,6 +55,9 @@ pub struct TrainOptions {
     /// SGD: return the average of the iterates of the second half of the epochs.
     pub averaging: bool,
     pub label_form: LabelForm,
+    /// Start the solver from these parameters (the flat layout of the objective:
+    /// weights row by row, then the intercepts) instead of zero.
+    pub warm_start: Option<Vec<f64>>,
 }
 
 /// SGD learning-rate schedule, as chosen by the user.
@@ -81,6 +84,7 @@ impl Default for TrainOptions {
             seed: 0,
             averaging: true,
             label_form: LabelForm::PlusMinusOne,
+            warm_start: None,
         }
     }
 }
@@ -190,7 +194,11 @@ fn run_solver(
     lambda: f64,
     observer: Option<Observer>,
 ) -> Result<(Vec<f64>, SolverReport)> {
-    let mut w = vec![0.0; obj.dim()];
+    let mut w = match &opts.warm_start {
+        Some(w0) if w0.len() == obj.dim() => w0.clone(),
+        Some(w0) => return Err(Error::Shape { what: "warm-start parameters", expected: obj.dim(), got: w0.len() }),
+        None => vec![0.0; obj.dim()],
+    };
     let stop = |default_iter| StopRule { tol: opts.tol, max_iter: opts.max_iter.unwrap_or(default_iter) };
     let smooth_only = |name: &str| {
         Err(Error::Unsupported(format!(
@@ -230,6 +238,17 @@ fn run_solver(
         .minimize(obj, &mut w, observer)?,
     };
     Ok((w, report))
+}
+
+impl LinearModel {
+    /// The model's parameters in the objective's flat layout (for warm starts).
+    pub fn flat_params(&self) -> Vec<f64> {
+        let mut v: Vec<f64> = self.weights.concat();
+        if self.intercept {
+            v.extend_from_slice(&self.bias);
+        }
+        v
+    }
 }
 
 /// The training objective J of `model` on `data` with strength `lambda`: mean loss (the

@@ -43,7 +43,10 @@ impl TrustRegionNewton {
         let mut f = obj.value_grad(w, &mut g);
         let mut m = vec![1.0; n];
         self.preconditioner(obj, &mut m);
-        let mut delta = m_norm_inv(&g, &m);
+        // From w = 0 the first radius is ‖∇J‖ (JMLR 2008). From a warm start ‖∇J‖ is small
+        // and would cramp the first steps, so the first Newton step is left unconstrained
+        // (the first iteration then sets Δ = ‖s‖).
+        let mut delta = if w.iter().all(|&v| v == 0.0) { m_norm_inv(&g, &m) } else { f64::INFINITY };
         let (mut s, mut r, mut w_new, mut g_new) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         let mut f_new_cached: Option<f64> = None;
         let mut iter = 0;
@@ -147,6 +150,9 @@ impl TrustRegionNewton {
             it += 1;
             obj.hess_vec(&d, &mut hd);
             let dhd = dot(&d, &hd);
+            if dhd <= 0.0 && !delta.is_finite() {
+                break; // no curvature along d and no boundary to step to
+            }
             let alpha = rz / dhd;
             for k in 0..n {
                 s[k] += alpha * d[k];
