@@ -3,7 +3,7 @@
 //! dimensions, histograms of the angle between each feature and its own class weight
 //! versus the other classes' weights.
 
-use crate::{color, font, legend, range_of, Figure, PlotError, PlotResult};
+use crate::{color, font, legend, range_of, xy_chart, Figure, PlotError, PlotResult};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -135,13 +135,8 @@ impl Figure for AngleHistogramFigure {
         };
         let (ho, hn) = (hist(&self.own), hist(&self.others));
         let top = ho.iter().chain(&hn).copied().fold(0.0f64, f64::max) * 1.1;
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, font(22))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0f64..180.0, 0.0..top.max(1e-3))?;
-        chart.configure_mesh().x_desc("angle to a class weight (degrees)").y_desc("fraction").label_style(font(14)).axis_desc_style(font(16)).draw()?;
+        let axes = ("angle to a class weight (degrees)", "fraction");
+        let mut chart = xy_chart(root, &self.title, 0.0..180.0, 0.0..top.max(1e-3), axes)?;
         for (i, (name, h)) in [("own class", ho), ("other classes", hn)].into_iter().enumerate() {
             let c = color(i);
             let w = 180.0 / BINS as f64;

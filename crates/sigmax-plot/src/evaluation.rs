@@ -1,7 +1,7 @@
 //! Evaluation pictures: ROC curves with their AUC, the reliability (calibration)
 //! diagram, and the confusion matrix as a heat map with counts.
 
-use crate::{color, font, legend, Figure, PlotResult};
+use crate::{color, font, legend, xy_chart, Figure, PlotResult};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use sigmax::metrics::{roc_auc, roc_curve, ConfusionMatrix};
@@ -20,13 +20,7 @@ impl Figure for RocFigure {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(root)
-            .caption("ROC curve", font(24))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0.0f64..1.0, 0.0f64..1.0)?;
-        chart.configure_mesh().x_desc("false positive rate").y_desc("true positive rate").label_style(font(14)).axis_desc_style(font(16)).draw()?;
+        let mut chart = xy_chart(root, "ROC curve", 0.0..1.0, 0.0..1.0, ("false positive rate", "true positive rate"))?;
         chart.draw_series(LineSeries::new(vec![(0.0, 0.0), (1.0, 1.0)], BLACK.mix(0.3).stroke_width(1)))?;
         for (i, (name, truth, scores)) in self.curves.iter().enumerate() {
             let c = color(i);
@@ -73,13 +67,8 @@ impl Figure for CalibrationFigure {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(root)
-            .caption("Reliability diagram", font(24))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0.0f64..1.0, 0.0f64..1.0)?;
-        chart.configure_mesh().x_desc("mean predicted probability").y_desc("observed frequency").label_style(font(14)).axis_desc_style(font(16)).draw()?;
+        let mut chart =
+            xy_chart(root, "Reliability diagram", 0.0..1.0, 0.0..1.0, ("mean predicted probability", "observed frequency"))?;
         chart
             .draw_series(LineSeries::new(vec![(0.0, 0.0), (1.0, 1.0)], BLACK.mix(0.4).stroke_width(1)))?
             .label("perfectly calibrated")

@@ -112,6 +112,27 @@ pub fn color(i: usize) -> RGBColor {
     RGBColor(r, g, b)
 }
 
+/// A captioned chart on f64 × f64 axes with described axes: the frame most figures share.
+pub(crate) fn xy_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    (x_desc, y_desc): (&str, &str),
+) -> Result<ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>, PlotError>
+where
+    DB::ErrorType: 'static,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, font(24))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
+        .build_cartesian_2d(x, y)?;
+    chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).label_style(font(14)).axis_desc_style(font(16)).draw()?;
+    Ok(chart)
+}
+
 /// Text style helper.
 pub(crate) fn font(size: u32) -> TextStyle<'static> {
     ("sans-serif", size).into_font().into()

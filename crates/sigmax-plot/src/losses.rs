@@ -1,7 +1,7 @@
 //! The classic comparison of binary losses against the margin y·wᵀx: which ones bound
 //! the 0-1 loss from above (Bishop, PRML Fig. 7.5; Hastie et al., ESL Fig. 10.4).
 
-use crate::{color, font, legend, Figure, PlotResult};
+use crate::{color, legend, xy_chart, Figure, PlotResult};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use sigmax::loss::{zero_one_loss, BinaryLoss};
@@ -14,19 +14,7 @@ impl Figure for LossesFigure {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(root)
-            .caption("Losses as functions of the margin", font(26))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(55)
-            .build_cartesian_2d(-2.0f64..2.0, 0.0f64..4.0)?;
-        chart
-            .configure_mesh()
-            .x_desc("margin y·wᵀx")
-            .y_desc("loss")
-            .label_style(font(15))
-            .axis_desc_style(font(18))
-            .draw()?;
+        let mut chart = xy_chart(root, "Losses as functions of the margin", -2.0..2.0, 0.0..4.0, ("margin y·wᵀx", "loss"))?;
         let xs: Vec<f64> = (0..=800).map(|i| -2.0 + i as f64 * 0.005).collect();
         let ln2 = std::f64::consts::LN_2;
         let curves: [(&str, Box<dyn Fn(f64) -> f64>); 5] = [

@@ -2,7 +2,7 @@
 //! A-Softmax for m = 1…4 (Liu et al. 2016, Fig. 3), CosFace cos θ − m and ArcFace
 //! cos(θ + m) with its monotone fallback.
 
-use crate::{color, font, legend, Figure, PlotResult};
+use crate::{color, legend, xy_chart, Figure, PlotResult};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use sigmax::margin::Psi;
@@ -25,19 +25,8 @@ impl Figure for PsiFigure {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(root)
-            .caption("Target logit (per unit norm) against the angle θ to the class weight", font(22))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0.0f64..PI, -8.0f64..1.2)?;
-        chart
-            .configure_mesh()
-            .x_desc("θ (radians)")
-            .y_desc("ψ(θ)")
-            .label_style(font(15))
-            .axis_desc_style(font(18))
-            .draw()?;
+        let caption = "Target logit (per unit norm) against the angle θ to the class weight";
+        let mut chart = xy_chart(root, caption, 0.0..PI, -8.0..1.2, ("θ (radians)", "ψ(θ)"))?;
         let thetas: Vec<f64> = (0..=600).map(|i| i as f64 * PI / 600.0).collect();
         let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
         series.push(("cos θ (softmax; ψ with m = 1)".into(), thetas.iter().map(|&t| (t, t.cos())).collect()));

@@ -136,6 +136,24 @@ impl Row<'_> {
                 dense_dot(&x[..n], &w[..n])
             }
             Row::Sparse(idx, val) => {
+                // Indices increase, so the last one bounds them all: when it is inside
+                // `w` (always, in training) the loop can skip per-entry bounds checks.
+                if idx.last().is_some_and(|&j| (j as usize) < w.len()) {
+                    let (mut s0, mut s1) = (0.0, 0.0);
+                    let pairs = idx.len() / 2;
+                    for k in 0..pairs {
+                        // SAFETY: every index ≤ the last < w.len(); k < idx.len() = val.len().
+                        unsafe {
+                            s0 += *val.get_unchecked(2 * k) as f64 * w.get_unchecked(*idx.get_unchecked(2 * k) as usize);
+                            s1 += *val.get_unchecked(2 * k + 1) as f64 * w.get_unchecked(*idx.get_unchecked(2 * k + 1) as usize);
+                        }
+                    }
+                    if idx.len() % 2 == 1 {
+                        let k = idx.len() - 1;
+                        s0 += val[k] as f64 * w[idx[k] as usize];
+                    }
+                    return s0 + s1;
+                }
                 let mut s = 0.0;
                 for (&j, &v) in idx.iter().zip(val) {
                     if let Some(wj) = w.get(j as usize) {
@@ -152,6 +170,13 @@ impl Row<'_> {
         match *self {
             Row::Dense(x) => dense_axpy(alpha, x, out),
             Row::Sparse(idx, val) => {
+                if idx.last().is_some_and(|&j| (j as usize) < out.len()) {
+                    for (&j, &v) in idx.iter().zip(val) {
+                        // SAFETY: every index ≤ the last < out.len().
+                        unsafe { *out.get_unchecked_mut(j as usize) += alpha * v as f64 };
+                    }
+                    return;
+                }
                 for (&j, &v) in idx.iter().zip(val) {
                     if let Some(o) = out.get_mut(j as usize) {
                         *o += alpha * v as f64;
