@@ -8,9 +8,8 @@
 //! (Böhning 1992; Bishop, PRML §4.3.4).
 
 use super::{sq_norm, FiniteSum, Objective};
-use crate::data::{par_row_reduce, Features, Row};
+use crate::data::{par_row_reduce, par_row_reduce_mut, Features, Row};
 use crate::loss::softmax_into;
-use rayon::prelude::*;
 
 pub struct SoftmaxObjective<'a> {
     x: &'a Features,
@@ -102,20 +101,31 @@ impl Objective for SoftmaxObjective<'_> {
         loss / self.y.len() as f64 + self.regularizer(w)
     }
 
+    /// One fused pass: scores, probabilities (kept for Hessian-vector products), loss and
+    /// Σ_i (p_i − e_{y_i}) x_iᵀ.
     fn value_grad(&mut self, w: &[f64], grad: &mut [f64]) -> f64 {
-        let n = self.y.len();
-        let (loss, sum) = self.pass(w, &self.all_rows(), true);
-        self.finish_grad(w, &sum, 1.0 / n as f64, grad);
-        // Keep the probabilities for Hessian-vector products at this point.
-        let k = self.k;
-        let mut probs = vec![0.0; n * k];
-        probs.par_chunks_mut(k).enumerate().for_each(|(i, p)| {
+        let (n, k, width) = (self.y.len(), self.k, self.dim());
+        let mut probs = std::mem::take(&mut self.probs);
+        probs.resize(n * k, 0.0);
+        let mut rows: Vec<&mut [f64]> = probs.chunks_mut(k).collect();
+        let acc = par_row_reduce_mut(&mut rows, width + 1, |start, rows, acc| {
             let mut s = vec![0.0; k];
-            self.row_scores(self.x.row(i), w, &mut s);
-            softmax_into(&s, p);
+            let mut c = vec![0.0; k];
+            for (r, p) in rows.iter_mut().enumerate() {
+                let i = start + r;
+                let row = self.x.row(i);
+                self.row_scores(row, w, &mut s);
+                let yi = self.y[i] as usize;
+                acc[width] += softmax_into(&s, p) - s[yi];
+                c.copy_from_slice(p);
+                c[yi] -= 1.0;
+                self.add_outer(row, &c, acc);
+            }
         });
+        drop(rows);
         self.probs = probs;
-        loss / n as f64 + self.regularizer(w)
+        self.finish_grad(w, &acc, 1.0 / n as f64, grad);
+        acc[width] / n as f64 + self.regularizer(w)
     }
 
     fn hess_vec(&self, v: &[f64], out: &mut [f64]) -> bool {
