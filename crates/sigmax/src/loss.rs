@@ -121,6 +121,25 @@ impl BinaryLoss {
     pub fn is_smooth(self) -> bool {
         !matches!(self, BinaryLoss::Hinge)
     }
+
+    /// (ℓ, ∂ℓ/∂z, ∂²ℓ/∂z² or 0) at once: for the logistic forms one exponential and one
+    /// log1p serve all three (the hot loop of every gradient pass).
+    #[inline]
+    pub fn all(self, z: f64, t: bool) -> (f64, f64, f64) {
+        match self {
+            BinaryLoss::Logistic | BinaryLoss::CrossEntropy => {
+                let y = if t { 1.0 } else { -1.0 };
+                let m = y * z;
+                let e = (-m.abs()).exp(); // in (0, 1]: never overflows
+                let inv = 1.0 / (1.0 + e);
+                // σ(m) and σ(−m) from e = exp(−|m|).
+                let (sig_m, sig_neg_m) = if m >= 0.0 { (inv, e * inv) } else { (e * inv, inv) };
+                let value = (-m).max(0.0) + e.ln_1p();
+                (value, -y * sig_neg_m, sig_m * sig_neg_m)
+            }
+            _ => (self.value(z, t), self.d1(z, t), self.d2(z, t).unwrap_or(0.0)),
+        }
+    }
 }
 
 /// The 0-1 loss of a margin m = y·z: 1 when the sign is wrong (or zero).
@@ -156,6 +175,21 @@ mod tests {
         assert_eq!(softplus(-1000.0), 0.0);
         assert!((log_sum_exp(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-12);
         assert!((log_sum_exp(&[-1000.0, -1001.0]) - (-1000.0 + (1.0 + (-1f64).exp()).ln())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn fused_evaluation_matches_the_separate_ones() {
+        for i in -60..=60 {
+            let z = i as f64 * 0.77 + if i > 55 { 900.0 } else { 0.0 };
+            for t in [false, true] {
+                for l in LOSSES {
+                    let (v, d1, d2) = l.all(z, t);
+                    assert!((v - l.value(z, t)).abs() <= 1e-13 * (1.0 + v.abs()), "{l:?} value at {z}");
+                    assert!((d1 - l.d1(z, t)).abs() <= 1e-15, "{l:?} d1 at {z}");
+                    assert!((d2 - l.d2(z, t).unwrap_or(0.0)).abs() <= 1e-15, "{l:?} d2 at {z}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -86,14 +86,13 @@ impl Objective for BinaryObjective<'_> {
             for (k, curv) in rows.iter_mut().enumerate() {
                 let i = start + k;
                 let row = x.row(i);
-                let z = row.dot(wd) + b;
-                let c = loss.d1(z, t[i]);
+                let (value, c, curvature) = loss.all(row.dot(wd) + b, t[i]);
                 if c != 0.0 {
                     row.axpy(c, &mut acc[..d]);
                 }
                 acc[d] += c;
-                acc[d + 1] += loss.value(z, t[i]);
-                *curv = if smooth { loss.d2(z, t[i]).unwrap_or(0.0) } else { 0.0 };
+                acc[d + 1] += value;
+                *curv = curvature;
             }
         });
         self.finish(&acc, w, grad);
