@@ -24,6 +24,7 @@ pub enum SolverArg {
     Lbfgs,
     Gd,
     Sgd,
+    DualCd,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -51,7 +52,8 @@ pub struct TrainArgs {
     /// No intercept (as LIBLINEAR without -B).
     #[arg(long, overrides_with = "bias")]
     pub no_bias: bool,
-    /// Solver: auto = newton (trust-region Newton-CG) for logistic/softmax, sgd for svm.
+    /// Solver: auto = newton (trust-region Newton-CG) for logistic/softmax; for svm,
+    /// dual-cd (dual coordinate descent) with --no-bias, else sgd.
     #[arg(long, value_enum, default_value = "auto")]
     pub solver: SolverArg,
     /// Stop when ‖∇J(w)‖ ≤ tol·‖∇J(0)‖.
@@ -125,6 +127,7 @@ impl TrainArgs {
                 SolverArg::Lbfgs => SolverChoice::Lbfgs,
                 SolverArg::Gd => SolverChoice::Gd,
                 SolverArg::Sgd => SolverChoice::Sgd,
+                SolverArg::DualCd => SolverChoice::DualCd,
             },
             tol: self.tol,
             max_iter: self.max_iter,

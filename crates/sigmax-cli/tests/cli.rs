@@ -107,6 +107,7 @@ fn every_model_and_solver_runs_from_the_cli() {
         vec!["--solver", "sgd", "--epochs", "5", "--batch-size", "4", "--seed", "2"],
         vec!["--model", "softmax", "--no-bias"],
         vec!["--model", "svm", "--epochs", "5"],
+        vec!["--model", "svm", "--no-bias"],
     ] {
         let mut a = vec!["train", HEART, "--lambda", "0.01", "--json", "-o", s(&m)];
         a.extend(args.iter());

@@ -7,7 +7,8 @@ use crate::loss::BinaryLoss;
 use crate::model::{LinearModel, ModelKind};
 use crate::objective::{BinaryObjective, FiniteSum, SoftmaxObjective};
 use crate::solver::{
-    GradientDescent, LearningRateSchedule, Lbfgs, Observer, Sgd, SolverReport, StopRule, TrustRegionNewton,
+    DualCoordinateDescent, GradientDescent, LearningRateSchedule, Lbfgs, Observer, Sgd, SolverReport, StopRule,
+    TrustRegionNewton,
 };
 
 /// Which model to fit; `Auto` picks logistic for two classes and softmax for more.
@@ -17,7 +18,8 @@ pub enum ModelChoice {
     Kind(ModelKind),
 }
 
-/// Which solver; `Auto` is trust-region Newton for smooth objectives, SGD for the SVM.
+/// Which solver; `Auto` is trust-region Newton for smooth objectives; for the SVM, dual
+/// coordinate descent without an intercept and SGD with one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SolverChoice {
     Auto,
@@ -25,6 +27,8 @@ pub enum SolverChoice {
     Lbfgs,
     Gd,
     Sgd,
+    /// Dual coordinate descent (linear SVM without intercept).
+    DualCd,
 }
 
 /// How binary labels enter the logistic loss: ±1 margins or the {0,1} cross-entropy.
@@ -104,6 +108,7 @@ impl TrainOptions {
 
     pub fn resolve_solver(&self, kind: ModelKind) -> SolverChoice {
         match (self.solver, kind) {
+            (SolverChoice::Auto, ModelKind::Svm) if !self.intercept => SolverChoice::DualCd,
             (SolverChoice::Auto, ModelKind::Svm) => SolverChoice::Sgd,
             (SolverChoice::Auto, _) => SolverChoice::Newton,
             (s, _) => s,
@@ -163,9 +168,21 @@ pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) ->
                 (_, LabelForm::PlusMinusOne) => BinaryLoss::Logistic,
                 (_, LabelForm::ZeroOne) => BinaryLoss::CrossEntropy,
             };
-            let positive = data.y.iter().map(|&c| c == 1).collect();
-            let mut obj = BinaryObjective::new(&data.x, positive, loss, lambda, opts.intercept);
-            run_solver(&mut obj, solver, opts, lambda, observer)?
+            let positive: Vec<bool> = data.y.iter().map(|&c| c == 1).collect();
+            let mut obj = BinaryObjective::new(&data.x, positive.clone(), loss, lambda, opts.intercept);
+            if solver == SolverChoice::DualCd {
+                if kind != ModelKind::Svm || opts.intercept {
+                    return Err(Error::Unsupported(
+                        "the dual-cd solver trains the linear SVM without an intercept (use --model svm --no-bias)".into(),
+                    ));
+                }
+                let mut w = vec![0.0; data.n_features()];
+                let stop = StopRule { tol: opts.tol.max(1e-12), max_iter: opts.max_iter.unwrap_or(10_000) };
+                let report = DualCoordinateDescent { stop, seed: opts.seed }.minimize_svm(&data.x, &positive, lambda, &mut obj, &mut w, observer)?;
+                (w, report)
+            } else {
+                run_solver(&mut obj, solver, opts, lambda, observer)?
+            }
         }
         ModelKind::Softmax => {
             let mut obj = SoftmaxObjective::new(&data.x, &data.y, k, lambda, opts.intercept);
@@ -224,6 +241,7 @@ fn run_solver(
             line_search: opts.learning_rate.is_none(),
         }
         .minimize(obj, &mut w, observer)?,
+        SolverChoice::DualCd => unreachable!("dual-cd is dispatched in train()"),
         SolverChoice::Sgd => Sgd {
             stop: StopRule { tol: opts.tol, max_iter: opts.epochs },
             learning_rate: opts.learning_rate.unwrap_or(0.1),

@@ -136,3 +136,43 @@ fn objective_of_a_model_equals_the_solver_report() {
         assert!((j - t.report.objective).abs() < 1e-14, "{model:?}: {j} vs {}", t.report.objective);
     }
 }
+
+#[test]
+fn svm_dual_coordinate_descent_reaches_the_minimum() {
+    use sigmax::train::objective_at;
+    let d = heart();
+    let lambda = 1e-2;
+    let svm = |solver| TrainOptions {
+        model: ModelChoice::Kind(ModelKind::Svm),
+        intercept: false,
+        solver,
+        lambda: Some(lambda),
+        epochs: 300,
+        learning_rate: Some(0.5),
+        ..TrainOptions::default()
+    };
+    let dcd = train(&d, &svm(SolverChoice::Auto), None).unwrap();
+    assert_eq!(dcd.report.solver, "dual-cd");
+    assert!(dcd.report.converged, "{}", dcd.report.stop_reason);
+    let j = objective_at(&dcd.model, &d, lambda).unwrap();
+    assert!((j - dcd.report.objective).abs() < 1e-14);
+    // Better than 300 epochs of SGD on the same objective.
+    let sgd = train(&d, &svm(SolverChoice::Sgd), None).unwrap();
+    assert!(j <= sgd.report.objective, "dual-cd {j} vs sgd {}", sgd.report.objective);
+    // A minimum of a convex function: no small move in any direction lowers J (beyond
+    // what the 1e-6 tolerance leaves).
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    for _ in 0..200 {
+        let dir: Vec<f64> = (0..13).map(|_| rng.random::<f64>() - 0.5).collect();
+        for eps in [1e-2, 1e-4] {
+            let mut m = dcd.model.clone();
+            m.weights[0].iter_mut().zip(&dir).for_each(|(w, v)| *w += eps * v);
+            let moved = objective_at(&m, &d, lambda).unwrap();
+            assert!(moved >= j - 1e-7 * j, "J drops from {j} to {moved} along a random direction");
+        }
+    }
+    // The dual solver refuses what it cannot do.
+    let with_bias = TrainOptions { intercept: true, ..svm(SolverChoice::DualCd) };
+    assert!(train(&d, &with_bias, None).err().unwrap().to_string().contains("--no-bias"));
+}

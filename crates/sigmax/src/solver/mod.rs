@@ -6,11 +6,13 @@
 //! judged fairly) or after `max_iter` iterations, and returns a [`SolverReport`] saying
 //! which happened. Nothing falls back silently.
 
+mod dual_cd;
 mod gradient_descent;
 mod lbfgs;
 mod sgd;
 mod trust_region;
 
+pub use dual_cd::DualCoordinateDescent;
 pub use gradient_descent::GradientDescent;
 pub use lbfgs::Lbfgs;
 pub use sgd::{LearningRateSchedule, Sgd};
@@ -91,6 +93,12 @@ impl<'o> Tracker<'o> {
             });
         }
         Ok(())
+    }
+
+    /// Replaces ‖∇J(0)‖ as the reference of the relative stopping rule (for solvers
+    /// whose progress measure is not the gradient norm).
+    pub fn set_reference(&mut self, reference: f64) {
+        self.g0 = reference;
     }
 
     pub fn converged(&self, grad_norm: f64) -> bool {
