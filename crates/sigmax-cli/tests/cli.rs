@@ -146,6 +146,7 @@ fn bad_data_files_name_the_file_line_and_problem() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     fails_with(&["train", s(&d.join("nope.svm"))], &["nope.svm", "No such file"]);
+    assert_eq!(sigmax(&["train", s(&d.join("nope.svm"))]).stderr.matches("No such file").count(), 1, "said once");
     let empty = write(d, "empty.svm", "");
     fails_with(&["train", s(&empty)], &["empty.svm", "empty"]);
     for (name, text, needle) in [

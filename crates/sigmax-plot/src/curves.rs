@@ -15,7 +15,7 @@ pub struct Run {
 /// Reads a log written by `sigmax train --log-csv`: a header line
 /// `iteration,seconds,objective,grad_norm`, then one line per iteration.
 pub fn read_log_csv(path: &Path) -> Result<Run, PlotError> {
-    let text = std::fs::read_to_string(path).map_err(|e| PlotError::Io { path: path.display().to_string(), source: e })?;
+    let text = std::fs::read_to_string(path).map_err(|e| PlotError::Io { path: path.display().to_string(), error: e })?;
     let mut lines = text.lines().enumerate();
     match lines.next() {
         Some((_, h)) if h.trim().starts_with("iteration,seconds,objective") => {}

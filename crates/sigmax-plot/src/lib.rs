@@ -27,8 +27,8 @@ use std::sync::Once;
 pub enum PlotError {
     #[error("drawing failed: {0}")]
     Draw(String),
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{0}")]
     BadInput(String),
 }
@@ -79,7 +79,7 @@ pub fn render(fig: &impl Figure, path: &Path) -> PlotResult {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let io = |e: std::io::Error| PlotError::Io { path: path.display().to_string(), source: e };
+    let io = |e: std::io::Error| PlotError::Io { path: path.display().to_string(), error: e };
     let tmp = tempfile::Builder::new().prefix(".sigmax-plot").suffix(&format!(".{ext}")).tempfile_in(dir).map_err(io)?;
     let size = fig.size();
     if ext == "png" {

@@ -6,12 +6,10 @@ use std::path::PathBuf;
 /// Everything that can go wrong in sigmax, with the offending values in it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// (The I/O error is part of the message, not a separate `source`, so error chains
+    /// do not print it twice.)
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     /// A problem at a known place in an input file. `line` is 1-based.
     #[error("{path}:{line}: {message}")]
     Parse {
@@ -59,10 +57,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), error: source }
     }
 
     pub(crate) fn parse(path: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {

@@ -241,7 +241,9 @@ fn run_solver(
             line_search: opts.learning_rate.is_none(),
         }
         .minimize(obj, &mut w, observer)?,
-        SolverChoice::DualCd => unreachable!("dual-cd is dispatched in train()"),
+        SolverChoice::DualCd => {
+            return Err(Error::Unsupported("the dual-cd solver trains the linear SVM only (use --model svm --no-bias)".into()))
+        }
         SolverChoice::Sgd => Sgd {
             stop: StopRule { tol: opts.tol, max_iter: opts.epochs },
             learning_rate: opts.learning_rate.unwrap_or(0.1),
