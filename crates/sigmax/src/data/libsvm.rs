@@ -26,22 +26,15 @@ pub fn read_libsvm(path: &Path, zero_based: bool, max_features: usize) -> Result
     };
     let mut source: Box<dyn Read> = if gz { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
     let mut builder = Builder::new(path, zero_based, max_features);
-    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK_BYTES + (1 << 20));
+    let mut buf: Vec<u8> = Vec::new();
     let mut total = 0usize;
     loop {
+        // read_to_end grows the buffer only as far as the data goes (a small file never
+        // costs a 64 MiB allocation).
         let start = buf.len();
-        buf.resize(start + BLOCK_BYTES, 0);
-        let mut filled = start;
-        while filled < buf.len() {
-            let k = source.read(&mut buf[filled..]).map_err(|e| Error::io(path, e))?;
-            if k == 0 {
-                break;
-            }
-            filled += k;
-        }
-        let eof = filled < buf.len();
-        buf.truncate(filled);
-        total += filled - start;
+        let got = source.by_ref().take(BLOCK_BYTES as u64).read_to_end(&mut buf).map_err(|e| Error::io(path, e))?;
+        let eof = got < BLOCK_BYTES;
+        total += buf.len() - start;
         // Parse up to the last complete line; keep the rest for the next block.
         let cut = if eof { buf.len() } else { buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) };
         builder.add_block(&buf[..cut])?;
