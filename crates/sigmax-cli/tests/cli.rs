@@ -401,3 +401,19 @@ fn cross_validation_chooses_lambda_and_trains_with_it() {
     fails_with(&["train", HEART, "--cv", "1", "-o", s(&m)], &["cv", "between 2"]);
     fails_with(&["train", HEART, "--lambdas", "1,2", "-o", s(&m)], &["--cv"]);
 }
+
+#[test]
+fn plots_refuse_a_model_that_does_not_fit_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 2-feature model (trained on a CSV) against 13-feature data, and the reverse.
+    let two = write(dir.path(), "two.csv", "0.1,0.2,a\n0.9,0.8,b\n0.2,0.1,a\n0.8,0.9,b\n");
+    let m2 = dir.path().join("m2.json");
+    assert!(sigmax(&["train", s(&two), "-o", s(&m2)]).ok);
+    let out = dir.path().join("x.png");
+    fails_with(&["plot", "boundary", s(&m2), HEART, "-o", s(&out)], &["2-feature", "13 features"]);
+    let wide = write(dir.path(), "wide.csv", "0.1,0.2,0.3,a\n0.9,0.8,0.7,b\n");
+    fails_with(&["plot", "confusion", s(&m2), s(&wide), "-o", s(&out)], &["3 features per row", "expects 2"]);
+    let other = write(dir.path(), "other.csv", "0.1,0.2,z\n0.9,0.8,b\n");
+    fails_with(&["plot", "confusion", s(&m2), s(&other), "-o", s(&out)], &["label \"z\"", "not one of the model's classes"]);
+    assert!(!out.exists());
+}
