@@ -42,13 +42,41 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// The format `path` is read in (the flag, else guessed from the name).
+    fn format_of(&self, path: &std::path::Path) -> Format {
+        match self.format {
+            Some(FormatArg::Libsvm) => Format::Libsvm,
+            Some(FormatArg::Csv) => Format::Csv,
+            Some(FormatArg::Idx) => Format::Idx,
+            None => Format::from_path(path),
+        }
+    }
+
+    /// Checks that data read from `path` fits a model with `n_features` features. Rows of
+    /// CSV and IDX files have a fixed width, which must match; LIBSVM rows name their
+    /// features, so missing ones are zero and ones beyond the model are ignored (with one
+    /// warning), as LIBLINEAR does. Decided by the file's format, not by how the data
+    /// happens to be stored.
+    pub fn check_fits_model(&self, data: &Dataset, path: &std::path::Path, n_features: usize) -> Result<()> {
+        let have = data.n_features();
+        if self.format_of(path) != Format::Libsvm {
+            anyhow::ensure!(
+                have == n_features,
+                "{}: {have} features per row, but the model expects {n_features}",
+                path.display()
+            );
+        } else if have > n_features {
+            eprintln!(
+                "warning: {} uses feature indices up to {have}, the model knows {n_features}; the extra features are ignored",
+                path.display()
+            );
+        }
+        Ok(())
+    }
+
     pub fn load(&self, path: &std::path::Path) -> Result<Dataset> {
         let opts = LoadOptions {
-            format: self.format.map(|f| match f {
-                FormatArg::Libsvm => Format::Libsvm,
-                FormatArg::Csv => Format::Csv,
-                FormatArg::Idx => Format::Idx,
-            }),
+            format: Some(self.format_of(path)),
             zero_based: self.zero_based,
             max_features: self.max_features,
             csv: CsvOptions {

@@ -149,23 +149,18 @@ pub fn run(args: PlotArgs) -> Result<()> {
 /// The model, the data, and the data's labels as the model's class ids.
 fn model_and_data(md: &ModelData) -> Result<(LinearModel, Dataset, Vec<u32>)> {
     let (m, d) = match (&md.model, &md.data) {
-        (Some(m), Some(d)) => (load_model(m)?, md.data_args.load(d)?),
+        (Some(m), Some(d)) => {
+            let (m, data) = (load_model(m)?, md.data_args.load(d)?);
+            md.data_args.check_fits_model(&data, d, m.n_features)?;
+            (m, data)
+        }
         (None, None) => {
             let (tr, te) = heart_scale().split(0.2, 1);
             (train(&tr, &TrainOptions::default(), None)?.model, te)
         }
         _ => bail!("give both MODEL and DATA, or neither (for the embedded heart-disease demo)"),
     };
-    if !d.x.is_sparse() && d.n_features() != m.n_features {
-        bail!("the data has {} features per row but the model expects {}", d.n_features(), m.n_features);
-    }
-    let truth = (0..d.n_rows())
-        .map(|i| {
-            m.classes.iter().position(|c| c == d.label(i)).map(|k| k as u32).with_context(|| {
-                format!("label {:?} (row {}) is not one of the model's classes {:?}", d.label(i), i + 1, m.classes)
-            })
-        })
-        .collect::<Result<_>>()?;
+    let truth = m.class_ids(&d)?;
     Ok((m, d, truth))
 }
 

@@ -1,7 +1,7 @@
 //! `sigmax predict` and `sigmax eval`.
 
 use crate::data_args::DataArgs;
-use anyhow::{bail, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use sigmax::data::Dataset;
 use sigmax::metrics::{accuracy, confusion_matrix, log_loss, roc_auc};
@@ -58,8 +58,9 @@ pub struct ObjectiveArgs {
 pub fn run_objective(args: ObjectiveArgs) -> Result<()> {
     let model = if args.liblinear { read_liblinear_model(&args.model)? } else { load_model(&args.model)? };
     let data = args.data_args.load(&args.data)?;
+    args.data_args.check_fits_model(&data, &args.data, model.n_features)?;
     let j = sigmax::train::objective_at(&model, &data, args.lambda)?;
-    let truth: Vec<u32> = (0..data.n_rows()).map(|i| model.classes.iter().position(|c| c == data.label(i)).unwrap_or(usize::MAX) as u32).collect();
+    let truth = model.class_ids(&data)?; // objective_at above already refused unknown labels
     let acc = accuracy(&truth, &model.predict(&data.x));
     println!("{}", serde_json::json!({ "objective": j, "accuracy": acc, "n_rows": data.n_rows(), "lambda": args.lambda }));
     Ok(())
@@ -69,17 +70,7 @@ pub fn run_objective(args: ObjectiveArgs) -> Result<()> {
 fn load_both(model: &Path, data: &Path, args: &DataArgs) -> Result<(LinearModel, Dataset)> {
     let m = load_model(model)?;
     let d = args.load(data)?;
-    let (have, want) = (d.n_features(), m.n_features);
-    if d.x.is_sparse() {
-        if have > want {
-            eprintln!(
-                "warning: {} uses feature indices up to {have}, the model knows {want}; the extra features are ignored",
-                data.display()
-            );
-        }
-    } else if have != want {
-        bail!("{}: {have} features per row, but the model {} expects {want}", data.display(), model.display());
-    }
+    args.check_fits_model(&d, data, m.n_features)?;
     Ok((m, d))
 }
 
@@ -112,20 +103,8 @@ pub fn run_predict(args: PredictArgs) -> Result<()> {
 
 pub fn run_eval(args: EvalArgs) -> Result<()> {
     let (model, data) = load_both(&args.model, &args.data, &args.data_args)?;
-    // The data's class ids → the model's class ids, by name.
-    let mut truth = Vec::with_capacity(data.n_rows());
-    for i in 0..data.n_rows() {
-        match model.classes.iter().position(|c| c == data.label(i)) {
-            Some(k) => truth.push(k as u32),
-            None => bail!(
-                "{}: label {:?} (row {}) is not one of the model's classes {:?}",
-                args.data.display(),
-                data.label(i),
-                i + 1,
-                model.classes
-            ),
-        }
-    }
+    // The data's labels as the model's class ids, by name.
+    let truth = model.class_ids(&data).with_context(|| args.data.display().to_string())?;
     let pred = model.predict(&data.x);
     let acc = accuracy(&truth, &pred);
     let ll = model.predict_proba(&data.x).ok().map(|p| log_loss(&truth, &p, model.n_classes()));

@@ -210,6 +210,14 @@ fn predict_tolerates_unseen_labels_and_extra_features() {
     assert!(o.stderr.contains("up to 20") && o.stderr.contains("ignored"));
     // eval needs known labels.
     fails_with(&["eval", s(&m), s(&p)], &["label \"7\"", "not one of the model's classes"]);
+    // LIBSVM rows name their features: a file that uses only the first two (and so is
+    // stored densely) still fits the 13-feature model.
+    let few = write(dir.path(), "few.svm", "1 1:0.5 2:0.1\n-1 1:-0.5 2:1\n");
+    let o = sigmax(&["eval", s(&m), s(&few)]);
+    assert!(o.ok, "{}", o.stderr);
+    // CSV rows have a fixed width, which must match.
+    let narrow = write(dir.path(), "narrow.csv", "0.5,0.1,1\n");
+    fails_with(&["predict", s(&m), s(&narrow)], &["2 features per row", "expects 13"]);
 }
 
 #[test]

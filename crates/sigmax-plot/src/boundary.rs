@@ -26,13 +26,12 @@ impl<'a> BoundaryFigure<'a> {
                 model.n_features
             )));
         }
-        let truth = (0..data.n_rows())
-            .map(|i| {
-                model.classes.iter().position(|c| c == data.label(i)).ok_or_else(|| {
-                    PlotError::BadInput(format!("label {:?} (row {}) is not one of the model's classes {:?}", data.label(i), i + 1, model.classes))
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        let truth = model
+            .class_ids(data)
+            .map_err(|e| PlotError::BadInput(e.to_string()))?
+            .into_iter()
+            .map(|c| c as usize)
+            .collect();
         Ok(BoundaryFigure { model, data, truth })
     }
 }

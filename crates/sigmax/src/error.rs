@@ -47,6 +47,8 @@ pub enum Error {
         objective: f64,
         advice: &'static str,
     },
+    #[error("label {label:?} (row {row}) is not one of the model's classes {classes:?}")]
+    UnknownLabel { label: String, row: usize, classes: Vec<String> },
     #[error("model file {path}: {message}")]
     Model { path: PathBuf, message: String },
     #[error("{0}")]

@@ -273,20 +273,12 @@ impl LinearModel {
 
 /// The training objective J of `model` on `data` with strength `lambda`: mean loss (the
 /// model kind's) + λ/2‖w‖², intercept unregularized. Data labels are matched to the
-/// model's classes by name; an unknown label is an error.
+/// model's classes by name; an unknown label is an error. As in prediction, features the
+/// model lacks weigh 0 and model features beyond the data's columns are ignored.
 pub fn objective_at(model: &LinearModel, data: &Dataset, lambda: f64) -> Result<f64> {
     use crate::objective::Objective;
-    let ids: Vec<u32> = (0..data.n_rows())
-        .map(|i| {
-            model.classes.iter().position(|c| c == data.label(i)).map(|k| k as u32).ok_or_else(|| {
-                Error::Unsupported(format!("label {:?} (row {}) is not one of the model's classes {:?}", data.label(i), i + 1, model.classes))
-            })
-        })
-        .collect::<Result<_>>()?;
+    let ids = model.class_ids(data)?;
     let x = &data.x;
-    if x.n_cols() != model.n_features && !x.is_sparse() {
-        return Err(Error::Shape { what: "features per row", expected: model.n_features, got: x.n_cols() });
-    }
     // Parameters laid out for the data's columns: features the model lacks weigh 0.
     let params = pad_rows(model, x.n_cols());
     Ok(match model.kind {

@@ -9,7 +9,7 @@ pub use liblinear::read_liblinear_model;
 
 pub use persist::{load_model, publish, save_model, write_atomically, MODEL_FORMAT, MODEL_VERSION};
 
-use crate::data::Features;
+use crate::data::{Dataset, Features};
 use crate::error::{Error, Result};
 use crate::loss::{sigmoid, softmax_into};
 use serde::{Deserialize, Serialize};
@@ -102,6 +102,20 @@ impl LinearModel {
 
     pub fn n_classes(&self) -> usize {
         self.classes.len()
+    }
+
+    /// The labels of `data` as this model's class ids, matched by name; a label the
+    /// model does not know is an error naming it and its (1-based) row.
+    pub fn class_ids(&self, data: &Dataset) -> Result<Vec<u32>> {
+        (0..data.n_rows())
+            .map(|i| {
+                self.classes.iter().position(|c| c == data.label(i)).map(|k| k as u32).ok_or_else(|| Error::UnknownLabel {
+                    label: data.label(i).to_string(),
+                    row: i + 1,
+                    classes: self.classes.clone(),
+                })
+            })
+            .collect()
     }
 
     /// Raw scores, row-major n × (1 for binary, K for softmax).
