@@ -263,11 +263,7 @@ fn run_solver(
 impl LinearModel {
     /// The model's parameters in the objective's flat layout (for warm starts).
     pub fn flat_params(&self) -> Vec<f64> {
-        let mut v: Vec<f64> = self.weights.concat();
-        if self.intercept {
-            v.extend_from_slice(&self.bias);
-        }
-        v
+        pad_rows(self, self.n_features)
     }
 }
 
