@@ -16,7 +16,8 @@ pub use softmax::SoftmaxObjective;
 pub trait Objective {
     /// Number of parameters.
     fn dim(&self) -> usize;
-    /// J(w).
+    /// J(w). Leaves the curvature remembered by the last `value_grad` untouched (line
+    /// searches and trust-region trials rely on it).
     fn value(&mut self, w: &[f64]) -> f64;
     /// J(w), and ∇J(w) (a subgradient where J has a kink) into `grad`. Also remembers
     /// the curvature at `w` for [`Objective::hess_vec`].

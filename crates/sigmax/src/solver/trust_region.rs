@@ -115,10 +115,9 @@ impl TrustRegionNewton {
                     false,
                     format!("no further progress possible at iteration {iter} (step changes J and ‖∇J‖ below rounding)"),
                 ));
-            } else {
-                // Rejected step: the Hessian-vector products need the curvature at w again.
-                obj.value_grad(w, &mut g);
             }
+            // A rejected (non-flat) step only called `value`, which leaves the curvature
+            // at w in place: the next CG solve can use it as it is.
             if delta < 1e-300 {
                 return Ok(tr.finish("newton", false, format!("trust region vanished at iteration {iter}")));
             }
