@@ -47,12 +47,16 @@ impl Default for CsvOptions {
 
 /// Reads a CSV file (gzip or plain) into dense features.
 pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset> {
-    let bytes = read_file_bytes(path)?;
+    read_csv_bytes(path, &read_file_bytes(path)?, opts)
+}
+
+/// Parses CSV text already in memory (e.g. an embedded data set); `path` names it in errors.
+pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Dataset> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(opts.delimiter)
-        .from_reader(&bytes[..]);
+        .from_reader(bytes);
     let mut records = rdr.byte_records();
     let mut record = csv::ByteRecord::new();
     let mut width = 0usize;

@@ -7,7 +7,7 @@ mod idx;
 mod libsvm;
 mod matrix;
 
-pub use csv_format::{read_csv, read_matrix_csv, CsvOptions, LabelColumn};
+pub use csv_format::{read_csv, read_csv_bytes, read_matrix_csv, CsvOptions, LabelColumn};
 pub use idx::read_idx;
 pub use libsvm::{parse_libsvm, read_libsvm};
 pub use matrix::{par_row_reduce, par_row_reduce_mut, CsrMatrix, DenseMatrix, Features, Row};

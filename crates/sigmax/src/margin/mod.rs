@@ -34,10 +34,10 @@ pub use head::{MarginLoss, Scalar};
 pub use psi::{chebyshev_t, Psi};
 
 use crate::error::{Error, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which margin head.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum MarginHead {
     /// z = W x (no bias).
     Softmax,
@@ -87,7 +87,7 @@ impl MarginHead {
 
 /// λ = max(λ_min, base·(1 + γ·iter)^(−power)), the schedule of the original L-Softmax and
 /// SphereFace layers (`iter` counts training steps from 1).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Annealing {
     pub base: f64,
     pub gamma: f64,

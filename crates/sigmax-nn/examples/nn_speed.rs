@@ -1,0 +1,69 @@
+//! Training speed of sigmax-nn on this machine: images/s of a full training step (forward,
+//! backward, Adam update) for the MLP and the CNN, and the share of a step the margin head
+//! takes. `bench/nn_speed.sh` runs it beside the same networks in PyTorch.
+//!
+//! Usage: nn_speed [STEPS] (default 30; batch 128, 28×28 images, features 64, 10 classes).
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Distribution, Int, Tensor};
+use sigmax::margin::MarginHead;
+use sigmax_nn::heads::{cross_entropy, margin_logits, ClassWeights};
+use sigmax_nn::model::{FeatureModel, ModelSpec};
+use sigmax_nn::nets::NetSpec;
+use std::time::Instant;
+
+const BATCH: usize = 128;
+const DIM: usize = 64;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Median seconds per step of `step` after 3 warm-up steps.
+fn time_steps(steps: usize, mut step: impl FnMut()) -> f64 {
+    for _ in 0..3 {
+        step();
+    }
+    median((0..steps).map(|_| {
+        let t = Instant::now();
+        step();
+        t.elapsed().as_secs_f64()
+    }).collect())
+}
+
+fn main() {
+    let steps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(30);
+    let device = Device::flex().autodiff();
+    device.seed(1);
+    let images = Tensor::<4>::random([BATCH, 1, 28, 28], Distribution::Uniform(-1.0, 1.0), &device);
+    let labels: Tensor<1, Int> = Tensor::<1>::random([BATCH], Distribution::Uniform(0.0, 9.99), &device).floor().int();
+    println!("net,head,seconds_per_step,images_per_second");
+    for net in [NetSpec::Mlp { hidden: vec![256, 256] }, NetSpec::cnn_default()] {
+        for head in [MarginHead::Softmax, MarginHead::ASoftmax { m: 4 }, MarginHead::arcface(30.0, 0.5)] {
+            let spec = ModelSpec { net: net.clone(), head, dim: DIM, height: 28, width: 28, classes: (0..10).collect() };
+            let mut model = FeatureModel::new(&spec, &device);
+            let mut optim = AdamConfig::new().init();
+            let t = time_steps(steps, || {
+                let f = model.features(images.clone());
+                let loss = cross_entropy(model.margin_logits(&spec, f, labels.clone(), 5.0), labels.clone());
+                let g = GradientsParams::from_grads(loss.backward(), &model);
+                model = optim.step(1e-3, model.clone(), g);
+            });
+            println!("{},{:?},{:.5},{:.0}", net.name(), head, t, BATCH as f64 / t);
+        }
+    }
+    // The head alone (features a leaf tensor): forward + backward + update of W.
+    for head in [MarginHead::Softmax, MarginHead::ASoftmax { m: 4 }, MarginHead::arcface(30.0, 0.5)] {
+        let x = Tensor::<2>::random([BATCH, DIM], Distribution::Default, &device).require_grad();
+        let mut w = ClassWeights::new(10, DIM, &device);
+        let mut optim = AdamConfig::new().init();
+        let t = time_steps(steps, || {
+            let loss = cross_entropy(margin_logits(head, x.clone(), w.weight.val(), labels.clone(), 5.0), labels.clone());
+            let g = GradientsParams::from_grads(loss.backward(), &w);
+            w = optim.step(1e-3, w.clone().train(), g);
+        });
+        println!("head-only,{:?},{:.5},{:.0}", head, t, BATCH as f64 / t);
+    }
+}

@@ -1,0 +1,139 @@
+//! Command-line arguments and the commands.
+
+mod spec;
+mod use_model;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sigmax_nn::evaluate::{closed_set, embed, open_set};
+use sigmax_nn::images::ImageSet;
+use sigmax_nn::train::{train, RunOptions, StepReport};
+use std::path::PathBuf;
+
+pub use spec::TrainArgs;
+
+#[derive(Parser)]
+#[command(name = "sigmax-nn", version, about = "Discriminative feature learning with margin softmax heads (burn, CPU)")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a feature extractor (MLP or CNN) with a margin head; writes a checkpoint every epoch.
+    Train(Box<TrainArgs>),
+    /// Closed-set accuracy on the head's classes and open-set verification on the others.
+    Eval(use_model::EvalArgs),
+    /// Write the features of every image as CSV (dim columns, then the label).
+    Embed(use_model::EmbedArgs),
+    /// Draw the features: 2-D scatter and unit circle (dim 2) or angle histograms.
+    Plot(use_model::PlotArgs),
+    /// Open-set ROC curves of several models in one picture.
+    Roc(use_model::RocArgs),
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train(a) => run_train(*a),
+        Command::Eval(a) => use_model::run_eval(a),
+        Command::Embed(a) => use_model::run_embed(a),
+        Command::Plot(a) => use_model::run_plot(a),
+        Command::Roc(a) => use_model::run_roc(a),
+    }
+}
+
+fn run_train(args: TrainArgs) -> Result<()> {
+    let device = sigmax_nn::device(&args.device)?;
+    // A resumed run reads the data it started with.
+    let (data_name, limit) = if args.resume {
+        if !args.output.exists() {
+            anyhow::bail!("{}: no checkpoint to resume from", args.output.display());
+        }
+        let config = sigmax_nn::checkpoint::Checkpoint::load(&args.output)?.header.config;
+        (config.data, config.limit)
+    } else {
+        (args.data.clone(), args.limit)
+    };
+    let mut data = ImageSet::load(&data_name)?;
+    if let Some(n) = limit {
+        data = data.first(n);
+    }
+    let config = args.config(&data)?;
+    let resume = args.resume.then(|| args.output.clone());
+    let run = RunOptions { checkpoint: Some(args.output.clone()), resume, stop_after: None, log_csv: args.log_csv.clone() };
+    if !args.json {
+        eprintln!(
+            "training {} + {:?} (dim {}) on {} images of classes {:?} from {}, {} epochs, batch {}",
+            config.model.net.name(),
+            config.model.head,
+            config.model.dim,
+            data.labels.iter().filter(|l| config.model.classes.contains(l)).count(),
+            config.model.classes,
+            data.source,
+            config.epochs,
+            config.batch_size
+        );
+    }
+    let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()) };
+    bar.set_style(
+        ProgressStyle::with_template("epoch {prefix} [{bar:25}] {pos}/{len} {msg} ({elapsed}, eta {eta})").expect("template").progress_chars("=> "),
+    );
+    let quiet = args.json;
+    let mut on_step = |r: &StepReport| {
+        if r.batch == 1 {
+            bar.reset();
+            bar.set_length(r.batches as u64);
+            bar.set_prefix(format!("{}/{}", r.epoch, r.epochs));
+        }
+        bar.set_position(r.batch as u64);
+        bar.set_message(format!("loss {:.4} acc {:.1}% λ {:.3} {:.0} img/s", r.loss, 100.0 * r.accuracy, r.lambda, r.images_per_second));
+        if r.batch == r.batches && !quiet {
+            bar.suspend(|| {
+                eprintln!(
+                    "epoch {}/{}: loss {:.4}, train accuracy {:.2}%, λ {:.4}, {:.0} images/s",
+                    r.epoch,
+                    r.epochs,
+                    r.loss,
+                    100.0 * r.accuracy,
+                    r.lambda,
+                    r.images_per_second
+                )
+            });
+        }
+    };
+    let trained = train(&config, &data, &device, &run, &mut on_step)?;
+    bar.finish_and_clear();
+    let spec = &trained.header.config.model;
+    let mut report = serde_json::json!({
+        "model": args.output,
+        "config": trained.header.config,
+        "history": trained.header.history,
+    });
+    if let Some(test) = &args.test {
+        let test = ImageSet::load(test)?;
+        test.check_shape(spec.height, spec.width)?;
+        let emb = embed(&trained.model, spec, &test, &device);
+        let closed = closed_set(&emb, spec, &test);
+        report["test"] = serde_json::json!({ "data": test.source, "closed_set": closed, "open_set": open_set(&emb, spec, &test, 600, 1) });
+        if !args.json {
+            eprintln!("test ({}): closed-set accuracy {:.2}% on {} images", test.source, 100.0 * closed.accuracy, closed.images);
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        eprintln!("model written to {}", args.output.display());
+    }
+    Ok(())
+}
+
+/// Loads a checkpoint and the data to use it on, checking the image size.
+fn load_model_and_data(model: &PathBuf, data: &str, device: &burn::tensor::Device) -> Result<(sigmax_nn::model::FeatureModel, sigmax_nn::model::ModelSpec, ImageSet)> {
+    let ck = sigmax_nn::checkpoint::Checkpoint::load(model)?;
+    let net = ck.model(device).with_context(|| format!("{}", model.display()))?;
+    let data = ImageSet::load(data)?;
+    data.check_shape(ck.header.spec().height, ck.header.spec().width)?;
+    Ok((net, ck.header.config.model, data))
+}

@@ -1,0 +1,220 @@
+//! `sigmax-nn train` arguments and the training configuration they describe.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use sigmax::margin::{Annealing, MarginHead};
+use sigmax_nn::images::ImageSet;
+use sigmax_nn::model::ModelSpec;
+use sigmax_nn::nets::NetSpec;
+use sigmax_nn::train::{LrSchedule, OptimizerKind, TrainConfig};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum NetArg {
+    Mlp,
+    Cnn,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum HeadArg {
+    Softmax,
+    Lsoftmax,
+    Modified,
+    Asoftmax,
+    Cosface,
+    Arcface,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum OptimizerArg {
+    Sgd,
+    Adam,
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Training images: mnist5k-train (embedded, default), mnist5k, fashion-train, or a path
+    /// to an IDX images file or a CSV file (pixels, then the label).
+    #[arg(long, default_value = "mnist5k-train")]
+    pub data: String,
+    /// Test images to evaluate after training (e.g. mnist5k-test, fashion-test).
+    #[arg(long)]
+    pub test: Option<String>,
+    /// Train on these classes only, e.g. 0-6 or 1,3,5 (default: all in the data).
+    #[arg(long)]
+    pub classes: Option<String>,
+    /// Use only the first N training images.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long, value_enum, default_value = "cnn")]
+    pub net: NetArg,
+    /// Feature dimension (2 for pictures).
+    #[arg(long, default_value_t = 2)]
+    pub dim: usize,
+    #[arg(long, value_enum, default_value = "softmax")]
+    pub head: HeadArg,
+    /// Integer margin m of L-Softmax / A-Softmax; the margin of CosFace (cosine) / ArcFace
+    /// (radians). Defaults: 4, 4, 0.35, 0.5.
+    #[arg(long)]
+    pub margin: Option<f64>,
+    /// Scale s of CosFace / ArcFace.
+    #[arg(long, default_value_t = 30.0)]
+    pub scale: f64,
+    /// λ annealing of L-Softmax / A-Softmax: sphereface (λ = max(5, 1000/(1+0.12·step)),
+    /// default), lsoftmax-mnist (1000·(1+2.5e-5·step)^-35), none (λ = 0), or
+    /// BASE,GAMMA,POWER,MIN for max(MIN, BASE·(1+GAMMA·step)^-POWER).
+    #[arg(long, default_value = "sphereface")]
+    pub anneal: String,
+    #[arg(long, value_enum, default_value = "adam")]
+    pub optimizer: OptimizerArg,
+    /// Learning rate (default 1e-3 for Adam, 0.05 for SGD).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// SGD momentum.
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f64,
+    #[arg(long, default_value_t = 5e-4)]
+    pub weight_decay: f64,
+    /// Learning-rate schedule: constant, cosine, or step:E1,E2[:FACTOR] (×FACTOR, default
+    /// 0.1, from epochs E1, E2, counted from 0).
+    #[arg(long, default_value = "cosine")]
+    pub schedule: String,
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// cpu, or cuda when built with `--features cuda`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// The checkpoint, written atomically after every epoch; it is also the trained model.
+    #[arg(short, long, default_value = "features.sxnn")]
+    pub output: PathBuf,
+    /// Continue the run saved in --output (its settings win over the ones given here).
+    #[arg(long)]
+    pub resume: bool,
+    /// Per-step log (epoch, step, loss, accuracy, λ, learning rate).
+    #[arg(long)]
+    pub log_csv: Option<PathBuf>,
+    /// Print the configuration, per-epoch history and test results as JSON (no progress bar).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl TrainArgs {
+    pub fn config(&self, data: &ImageSet) -> Result<TrainConfig> {
+        let classes = match &self.classes {
+            Some(s) => parse_classes(s)?,
+            None => data.classes(),
+        };
+        let present = data.classes();
+        if let Some(c) = classes.iter().find(|c| !present.contains(c)) {
+            bail!("{}: no images of class {c} (classes present: {present:?})", data.source);
+        }
+        let margin = |default: f64| self.margin.unwrap_or(default);
+        let int_margin = |default: f64| -> Result<u32> {
+            let m = margin(default);
+            if m.fract() != 0.0 || !(1.0..=16.0).contains(&m) {
+                bail!("--margin {m}: L-Softmax and A-Softmax need an integer margin 1–16");
+            }
+            Ok(m as u32)
+        };
+        let head = match self.head {
+            HeadArg::Softmax => MarginHead::Softmax,
+            HeadArg::Lsoftmax => MarginHead::LSoftmax { m: int_margin(4.0)? },
+            HeadArg::Modified => MarginHead::ModifiedSoftmax,
+            HeadArg::Asoftmax => MarginHead::ASoftmax { m: int_margin(4.0)? },
+            HeadArg::Cosface => MarginHead::cosface(self.scale, margin(0.35)),
+            HeadArg::Arcface => MarginHead::arcface(self.scale, margin(0.5)),
+        };
+        let (optimizer, default_lr) = match self.optimizer {
+            OptimizerArg::Sgd => (OptimizerKind::Sgd { momentum: self.momentum }, 0.05),
+            OptimizerArg::Adam => (OptimizerKind::Adam, 1e-3),
+        };
+        let net = match self.net {
+            NetArg::Mlp => NetSpec::mlp_default(),
+            NetArg::Cnn => NetSpec::cnn_default(),
+        };
+        Ok(TrainConfig {
+            model: ModelSpec { net, head, dim: self.dim, height: data.height, width: data.width, classes },
+            optimizer,
+            lr: self.lr.unwrap_or(default_lr),
+            weight_decay: self.weight_decay,
+            schedule: parse_schedule(&self.schedule)?,
+            batch_size: self.batch,
+            epochs: self.epochs,
+            seed: self.seed,
+            annealing: parse_annealing(&self.anneal)?,
+            data: self.data.clone(),
+            limit: self.limit,
+        })
+    }
+}
+
+/// "0-6" or "1,3,5" or a mix ("0-2,7").
+pub fn parse_classes(s: &str) -> Result<Vec<u32>> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let num = |t: &str| t.trim().parse::<u32>().with_context(|| format!("--classes {s:?}: {t:?} is not a class number"));
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (num(a)?, num(b)?);
+                if a > b {
+                    bail!("--classes {s:?}: empty range {part}");
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(num(part)?),
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    if out.len() < 2 {
+        bail!("--classes {s:?}: training needs at least two classes");
+    }
+    Ok(out)
+}
+
+fn parse_schedule(s: &str) -> Result<LrSchedule> {
+    Ok(match s {
+        "constant" => LrSchedule::Constant,
+        "cosine" => LrSchedule::Cosine,
+        _ => {
+            let Some(rest) = s.strip_prefix("step:") else { bail!("--schedule {s:?}: use constant, cosine or step:E1,E2[:FACTOR]") };
+            let (epochs, factor) = rest.split_once(':').map_or((rest, "0.1"), |(e, f)| (e, f));
+            let milestones = epochs.split(',').map(|e| e.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>().with_context(|| format!("--schedule {s:?}: bad epoch list"))?;
+            let factor: f64 = factor.parse().with_context(|| format!("--schedule {s:?}: bad factor"))?;
+            LrSchedule::Step { milestones, factor }
+        }
+    })
+}
+
+fn parse_annealing(s: &str) -> Result<Annealing> {
+    Ok(match s {
+        "sphereface" => Annealing::SPHEREFACE,
+        "lsoftmax-mnist" => Annealing::LSOFTMAX_MNIST,
+        "none" => Annealing::NONE,
+        _ => {
+            let v = s.split(',').map(|t| t.trim().parse::<f64>()).collect::<Result<Vec<_>, _>>().ok().filter(|v| v.len() == 4 && v.iter().all(|x| x.is_finite() && *x >= 0.0));
+            let Some(v) = v else { bail!("--anneal {s:?}: use sphereface, lsoftmax-mnist, none, or four numbers ≥ 0 BASE,GAMMA,POWER,MIN") };
+            Annealing { base: v[0], gamma: v[1], power: v[2], lambda_min: v[3] }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_lists_and_schedules_parse() {
+        assert_eq!(parse_classes("0-2,7").unwrap(), vec![0, 1, 2, 7]);
+        assert!(parse_classes("3").is_err() && parse_classes("a-b").is_err() && parse_classes("5-2").is_err());
+        assert_eq!(parse_schedule("step:3,6").unwrap(), LrSchedule::Step { milestones: vec![3, 6], factor: 0.1 });
+        assert_eq!(parse_schedule("step:2:0.5").unwrap(), LrSchedule::Step { milestones: vec![2], factor: 0.5 });
+        assert!(parse_schedule("linear").is_err());
+        assert_eq!(parse_annealing("10,0.1,1,2").unwrap(), Annealing { base: 10.0, gamma: 0.1, power: 1.0, lambda_min: 2.0 });
+        assert!(parse_annealing("1,2").is_err() && parse_annealing("1,2,3,-1").is_err());
+    }
+}

@@ -1,0 +1,184 @@
+//! Commands that use a trained model: eval, embed, plot, roc.
+
+use super::load_model_and_data;
+use anyhow::{bail, Result};
+use clap::Args;
+use sigmax_nn::evaluate::{closed_set, embed, open_set};
+use sigmax_plot::{AngleHistogramFigure, EmbeddingFigure, RocFigure};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A model (checkpoint) from `sigmax-nn train`.
+    pub model: PathBuf,
+    /// Images to evaluate on (mnist5k-test by default).
+    #[arg(long, default_value = "mnist5k-test")]
+    pub data: String,
+    /// Verification pairs per fold (10 folds; half same-class).
+    #[arg(long, default_value_t = 600)]
+    pub pairs_per_fold: usize,
+    /// Seed of the pair draw.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run_eval(a: EvalArgs) -> Result<()> {
+    let device = sigmax_nn::device(&a.device)?;
+    let (model, spec, data) = load_model_and_data(&a.model, &a.data, &device)?;
+    let emb = embed(&model, &spec, &data, &device);
+    let closed = closed_set(&emb, &spec, &data);
+    let open = open_set(&emb, &spec, &data, a.pairs_per_fold, a.seed);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "model": a.model, "data": data.source, "closed_set": closed, "open_set": open }))?);
+        return Ok(());
+    }
+    println!("model {} ({:?}, dim {}), data {}", a.model.display(), spec.head, spec.dim, data.source);
+    if closed.images > 0 {
+        println!("closed set: accuracy {:.2}% on {} images of the head's classes {:?}", 100.0 * closed.accuracy, closed.images, spec.classes);
+    }
+    match open {
+        Some(v) => println!(
+            "open set ({} images of unseen classes, {} pairs in 10 folds): verification accuracy {:.2}% ± {:.2}, AUC {:.4}, EER {:.2}%, TAR@FAR=1e-2 {:.2}%",
+            closed.unknown_class_images,
+            v.pairs,
+            100.0 * v.accuracy_mean,
+            100.0 * v.accuracy_std,
+            v.auc,
+            100.0 * v.eer,
+            100.0 * v.tar_at_far_1e2
+        ),
+        None if closed.unknown_class_images > 0 => println!("open set: the unseen images hold fewer than two classes; no verification"),
+        None => println!("open set: every image is of a class the head knows (train with --classes to hold some out)"),
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct EmbedArgs {
+    pub model: PathBuf,
+    #[arg(long, default_value = "mnist5k-test")]
+    pub data: String,
+    /// Features CSV: f1..fD, label (written atomically).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Also write the class weights (K rows of D) here.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+pub fn run_embed(a: EmbedArgs) -> Result<()> {
+    let device = sigmax_nn::device(&a.device)?;
+    let (model, spec, data) = load_model_and_data(&a.model, &a.data, &device)?;
+    let emb = embed(&model, &spec, &data, &device);
+    let d = emb.dim;
+    let mut out = Vec::new();
+    writeln!(out, "{},label", (1..=d).map(|j| format!("f{j}")).collect::<Vec<_>>().join(","))?;
+    for (row, label) in emb.features.chunks(d).zip(&data.labels) {
+        writeln!(out, "{},{label}", row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","))?;
+    }
+    sigmax::model::write_atomically(&a.output, &out)?;
+    if let Some(p) = &a.weights {
+        let mut w = Vec::new();
+        for row in model.class_weights().chunks(d) {
+            writeln!(w, "{}", row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","))?;
+        }
+        sigmax::model::write_atomically(p, &w)?;
+    }
+    eprintln!("{} features of dimension {d} written to {}", data.len(), a.output.display());
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct PlotArgs {
+    pub model: PathBuf,
+    #[arg(long, default_value = "mnist5k-test")]
+    pub data: String,
+    /// PNG or SVG.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Title (default: the head and data).
+    #[arg(long)]
+    pub title: Option<String>,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+pub fn run_plot(a: PlotArgs) -> Result<()> {
+    let device = sigmax_nn::device(&a.device)?;
+    let (model, spec, data) = load_model_and_data(&a.model, &a.data, &device)?;
+    let emb = embed(&model, &spec, &data, &device);
+    let title = a.title.clone().unwrap_or_else(|| format!("{} — {}", head_name(&spec.head), data.source));
+    let features: Vec<f64> = emb.features.iter().map(|&v| v as f64).collect();
+    let weights: Vec<f64> = model.class_weights().iter().map(|&v| v as f64).collect();
+    // Colors by the data's classes; images of classes the head never saw are drawn too.
+    let classes = data.classes();
+    let labels: Vec<u32> = data.labels.iter().map(|l| classes.iter().position(|c| c == l).unwrap() as u32).collect();
+    if spec.dim == 2 {
+        // Class weights are drawn when the data's classes are exactly the head's.
+        let w = (classes == spec.classes).then_some(weights);
+        let names = classes.iter().map(|c| c.to_string()).collect();
+        sigmax_plot::render(&EmbeddingFigure::new(features, 2, labels, names, w, title)?, &a.output)?;
+    } else {
+        if classes != spec.classes {
+            bail!("angle histograms need data of exactly the head's classes {:?} (found {classes:?})", spec.classes);
+        }
+        sigmax_plot::render(&AngleHistogramFigure::new(&features, &weights, spec.dim, &labels, title)?, &a.output)?;
+    }
+    eprintln!("wrote {}", a.output.display());
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct RocArgs {
+    /// Models to compare (each a checkpoint from `sigmax-nn train`).
+    #[arg(required = true)]
+    pub models: Vec<PathBuf>,
+    /// Images; the classes each model's head does not know are its open set.
+    #[arg(long, default_value = "mnist5k-test")]
+    pub data: String,
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[arg(long, default_value_t = 600)]
+    pub pairs_per_fold: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+pub fn run_roc(a: RocArgs) -> Result<()> {
+    let device = sigmax_nn::device(&a.device)?;
+    let mut curves = Vec::new();
+    for path in &a.models {
+        let (model, spec, data) = load_model_and_data(path, &a.data, &device)?;
+        let emb = embed(&model, &spec, &data, &device);
+        let Some(v) = open_set(&emb, &spec, &data, a.pairs_per_fold, a.seed) else {
+            bail!("{}: {} has no images of two or more classes outside the head's {:?}", path.display(), data.source, spec.classes);
+        };
+        println!("{}: {} AUC {:.4} EER {:.2}% accuracy {:.2}%", path.display(), head_name(&spec.head), v.auc, 100.0 * v.eer, 100.0 * v.accuracy_mean);
+        curves.push((head_name(&spec.head), v.truth, v.scores));
+    }
+    sigmax_plot::render(&RocFigure { curves }, &a.output)?;
+    eprintln!("wrote {}", a.output.display());
+    Ok(())
+}
+
+pub fn head_name(h: &sigmax::margin::MarginHead) -> String {
+    use sigmax::margin::MarginHead::*;
+    match *h {
+        Softmax => "softmax".into(),
+        LSoftmax { m } => format!("L-Softmax m={m}"),
+        ModifiedSoftmax => "modified softmax".into(),
+        ASoftmax { m } => format!("A-Softmax m={m}"),
+        CombinedMargin { s, m1, m2, m3 } if m1 == 1.0 && m2 == 0.0 => format!("CosFace s={s} m={m3}"),
+        CombinedMargin { s, m1, m2, m3 } if m1 == 1.0 && m3 == 0.0 => format!("ArcFace s={s} m={m2}"),
+        CombinedMargin { s, m1, m2, m3 } => format!("margin s={s} ({m1},{m2},{m3})"),
+    }
+}

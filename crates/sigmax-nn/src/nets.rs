@@ -1,0 +1,103 @@
+//! Feature extractors: an MLP and a small LeNet-like CNN, ending in a linear layer of the
+//! user's feature dimension (2 for pictures, 32–512 for recognition).
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// Which network, with its sizes; stored in checkpoints so a model can be rebuilt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum NetSpec {
+    /// Fully connected: pixels → hidden layers (ReLU) → features.
+    Mlp { hidden: Vec<usize> },
+    /// conv3×3(c1)–ReLU–maxpool2 → conv3×3(c2)–ReLU–maxpool2 → fc(hidden)–ReLU → features.
+    Cnn { channels: [usize; 2], hidden: usize },
+}
+
+impl NetSpec {
+    pub fn mlp_default() -> NetSpec {
+        NetSpec::Mlp { hidden: vec![256, 256] }
+    }
+    pub fn cnn_default() -> NetSpec {
+        NetSpec::Cnn { channels: [32, 64], hidden: 256 }
+    }
+    pub fn name(&self) -> &'static str {
+        match self {
+            NetSpec::Mlp { .. } => "mlp",
+            NetSpec::Cnn { .. } => "cnn",
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Mlp {
+    layers: Vec<Linear>,
+    out: Linear,
+    act: Relu,
+}
+
+#[derive(Module, Debug)]
+pub struct Cnn {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    pool: MaxPool2d,
+    fc: Linear,
+    out: Linear,
+    act: Relu,
+}
+
+/// A feature extractor: images (n × 1 × h × w) → features (n × dim).
+#[derive(Module, Debug)]
+pub enum FeatureNet {
+    Mlp(Mlp),
+    Cnn(Cnn),
+}
+
+impl FeatureNet {
+    pub fn new(spec: &NetSpec, height: usize, width: usize, dim: usize, device: &Device) -> FeatureNet {
+        match spec {
+            NetSpec::Mlp { hidden } => {
+                let mut inputs = height * width;
+                let mut layers = Vec::new();
+                for &h in hidden {
+                    layers.push(LinearConfig::new(inputs, h).init(device));
+                    inputs = h;
+                }
+                FeatureNet::Mlp(Mlp { layers, out: LinearConfig::new(inputs, dim).init(device), act: Relu::new() })
+            }
+            NetSpec::Cnn { channels: [c1, c2], hidden } => {
+                let conv = |i, o| Conv2dConfig::new([i, o], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(device);
+                let flat = c2 * (height / 4) * (width / 4);
+                FeatureNet::Cnn(Cnn {
+                    conv1: conv(1, *c1),
+                    conv2: conv(*c1, *c2),
+                    pool: MaxPool2dConfig::new([2, 2]).init(),
+                    fc: LinearConfig::new(flat, *hidden).init(device),
+                    out: LinearConfig::new(*hidden, dim).init(device),
+                    act: Relu::new(),
+                })
+            }
+        }
+    }
+
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        match self {
+            FeatureNet::Mlp(net) => {
+                let mut h: Tensor<2> = images.flatten(1, 3);
+                for layer in &net.layers {
+                    h = net.act.forward(layer.forward(h));
+                }
+                net.out.forward(h)
+            }
+            FeatureNet::Cnn(net) => {
+                let h = net.pool.forward(net.act.forward(net.conv1.forward(images)));
+                let h = net.pool.forward(net.act.forward(net.conv2.forward(h)));
+                let h: Tensor<2> = h.flatten(1, 3);
+                net.out.forward(net.act.forward(net.fc.forward(h)))
+            }
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Training a feature model with a margin head: mini-batch SGD with momentum or Adam,
+//! weight decay, a learning-rate schedule, λ annealing, per-epoch checkpoints and resume.
+//!
+//! Reproducibility: the weights are initialized from the device seed and each epoch's
+//! shuffle from (seed, epoch), so the same seed and thread count give the same model, and a
+//! run resumed from a checkpoint continues exactly as the uninterrupted run would.
+
+use crate::checkpoint::{Checkpoint, CheckpointHeader};
+use crate::error::{NnError, Result};
+use crate::images::ImageSet;
+use crate::model::{image_batch, label_batch, FeatureModel, ModelSpec};
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::tensor::{Bytes, Device};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use sigmax::margin::Annealing;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum OptimizerKind {
+    /// SGD with (heavy-ball) momentum.
+    Sgd { momentum: f64 },
+    Adam,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum LrSchedule {
+    Constant,
+    /// Multiply by `factor` at each listed epoch (0-based epoch at which it takes effect).
+    Step { milestones: Vec<usize>, factor: f64 },
+    /// Cosine decay from lr to 0 over the epochs (per step).
+    Cosine,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub model: ModelSpec,
+    pub optimizer: OptimizerKind,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub schedule: LrSchedule,
+    pub batch_size: usize,
+    pub epochs: usize,
+    pub seed: u64,
+    /// λ schedule of L-Softmax / A-Softmax (ignored by the other heads).
+    pub annealing: Annealing,
+    /// The training images as named to [`ImageSet::load`] and how many were used (`None`:
+    /// all), so that a resumed run reads the same data. Informational for the library.
+    #[serde(default)]
+    pub data: String,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<()> {
+        self.model.head.validate()?;
+        let bad = |m: String| Err(NnError::Config(m));
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return bad(format!("learning rate {} must be a finite number > 0", self.lr));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return bad(format!("weight decay {} must be ≥ 0", self.weight_decay));
+        }
+        if self.batch_size == 0 || self.epochs == 0 || self.model.dim == 0 {
+            return bad("batch size, epochs and feature dimension must be ≥ 1".into());
+        }
+        if self.model.classes.len() < 2 {
+            return bad(format!("training needs at least two classes, got {:?}", self.model.classes));
+        }
+        Ok(())
+    }
+
+    /// The learning rate at optimizer step `step` (0-based) of epoch `epoch`.
+    pub fn lr_at(&self, epoch: usize, step: u64, steps_per_epoch: u64) -> f64 {
+        match &self.schedule {
+            LrSchedule::Constant => self.lr,
+            LrSchedule::Step { milestones, factor } => self.lr * factor.powi(milestones.iter().filter(|&&m| epoch >= m).count() as i32),
+            LrSchedule::Cosine => {
+                let total = (steps_per_epoch * self.epochs as u64).max(1) as f64;
+                0.5 * self.lr * (1.0 + (std::f64::consts::PI * step as f64 / total).cos())
+            }
+        }
+    }
+
+    /// λ at optimizer step `step` (counted from 1, as in the original layers).
+    pub fn lambda_at(&self, step: u64) -> f64 {
+        if self.model.head.anneals() {
+            self.annealing.lambda(step)
+        } else {
+            0.0
+        }
+    }
+
+    fn optimizer(&self) -> ModuleOptimizer {
+        let decay = (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32));
+        match self.optimizer {
+            OptimizerKind::Sgd { momentum } => SgdConfig::new()
+                .with_weight_decay(decay)
+                .with_momentum((momentum > 0.0).then(|| MomentumConfig::new().with_momentum(momentum).with_dampening(0.0)))
+                .init(),
+            OptimizerKind::Adam => AdamConfig::new().with_weight_decay(decay).init(),
+        }
+    }
+}
+
+/// One epoch's summary (also the λ log).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub loss: f64,
+    /// Training accuracy (argmax of the logits without margin, as at test time).
+    pub accuracy: f64,
+    /// λ at the epoch's last step.
+    pub lambda: f64,
+    pub lr: f64,
+    pub images_per_second: f64,
+    pub seconds: f64,
+}
+
+/// How one call to [`train`] runs (not part of the model).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Written atomically after every epoch.
+    pub checkpoint: Option<PathBuf>,
+    /// Continue from this checkpoint (its configuration wins).
+    pub resume: Option<PathBuf>,
+    /// Stop after this many epochs in total (for tests of resume; `None`: all).
+    pub stop_after: Option<usize>,
+    /// Per-step log: epoch, step, loss, accuracy, λ, lr.
+    pub log_csv: Option<PathBuf>,
+}
+
+/// What the progress callback of [`train`] sees after every step (running means over the epoch).
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    pub epoch: usize,
+    pub epochs: usize,
+    pub batch: usize,
+    pub batches: usize,
+    pub loss: f64,
+    pub accuracy: f64,
+    pub lambda: f64,
+    pub images_per_second: f64,
+}
+
+#[derive(Debug)]
+pub struct Trained {
+    pub model: FeatureModel,
+    pub header: CheckpointHeader,
+}
+
+/// Head index of each image (`None` if its class is not in the head).
+pub fn targets(spec: &ModelSpec, data: &ImageSet) -> Vec<Option<u32>> {
+    data.labels.iter().map(|l| spec.classes.iter().position(|c| c == l).map(|j| j as u32)).collect()
+}
+
+/// Trains `config` on `data` (images of classes outside `config.model.classes` are skipped).
+pub fn train(
+    config: &TrainConfig,
+    data: &ImageSet,
+    device: &Device,
+    run: &RunOptions,
+    progress: &mut dyn FnMut(&StepReport),
+) -> Result<Trained> {
+    let (config, mut model, mut optim, mut epochs_done, mut step, mut history) = match &run.resume {
+        Some(path) => {
+            let ck = Checkpoint::load(path)?;
+            let model = ck.model(device)?;
+            let optim = config_optimizer_from(&ck.header.config, &ck.optimizer, path)?;
+            let h = ck.header;
+            (h.config, model, optim, h.epochs_done, h.step, h.history)
+        }
+        None => {
+            config.validate()?;
+            device.seed(config.seed);
+            (config.clone(), FeatureModel::new(&config.model, device), config.optimizer(), 0, 0, Vec::new())
+        }
+    };
+    data.check_shape(config.model.height, config.model.width)?;
+    let target: Vec<u32> = targets(&config.model, data).into_iter().flatten().collect();
+    let rows: Vec<usize> = targets(&config.model, data).iter().enumerate().filter(|(_, t)| t.is_some()).map(|(i, _)| i).collect();
+    if rows.is_empty() {
+        return Err(NnError::Data(format!("{}: no images of the classes {:?}", data.source, config.model.classes)));
+    }
+    let mut log = match &run.log_csv {
+        Some(p) => Some(StepLog::open(p, run.resume.is_some())?),
+        None => None,
+    };
+    let batch = config.batch_size.min(rows.len());
+    let batches = rows.len().div_ceil(batch);
+    let last_epoch = run.stop_after.unwrap_or(config.epochs).min(config.epochs);
+    while epochs_done < last_epoch {
+        let epoch = epochs_done;
+        let started = Instant::now();
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        order.shuffle(&mut rng);
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        let (mut lambda, mut lr) = (0.0, config.lr);
+        for (b, chunk) in order.chunks(batch).enumerate() {
+            let idx: Vec<usize> = chunk.iter().map(|&k| rows[k]).collect();
+            step += 1;
+            lambda = config.lambda_at(step);
+            lr = config.lr_at(epoch, step - 1, batches as u64);
+            let images = image_batch(data, &idx, device);
+            let labels = label_batch(&target, chunk, device);
+            let features = model.features(images);
+            // Accuracy by the test-time rule (argmax of the logits without margin).
+            let plain = model.plain_logits(&config.model, features.clone().detach());
+            let logits = model.margin_logits(&config.model, features, labels.clone(), lambda);
+            let loss = crate::heads::cross_entropy(logits, labels.clone());
+            let loss_value: f64 = loss.clone().into_scalar::<f32>() as f64;
+            if !loss_value.is_finite() {
+                return Err(NnError::Diverged { epoch: epoch + 1, step, loss: loss_value, lambda, lr });
+            }
+            let hits: i64 = plain.argmax(1).flatten::<1>(0, 1).equal(labels).int().sum().into_scalar::<i64>();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            loss_sum += loss_value * idx.len() as f64;
+            correct += hits as usize;
+            seen += idx.len();
+            let ips = seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            if let Some(l) = log.as_mut() {
+                l.write(epoch + 1, step, loss_value, hits as f64 / idx.len() as f64, lambda, lr)?;
+            }
+            progress(&StepReport {
+                epoch: epoch + 1,
+                epochs: config.epochs,
+                batch: b + 1,
+                batches,
+                loss: loss_sum / seen as f64,
+                accuracy: correct as f64 / seen as f64,
+                lambda,
+                images_per_second: ips,
+            });
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        history.push(EpochLog {
+            epoch: epoch + 1,
+            loss: loss_sum / seen as f64,
+            accuracy: correct as f64 / seen as f64,
+            lambda,
+            lr,
+            images_per_second: seen as f64 / seconds.max(1e-9),
+            seconds,
+        });
+        epochs_done += 1;
+        if let Some(path) = &run.checkpoint {
+            let header = CheckpointHeader { config: config.clone(), epochs_done, step, history: history.clone() };
+            let opt = optim.into_bytes().map_err(|e| NnError::Io(format!("serializing the optimizer: {e:?}")))?;
+            Checkpoint::new(header, &model, Some(opt))?.save(path)?;
+        }
+    }
+    Ok(Trained { model, header: CheckpointHeader { config, epochs_done, step, history } })
+}
+
+fn config_optimizer_from(config: &TrainConfig, bytes: &[u8], path: &std::path::Path) -> Result<ModuleOptimizer> {
+    let optim = config.optimizer();
+    if bytes.is_empty() {
+        return Err(NnError::Checkpoint { path: path.display().to_string(), message: "holds no optimizer state (an exported model?); cannot resume".into() });
+    }
+    optim
+        .from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| NnError::Checkpoint { path: path.display().to_string(), message: format!("optimizer state: {e:?}") })
+}
+
+struct StepLog {
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl StepLog {
+    fn open(path: &std::path::Path, append: bool) -> Result<StepLog> {
+        use std::io::Write;
+        let exists = path.exists();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(path)
+            .map_err(|e| NnError::Io(format!("{}: {e}", path.display())))?;
+        let mut out = std::io::BufWriter::new(file);
+        if !(append && exists) {
+            writeln!(out, "epoch,step,loss,accuracy,lambda,lr").map_err(|e| NnError::Io(e.to_string()))?;
+        }
+        Ok(StepLog { out })
+    }
+
+    fn write(&mut self, epoch: usize, step: u64, loss: f64, acc: f64, lambda: f64, lr: f64) -> Result<()> {
+        use std::io::Write;
+        writeln!(self.out, "{epoch},{step},{loss:.6},{acc:.4},{lambda:.6},{lr:.6e}").map_err(|e| NnError::Io(e.to_string()))
+    }
+}
