@@ -71,7 +71,7 @@ impl ImageSet {
                         path.display()
                     )));
                 }
-                ImageSet::from_file(&path)
+                Ok(ImageSet { source: spec.to_string(), ..ImageSet::from_file(&path)? })
             }
             path => ImageSet::from_file(Path::new(path)),
         }

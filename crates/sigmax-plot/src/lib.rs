@@ -8,12 +8,14 @@ mod boundary;
 mod curves;
 mod embedding;
 mod evaluation;
+mod grid;
 mod losses;
 mod psi;
 
 pub use boundary::BoundaryFigure;
 pub use curves::{read_log_csv, CurvesFigure, Run};
 pub use embedding::{AngleHistogramFigure, EmbeddingFigure};
+pub use grid::FigureGrid;
 pub use evaluation::{CalibrationFigure, ConfusionFigure, RocFigure};
 pub use losses::LossesFigure;
 pub use psi::PsiFigure;

@@ -111,8 +111,8 @@ fn run_train(args: TrainArgs) -> Result<()> {
         "config": trained.header.config,
         "history": trained.header.history,
     });
-    if let Some(test) = &args.test {
-        let test = ImageSet::load(test)?;
+    if let Some(test) = args.test_set(&data_name) {
+        let test = ImageSet::load(&test)?;
         test.check_shape(spec.height, spec.width)?;
         let emb = embed(&trained.model, spec, &test, &device);
         let closed = closed_set(&emb, spec, &test);

@@ -37,7 +37,8 @@ pub struct TrainArgs {
     /// to an IDX images file or a CSV file (pixels, then the label).
     #[arg(long, default_value = "mnist5k-train")]
     pub data: String,
-    /// Test images to evaluate after training (e.g. mnist5k-test, fashion-test).
+    /// Test images to evaluate after training (default: mnist5k-test after mnist5k-train,
+    /// fashion-test after fashion-train; `none` to skip).
     #[arg(long)]
     pub test: Option<String>,
     /// Train on these classes only, e.g. 0-6 or 1,3,5 (default: all in the data).
@@ -103,6 +104,17 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
+    /// The test set: the one given, or the named training set's own test half.
+    pub fn test_set(&self, data: &str) -> Option<String> {
+        match (self.test.as_deref(), data) {
+            (Some("none"), _) => None,
+            (Some(t), _) => Some(t.to_string()),
+            (None, "mnist5k-train") => Some("mnist5k-test".into()),
+            (None, "fashion-train") => Some("fashion-test".into()),
+            (None, _) => None,
+        }
+    }
+
     pub fn config(&self, data: &ImageSet) -> Result<TrainConfig> {
         let classes = match &self.classes {
             Some(s) => parse_classes(s)?,

@@ -4,7 +4,7 @@ use super::load_model_and_data;
 use anyhow::{bail, Result};
 use clap::Args;
 use sigmax_nn::evaluate::{closed_set, embed, open_set};
-use sigmax_plot::{AngleHistogramFigure, EmbeddingFigure, RocFigure};
+use sigmax_plot::{AngleHistogramFigure, EmbeddingFigure, FigureGrid, RocFigure};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -97,39 +97,60 @@ pub fn run_embed(a: EmbedArgs) -> Result<()> {
 
 #[derive(Args)]
 pub struct PlotArgs {
-    pub model: PathBuf,
+    /// One model, or several (drawn side by side in a grid: e.g. every head).
+    #[arg(required = true)]
+    pub models: Vec<PathBuf>,
     #[arg(long, default_value = "mnist5k-test")]
     pub data: String,
     /// PNG or SVG.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Title (default: the head and data).
+    /// Title (one model; default: the head and data).
     #[arg(long)]
     pub title: Option<String>,
+    /// Grid columns when several models are drawn.
+    #[arg(long, default_value_t = 2)]
+    pub columns: usize,
     #[arg(long, default_value = "cpu")]
     pub device: String,
 }
 
 pub fn run_plot(a: PlotArgs) -> Result<()> {
     let device = sigmax_nn::device(&a.device)?;
-    let (model, spec, data) = load_model_and_data(&a.model, &a.data, &device)?;
-    let emb = embed(&model, &spec, &data, &device);
-    let title = a.title.clone().unwrap_or_else(|| format!("{} — {}", head_name(&spec.head), data.source));
-    let features: Vec<f64> = emb.features.iter().map(|&v| v as f64).collect();
-    let weights: Vec<f64> = model.class_weights().iter().map(|&v| v as f64).collect();
-    // Colors by the data's classes; images of classes the head never saw are drawn too.
-    let classes = data.classes();
-    let labels: Vec<u32> = data.labels.iter().map(|l| classes.iter().position(|c| c == l).unwrap() as u32).collect();
-    if spec.dim == 2 {
-        // Class weights are drawn when the data's classes are exactly the head's.
-        let w = (classes == spec.classes).then_some(weights);
-        let names = classes.iter().map(|c| c.to_string()).collect();
-        sigmax_plot::render(&EmbeddingFigure::new(features, 2, labels, names, w, title)?, &a.output)?;
-    } else {
-        if classes != spec.classes {
-            bail!("angle histograms need data of exactly the head's classes {:?} (found {classes:?})", spec.classes);
+    let mut embeddings = Vec::new();
+    let mut histograms = Vec::new();
+    for path in &a.models {
+        let (model, spec, data) = load_model_and_data(path, &a.data, &device)?;
+        let emb = embed(&model, &spec, &data, &device);
+        let title = match (&a.title, a.models.len()) {
+            (Some(t), 1) => t.clone(),
+            _ => format!("{} — {}", head_name(&spec.head), data.source),
+        };
+        let features: Vec<f64> = emb.features.iter().map(|&v| v as f64).collect();
+        let weights: Vec<f64> = model.class_weights().iter().map(|&v| v as f64).collect();
+        // Colors by the data's classes; images of classes the head never saw are drawn too.
+        let classes = data.classes();
+        let labels: Vec<u32> = data.labels.iter().map(|l| classes.iter().position(|c| c == l).unwrap() as u32).collect();
+        if spec.dim == 2 {
+            // Class weights are drawn when the data's classes are exactly the head's.
+            let w = (classes == spec.classes).then_some(weights);
+            let names = classes.iter().map(|c| c.to_string()).collect();
+            embeddings.push(EmbeddingFigure::new(features, 2, labels, names, w, title)?);
+        } else {
+            if classes != spec.classes {
+                bail!("{}: angle histograms need data of exactly the head's classes {:?} (found {classes:?})", path.display(), spec.classes);
+            }
+            histograms.push(AngleHistogramFigure::new(&features, &weights, spec.dim, &labels, title)?);
         }
-        sigmax_plot::render(&AngleHistogramFigure::new(&features, &weights, spec.dim, &labels, title)?, &a.output)?;
+    }
+    if !embeddings.is_empty() && !histograms.is_empty() {
+        bail!("cannot mix models of feature dimension 2 (scatter) and higher (angle histograms) in one picture");
+    }
+    match (embeddings.len(), histograms.len()) {
+        (1, 0) => sigmax_plot::render(&embeddings.pop().unwrap(), &a.output)?,
+        (0, 1) => sigmax_plot::render(&histograms.pop().unwrap(), &a.output)?,
+        (_, 0) => sigmax_plot::render(&FigureGrid { figures: embeddings, columns: a.columns, cell: (1000, 500) }, &a.output)?,
+        _ => sigmax_plot::render(&FigureGrid { figures: histograms, columns: a.columns, cell: (700, 450) }, &a.output)?,
     }
     eprintln!("wrote {}", a.output.display());
     Ok(())

@@ -1,0 +1,38 @@
+"""PyTorch CPU reference for bench/nn_speed.sh: the same MLP and CNN as sigmax-nn
+(crates/sigmax-nn/src/nets.rs), batch 128, 64-d features, a bias-free 10-class softmax
+head, Adam; prints the median seconds per training step like the nn_speed example."""
+import os
+import statistics
+import sys
+import time
+
+import torch
+from torch import nn
+
+torch.set_num_threads(int(os.environ.get("THREADS", os.cpu_count())))
+torch.manual_seed(1)
+BATCH, DIM, STEPS = 128, 64, int(sys.argv[1]) if len(sys.argv) > 1 else 30
+
+mlp = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, DIM))
+cnn = nn.Sequential(
+    nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Flatten(), nn.Linear(64 * 7 * 7, 256), nn.ReLU(), nn.Linear(256, DIM),
+)
+x = torch.rand(BATCH, 1, 28, 28) * 2 - 1
+y = torch.randint(0, 10, (BATCH,))
+print("net,head,seconds_per_step,images_per_second")
+for name, net in [("mlp", mlp), ("cnn", cnn)]:
+    head = nn.Linear(DIM, 10, bias=False)
+    opt = torch.optim.Adam(list(net.parameters()) + list(head.parameters()), lr=1e-3)
+    times = []
+    for i in range(STEPS + 3):
+        t = time.perf_counter()
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(head(net(x)), y)
+        loss.backward()
+        opt.step()
+        if i >= 3:
+            times.append(time.perf_counter() - t)
+    s = statistics.median(times)
+    print(f"{name},Softmax,{s:.5f},{BATCH / s:.0f}")

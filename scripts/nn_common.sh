@@ -1,0 +1,35 @@
+# Shared by the sigmax-nn experiment scripts: build the binary, find Fashion-MNIST.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q -p sigmax-nn
+NN=target/release/sigmax-nn
+
+# Fashion-MNIST from Debian (dataset-fashion-mnist), unless SIGMAX_FASHION_MNIST points elsewhere.
+need_fashion() {
+  local dir="${SIGMAX_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}"
+  if [ ! -e "$dir/train-images-idx3-ubyte.gz" ]; then
+    echo "installing Debian's dataset-fashion-mnist (31 MB)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null
+  fi
+}
+
+# The 7 heads of the papers' 2-D pictures: name and sigmax-nn flags.
+PICTURE_HEADS=(
+  "softmax|--head softmax"
+  "lsoftmax-m2|--head lsoftmax --margin 2"
+  "lsoftmax-m3|--head lsoftmax --margin 3"
+  "lsoftmax-m4|--head lsoftmax --margin 4"
+  "modified|--head modified"
+  "asoftmax-m2|--head asoftmax --margin 2"
+  "asoftmax-m4|--head asoftmax --margin 4"
+)
+
+# The 6 heads compared on recognition.
+RECOGNITION_HEADS=(
+  "softmax|--head softmax"
+  "modified|--head modified"
+  "lsoftmax-m4|--head lsoftmax --margin 4"
+  "asoftmax-m4|--head asoftmax --margin 4"
+  "cosface|--head cosface --scale 30 --margin 0.35"
+  "arcface|--head arcface --scale 30 --margin 0.5"
+)
