@@ -78,6 +78,13 @@ fn embeddings() {
     assert!(hist.own.iter().sum::<f64>() / hist.own.len() as f64 <= hist.others.iter().sum::<f64>() / hist.others.len() as f64);
     check(&hist, "angles", &["own class", "other classes", "degrees"]);
     assert!(EmbeddingFigure::new(vec![0.0; 6], 3, vec![0, 1], vec!["a".into(), "b".into()], None, "t".into()).is_err());
+    // Several embeddings side by side: 3 figures in 2 columns make a 2 × 2 grid of cells.
+    let figures = ["first", "second", "third"]
+        .map(|t| EmbeddingFigure::new(x.clone(), 2, d.y.clone(), d.classes.clone(), Some(w.clone()), t.into()).unwrap())
+        .into();
+    let grid = FigureGrid { figures, columns: 2, cell: (800, 400) };
+    assert_eq!(grid.size(), (1600, 800));
+    check(&grid, "grid", &["first", "second", "third"]);
 }
 
 #[test]

@@ -9,7 +9,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sigmax_nn::evaluate::{closed_set, embed, open_set};
 use sigmax_nn::images::ImageSet;
 use sigmax_nn::train::{train, RunOptions, StepReport};
-use std::path::PathBuf;
 
 pub use spec::TrainArgs;
 
@@ -130,7 +129,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
 }
 
 /// Loads a checkpoint and the data to use it on, checking the image size.
-fn load_model_and_data(model: &PathBuf, data: &str, device: &burn::tensor::Device) -> Result<(sigmax_nn::model::FeatureModel, sigmax_nn::model::ModelSpec, ImageSet)> {
+fn load_model_and_data(model: &std::path::Path, data: &str, device: &burn::tensor::Device) -> Result<(sigmax_nn::model::FeatureModel, sigmax_nn::model::ModelSpec, ImageSet)> {
     let ck = sigmax_nn::checkpoint::Checkpoint::load(model)?;
     let net = ck.model(device).with_context(|| format!("{}", model.display()))?;
     let data = ImageSet::load(data)?;

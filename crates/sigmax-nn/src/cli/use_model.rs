@@ -3,34 +3,59 @@
 use super::load_model_and_data;
 use anyhow::{bail, Result};
 use clap::Args;
-use sigmax_nn::evaluate::{closed_set, embed, open_set};
+use sigmax_nn::evaluate::{closed_set, embed, open_set, Embedding};
+use sigmax_nn::images::ImageSet;
+use sigmax_nn::model::{FeatureModel, ModelSpec};
 use sigmax_plot::{AngleHistogramFigure, EmbeddingFigure, FigureGrid, RocFigure};
 use std::io::Write;
 use std::path::PathBuf;
+
+/// What every command that uses a model needs: the images and the device.
+#[derive(Args)]
+pub struct ModelInput {
+    /// Images to use the model on: mnist5k-test (default), fashion-test, or a file.
+    #[arg(long, default_value = "mnist5k-test")]
+    pub data: String,
+    /// cpu, or cuda when built with `--features cuda`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+/// A loaded model, the images and their embedding.
+struct Used {
+    model: FeatureModel,
+    spec: ModelSpec,
+    data: ImageSet,
+    emb: Embedding,
+}
+
+impl ModelInput {
+    fn embed(&self, path: &std::path::Path) -> Result<Used> {
+        let device = sigmax_nn::device(&self.device)?;
+        let (model, spec, data) = load_model_and_data(path, &self.data, &device)?;
+        let emb = embed(&model, &spec, &data, &device);
+        Ok(Used { model, spec, data, emb })
+    }
+}
 
 #[derive(Args)]
 pub struct EvalArgs {
     /// A model (checkpoint) from `sigmax-nn train`.
     pub model: PathBuf,
-    /// Images to evaluate on (mnist5k-test by default).
-    #[arg(long, default_value = "mnist5k-test")]
-    pub data: String,
+    #[command(flatten)]
+    pub input: ModelInput,
     /// Verification pairs per fold (10 folds; half same-class).
     #[arg(long, default_value_t = 600)]
     pub pairs_per_fold: usize,
     /// Seed of the pair draw.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run_eval(a: EvalArgs) -> Result<()> {
-    let device = sigmax_nn::device(&a.device)?;
-    let (model, spec, data) = load_model_and_data(&a.model, &a.data, &device)?;
-    let emb = embed(&model, &spec, &data, &device);
+    let Used { spec, data, emb, .. } = a.input.embed(&a.model)?;
     let closed = closed_set(&emb, &spec, &data);
     let open = open_set(&emb, &spec, &data, a.pairs_per_fold, a.seed);
     if a.json {
@@ -61,22 +86,18 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
 #[derive(Args)]
 pub struct EmbedArgs {
     pub model: PathBuf,
-    #[arg(long, default_value = "mnist5k-test")]
-    pub data: String,
+    #[command(flatten)]
+    pub input: ModelInput,
     /// Features CSV: f1..fD, label (written atomically).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Also write the class weights (K rows of D) here.
     #[arg(long)]
     pub weights: Option<PathBuf>,
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
 }
 
 pub fn run_embed(a: EmbedArgs) -> Result<()> {
-    let device = sigmax_nn::device(&a.device)?;
-    let (model, spec, data) = load_model_and_data(&a.model, &a.data, &device)?;
-    let emb = embed(&model, &spec, &data, &device);
+    let Used { model, data, emb, .. } = a.input.embed(&a.model)?;
     let d = emb.dim;
     let mut out = Vec::new();
     writeln!(out, "{},label", (1..=d).map(|j| format!("f{j}")).collect::<Vec<_>>().join(","))?;
@@ -100,8 +121,8 @@ pub struct PlotArgs {
     /// One model, or several (drawn side by side in a grid: e.g. every head).
     #[arg(required = true)]
     pub models: Vec<PathBuf>,
-    #[arg(long, default_value = "mnist5k-test")]
-    pub data: String,
+    #[command(flatten)]
+    pub input: ModelInput,
     /// PNG or SVG.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -111,17 +132,13 @@ pub struct PlotArgs {
     /// Grid columns when several models are drawn.
     #[arg(long, default_value_t = 2)]
     pub columns: usize,
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
 }
 
 pub fn run_plot(a: PlotArgs) -> Result<()> {
-    let device = sigmax_nn::device(&a.device)?;
     let mut embeddings = Vec::new();
     let mut histograms = Vec::new();
     for path in &a.models {
-        let (model, spec, data) = load_model_and_data(path, &a.data, &device)?;
-        let emb = embed(&model, &spec, &data, &device);
+        let Used { model, spec, data, emb } = a.input.embed(path)?;
         let title = match (&a.title, a.models.len()) {
             (Some(t), 1) => t.clone(),
             _ => format!("{} — {}", head_name(&spec.head), data.source),
@@ -161,25 +178,21 @@ pub struct RocArgs {
     /// Models to compare (each a checkpoint from `sigmax-nn train`).
     #[arg(required = true)]
     pub models: Vec<PathBuf>,
-    /// Images; the classes each model's head does not know are its open set.
-    #[arg(long, default_value = "mnist5k-test")]
-    pub data: String,
+    /// The classes each model's head does not know are its open set.
+    #[command(flatten)]
+    pub input: ModelInput,
     #[arg(short, long)]
     pub output: PathBuf,
     #[arg(long, default_value_t = 600)]
     pub pairs_per_fold: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
 }
 
 pub fn run_roc(a: RocArgs) -> Result<()> {
-    let device = sigmax_nn::device(&a.device)?;
     let mut curves = Vec::new();
     for path in &a.models {
-        let (model, spec, data) = load_model_and_data(path, &a.data, &device)?;
-        let emb = embed(&model, &spec, &data, &device);
+        let Used { spec, data, emb, .. } = a.input.embed(path)?;
         let Some(v) = open_set(&emb, &spec, &data, a.pairs_per_fold, a.seed) else {
             bail!("{}: {} has no images of two or more classes outside the head's {:?}", path.display(), data.source, spec.classes);
         };
