@@ -182,8 +182,9 @@ pub fn train(
         }
     };
     data.check_shape(config.model.height, config.model.width)?;
-    let target: Vec<u32> = targets(&config.model, data).into_iter().flatten().collect();
-    let rows: Vec<usize> = targets(&config.model, data).iter().enumerate().filter(|(_, t)| t.is_some()).map(|(i, _)| i).collect();
+    // The images of the head's classes (`rows`) and their head indices (`target[k]` for `rows[k]`).
+    let (rows, target): (Vec<usize>, Vec<u32>) =
+        targets(&config.model, data).into_iter().enumerate().filter_map(|(i, t)| t.map(|t| (i, t))).unzip();
     if rows.is_empty() {
         return Err(NnError::Data(format!("{}: no images of the classes {:?}", data.source, config.model.classes)));
     }
