@@ -63,6 +63,16 @@ fn train_resume_eval_embed_plot_and_roc() {
 }
 
 #[test]
+fn defaults_need_no_data_path_and_evaluate_on_the_held_out_digits() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("features.sxnn");
+    let out = ok(&["train", "--epochs", "3", "-o", p(&model)]);
+    assert!(out.contains("training mlp + Softmax (dim 2) on 4000 images"), "{out}");
+    let acc: f64 = out.split("closed-set accuracy ").nth(1).and_then(|s| s.split('%').next()).and_then(|s| s.parse().ok()).expect(&out);
+    assert!(acc > 30.0, "3 epochs of 2-D softmax features should beat 10% chance clearly: {acc}%");
+}
+
+#[test]
 fn bad_input_gets_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let e = fails(&["train", "--data", "/no/such/images.csv"]);

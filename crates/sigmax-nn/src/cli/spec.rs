@@ -47,7 +47,8 @@ pub struct TrainArgs {
     /// Use only the first N training images.
     #[arg(long)]
     pub limit: Option<usize>,
-    #[arg(long, value_enum, default_value = "cnn")]
+    /// mlp (784-256-256-D, fast) or cnn (LeNet-like, better features, ~30× slower per image).
+    #[arg(long, value_enum, default_value = "mlp")]
     pub net: NetArg,
     /// Feature dimension (2 for pictures).
     #[arg(long, default_value_t = 2)]
@@ -82,7 +83,7 @@ pub struct TrainArgs {
     pub schedule: String,
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 20)]
     pub epochs: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
