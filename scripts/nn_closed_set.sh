@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Experiment 2, closed set: Fashion-MNIST test accuracy of the same network with each head,
-# over several seeds (mean ± std). Output: results/nn/closed-set-$NET.md.
+# over several seeds (mean ± std). Output: results/nn/closed-set-$NET-${EPOCHS}ep.md.
 # Env: NET (cnn), EPOCHS (10), SEEDS ("1 2 3"), DIM (64), HEADS (names to run; default all).
 source "$(dirname "$0")/nn_common.sh"
 need_fashion
 NET=${NET:-cnn}; EPOCHS=${EPOCHS:-10}; SEEDS=${SEEDS:-1 2 3}; DIM=${DIM:-64}
-out=results/nn/closed-$NET
+out=results/nn/closed-$NET-${EPOCHS}ep
 mkdir -p "$out"
 files=()
 for entry in "${RECOGNITION_HEADS[@]}"; do
@@ -18,4 +18,4 @@ for entry in "${RECOGNITION_HEADS[@]}"; do
     files+=("$out/$name-seed$seed.json")
   done
 done
-python3 scripts/nn_summarize.py "${files[@]}" | tee "results/nn/closed-set-$NET.md"
+python3 scripts/nn_summarize.py "${files[@]}" | tee "results/nn/closed-set-$NET-${EPOCHS}ep.md"

@@ -3,12 +3,12 @@
 # of classes 7–9 (never seen); 6,000 same/different pairs in 10 folds (LFW-style), scored
 # by cosine similarity: 10-fold verification accuracy (threshold from the other 9 folds),
 # ROC AUC, EER and TAR at FAR = 1e-2 for each head; all ROC curves in one picture.
-# Output: results/nn/open-set-$NET.md, docs/nn/open-set-roc-$NET.png.
+# Output: results/nn/open-set-$NET-${EPOCHS}ep.md, docs/nn/open-set-roc-$NET.png.
 # Env: NET (cnn), EPOCHS (10), SEEDS ("1"), DIM (64), HEADS.
 source "$(dirname "$0")/nn_common.sh"
 need_fashion
 NET=${NET:-cnn}; EPOCHS=${EPOCHS:-10}; SEEDS=${SEEDS:-1}; DIM=${DIM:-64}
-out=results/nn/open-$NET
+out=results/nn/open-$NET-${EPOCHS}ep
 mkdir -p "$out" docs/nn
 files=(); models=()
 for entry in "${RECOGNITION_HEADS[@]}"; do
@@ -22,5 +22,5 @@ for entry in "${RECOGNITION_HEADS[@]}"; do
   done
   models+=("$out/$name-seed${SEEDS%% *}.sxnn")
 done
-python3 scripts/nn_summarize.py "${files[@]}" | tee "results/nn/open-set-$NET.md"
+python3 scripts/nn_summarize.py "${files[@]}" | tee "results/nn/open-set-$NET-${EPOCHS}ep.md"
 $NN roc "${models[@]}" --data fashion-test -o "docs/nn/open-set-roc-$NET.png"
