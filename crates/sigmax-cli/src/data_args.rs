@@ -39,6 +39,10 @@ pub struct DataArgs {
     /// (by default data with ≥ 25% nonzeros is stored as a dense matrix).
     #[arg(long)]
     pub keep_sparse: bool,
+    /// Keep a binary copy of the parsed data beside the file (FILE.sxcache) and read it
+    /// instead of parsing on later runs, while FILE and these options are unchanged.
+    #[arg(long)]
+    pub cache: bool,
 }
 
 impl DataArgs {
@@ -93,6 +97,9 @@ impl DataArgs {
             idx_labels: self.idx_labels.clone(),
             dense_above: if self.keep_sparse { f64::INFINITY } else { 0.25 },
         };
+        if self.cache {
+            return Ok(data::load_cached(path, &opts)?.0);
+        }
         Ok(data::load(path, &opts)?)
     }
 }

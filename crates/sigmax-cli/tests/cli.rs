@@ -425,3 +425,22 @@ fn plots_refuse_a_model_that_does_not_fit_the_data() {
     fails_with(&["plot", "confusion", s(&m2), s(&other), "-o", s(&out)], &["label \"z\"", "not one of the model's classes"]);
     assert!(!out.exists());
 }
+
+#[test]
+fn data_cache_gives_the_same_model_as_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("heart.svm");
+    std::fs::copy(HEART, &data).unwrap();
+    let objective = |args: &[&str]| -> String {
+        let model = dir.path().join("m.json");
+        let o = sigmax(&[&["train", s(&data), "--json", "-o", s(&model)][..], args].concat());
+        assert!(o.ok, "{}", o.stderr);
+        let j: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
+        assert!(j["objective"].as_f64().is_some_and(|v| v > 0.0), "{j}");
+        j["objective"].to_string()
+    };
+    let parsed = objective(&[]);
+    assert_eq!(objective(&["--cache"]), parsed);
+    assert!(sigmax::data::cache_path(&data).exists());
+    assert_eq!(objective(&["--cache"]), parsed, "from the cache");
+}

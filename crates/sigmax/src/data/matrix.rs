@@ -40,18 +40,41 @@ pub struct CsrMatrix {
 }
 
 impl CsrMatrix {
-    /// Checks the CSR invariants (monotone `indptr`, increasing indices below `cols`).
+    /// Checks the CSR invariants (monotone `indptr`, increasing indices below `cols`);
+    /// panics when they fail (for arrays built by sigmax itself).
     pub fn new(cols: usize, indptr: Vec<usize>, indices: Vec<u32>, values: Vec<f32>) -> Self {
-        assert!(!indptr.is_empty() && indptr[0] == 0, "CsrMatrix: indptr must start at 0");
-        assert_eq!(*indptr.last().unwrap(), indices.len(), "CsrMatrix: indptr end != nnz");
-        assert_eq!(indices.len(), values.len(), "CsrMatrix: indices/values length");
-        for w in indptr.windows(2) {
-            assert!(w[0] <= w[1], "CsrMatrix: indptr not monotone");
-            let idx = &indices[w[0]..w[1]];
-            assert!(idx.windows(2).all(|p| p[0] < p[1]), "CsrMatrix: row indices not increasing");
-            assert!(idx.last().map_or(true, |&j| (j as usize) < cols), "CsrMatrix: index >= cols");
+        Self::try_new(cols, indptr, indices, values).unwrap_or_else(|e| panic!("CsrMatrix: {e}"))
+    }
+
+    /// As [`CsrMatrix::new`], with the broken invariant as an error (for arrays read from a file).
+    pub fn try_new(cols: usize, indptr: Vec<usize>, indices: Vec<u32>, values: Vec<f32>) -> Result<Self, &'static str> {
+        if indptr.first() != Some(&0) {
+            return Err("indptr must start at 0");
         }
-        CsrMatrix { cols, indptr, indices, values }
+        if *indptr.last().unwrap() != indices.len() {
+            return Err("indptr end != nnz");
+        }
+        if indices.len() != values.len() {
+            return Err("indices/values length");
+        }
+        for w in indptr.windows(2) {
+            if w[0] > w[1] {
+                return Err("indptr not monotone");
+            }
+            let idx = &indices[w[0]..w[1]];
+            if !idx.windows(2).all(|p| p[0] < p[1]) {
+                return Err("row indices not increasing");
+            }
+            if idx.last().is_some_and(|&j| (j as usize) >= cols) {
+                return Err("index >= cols");
+            }
+        }
+        Ok(CsrMatrix { cols, indptr, indices, values })
+    }
+
+    /// The raw arrays: row pointers, column indices, values.
+    pub fn parts(&self) -> (&[usize], &[u32], &[f32]) {
+        (&self.indptr, &self.indices, &self.values)
     }
     pub fn row(&self, i: usize) -> (&[u32], &[f32]) {
         let r = self.indptr[i]..self.indptr[i + 1];

@@ -2,11 +2,13 @@
 //! class ids. Any label values are accepted; they are mapped to classes `0..K` in sorted
 //! order (numerically when every label is a number) and mapped back on output.
 
+mod cache;
 mod csv_format;
 mod idx;
 mod libsvm;
 mod matrix;
 
+pub use cache::{cache_path, load_cached, CacheUse};
 pub use csv_format::{read_csv, read_csv_bytes, read_matrix_csv, CsvOptions, LabelColumn};
 pub use idx::read_idx;
 pub use libsvm::{parse_libsvm, read_libsvm};

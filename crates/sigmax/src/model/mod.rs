@@ -7,7 +7,7 @@ mod persist;
 
 pub use liblinear::read_liblinear_model;
 
-pub use persist::{load_model, publish, save_model, write_atomically, MODEL_FORMAT, MODEL_VERSION};
+pub use persist::{load_model, publish, save_model, write_atomically, write_atomically_with, MODEL_FORMAT, MODEL_VERSION};
 
 use crate::data::{Dataset, Features};
 use crate::error::{Error, Result};

@@ -1,0 +1,227 @@
+//! A binary cache of a parsed data file, so that a second run skips parsing: `FILE.sxcache`
+//! beside `FILE`, written atomically after the first parse and used while the source's
+//! size, modification time and the load options are unchanged (otherwise it is rebuilt).
+//!
+//! Layout (little-endian): `SXCACHE1`, u64 header length, the JSON header, then the labels
+//! (u32 × n) and either the dense values (f32 × n·d) or the CSR arrays (u64 row pointers
+//! × (n+1), u32 indices × nnz, f32 values × nnz).
+
+use super::{load, CsrMatrix, Dataset, DenseMatrix, Features, LoadOptions};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+const MAGIC: &[u8; 8] = b"SXCACHE1";
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Header {
+    source_len: u64,
+    source_mtime_ns: u128,
+    /// The load options that shaped the data (their Debug form).
+    options: String,
+    rows: usize,
+    cols: usize,
+    /// None: dense; Some(nnz): CSR.
+    nnz: Option<usize>,
+    classes: Vec<String>,
+}
+
+/// Where the cache of `path` lives.
+pub fn cache_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".sxcache");
+    PathBuf::from(name)
+}
+
+/// Whether the data came from the cache or was parsed (and the cache written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    Hit,
+    Written,
+}
+
+/// [`load`] through the cache: read `FILE.sxcache` when it matches `path` and `opts`, else
+/// parse `path` and (re)write the cache. A cache that cannot be written is not an error
+/// (the data are still returned); a cache that does not match is ignored and replaced.
+/// Both directions stream, so memory holds the data set once.
+pub fn load_cached(path: &Path, opts: &LoadOptions) -> Result<(Dataset, CacheUse)> {
+    let key = source_key(path, opts)?;
+    let cache = cache_path(path);
+    let cached = std::fs::File::open(&cache).ok().and_then(|f| {
+        let size = f.metadata().ok()?.len();
+        decode(std::io::BufReader::with_capacity(1 << 20, f), size, &key).ok().flatten()
+    });
+    if let Some(d) = cached {
+        return Ok((d, CacheUse::Hit));
+    }
+    let d = load(path, opts)?;
+    if let Err(e) = crate::model::write_atomically_with(&cache, |w| encode(&d, key, w)) {
+        eprintln!("warning: could not write the data cache: {e}");
+    }
+    Ok((d, CacheUse::Written))
+}
+
+/// (size, mtime, options) of the source, compared with the cache's header.
+fn source_key(path: &Path, opts: &LoadOptions) -> Result<(u64, u128, String)> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let mtime = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    Ok((meta.len(), mtime, format!("{opts:?}")))
+}
+
+/// Plain little-endian numbers that any bit pattern makes valid.
+trait Pod: Copy + Default {
+    const SIZE: usize;
+    fn write_all(v: &[Self], w: &mut dyn Write) -> io::Result<()>;
+    fn read_vec(r: &mut impl Read, n: usize) -> io::Result<Vec<Self>>;
+}
+
+macro_rules! pod {
+    ($($t:ty),*) => {$(
+        impl Pod for $t {
+            const SIZE: usize = std::mem::size_of::<$t>();
+            fn write_all(v: &[Self], w: &mut dyn Write) -> io::Result<()> {
+                for chunk in v.chunks(1 << 16) {
+                    let bytes: Vec<u8> = chunk.iter().flat_map(|x| x.to_le_bytes()).collect();
+                    w.write_all(&bytes)?;
+                }
+                Ok(())
+            }
+            fn read_vec(r: &mut impl Read, n: usize) -> io::Result<Vec<Self>> {
+                let mut out = Vec::with_capacity(n);
+                let mut buf = vec![0u8; Self::SIZE << 16];
+                while out.len() < n {
+                    let take = (n - out.len()).min(1 << 16);
+                    let bytes = &mut buf[..take * Self::SIZE];
+                    r.read_exact(bytes)?;
+                    out.extend(bytes.chunks_exact(Self::SIZE).map(|c| <$t>::from_le_bytes(c.try_into().unwrap())));
+                }
+                Ok(out)
+            }
+        }
+    )*};
+}
+pod!(u32, u64, f32);
+
+fn encode(d: &Dataset, (source_len, source_mtime_ns, options): (u64, u128, String), w: &mut dyn Write) -> io::Result<()> {
+    let nnz = d.x.is_sparse().then(|| d.x.nnz());
+    let header = Header { source_len, source_mtime_ns, options, rows: d.n_rows(), cols: d.n_features(), nnz, classes: d.classes.clone() };
+    let json = serde_json::to_vec(&header).expect("header serializes");
+    w.write_all(MAGIC)?;
+    w.write_all(&(json.len() as u64).to_le_bytes())?;
+    w.write_all(&json)?;
+    u32::write_all(&d.y, w)?;
+    match &d.x {
+        Features::Dense(m) => f32::write_all(m.data(), w),
+        Features::Sparse(m) => {
+            let (indptr, indices, values) = m.parts();
+            let indptr: Vec<u64> = indptr.iter().map(|&v| v as u64).collect();
+            u64::write_all(&indptr, w)?;
+            u32::write_all(indices, w)?;
+            f32::write_all(values, w)
+        }
+    }
+}
+
+/// The data set, if the stream is a well-formed cache for `key` (`Ok(None)`: it is not).
+/// `size` is the cache file's length: a header whose arrays would not fill exactly that
+/// much is refused before anything is allocated.
+fn decode(mut r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<Option<Dataset>> {
+    let mut magic = [0u8; 8];
+    r.read_exact(&mut magic)?;
+    let mut len = [0u8; 8];
+    r.read_exact(&mut len)?;
+    let len = u64::from_le_bytes(len) as usize;
+    if &magic != MAGIC || len > 1 << 30 {
+        return Ok(None);
+    }
+    let mut json = vec![0u8; len];
+    r.read_exact(&mut json)?;
+    let Ok(header) = serde_json::from_slice::<Header>(&json) else { return Ok(None) };
+    if (header.source_len, header.source_mtime_ns, &header.options) != (key.0, key.1, &key.2) {
+        return Ok(None);
+    }
+    let (rows, cols) = (header.rows as u128, header.cols as u128);
+    let arrays = 4 * rows + header.nnz.map_or(4 * rows * cols, |nnz| 8 * (rows + 1) + 8 * nnz as u128);
+    if 16 + len as u128 + arrays != size as u128 {
+        return Ok(None);
+    }
+    let y = u32::read_vec(&mut r, header.rows)?;
+    if y.iter().any(|&c| c as usize >= header.classes.len()) {
+        return Ok(None);
+    }
+    let x = match header.nnz {
+        None => Features::Dense(DenseMatrix::new(header.rows, header.cols, f32::read_vec(&mut r, header.rows * header.cols)?)),
+        Some(nnz) => {
+            let indptr = u64::read_vec(&mut r, header.rows + 1)?.into_iter().map(|v| v as usize).collect();
+            let indices = u32::read_vec(&mut r, nnz)?;
+            let values = f32::read_vec(&mut r, nnz)?;
+            let Ok(m) = CsrMatrix::try_new(header.cols, indptr, indices, values) else { return Ok(None) };
+            Features::Sparse(m)
+        }
+    };
+    // Nothing may follow.
+    if r.read(&mut [0u8; 1])? != 0 {
+        return Ok(None);
+    }
+    Ok(Some(Dataset { x, y, classes: header.classes }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn same(a: &Dataset, b: &Dataset) {
+        assert_eq!((a.n_rows(), a.n_features(), a.x.is_sparse(), &a.y, &a.classes), (b.n_rows(), b.n_features(), b.x.is_sparse(), &b.y, &b.classes));
+        let w: Vec<f64> = (0..a.n_features()).map(|j| 0.5 + j as f64).collect();
+        for i in 0..a.n_rows() {
+            assert_eq!(a.x.row(i).dot(&w), b.x.row(i).dot(&w));
+        }
+    }
+
+    #[test]
+    fn second_load_reads_the_cache_and_equals_the_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let sparse = LoadOptions { dense_above: f64::INFINITY, ..Default::default() };
+        let text = "+1 1:0.5 7:1.25\n-1 2:3\n+1 3:-1 9:2e-3\n";
+        for opts in [LoadOptions::default(), sparse] {
+            let p = write(dir.path(), "d.svm", text);
+            let (parsed, first) = load_cached(&p, &opts).unwrap();
+            assert_eq!(first, CacheUse::Written);
+            assert!(cache_path(&p).exists());
+            let (cached, second) = load_cached(&p, &opts).unwrap();
+            assert_eq!(second, CacheUse::Hit);
+            same(&parsed, &cached);
+            same(&parsed, &load(&p, &opts).unwrap());
+            std::fs::remove_file(cache_path(&p)).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_changed_source_options_or_corrupt_cache_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "d.svm", "+1 1:1\n-1 2:1\n");
+        load_cached(&p, &LoadOptions::default()).unwrap();
+        // Different options: not a hit.
+        let zero = LoadOptions { zero_based: true, ..Default::default() };
+        assert_eq!(load_cached(&p, &zero).unwrap().1, CacheUse::Written);
+        // A changed source (other size): re-parsed, with the new rows.
+        write(dir.path(), "d.svm", "+1 1:1\n-1 2:1\n+1 2:2\n");
+        let (d, how) = load_cached(&p, &LoadOptions::default()).unwrap();
+        assert_eq!((how, d.n_rows()), (CacheUse::Written, 3));
+        // A truncated cache is ignored and replaced.
+        let c = cache_path(&p);
+        let bytes = std::fs::read(&c).unwrap();
+        std::fs::write(&c, &bytes[..bytes.len() - 3]).unwrap();
+        let (d, how) = load_cached(&p, &LoadOptions::default()).unwrap();
+        assert_eq!((how, d.n_rows()), (CacheUse::Written, 3));
+        assert_eq!(load_cached(&p, &LoadOptions::default()).unwrap().1, CacheUse::Hit);
+    }
+}
