@@ -1,8 +1,9 @@
 # Shared by the sigmax-nn experiment scripts: build the binary, find Fashion-MNIST.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p sigmax-nn
+cargo build --release -q -p sigmax-nn ${FEATURES:+--features "$FEATURES"}
 NN=target/release/sigmax-nn
+# DEVICE=cuda runs on the GPU (build with FEATURES=cuda).
 
 # Fashion-MNIST from Debian (dataset-fashion-mnist), unless SIGMAX_FASHION_MNIST points elsewhere.
 need_fashion() {

@@ -15,7 +15,7 @@ run_set() { # data-train data-test epochs tag
   for entry in "${PICTURE_HEADS[@]}"; do
     local name=${entry%%|*} flags=${entry#*|}
     echo "== $4 $name" >&2
-    $NN train --data "$1" --test "$2" --net "$NET" --dim 2 --epochs "$3" --anneal "$ANNEAL" $flags \
+    $NN train --device "${DEVICE:-cpu}" --data "$1" --test "$2" --net "$NET" --dim 2 --epochs "$3" --anneal "$ANNEAL" $flags \
       -o "$out/$4-$name.sxnn" 2>&1 | grep -E "^(test|error)" >&2
     models+=("$out/$4-$name.sxnn")
   done
