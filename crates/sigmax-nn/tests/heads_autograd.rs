@@ -51,7 +51,7 @@ fn autograd_equals_explicit_gradients_for_every_head() {
                 let want = explicit.compute(&x, &w, &y, d, lambda, true).unwrap();
                 let (xt, wt) = (tensor(&x, [n, d], &device), tensor(&w, [k, d], &device));
                 let yt: Tensor<1, Int> = Tensor::from_data(TensorData::new(y.iter().map(|&v| v as i64).collect::<Vec<_>>(), [n]), &device);
-                let loss = cross_entropy(margin_logits(head, xt.clone(), wt.clone(), yt, lambda), Tensor::from_data(TensorData::new(y.iter().map(|&v| v as i64).collect::<Vec<_>>(), [n]), &device));
+                let loss = cross_entropy(margin_logits(head, xt.clone(), wt.clone(), yt.clone(), lambda), yt);
                 let got = loss.clone().into_scalar::<f32>() as f64;
                 let grads = loss.backward();
                 let gx = values(xt.grad(&grads).unwrap());

@@ -12,10 +12,17 @@ pub struct FigureGrid<F: Figure> {
     pub cell: (u32, u32),
 }
 
+impl<F: Figure> FigureGrid<F> {
+    /// (rows, columns) of cells: at most `columns` per row, no empty columns.
+    fn shape(&self) -> (usize, usize) {
+        let cols = self.columns.clamp(1, self.figures.len().max(1));
+        (self.figures.len().div_ceil(cols).max(1), cols)
+    }
+}
+
 impl<F: Figure> Figure for FigureGrid<F> {
     fn size(&self) -> (u32, u32) {
-        let cols = self.columns.clamp(1, self.figures.len().max(1));
-        let rows = self.figures.len().div_ceil(cols).max(1);
+        let (rows, cols) = self.shape();
         (self.cell.0 * cols as u32, self.cell.1 * rows as u32)
     }
 
@@ -24,9 +31,7 @@ impl<F: Figure> Figure for FigureGrid<F> {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        let cols = self.columns.clamp(1, self.figures.len().max(1));
-        let rows = self.figures.len().div_ceil(cols).max(1);
-        for (fig, area) in self.figures.iter().zip(root.split_evenly((rows, cols))) {
+        for (fig, area) in self.figures.iter().zip(root.split_evenly(self.shape())) {
             fig.draw(&area)?;
         }
         Ok(())

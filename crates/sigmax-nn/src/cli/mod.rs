@@ -45,21 +45,27 @@ pub fn run(cli: Cli) -> Result<()> {
 
 fn run_train(args: TrainArgs) -> Result<()> {
     let device = sigmax_nn::device(&args.device)?;
-    // A resumed run reads the data it started with.
-    let (data_name, limit) = if args.resume {
+    // A resumed run continues with the settings and the data it started with.
+    let resumed = if args.resume {
         if !args.output.exists() {
             anyhow::bail!("{}: no checkpoint to resume from", args.output.display());
         }
-        let config = sigmax_nn::checkpoint::Checkpoint::load(&args.output)?.header.config;
-        (config.data, config.limit)
+        Some(sigmax_nn::checkpoint::Checkpoint::load(&args.output)?.header.config)
     } else {
-        (args.data.clone(), args.limit)
+        None
+    };
+    let (data_name, limit) = match &resumed {
+        Some(c) => (c.data.clone(), c.limit),
+        None => (args.data.clone(), args.limit),
     };
     let mut data = ImageSet::load(&data_name)?;
     if let Some(n) = limit {
         data = data.first(n);
     }
-    let config = args.config(&data)?;
+    let config = match resumed {
+        Some(c) => c,
+        None => args.config(&data)?,
+    };
     let resume = args.resume.then(|| args.output.clone());
     let run = RunOptions { checkpoint: Some(args.output.clone()), resume, stop_after: None, log_csv: args.log_csv.clone() };
     if !args.json {
