@@ -61,7 +61,12 @@ impl DataArgs {
     /// features, so missing ones are zero and ones beyond the model are ignored (with one
     /// warning), as LIBLINEAR does. Decided by the file's format, not by how the data
     /// happens to be stored.
-    pub fn check_fits_model(&self, data: &Dataset, path: &std::path::Path, n_features: usize) -> Result<()> {
+    pub fn check_fits_model(
+        &self,
+        data: &Dataset,
+        path: &std::path::Path,
+        n_features: usize,
+    ) -> Result<()> {
         let have = data.n_features();
         if self.format_of(path) != Format::Libsvm {
             anyhow::ensure!(
@@ -95,7 +100,11 @@ impl DataArgs {
                 delimiter: b',',
             },
             idx_labels: self.idx_labels.clone(),
-            dense_above: if self.keep_sparse { f64::INFINITY } else { 0.25 },
+            dense_above: if self.keep_sparse {
+                f64::INFINITY
+            } else {
+                0.25
+            },
         };
         if self.cache {
             return Ok(data::load_cached(path, &opts)?.0);

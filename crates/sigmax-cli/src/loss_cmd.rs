@@ -62,7 +62,9 @@ impl LossArgs {
             match self.margin {
                 None => Ok(default),
                 Some(m) if m >= 1.0 && m.fract() == 0.0 => Ok(m as u32),
-                Some(m) => bail!("--margin {m}: L-Softmax and A-Softmax need an integer margin ≥ 1"),
+                Some(m) => {
+                    bail!("--margin {m}: L-Softmax and A-Softmax need an integer margin ≥ 1")
+                }
             }
         };
         Ok(match self.head {
@@ -74,7 +76,12 @@ impl LossArgs {
             HeadArg::Arcface => MarginHead::arcface(self.scale, self.margin.unwrap_or(0.5)),
             HeadArg::Combined => {
                 let m = self.margins.clone().unwrap_or(vec![1.0, 0.5, 0.0]);
-                MarginHead::CombinedMargin { s: self.scale, m1: m[0], m2: m[1], m3: m[2] }
+                MarginHead::CombinedMargin {
+                    s: self.scale,
+                    m1: m[0],
+                    m2: m[1],
+                    m3: m[2],
+                }
             }
         })
     }
@@ -88,7 +95,11 @@ fn read_labels(path: &Path) -> Result<Vec<u32>> {
             if l >= 0.0 && l.fract() == 0.0 {
                 Ok(l as u32)
             } else {
-                bail!("{}: label {l} (entry {}) is not a 0-based class index", path.display(), i + 1)
+                bail!(
+                    "{}: label {l} (entry {}) is not a 0-based class index",
+                    path.display(),
+                    i + 1
+                )
             }
         })
         .collect()
@@ -100,13 +111,26 @@ pub fn run(args: LossArgs) -> Result<()> {
     let (w, k, dw) = read_matrix_csv(&args.weights)?;
     let y = read_labels(&args.labels)?;
     if d != dw {
-        bail!("{} has {d} columns but {} has {dw}: features and weights need the same dimension", args.features.display(), args.weights.display());
+        bail!(
+            "{} has {d} columns but {} has {dw}: features and weights need the same dimension",
+            args.features.display(),
+            args.weights.display()
+        );
     }
     if y.len() != n {
-        bail!("{} has {} labels for {n} feature rows in {}", args.labels.display(), y.len(), args.features.display());
+        bail!(
+            "{} has {} labels for {n} feature rows in {}",
+            args.labels.display(),
+            y.len(),
+            args.features.display()
+        );
     }
     if let Some(&bad) = y.iter().find(|&&c| c as usize >= k) {
-        bail!("{}: label {bad} but {} has only {k} classes (labels are 0-based)", args.labels.display(), args.weights.display());
+        bail!(
+            "{}: label {bad} but {} has only {k} classes (labels are 0-based)",
+            args.labels.display(),
+            args.weights.display()
+        );
     }
     let out = if args.f32 {
         let cast = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
@@ -114,7 +138,8 @@ pub fn run(args: LossArgs) -> Result<()> {
     } else {
         evaluate::<f64>(head, &x, &w, &y, d, &args)?
     };
-    let rows = |v: &[f64], cols: usize| -> Vec<Vec<f64>> { v.chunks(cols).map(<[f64]>::to_vec).collect() };
+    let rows =
+        |v: &[f64], cols: usize| -> Vec<Vec<f64>> { v.chunks(cols).map(<[f64]>::to_vec).collect() };
     if args.json {
         let mut j = serde_json::json!({ "head": head, "lambda": args.lambda, "loss": out.0, "logits": rows(&out.1, k) });
         if args.grad {
@@ -124,12 +149,21 @@ pub fn run(args: LossArgs) -> Result<()> {
         println!("{j}");
         return Ok(());
     }
-    println!("loss {:.12}  ({head:?}, λ = {}, n = {n}, d = {d}, K = {k})", out.0, args.lambda);
+    println!(
+        "loss {:.12}  ({head:?}, λ = {}, n = {n}, d = {d}, K = {k})",
+        out.0, args.lambda
+    );
     if args.grad {
         for (name, v) in [("∂L/∂features", &out.2), ("∂L/∂weights", &out.3)] {
             println!("{name}:");
             for r in v.chunks(d) {
-                println!("{}", r.iter().map(|a| format!("{a:.10e}")).collect::<Vec<_>>().join(","));
+                println!(
+                    "{}",
+                    r.iter()
+                        .map(|a| format!("{a:.10e}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
             }
         }
     }
@@ -137,9 +171,21 @@ pub fn run(args: LossArgs) -> Result<()> {
 }
 
 /// (loss, logits, ∂L/∂X, ∂L/∂W) as f64.
-fn evaluate<T: Scalar>(head: MarginHead, x: &[T], w: &[T], y: &[u32], d: usize, args: &LossArgs) -> Result<(f64, Vec<f64>, Vec<f64>, Vec<f64>)> {
+fn evaluate<T: Scalar>(
+    head: MarginHead,
+    x: &[T],
+    w: &[T],
+    y: &[u32],
+    d: usize,
+    args: &LossArgs,
+) -> Result<(f64, Vec<f64>, Vec<f64>, Vec<f64>)> {
     let mut ml = MarginLoss::<T>::new(head)?;
     let loss = ml.compute(x, w, y, d, args.lambda, args.grad)?;
     let f = |v: &[T]| v.iter().map(|a| a.to_f64()).collect::<Vec<f64>>();
-    Ok((loss, f(ml.logits()), f(ml.grad_features()), f(ml.grad_weights())))
+    Ok((
+        loss,
+        f(ml.logits()),
+        f(ml.grad_features()),
+        f(ml.grad_weights()),
+    ))
 }

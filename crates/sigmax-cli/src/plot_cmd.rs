@@ -11,8 +11,8 @@ use sigmax::metrics::confusion_matrix;
 use sigmax::model::{load_model, LinearModel, ModelKind};
 use sigmax::train::{train, ModelChoice, TrainOptions};
 use sigmax_plot::{
-    read_log_csv, render, AngleHistogramFigure, BoundaryFigure, CalibrationFigure, ConfusionFigure, CurvesFigure, EmbeddingFigure,
-    LossesFigure, PsiFigure, RocFigure,
+    read_log_csv, render, AngleHistogramFigure, BoundaryFigure, CalibrationFigure, ConfusionFigure,
+    CurvesFigure, EmbeddingFigure, LossesFigure, PsiFigure, RocFigure,
 };
 use std::path::{Path, PathBuf};
 
@@ -94,15 +94,35 @@ enum FigureCmd {
 }
 
 pub fn run(args: PlotArgs) -> Result<()> {
-    let out = args.output.clone().context("give the output file with -o FILE.png or -o FILE.svg")?;
+    let out = args
+        .output
+        .clone()
+        .context("give the output file with -o FILE.png or -o FILE.svg")?;
     match args.figure {
         FigureCmd::Losses => render(&LossesFigure, &out)?,
-        FigureCmd::Psi { cosface_margin, arcface_margin } => render(&PsiFigure { cosface_margin, arcface_margin }, &out)?,
+        FigureCmd::Psi {
+            cosface_margin,
+            arcface_margin,
+        } => render(
+            &PsiFigure {
+                cosface_margin,
+                arcface_margin,
+            },
+            &out,
+        )?,
         FigureCmd::Curve { logs, best } => {
-            let runs = logs.iter().map(|p| read_log_csv(p)).collect::<Result<Vec<_>, _>>()?;
+            let runs = logs
+                .iter()
+                .map(|p| read_log_csv(p))
+                .collect::<Result<Vec<_>, _>>()?;
             render(&CurvesFigure { runs, best }, &out)?
         }
-        FigureCmd::Boundary { model, data, demo, data_args } => {
+        FigureCmd::Boundary {
+            model,
+            data,
+            demo,
+            data_args,
+        } => {
             let (m, d) = match (model, data) {
                 (Some(m), Some(d)) => (load_model(&m)?, data_args.load(&d)?),
                 (None, None) => demo_boundary(demo)?,
@@ -110,14 +130,29 @@ pub fn run(args: PlotArgs) -> Result<()> {
             };
             render(&BoundaryFigure::new(&m, &d)?, &out)?
         }
-        FigureCmd::Embedding { features, weights } => plot_embedding(features.as_deref(), weights.as_deref(), &out)?,
+        FigureCmd::Embedding { features, weights } => {
+            plot_embedding(features.as_deref(), weights.as_deref(), &out)?
+        }
         FigureCmd::Roc(md) => {
             let (m, d, truth) = model_and_data(&md)?;
             if m.kind == ModelKind::Softmax {
-                bail!("a ROC curve needs a binary model; {} is softmax over {} classes", md.model.unwrap_or_default().display(), m.n_classes());
+                bail!(
+                    "a ROC curve needs a binary model; {} is softmax over {} classes",
+                    md.model.unwrap_or_default().display(),
+                    m.n_classes()
+                );
             }
             let positive = truth.iter().map(|&t| t == 1).collect();
-            render(&RocFigure { curves: vec![(m.kind.name().to_string(), positive, m.decision_function(&d.x))] }, &out)?
+            render(
+                &RocFigure {
+                    curves: vec![(
+                        m.kind.name().to_string(),
+                        positive,
+                        m.decision_function(&d.x),
+                    )],
+                },
+                &out,
+            )?
         }
         FigureCmd::Calibration { md, bins } => {
             let (m, d, truth) = model_and_data(&md)?;
@@ -125,21 +160,40 @@ pub fn run(args: PlotArgs) -> Result<()> {
             let k = m.n_classes();
             // Binary: P(positive); multiclass: confidence of the predicted class.
             let (probs, outcomes): (Vec<f64>, Vec<bool>) = if k == 2 {
-                p.chunks(2).zip(&truth).map(|(r, &t)| (r[1], t == 1)).unzip()
+                p.chunks(2)
+                    .zip(&truth)
+                    .map(|(r, &t)| (r[1], t == 1))
+                    .unzip()
             } else {
-                p.chunks(k).zip(&truth).map(|(r, &t)| {
-                    let c = sigmax::model::argmax(r) as usize;
-                    (r[c], c as u32 == t)
-                }).unzip()
+                p.chunks(k)
+                    .zip(&truth)
+                    .map(|(r, &t)| {
+                        let c = sigmax::model::argmax(r) as usize;
+                        (r[c], c as u32 == t)
+                    })
+                    .unzip()
             };
             if bins == 0 {
                 bail!("--bins must be at least 1");
             }
-            render(&CalibrationFigure { name: m.kind.name().into(), probs, outcomes, bins }, &out)?
+            render(
+                &CalibrationFigure {
+                    name: m.kind.name().into(),
+                    probs,
+                    outcomes,
+                    bins,
+                },
+                &out,
+            )?
         }
         FigureCmd::Confusion(md) => {
             let (m, d, truth) = model_and_data(&md)?;
-            render(&ConfusionFigure { matrix: confusion_matrix(&truth, &m.predict(&d.x), &m.classes) }, &out)?
+            render(
+                &ConfusionFigure {
+                    matrix: confusion_matrix(&truth, &m.predict(&d.x), &m.classes),
+                },
+                &out,
+            )?
         }
     }
     eprintln!("wrote {}", out.display());
@@ -166,17 +220,30 @@ fn model_and_data(md: &ModelData) -> Result<(LinearModel, Dataset, Vec<u32>)> {
 
 fn demo_boundary(demo: Demo) -> Result<(LinearModel, Dataset)> {
     let (d, kind) = match demo {
-        Demo::Binary => (blobs(80, &[(-1.0, -0.5), (1.0, 0.7)], 0.8, 3), ModelKind::Logistic),
-        Demo::Softmax => (blobs(70, &[(-1.5, -1.0), (1.5, -0.8), (0.0, 1.6)], 0.75, 3), ModelKind::Softmax),
+        Demo::Binary => (
+            blobs(80, &[(-1.0, -0.5), (1.0, 0.7)], 0.8, 3),
+            ModelKind::Logistic,
+        ),
+        Demo::Softmax => (
+            blobs(70, &[(-1.5, -1.0), (1.5, -0.8), (0.0, 1.6)], 0.75, 3),
+            ModelKind::Softmax,
+        ),
     };
-    let opts = TrainOptions { model: ModelChoice::Kind(kind), lambda: Some(1e-3), ..TrainOptions::default() };
+    let opts = TrainOptions {
+        model: ModelChoice::Kind(kind),
+        lambda: Some(1e-3),
+        ..TrainOptions::default()
+    };
     Ok((train(&d, &opts, None)?.model, d))
 }
 
 fn plot_embedding(features: Option<&Path>, weights: Option<&Path>, out: &Path) -> Result<()> {
     let (x, d, labels, classes, title) = match features {
         Some(p) => {
-            let opts = sigmax::data::LoadOptions { format: Some(sigmax::data::Format::Csv), ..Default::default() };
+            let opts = sigmax::data::LoadOptions {
+                format: Some(sigmax::data::Format::Csv),
+                ..Default::default()
+            };
             let ds = sigmax::data::load(p, &opts)?;
             let d = ds.n_features();
             let mut x = Vec::with_capacity(ds.n_rows() * d);
@@ -185,7 +252,13 @@ fn plot_embedding(features: Option<&Path>, weights: Option<&Path>, out: &Path) -
                 ds.x.row(i).for_each(|j, v| row[j] = v);
                 x.extend(row);
             }
-            (x, d, ds.y.clone(), ds.classes.clone(), format!("Embedding of {}", p.display()))
+            (
+                x,
+                d,
+                ds.y.clone(),
+                ds.classes.clone(),
+                format!("Embedding of {}", p.display()),
+            )
         }
         None => {
             // Generated: 8 classes at evenly spaced angles, radius and angle noise.
@@ -199,14 +272,24 @@ fn plot_embedding(features: Option<&Path>, weights: Option<&Path>, out: &Path) -
                 let radius = 3.0 + 1.5 * g[1].abs();
                 x.extend([radius * angle.cos(), radius * angle.sin()]);
             }
-            (x, 2, ds.y.clone(), ds.classes.clone(), "Generated 2-D features (8 classes)".to_string())
+            (
+                x,
+                2,
+                ds.y.clone(),
+                ds.classes.clone(),
+                "Generated 2-D features (8 classes)".to_string(),
+            )
         }
     };
     let w = match weights {
         Some(p) => {
             let (w, k, dw) = read_matrix_csv(p)?;
             if dw != d || k != classes.len() {
-                bail!("{}: {k} × {dw} weights, but the features need {} × {d}", p.display(), classes.len());
+                bail!(
+                    "{}: {k} × {dw} weights, but the features need {} × {d}",
+                    p.display(),
+                    classes.len()
+                );
             }
             Some(w)
         }
@@ -222,9 +305,15 @@ fn plot_embedding(features: Option<&Path>, weights: Option<&Path>, out: &Path) -
             let mut counts = vec![0.0f64; k];
             for (row, &c) in x.chunks(d).zip(&labels) {
                 counts[c as usize] += 1.0;
-                means[c as usize * d..(c as usize + 1) * d].iter_mut().zip(row).for_each(|(m, v)| *m += v);
+                means[c as usize * d..(c as usize + 1) * d]
+                    .iter_mut()
+                    .zip(row)
+                    .for_each(|(m, v)| *m += v);
             }
-            means.chunks_mut(d).zip(&counts).for_each(|(m, &n)| m.iter_mut().for_each(|v| *v /= n.max(1.0)));
+            means
+                .chunks_mut(d)
+                .zip(&counts)
+                .for_each(|(m, &n)| m.iter_mut().for_each(|v| *v /= n.max(1.0)));
             means
         });
         render(&AngleHistogramFigure::new(&x, &w, d, &labels, title)?, out)?;

@@ -56,13 +56,21 @@ pub struct ObjectiveArgs {
 
 /// `sigmax objective`: J of a given model on given data, as JSON (for comparing tools).
 pub fn run_objective(args: ObjectiveArgs) -> Result<()> {
-    let model = if args.liblinear { read_liblinear_model(&args.model)? } else { load_model(&args.model)? };
+    let model = if args.liblinear {
+        read_liblinear_model(&args.model)?
+    } else {
+        load_model(&args.model)?
+    };
     let data = args.data_args.load(&args.data)?;
-    args.data_args.check_fits_model(&data, &args.data, model.n_features)?;
+    args.data_args
+        .check_fits_model(&data, &args.data, model.n_features)?;
     let j = sigmax::train::objective_at(&model, &data, args.lambda)?;
     let truth = model.class_ids(&data)?; // objective_at above already refused unknown labels
     let acc = accuracy(&truth, &model.predict(&data.x));
-    println!("{}", serde_json::json!({ "objective": j, "accuracy": acc, "n_rows": data.n_rows(), "lambda": args.lambda }));
+    println!(
+        "{}",
+        serde_json::json!({ "objective": j, "accuracy": acc, "n_rows": data.n_rows(), "lambda": args.lambda })
+    );
     Ok(())
 }
 
@@ -104,10 +112,15 @@ pub fn run_predict(args: PredictArgs) -> Result<()> {
 pub fn run_eval(args: EvalArgs) -> Result<()> {
     let (model, data) = load_both(&args.model, &args.data, &args.data_args)?;
     // The data's labels as the model's class ids, by name.
-    let truth = model.class_ids(&data).with_context(|| args.data.display().to_string())?;
+    let truth = model
+        .class_ids(&data)
+        .with_context(|| args.data.display().to_string())?;
     let pred = model.predict(&data.x);
     let acc = accuracy(&truth, &pred);
-    let ll = model.predict_proba(&data.x).ok().map(|p| log_loss(&truth, &p, model.n_classes()));
+    let ll = model
+        .predict_proba(&data.x)
+        .ok()
+        .map(|p| log_loss(&truth, &p, model.n_classes()));
     let auc = if model.kind != ModelKind::Softmax {
         let positive: Vec<bool> = truth.iter().map(|&t| t == 1).collect();
         roc_auc(&positive, &model.decision_function(&data.x))
@@ -135,7 +148,13 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
         println!("  ROC AUC   {:.4}", auc);
     }
     println!("confusion matrix (rows: true class, columns: predicted)");
-    let w = model.classes.iter().map(String::len).max().unwrap_or(1).max(6);
+    let w = model
+        .classes
+        .iter()
+        .map(String::len)
+        .max()
+        .unwrap_or(1)
+        .max(6);
     print!("  {:>w$}", "");
     for c in &model.classes {
         print!(" {c:>w$}");

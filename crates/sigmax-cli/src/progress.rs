@@ -17,7 +17,10 @@ impl SolverProgress {
         } else {
             ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
         };
-        bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed}] {prefix} {msg}").expect("valid template"));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed}] {prefix} {msg}")
+                .expect("valid template"),
+        );
         bar.set_prefix(solver.to_string());
         bar.enable_steady_tick(Duration::from_millis(120));
         SolverProgress { bar }

@@ -57,17 +57,29 @@ pub fn run(args: QuickstartArgs) -> Result<()> {
         "\nheld-out patient #{i}: P(heart disease) = {:.3} → predicted {}, actually {}",
         prob,
         if prob > 0.5 { "disease" } else { "no disease" },
-        if te.y[i] == 1 { "disease" } else { "no disease" }
+        if te.y[i] == 1 {
+            "disease"
+        } else {
+            "no disease"
+        }
     );
     // Contribution of each feature to the log-odds: w_j·x_j (features scaled to [-1, 1]).
     let mut x = vec![0.0; data.n_features()];
     te.x.row(i).for_each(|j, v| x[j] = v);
-    let mut contrib: Vec<(usize, f64)> = (0..x.len()).map(|j| (j, m.weights[0][j] * x[j])).collect();
+    let mut contrib: Vec<(usize, f64)> =
+        (0..x.len()).map(|j| (j, m.weights[0][j] * x[j])).collect();
     contrib.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-    println!("log-odds {:+.3} = intercept {:+.3} + Σ w·x; the largest terms:", prob.ln() - (1.0 - prob).ln(), m.bias[0]);
+    println!(
+        "log-odds {:+.3} = intercept {:+.3} + Σ w·x; the largest terms:",
+        prob.ln() - (1.0 - prob).ln(),
+        m.bias[0]
+    );
     println!("  {:<34} {:>7} {:>8} {:>8}", "feature", "x", "w", "w·x");
     for &(j, c) in contrib.iter().take(6) {
-        println!("  {:<34} {:>7.3} {:>+8.3} {:>+8.3}", HEART_FEATURES[j], x[j], m.weights[0][j], c);
+        println!(
+            "  {:<34} {:>7.3} {:>+8.3} {:>+8.3}",
+            HEART_FEATURES[j], x[j], m.weights[0][j], c
+        );
     }
     Ok(())
 }

@@ -26,34 +26,71 @@ fn time_steps(steps: usize, mut step: impl FnMut()) -> f64 {
     for _ in 0..3 {
         step();
     }
-    median((0..steps).map(|_| {
-        let t = Instant::now();
-        step();
-        t.elapsed().as_secs_f64()
-    }).collect())
+    median(
+        (0..steps)
+            .map(|_| {
+                let t = Instant::now();
+                step();
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
 }
 
 const HEADS: [(&str, MarginHead); 3] = [
     ("Softmax", MarginHead::Softmax),
     ("A-Softmax m=4", MarginHead::ASoftmax { m: 4 }),
-    ("ArcFace s=30 m=0.5", MarginHead::CombinedMargin { s: 30.0, m1: 1.0, m2: 0.5, m3: 0.0 }),
+    (
+        "ArcFace s=30 m=0.5",
+        MarginHead::CombinedMargin {
+            s: 30.0,
+            m1: 1.0,
+            m2: 0.5,
+            m3: 0.0,
+        },
+    ),
 ];
 
 fn main() {
-    let steps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(30);
+    let steps: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
     let device = Device::flex().autodiff();
     device.seed(1);
-    let images = Tensor::<4>::random([BATCH, 1, 28, 28], Distribution::Uniform(-1.0, 1.0), &device);
-    let labels: Tensor<1, Int> = Tensor::<1>::random([BATCH], Distribution::Uniform(0.0, 9.99), &device).floor().int();
+    let images = Tensor::<4>::random(
+        [BATCH, 1, 28, 28],
+        Distribution::Uniform(-1.0, 1.0),
+        &device,
+    );
+    let labels: Tensor<1, Int> =
+        Tensor::<1>::random([BATCH], Distribution::Uniform(0.0, 9.99), &device)
+            .floor()
+            .int();
     println!("net,head,seconds_per_step,images_per_second");
-    for net in [NetSpec::Mlp { hidden: vec![256, 256] }, NetSpec::cnn_default()] {
+    for net in [
+        NetSpec::Mlp {
+            hidden: vec![256, 256],
+        },
+        NetSpec::cnn_default(),
+    ] {
         for (name, head) in HEADS {
-            let spec = ModelSpec { net: net.clone(), head, dim: DIM, height: 28, width: 28, classes: (0..10).collect() };
+            let spec = ModelSpec {
+                net: net.clone(),
+                head,
+                dim: DIM,
+                height: 28,
+                width: 28,
+                classes: (0..10).collect(),
+            };
             let mut model = FeatureModel::new(&spec, &device);
             let mut optim = AdamConfig::new().init();
             let t = time_steps(steps, || {
                 let f = model.features(images.clone());
-                let loss = cross_entropy(model.margin_logits(&spec, f, labels.clone(), 5.0), labels.clone());
+                let loss = cross_entropy(
+                    model.margin_logits(&spec, f, labels.clone(), 5.0),
+                    labels.clone(),
+                );
                 let g = GradientsParams::from_grads(loss.backward(), &model);
                 model = optim.step(1e-3, model.clone(), g);
             });
@@ -66,7 +103,10 @@ fn main() {
         let mut w = ClassWeights::new(10, DIM, &device);
         let mut optim = AdamConfig::new().init();
         let t = time_steps(steps, || {
-            let loss = cross_entropy(margin_logits(head, x.clone(), w.weight.val(), labels.clone(), 5.0), labels.clone());
+            let loss = cross_entropy(
+                margin_logits(head, x.clone(), w.weight.val(), labels.clone(), 5.0),
+                labels.clone(),
+            );
             let g = GradientsParams::from_grads(loss.backward(), &w);
             w = optim.step(1e-3, w.clone().train(), g);
         });

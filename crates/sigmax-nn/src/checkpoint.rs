@@ -40,14 +40,28 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    pub fn new(header: CheckpointHeader, model: &FeatureModel, optimizer: Option<Bytes>) -> Result<Checkpoint> {
-        let record = model.clone().into_record().into_bytes().map_err(|e| NnError::Io(format!("serializing the model: {e:?}")))?;
-        Ok(Checkpoint { header, model: record.to_vec(), optimizer: optimizer.map(|b| b.to_vec()).unwrap_or_default() })
+    pub fn new(
+        header: CheckpointHeader,
+        model: &FeatureModel,
+        optimizer: Option<Bytes>,
+    ) -> Result<Checkpoint> {
+        let record = model
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| NnError::Io(format!("serializing the model: {e:?}")))?;
+        Ok(Checkpoint {
+            header,
+            model: record.to_vec(),
+            optimizer: optimizer.map(|b| b.to_vec()).unwrap_or_default(),
+        })
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        let header = serde_json::to_vec_pretty(&self.header).map_err(|e| NnError::Io(e.to_string()))?;
-        let mut out = Vec::with_capacity(32 + header.len() + self.model.len() + self.optimizer.len());
+        let header =
+            serde_json::to_vec_pretty(&self.header).map_err(|e| NnError::Io(e.to_string()))?;
+        let mut out =
+            Vec::with_capacity(32 + header.len() + self.model.len() + self.optimizer.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
         for section in [&header[..], &self.model, &self.optimizer] {
@@ -59,32 +73,50 @@ impl Checkpoint {
     }
 
     pub fn load(path: &Path) -> Result<Checkpoint> {
-        let bad = |message: String| NnError::Checkpoint { path: path.display().to_string(), message };
+        let bad = |message: String| NnError::Checkpoint {
+            path: path.display().to_string(),
+            message,
+        };
         let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
         if bytes.len() < 12 || &bytes[..8] != MAGIC {
-            return Err(bad("not a sigmax-nn model or checkpoint (wrong magic bytes)".into()));
+            return Err(bad(
+                "not a sigmax-nn model or checkpoint (wrong magic bytes)".into(),
+            ));
         }
         let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
         if version != VERSION {
-            return Err(bad(format!("checkpoint version {version}, this sigmax-nn reads version {VERSION}")));
+            return Err(bad(format!(
+                "checkpoint version {version}, this sigmax-nn reads version {VERSION}"
+            )));
         }
         let mut at = 12;
         let mut sections = Vec::new();
         for _ in 0..3 {
-            let len = bytes.get(at..at + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()) as usize).ok_or_else(|| bad("truncated".into()))?;
-            let body = bytes.get(at + 8..at + 8 + len).ok_or_else(|| bad("truncated".into()))?;
+            let len = bytes
+                .get(at..at + 8)
+                .map(|b| u64::from_le_bytes(b.try_into().unwrap()) as usize)
+                .ok_or_else(|| bad("truncated".into()))?;
+            let body = bytes
+                .get(at + 8..at + 8 + len)
+                .ok_or_else(|| bad("truncated".into()))?;
             sections.push(body.to_vec());
             at += 8 + len;
         }
         let optimizer = sections.pop().unwrap();
         let model = sections.pop().unwrap();
-        let header: CheckpointHeader = serde_json::from_slice(&sections[0]).map_err(|e| bad(format!("header: {e}")))?;
-        Ok(Checkpoint { header, model, optimizer })
+        let header: CheckpointHeader =
+            serde_json::from_slice(&sections[0]).map_err(|e| bad(format!("header: {e}")))?;
+        Ok(Checkpoint {
+            header,
+            model,
+            optimizer,
+        })
     }
 
     /// The model with the stored parameters, on `device`.
     pub fn model(&self, device: &Device) -> Result<FeatureModel> {
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.model.clone())).map_err(|e| NnError::Io(format!("reading the model: {e:?}")))?;
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.model.clone()))
+            .map_err(|e| NnError::Io(format!("reading the model: {e:?}")))?;
         FeatureModel::new(self.header.spec(), device)
             .try_load_record(record)
             .map_err(|e| NnError::Io(format!("loading the model: {e:?}")))

@@ -15,7 +15,13 @@ pub enum NnError {
     #[error(
         "training diverged at epoch {epoch}, step {step}: loss {loss} (λ = {lambda}); lower the learning rate (now {lr}), or raise λ_min of the annealing for L-Softmax / A-Softmax"
     )]
-    Diverged { epoch: usize, step: u64, loss: f64, lambda: f64, lr: f64 },
+    Diverged {
+        epoch: usize,
+        step: u64,
+        loss: f64,
+        lambda: f64,
+        lr: f64,
+    },
     #[error("{0}")]
     Io(String),
 }

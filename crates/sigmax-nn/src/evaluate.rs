@@ -17,7 +17,12 @@ pub struct Embedding {
     pub num_classes: usize,
 }
 
-pub fn embed(model: &FeatureModel, spec: &ModelSpec, data: &ImageSet, device: &Device) -> Embedding {
+pub fn embed(
+    model: &FeatureModel,
+    spec: &ModelSpec,
+    data: &ImageSet,
+    device: &Device,
+) -> Embedding {
     let plain = device.clone().without_autodiff();
     let model = model.valid().to_device(&plain);
     let (mut features, mut logits) = (Vec::new(), Vec::new());
@@ -27,7 +32,12 @@ pub fn embed(model: &FeatureModel, spec: &ModelSpec, data: &ImageSet, device: &D
         logits.extend(to_vec(model.plain_logits(spec, f.clone())));
         features.extend(to_vec(f));
     }
-    Embedding { features, logits, dim: spec.dim, num_classes: spec.classes.len() }
+    Embedding {
+        features,
+        logits,
+        dim: spec.dim,
+        num_classes: spec.classes.len(),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,16 +57,36 @@ pub fn closed_set(emb: &Embedding, spec: &ModelSpec, data: &ImageSet) -> ClosedS
         let Some(target) = target else { continue };
         known += 1;
         let row = &emb.logits[i * k..(i + 1) * k];
-        let pred = row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(j, _)| j as u32).unwrap_or(0);
+        let pred = row
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(j, _)| j as u32)
+            .unwrap_or(0);
         right += (pred == *target) as usize;
     }
-    ClosedSetReport { images: known, accuracy: right as f64 / known.max(1) as f64, unknown_class_images: data.len() - known }
+    ClosedSetReport {
+        images: known,
+        accuracy: right as f64 / known.max(1) as f64,
+        unknown_class_images: data.len() - known,
+    }
 }
 
 /// Verification on the images whose class the head does NOT know (open set): 10 folds of
 /// `per_fold` pairs.
-pub fn open_set(emb: &Embedding, spec: &ModelSpec, data: &ImageSet, per_fold: usize, seed: u64) -> Option<VerificationReport> {
-    let unseen: Vec<usize> = targets(spec, data).iter().enumerate().filter(|(_, t)| t.is_none()).map(|(i, _)| i).collect();
+pub fn open_set(
+    emb: &Embedding,
+    spec: &ModelSpec,
+    data: &ImageSet,
+    per_fold: usize,
+    seed: u64,
+) -> Option<VerificationReport> {
+    let unseen: Vec<usize> = targets(spec, data)
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.is_none())
+        .map(|(i, _)| i)
+        .collect();
     let mut classes: Vec<u32> = unseen.iter().map(|&i| data.labels[i]).collect();
     classes.sort_unstable();
     classes.dedup();
@@ -64,7 +94,14 @@ pub fn open_set(emb: &Embedding, spec: &ModelSpec, data: &ImageSet, per_fold: us
         return None;
     }
     let d = emb.dim;
-    let features: Vec<f32> = unseen.iter().flat_map(|&i| emb.features[i * d..(i + 1) * d].iter().copied()).collect();
+    let features: Vec<f32> = unseen
+        .iter()
+        .flat_map(|&i| emb.features[i * d..(i + 1) * d].iter().copied())
+        .collect();
     let labels: Vec<u32> = unseen.iter().map(|&i| data.labels[i]).collect();
-    Some(verify(&features, d, &make_pairs(&labels, 10, per_fold, seed)))
+    Some(verify(
+        &features,
+        d,
+        &make_pairs(&labels, 10, per_fold, seed),
+    ))
 }

@@ -23,7 +23,9 @@ impl ClassWeights {
     pub fn new(num_classes: usize, dim: usize, device: &Device) -> Self {
         let a = (6.0 / (num_classes + dim) as f64).sqrt();
         let w = Tensor::<2>::random([num_classes, dim], Distribution::Uniform(-a, a), device);
-        ClassWeights { weight: Param::from_tensor(w) }
+        ClassWeights {
+            weight: Param::from_tensor(w),
+        }
     }
 }
 
@@ -43,18 +45,29 @@ fn normalize_rows(t: Tensor<2>) -> Tensor<2> {
 pub fn plain_logits(head: MarginHead, x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
     match head {
         MarginHead::Softmax | MarginHead::LSoftmax { .. } => x.matmul(w.transpose()),
-        MarginHead::ModifiedSoftmax | MarginHead::ASoftmax { .. } => x.matmul(normalize_rows(w).transpose()),
-        MarginHead::CombinedMargin { s, .. } => normalize_rows(x).matmul(normalize_rows(w).transpose()).mul_scalar(s),
+        MarginHead::ModifiedSoftmax | MarginHead::ASoftmax { .. } => {
+            x.matmul(normalize_rows(w).transpose())
+        }
+        MarginHead::CombinedMargin { s, .. } => normalize_rows(x)
+            .matmul(normalize_rows(w).transpose())
+            .mul_scalar(s),
     }
 }
 
 /// The training logits z (n × K) with the margin on each row's target class; `lambda` is the
 /// annealing weight of L-Softmax / A-Softmax (ignored by the other heads).
-pub fn margin_logits(head: MarginHead, x: Tensor<2>, w: Tensor<2>, y: Tensor<1, Int>, lambda: f64) -> Tensor<2> {
+pub fn margin_logits(
+    head: MarginHead,
+    x: Tensor<2>,
+    w: Tensor<2>,
+    y: Tensor<1, Int>,
+    lambda: f64,
+) -> Tensor<2> {
     let k = w.dims()[0];
     let onehot = y.one_hot::<2>(k).float();
     // z = f + onehot ∘ (target − f_y): only the target column changes.
-    let with_target = |f: Tensor<2>, target: Tensor<2>, f_y: Tensor<2>| f + onehot.clone() * (target - f_y);
+    let with_target =
+        |f: Tensor<2>, target: Tensor<2>, f_y: Tensor<2>| f + onehot.clone() * (target - f_y);
     match head {
         MarginHead::Softmax | MarginHead::ModifiedSoftmax => plain_logits(head, x, w),
         MarginHead::LSoftmax { m } | MarginHead::ASoftmax { m } => {
@@ -74,7 +87,8 @@ pub fn margin_logits(head: MarginHead, x: Tensor<2>, w: Tensor<2>, y: Tensor<1, 
                 None => x_norm,
             };
             let cos = (f_y.clone() / scale.clone()).clamp(-1.0, 1.0);
-            let target = (f_y.clone().mul_scalar(lambda) + scale * psi(cos, m)).div_scalar(1.0 + lambda);
+            let target =
+                (f_y.clone().mul_scalar(lambda) + scale * psi(cos, m)).div_scalar(1.0 + lambda);
             with_target(f, target, f_y)
         }
         MarginHead::CombinedMargin { s, m1, m2, m3 } => {
@@ -112,7 +126,13 @@ pub fn psi(cos: Tensor<2>, m: u32) -> Tensor<2> {
 fn combined_margin(cos: Tensor<2>, m1: f64, m2: f64, m3: f64) -> Tensor<2> {
     let h = if m1 == 1.0 {
         // cos(θ + m2) = c·cos m2 − sin θ·sin m2; sin θ floored at 1e-12 as in the core.
-        let sin = cos.clone().powi_scalar(2).neg().add_scalar(1.0).clamp_min(1e-24).sqrt();
+        let sin = cos
+            .clone()
+            .powi_scalar(2)
+            .neg()
+            .add_scalar(1.0)
+            .clamp_min(1e-24)
+            .sqrt();
         cos.clone().mul_scalar(m2.cos()) - sin.mul_scalar(m2.sin())
     } else {
         let theta = cos.clone().clamp(-1.0 + 1e-7, 1.0 - 1e-7).acos();

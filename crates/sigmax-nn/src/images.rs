@@ -15,8 +15,18 @@ const MNIST_5K: &[u8] = include_bytes!("../data/mnist_5k.csv.gz");
 pub const FASHION_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
 /// Fashion-MNIST class names (Xiao et al. 2017).
-pub const FASHION_CLASSES: [&str; 10] =
-    ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+pub const FASHION_CLASSES: [&str; 10] = [
+    "T-shirt",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
 
 #[derive(Debug, Clone)]
 pub struct ImageSet {
@@ -40,8 +50,14 @@ impl ImageSet {
         match spec {
             "mnist5k" | "mnist5k-train" | "mnist5k-test" => {
                 let mut csv = Vec::new();
-                flate2::read::GzDecoder::new(MNIST_5K).read_to_end(&mut csv).map_err(|e| NnError::Data(format!("embedded MNIST-5k: {e}")))?;
-                let sorted = from_dataset(read_csv_bytes(Path::new("mnist5k"), &csv, &csv_options())?, "mnist5k".into(), None)?;
+                flate2::read::GzDecoder::new(MNIST_5K)
+                    .read_to_end(&mut csv)
+                    .map_err(|e| NnError::Data(format!("embedded MNIST-5k: {e}")))?;
+                let sorted = from_dataset(
+                    read_csv_bytes(Path::new("mnist5k"), &csv, &csv_options())?,
+                    "mnist5k".into(),
+                    None,
+                )?;
                 // The file is sorted by class; interleave the classes (0,1,…,9,0,1,…) so that
                 // any prefix (`--limit`) and the split below hold every class.
                 let mut rank = std::collections::HashMap::new();
@@ -62,8 +78,14 @@ impl ImageSet {
                 })
             }
             "fashion-train" | "fashion-test" => {
-                let dir = std::env::var_os("SIGMAX_FASHION_MNIST").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(FASHION_DIR));
-                let file = if spec == "fashion-train" { "train-images-idx3-ubyte.gz" } else { "t10k-images-idx3-ubyte.gz" };
+                let dir = std::env::var_os("SIGMAX_FASHION_MNIST")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from(FASHION_DIR));
+                let file = if spec == "fashion-train" {
+                    "train-images-idx3-ubyte.gz"
+                } else {
+                    "t10k-images-idx3-ubyte.gz"
+                };
                 let path = dir.join(file);
                 if !path.exists() {
                     return Err(NnError::Data(format!(
@@ -71,7 +93,10 @@ impl ImageSet {
                         path.display()
                     )));
                 }
-                Ok(ImageSet { source: spec.to_string(), ..ImageSet::from_file(&path)? })
+                Ok(ImageSet {
+                    source: spec.to_string(),
+                    ..ImageSet::from_file(&path)?
+                })
             }
             path => ImageSet::from_file(Path::new(path)),
         }
@@ -82,7 +107,10 @@ impl ImageSet {
         if !path.exists() {
             return Err(NnError::Data(format!("{}: no such file", path.display())));
         }
-        let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let source = path.display().to_string();
         if name.contains("idx3") {
             from_dataset(read_idx(path, None)?, source, None)
@@ -156,7 +184,10 @@ impl ImageSet {
 }
 
 fn csv_options() -> CsvOptions {
-    CsvOptions { header: Some(false), ..CsvOptions::default() }
+    CsvOptions {
+        header: Some(false),
+        ..CsvOptions::default()
+    }
 }
 
 /// Turns a loaded data set into images: square images, integer labels, pixels in [0, 1].
@@ -165,7 +196,9 @@ fn from_dataset(d: Dataset, source: String, csv_header_rows: Option<usize>) -> R
     let size = d.n_features();
     let side = (size as f64).sqrt().round() as usize;
     if side * side != size || side < 4 {
-        return Err(NnError::Data(format!("{source}: rows have {size} pixels, which is not a square image (e.g. 784 = 28×28)")));
+        return Err(NnError::Data(format!(
+            "{source}: rows have {size} pixels, which is not a square image (e.g. 784 = 28×28)"
+        )));
     }
     let mut pixels = d.x.to_dense().data().to_vec();
     // Class names are the labels in the file; they must be small non-negative integers.
@@ -179,13 +212,21 @@ fn from_dataset(d: Dataset, source: String, csv_header_rows: Option<usize>) -> R
                     Some(h) => format!("{source}:{}", row + 1 + h),
                     None => format!("{source}: image {}", row + 1),
                 };
-                return Err(NnError::Data(format!("{place}: label {name:?} is not a class number (0–999)")));
+                return Err(NnError::Data(format!(
+                    "{place}: label {name:?} is not a class number (0–999)"
+                )));
             }
         }
     }
-    let (lo, hi) = pixels.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = pixels
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
     if lo < 0.0 || hi > 255.0 {
-        return Err(NnError::Data(format!("{source}: pixel values must be in 0–255 (or 0–1), found {lo}..{hi}")));
+        return Err(NnError::Data(format!(
+            "{source}: pixel values must be in 0–255 (or 0–1), found {lo}..{hi}"
+        )));
     }
     if hi > 1.0 {
         pixels.iter_mut().for_each(|p| *p /= 255.0);
@@ -207,7 +248,10 @@ mod tests {
     fn embedded_mnist_splits_into_train_and_test() {
         let train = ImageSet::load("mnist5k-train").unwrap();
         let test = ImageSet::load("mnist5k-test").unwrap();
-        assert_eq!((train.len(), test.len(), train.height, train.width), (4000, 1000, 28, 28));
+        assert_eq!(
+            (train.len(), test.len(), train.height, train.width),
+            (4000, 1000, 28, 28)
+        );
         assert_eq!(train.classes(), (0..10).collect::<Vec<_>>());
         let max = train.pixels.iter().cloned().fold(0.0f32, f32::max);
         assert!(max <= 1.0 && max > 0.9, "{max}");
@@ -226,9 +270,16 @@ mod tests {
         let e = ImageSet::from_file(&odd).unwrap_err().to_string();
         assert!(e.contains("5 pixels, which is not a square image"), "{e}");
         let cat = dir.path().join("cat.csv");
-        std::fs::write(&cat, format!("{}1\n{}cat\n", "0,".repeat(16), "0,".repeat(16))).unwrap();
+        std::fs::write(
+            &cat,
+            format!("{}1\n{}cat\n", "0,".repeat(16), "0,".repeat(16)),
+        )
+        .unwrap();
         let e = ImageSet::from_file(&cat).unwrap_err().to_string();
-        assert!(e.contains("cat.csv:2: label \"cat\" is not a class number"), "{e}");
+        assert!(
+            e.contains("cat.csv:2: label \"cat\" is not a class number"),
+            "{e}"
+        );
         let e = ImageSet::load("/no/such/file.csv").unwrap_err().to_string();
         assert!(e.contains("/no/such/file.csv: no such file"), "{e}");
     }

@@ -30,7 +30,11 @@ pub fn device(name: &str) -> Result<Device> {
         "cuda" => Ok(Device::cuda(0).autodiff()),
         other => Err(NnError::Config(format!(
             "unknown device {other:?}: use cpu{}",
-            if cfg!(feature = "cuda") { " or cuda" } else { " (build with --features cuda for cuda)" }
+            if cfg!(feature = "cuda") {
+                " or cuda"
+            } else {
+                " (build with --features cuda for cuda)"
+            }
         ))),
     }
 }

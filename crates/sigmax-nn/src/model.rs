@@ -42,7 +42,13 @@ impl FeatureModel {
     }
 
     /// Training logits (margin on the target class).
-    pub fn margin_logits(&self, spec: &ModelSpec, features: Tensor<2>, y: Tensor<1, Int>, lambda: f64) -> Tensor<2> {
+    pub fn margin_logits(
+        &self,
+        spec: &ModelSpec,
+        features: Tensor<2>,
+        y: Tensor<1, Int>,
+        lambda: f64,
+    ) -> Tensor<2> {
         margin_logits(spec.head, features, self.head.weight.val(), y, lambda)
     }
 
@@ -63,7 +69,10 @@ pub fn image_batch(set: &ImageSet, rows: &[usize], device: &Device) -> Tensor<4>
     for &i in rows {
         buf.extend(set.image(i).iter().map(|p| 2.0 * p - 1.0));
     }
-    Tensor::from_data(TensorData::new(buf, [rows.len(), 1, set.height, set.width]), device)
+    Tensor::from_data(
+        TensorData::new(buf, [rows.len(), 1, set.height, set.width]),
+        device,
+    )
 }
 
 /// Head indices (0..K) as an Int tensor.
@@ -73,5 +82,8 @@ pub fn label_batch(targets: &[u32], rows: &[usize], device: &Device) -> Tensor<1
 }
 
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 tensor data")
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 tensor data")
 }

@@ -19,10 +19,15 @@ pub enum NetSpec {
 
 impl NetSpec {
     pub fn mlp_default() -> NetSpec {
-        NetSpec::Mlp { hidden: vec![256, 256] }
+        NetSpec::Mlp {
+            hidden: vec![256, 256],
+        }
     }
     pub fn cnn_default() -> NetSpec {
-        NetSpec::Cnn { channels: [32, 64], hidden: 256 }
+        NetSpec::Cnn {
+            channels: [32, 64],
+            hidden: 256,
+        }
     }
     pub fn name(&self) -> &'static str {
         match self {
@@ -57,7 +62,13 @@ pub enum FeatureNet {
 }
 
 impl FeatureNet {
-    pub fn new(spec: &NetSpec, height: usize, width: usize, dim: usize, device: &Device) -> FeatureNet {
+    pub fn new(
+        spec: &NetSpec,
+        height: usize,
+        width: usize,
+        dim: usize,
+        device: &Device,
+    ) -> FeatureNet {
         match spec {
             NetSpec::Mlp { hidden } => {
                 let mut inputs = height * width;
@@ -66,10 +77,21 @@ impl FeatureNet {
                     layers.push(LinearConfig::new(inputs, h).init(device));
                     inputs = h;
                 }
-                FeatureNet::Mlp(Mlp { layers, out: LinearConfig::new(inputs, dim).init(device), act: Relu::new() })
+                FeatureNet::Mlp(Mlp {
+                    layers,
+                    out: LinearConfig::new(inputs, dim).init(device),
+                    act: Relu::new(),
+                })
             }
-            NetSpec::Cnn { channels: [c1, c2], hidden } => {
-                let conv = |i, o| Conv2dConfig::new([i, o], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(device);
+            NetSpec::Cnn {
+                channels: [c1, c2],
+                hidden,
+            } => {
+                let conv = |i, o| {
+                    Conv2dConfig::new([i, o], [3, 3])
+                        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                        .init(device)
+                };
                 let flat = c2 * (height / 4) * (width / 4);
                 FeatureNet::Cnn(Cnn {
                     conv1: conv(1, *c1),

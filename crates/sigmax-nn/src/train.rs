@@ -23,7 +23,9 @@ use std::time::Instant;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum OptimizerKind {
     /// SGD with (heavy-ball) momentum.
-    Sgd { momentum: f64 },
+    Sgd {
+        momentum: f64,
+    },
     Adam,
 }
 
@@ -31,7 +33,10 @@ pub enum OptimizerKind {
 pub enum LrSchedule {
     Constant,
     /// Multiply by `factor` at each listed epoch (0-based epoch at which it takes effect).
-    Step { milestones: Vec<usize>, factor: f64 },
+    Step {
+        milestones: Vec<usize>,
+        factor: f64,
+    },
     /// Cosine decay from lr to 0 over the epochs (per step).
     Cosine,
 }
@@ -61,7 +66,10 @@ impl TrainConfig {
         self.model.head.validate()?;
         let bad = |m: String| Err(NnError::Config(m));
         if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return bad(format!("learning rate {} must be a finite number > 0", self.lr));
+            return bad(format!(
+                "learning rate {} must be a finite number > 0",
+                self.lr
+            ));
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             return bad(format!("weight decay {} must be ≥ 0", self.weight_decay));
@@ -70,7 +78,10 @@ impl TrainConfig {
             return bad("batch size, epochs and feature dimension must be ≥ 1".into());
         }
         if self.model.classes.len() < 2 {
-            return bad(format!("training needs at least two classes, got {:?}", self.model.classes));
+            return bad(format!(
+                "training needs at least two classes, got {:?}",
+                self.model.classes
+            ));
         }
         Ok(())
     }
@@ -79,7 +90,9 @@ impl TrainConfig {
     pub fn lr_at(&self, epoch: usize, step: u64, steps_per_epoch: u64) -> f64 {
         match &self.schedule {
             LrSchedule::Constant => self.lr,
-            LrSchedule::Step { milestones, factor } => self.lr * factor.powi(milestones.iter().filter(|&&m| epoch >= m).count() as i32),
+            LrSchedule::Step { milestones, factor } => {
+                self.lr * factor.powi(milestones.iter().filter(|&&m| epoch >= m).count() as i32)
+            }
             LrSchedule::Cosine => {
                 let total = (steps_per_epoch * self.epochs as u64).max(1) as f64;
                 0.5 * self.lr * (1.0 + (std::f64::consts::PI * step as f64 / total).cos())
@@ -97,11 +110,16 @@ impl TrainConfig {
     }
 
     fn optimizer(&self) -> ModuleOptimizer {
-        let decay = (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32));
+        let decay =
+            (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32));
         match self.optimizer {
             OptimizerKind::Sgd { momentum } => SgdConfig::new()
                 .with_weight_decay(decay)
-                .with_momentum((momentum > 0.0).then(|| MomentumConfig::new().with_momentum(momentum).with_dampening(0.0)))
+                .with_momentum((momentum > 0.0).then(|| {
+                    MomentumConfig::new()
+                        .with_momentum(momentum)
+                        .with_dampening(0.0)
+                }))
                 .init(),
             OptimizerKind::Adam => AdamConfig::new().with_weight_decay(decay).init(),
         }
@@ -156,7 +174,10 @@ pub struct Trained {
 
 /// Head index of each image (`None` if its class is not in the head).
 pub fn targets(spec: &ModelSpec, data: &ImageSet) -> Vec<Option<u32>> {
-    data.labels.iter().map(|l| spec.classes.iter().position(|c| c == l).map(|j| j as u32)).collect()
+    data.labels
+        .iter()
+        .map(|l| spec.classes.iter().position(|c| c == l).map(|j| j as u32))
+        .collect()
 }
 
 /// Trains `config` on `data` (images of classes outside `config.model.classes` are skipped).
@@ -178,15 +199,28 @@ pub fn train(
         None => {
             config.validate()?;
             device.seed(config.seed);
-            (config.clone(), FeatureModel::new(&config.model, device), config.optimizer(), 0, 0, Vec::new())
+            (
+                config.clone(),
+                FeatureModel::new(&config.model, device),
+                config.optimizer(),
+                0,
+                0,
+                Vec::new(),
+            )
         }
     };
     data.check_shape(config.model.height, config.model.width)?;
     // The images of the head's classes (`rows`) and their head indices (`target[k]` for `rows[k]`).
-    let (rows, target): (Vec<usize>, Vec<u32>) =
-        targets(&config.model, data).into_iter().enumerate().filter_map(|(i, t)| t.map(|t| (i, t))).unzip();
+    let (rows, target): (Vec<usize>, Vec<u32>) = targets(&config.model, data)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, t)| t.map(|t| (i, t)))
+        .unzip();
     if rows.is_empty() {
-        return Err(NnError::Data(format!("{}: no images of the classes {:?}", data.source, config.model.classes)));
+        return Err(NnError::Data(format!(
+            "{}: no images of the classes {:?}",
+            data.source, config.model.classes
+        )));
     }
     let mut log = match &run.log_csv {
         Some(p) => Some(StepLog::open(p, run.resume.is_some())?),
@@ -199,7 +233,9 @@ pub fn train(
         let epoch = epochs_done;
         let started = Instant::now();
         let mut order: Vec<usize> = (0..rows.len()).collect();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
+            config.seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
         order.shuffle(&mut rng);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         let (mut lambda, mut lr) = (0.0, config.lr);
@@ -217,9 +253,21 @@ pub fn train(
             let loss = crate::heads::cross_entropy(logits, labels.clone());
             let loss_value: f64 = loss.clone().into_scalar::<f32>() as f64;
             if !loss_value.is_finite() {
-                return Err(NnError::Diverged { epoch: epoch + 1, step, loss: loss_value, lambda, lr });
+                return Err(NnError::Diverged {
+                    epoch: epoch + 1,
+                    step,
+                    loss: loss_value,
+                    lambda,
+                    lr,
+                });
             }
-            let hits: i64 = plain.argmax(1).flatten::<1>(0, 1).equal(labels).int().sum().into_scalar::<i64>();
+            let hits: i64 = plain
+                .argmax(1)
+                .flatten::<1>(0, 1)
+                .equal(labels)
+                .int()
+                .sum()
+                .into_scalar::<i64>();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(lr, model, grads);
             loss_sum += loss_value * idx.len() as f64;
@@ -227,7 +275,14 @@ pub fn train(
             seen += idx.len();
             let ips = seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
             if let Some(l) = log.as_mut() {
-                l.write(epoch + 1, step, loss_value, hits as f64 / idx.len() as f64, lambda, lr)?;
+                l.write(
+                    epoch + 1,
+                    step,
+                    loss_value,
+                    hits as f64 / idx.len() as f64,
+                    lambda,
+                    lr,
+                )?;
             }
             progress(&StepReport {
                 epoch: epoch + 1,
@@ -252,22 +307,47 @@ pub fn train(
         });
         epochs_done += 1;
         if let Some(path) = &run.checkpoint {
-            let header = CheckpointHeader { config: config.clone(), epochs_done, step, history: history.clone() };
-            let opt = optim.into_bytes().map_err(|e| NnError::Io(format!("serializing the optimizer: {e:?}")))?;
+            let header = CheckpointHeader {
+                config: config.clone(),
+                epochs_done,
+                step,
+                history: history.clone(),
+            };
+            let opt = optim
+                .into_bytes()
+                .map_err(|e| NnError::Io(format!("serializing the optimizer: {e:?}")))?;
             Checkpoint::new(header, &model, Some(opt))?.save(path)?;
         }
     }
-    Ok(Trained { model, header: CheckpointHeader { config, epochs_done, step, history } })
+    Ok(Trained {
+        model,
+        header: CheckpointHeader {
+            config,
+            epochs_done,
+            step,
+            history,
+        },
+    })
 }
 
-fn config_optimizer_from(config: &TrainConfig, bytes: &[u8], path: &std::path::Path) -> Result<ModuleOptimizer> {
+fn config_optimizer_from(
+    config: &TrainConfig,
+    bytes: &[u8],
+    path: &std::path::Path,
+) -> Result<ModuleOptimizer> {
     let optim = config.optimizer();
     if bytes.is_empty() {
-        return Err(NnError::Checkpoint { path: path.display().to_string(), message: "holds no optimizer state (an exported model?); cannot resume".into() });
+        return Err(NnError::Checkpoint {
+            path: path.display().to_string(),
+            message: "holds no optimizer state (an exported model?); cannot resume".into(),
+        });
     }
     optim
         .from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| NnError::Checkpoint { path: path.display().to_string(), message: format!("optimizer state: {e:?}") })
+        .map_err(|e| NnError::Checkpoint {
+            path: path.display().to_string(),
+            message: format!("optimizer state: {e:?}"),
+        })
 }
 
 struct StepLog {
@@ -287,13 +367,26 @@ impl StepLog {
             .map_err(|e| NnError::Io(format!("{}: {e}", path.display())))?;
         let mut out = std::io::BufWriter::new(file);
         if !(append && exists) {
-            writeln!(out, "epoch,step,loss,accuracy,lambda,lr").map_err(|e| NnError::Io(e.to_string()))?;
+            writeln!(out, "epoch,step,loss,accuracy,lambda,lr")
+                .map_err(|e| NnError::Io(e.to_string()))?;
         }
         Ok(StepLog { out })
     }
 
-    fn write(&mut self, epoch: usize, step: u64, loss: f64, acc: f64, lambda: f64, lr: f64) -> Result<()> {
+    fn write(
+        &mut self,
+        epoch: usize,
+        step: u64,
+        loss: f64,
+        acc: f64,
+        lambda: f64,
+        lr: f64,
+    ) -> Result<()> {
         use std::io::Write;
-        writeln!(self.out, "{epoch},{step},{loss:.6},{acc:.4},{lambda:.6},{lr:.6e}").map_err(|e| NnError::Io(e.to_string()))
+        writeln!(
+            self.out,
+            "{epoch},{step},{loss:.6},{acc:.4},{lambda:.6},{lr:.6e}"
+        )
+        .map_err(|e| NnError::Io(e.to_string()))
     }
 }

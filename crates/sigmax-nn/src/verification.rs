@@ -37,7 +37,11 @@ pub fn make_pairs(labels: &[u32], folds: usize, per_fold: usize, seed: u64) -> V
                 let pair = if same && !classes.is_empty() {
                     let members = classes[rng.random_range(0..classes.len())];
                     let picked: Vec<&usize> = members.choose_multiple(&mut rng, 2).collect();
-                    Pair { a: *picked[0], b: *picked[1], same: true }
+                    Pair {
+                        a: *picked[0],
+                        b: *picked[1],
+                        same: true,
+                    }
                 } else {
                     loop {
                         let a = mine[rng.random_range(0..mine.len())];
@@ -83,26 +87,52 @@ pub struct VerificationReport {
 
 /// Scores the folds' pairs by cosine similarity and measures verification.
 pub fn verify(features: &[f32], d: usize, folds: &[Vec<Pair>]) -> VerificationReport {
-    let scored: Vec<Vec<(f64, bool)>> =
-        folds.iter().map(|f| f.iter().map(|p| (cosine(features, d, p.a, p.b), p.same)).collect()).collect();
+    let scored: Vec<Vec<(f64, bool)>> = folds
+        .iter()
+        .map(|f| {
+            f.iter()
+                .map(|p| (cosine(features, d, p.a, p.b), p.same))
+                .collect()
+        })
+        .collect();
     let mut accs = Vec::with_capacity(folds.len());
     for (k, fold) in scored.iter().enumerate() {
-        let others: Vec<(f64, bool)> = scored.iter().enumerate().filter(|(j, _)| *j != k).flat_map(|(_, f)| f.iter().copied()).collect();
+        let others: Vec<(f64, bool)> = scored
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != k)
+            .flat_map(|(_, f)| f.iter().copied())
+            .collect();
         let t = best_threshold(&others);
         accs.push(accuracy_at(fold, t));
     }
     let mean = accs.iter().sum::<f64>() / accs.len().max(1) as f64;
-    let std = (accs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / accs.len().saturating_sub(1).max(1) as f64).sqrt();
+    let std = (accs.iter().map(|a| (a - mean).powi(2)).sum::<f64>()
+        / accs.len().saturating_sub(1).max(1) as f64)
+        .sqrt();
     let all: Vec<(f64, bool)> = scored.into_iter().flatten().collect();
     let scores: Vec<f64> = all.iter().map(|p| p.0).collect();
     let truth: Vec<bool> = all.iter().map(|p| p.1).collect();
     let auc = sigmax::metrics::roc_auc(&truth, &scores).unwrap_or(f64::NAN);
     let (eer, tar) = eer_and_tar(&all, 1e-2);
-    VerificationReport { pairs: all.len(), accuracy_mean: mean, accuracy_std: std, auc, eer, tar_at_far_1e2: tar, scores, truth }
+    VerificationReport {
+        pairs: all.len(),
+        accuracy_mean: mean,
+        accuracy_std: std,
+        auc,
+        eer,
+        tar_at_far_1e2: tar,
+        scores,
+        truth,
+    }
 }
 
 fn accuracy_at(pairs: &[(f64, bool)], threshold: f64) -> f64 {
-    pairs.iter().filter(|(s, same)| (*s >= threshold) == *same).count() as f64 / pairs.len().max(1) as f64
+    pairs
+        .iter()
+        .filter(|(s, same)| (*s >= threshold) == *same)
+        .count() as f64
+        / pairs.len().max(1) as f64
 }
 
 /// The threshold (between sorted scores) with the highest accuracy.
@@ -165,7 +195,9 @@ mod tests {
         assert_eq!(folds.len(), 10);
         for f in &folds {
             assert_eq!(f.iter().filter(|p| p.same).count(), 300);
-            assert!(f.iter().all(|p| (labels[p.a] == labels[p.b]) == p.same && p.a != p.b));
+            assert!(f
+                .iter()
+                .all(|p| (labels[p.a] == labels[p.b]) == p.same && p.a != p.b));
         }
         assert_eq!(make_pairs(&labels, 10, 600, 7), folds);
     }
@@ -185,15 +217,28 @@ mod tests {
         }
         let folds = make_pairs(&labels, 10, 100, 3);
         let r = verify(&f, d, &folds);
-        assert!(r.accuracy_mean > 0.99 && r.auc > 0.999 && r.eer < 0.01 && r.tar_at_far_1e2 > 0.99, "{r:?}");
+        assert!(
+            r.accuracy_mean > 0.99 && r.auc > 0.999 && r.eer < 0.01 && r.tar_at_far_1e2 > 0.99,
+            "{r:?}"
+        );
         let noise: Vec<f32> = (0..f.len()).map(|_| rng.random::<f32>() - 0.5).collect();
         let r = verify(&noise, d, &folds);
-        assert!((r.auc - 0.5).abs() < 0.06 && (r.accuracy_mean - 0.5).abs() < 0.08 && r.eer > 0.4, "{r:?}");
+        assert!(
+            (r.auc - 0.5).abs() < 0.06 && (r.accuracy_mean - 0.5).abs() < 0.08 && r.eer > 0.4,
+            "{r:?}"
+        );
     }
 
     #[test]
     fn thresholds_and_eer_on_a_hand_example() {
-        let pairs = [(0.9, true), (0.8, true), (0.7, false), (0.6, true), (0.2, false), (0.1, false)];
+        let pairs = [
+            (0.9, true),
+            (0.8, true),
+            (0.7, false),
+            (0.6, true),
+            (0.2, false),
+            (0.1, false),
+        ];
         let t = best_threshold(&pairs);
         assert_eq!(accuracy_at(&pairs, t), 5.0 / 6.0);
         let (eer, tar) = eer_and_tar(&pairs, 0.0);

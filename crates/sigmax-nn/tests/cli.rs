@@ -5,12 +5,19 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn sigmax_nn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigmax-nn")).args(args).output().expect("runs")
+    Command::new(env!("CARGO_BIN_EXE_sigmax-nn"))
+        .args(args)
+        .output()
+        .expect("runs")
 }
 
 fn ok(args: &[&str]) -> String {
     let out = sigmax_nn(args);
-    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
@@ -29,7 +36,22 @@ fn train_resume_eval_embed_plot_and_roc() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.sxnn");
     // Train on digits 0–6 only; 7–9 are the open set.
-    let common = ["--net", "mlp", "--dim", "2", "--limit", "2000", "--classes", "0-6", "--batch", "100", "--head", "asoftmax", "--margin", "2"];
+    let common = [
+        "--net",
+        "mlp",
+        "--dim",
+        "2",
+        "--limit",
+        "2000",
+        "--classes",
+        "0-6",
+        "--batch",
+        "100",
+        "--head",
+        "asoftmax",
+        "--margin",
+        "2",
+    ];
     let out = ok(&[&["train", "--epochs", "1", "-o", p(&model)][..], &common].concat());
     assert!(out.contains("epoch 1/1: loss"), "{out}");
     // Resume to 2 epochs: the checkpoint's settings win, so --epochs must come from the file;
@@ -38,12 +60,26 @@ fn train_resume_eval_embed_plot_and_roc() {
     let v: serde_json::Value = serde_json::from_str(&json[..json.rfind('}').unwrap() + 1]).unwrap();
     assert_eq!(v["history"].as_array().unwrap().len(), 1);
 
-    let eval = ok(&["eval", p(&model), "--data", "mnist5k-test", "--pairs-per-fold", "100"]);
-    assert!(eval.contains("closed set: accuracy") && eval.contains("open set (300 images of unseen classes, 1000 pairs in 10 folds)"), "{eval}");
+    let eval = ok(&[
+        "eval",
+        p(&model),
+        "--data",
+        "mnist5k-test",
+        "--pairs-per-fold",
+        "100",
+    ]);
+    assert!(
+        eval.contains("closed set: accuracy")
+            && eval.contains("open set (300 images of unseen classes, 1000 pairs in 10 folds)"),
+        "{eval}"
+    );
     let json = ok(&["eval", p(&model), "--json", "--pairs-per-fold", "100"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let auc = v["open_set"]["auc"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&auc) && v["closed_set"]["images"] == 700, "{v}");
+    assert!(
+        (0.0..=1.0).contains(&auc) && v["closed_set"]["images"] == 700,
+        "{v}"
+    );
 
     let csv = dir.path().join("f.csv");
     let w = dir.path().join("w.csv");
@@ -57,7 +93,15 @@ fn train_resume_eval_embed_plot_and_roc() {
     ok(&["plot", p(&model), "-o", p(&png)]);
     assert!(std::fs::metadata(&png).unwrap().len() > 10_000);
     let roc = dir.path().join("roc.png");
-    let out = ok(&["roc", p(&model), p(&model), "-o", p(&roc), "--pairs-per-fold", "50"]);
+    let out = ok(&[
+        "roc",
+        p(&model),
+        p(&model),
+        "-o",
+        p(&roc),
+        "--pairs-per-fold",
+        "50",
+    ]);
     assert!(out.contains("A-Softmax m=2 AUC"), "{out}");
     assert!(roc.exists());
 }
@@ -67,9 +111,20 @@ fn defaults_need_no_data_path_and_evaluate_on_the_held_out_digits() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("features.sxnn");
     let out = ok(&["train", "--epochs", "3", "-o", p(&model)]);
-    assert!(out.contains("training mlp + Softmax (dim 2) on 4000 images"), "{out}");
-    let acc: f64 = out.split("closed-set accuracy ").nth(1).and_then(|s| s.split('%').next()).and_then(|s| s.parse().ok()).expect(&out);
-    assert!(acc > 30.0, "3 epochs of 2-D softmax features should beat 10% chance clearly: {acc}%");
+    assert!(
+        out.contains("training mlp + Softmax (dim 2) on 4000 images"),
+        "{out}"
+    );
+    let acc: f64 = out
+        .split("closed-set accuracy ")
+        .nth(1)
+        .and_then(|s| s.split('%').next())
+        .and_then(|s| s.parse().ok())
+        .expect(&out);
+    assert!(
+        acc > 30.0,
+        "3 epochs of 2-D softmax features should beat 10% chance clearly: {acc}%"
+    );
 }
 
 #[test]
@@ -79,23 +134,57 @@ fn bad_input_gets_a_clear_error() {
     assert!(e.contains("/no/such/images.csv: no such file"), "{e}");
 
     let small = dir.path().join("small.csv");
-    std::fs::write(&small, format!("{}3\n{}4\n", "0,".repeat(16), "255,".repeat(16))).unwrap();
+    std::fs::write(
+        &small,
+        format!("{}3\n{}4\n", "0,".repeat(16), "255,".repeat(16)),
+    )
+    .unwrap();
     let model = dir.path().join("m.sxnn");
-    ok(&["train", "--net", "mlp", "--data", p(&small), "--epochs", "1", "-o", p(&model)]);
+    ok(&[
+        "train",
+        "--net",
+        "mlp",
+        "--data",
+        p(&small),
+        "--epochs",
+        "1",
+        "-o",
+        p(&model),
+    ]);
     let e = fails(&["eval", p(&model), "--data", "mnist5k-test"]);
-    assert!(e.contains("mnist5k-test: images are 28×28, the model expects 4×4"), "{e}");
+    assert!(
+        e.contains("mnist5k-test: images are 28×28, the model expects 4×4"),
+        "{e}"
+    );
 
     let label = dir.path().join("label.csv");
-    std::fs::write(&label, format!("{}3\n{}1200\n", "0,".repeat(16), "0,".repeat(16))).unwrap();
+    std::fs::write(
+        &label,
+        format!("{}3\n{}1200\n", "0,".repeat(16), "0,".repeat(16)),
+    )
+    .unwrap();
     let e = fails(&["train", "--data", p(&label)]);
-    assert!(e.contains("label.csv:2: label \"1200\" is not a class number (0–999)"), "{e}");
+    assert!(
+        e.contains("label.csv:2: label \"1200\" is not a class number (0–999)"),
+        "{e}"
+    );
     let e = fails(&["train", "--data", p(&small), "--classes", "3-12"]);
-    assert!(e.contains("no images of class 5 (classes present: [3, 4])"), "{e}");
+    assert!(
+        e.contains("no images of class 5 (classes present: [3, 4])"),
+        "{e}"
+    );
 
     let nan = dir.path().join("nan.csv");
-    std::fs::write(&nan, format!("{}3\n{}nan,4\n", "0,".repeat(16), "0,".repeat(15))).unwrap();
+    std::fs::write(
+        &nan,
+        format!("{}3\n{}nan,4\n", "0,".repeat(16), "0,".repeat(15)),
+    )
+    .unwrap();
     let e = fails(&["train", "--data", p(&nan)]);
-    assert!(e.contains("nan.csv:2: column 16: value is not finite"), "{e}");
+    assert!(
+        e.contains("nan.csv:2: column 16: value is not finite"),
+        "{e}"
+    );
 
     let e = fails(&["eval", p(&small)]);
     assert!(e.contains("not a sigmax-nn model or checkpoint"), "{e}");
@@ -103,6 +192,25 @@ fn bad_input_gets_a_clear_error() {
     assert!(e.contains("integer margin"), "{e}");
     let e = fails(&["train", "--resume", "-o", p(&dir.path().join("none.sxnn"))]);
     assert!(e.contains("no checkpoint to resume from"), "{e}");
-    let e = fails(&["train", "--net", "mlp", "--lr", "1e9", "--optimizer", "sgd", "--weight-decay", "0", "--limit", "500", "--epochs", "3", "-o", p(&model)]);
-    assert!(e.contains("training diverged") && e.contains("lower the learning rate"), "{e}");
+    let e = fails(&[
+        "train",
+        "--net",
+        "mlp",
+        "--lr",
+        "1e9",
+        "--optimizer",
+        "sgd",
+        "--weight-decay",
+        "0",
+        "--limit",
+        "500",
+        "--epochs",
+        "3",
+        "-o",
+        p(&model),
+    ]);
+    assert!(
+        e.contains("training diverged") && e.contains("lower the learning rate"),
+        "{e}"
+    );
 }

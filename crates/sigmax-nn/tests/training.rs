@@ -14,12 +14,22 @@ use sigmax_nn::NnError;
 
 fn small_data() -> (ImageSet, ImageSet) {
     // The embedded set interleaves the classes: 400 images hold 40 of each digit.
-    (ImageSet::load("mnist5k-train").unwrap().first(400), ImageSet::load("mnist5k-test").unwrap().first(500))
+    (
+        ImageSet::load("mnist5k-train").unwrap().first(400),
+        ImageSet::load("mnist5k-test").unwrap().first(500),
+    )
 }
 
 fn config(head: MarginHead, epochs: usize) -> TrainConfig {
     TrainConfig {
-        model: ModelSpec { net: NetSpec::Mlp { hidden: vec![64] }, head, dim: 16, height: 28, width: 28, classes: (0..10).collect() },
+        model: ModelSpec {
+            net: NetSpec::Mlp { hidden: vec![64] },
+            head,
+            dim: 16,
+            height: 28,
+            width: 28,
+            classes: (0..10).collect(),
+        },
         optimizer: OptimizerKind::Adam,
         lr: 3e-3,
         weight_decay: 5e-4,
@@ -27,7 +37,12 @@ fn config(head: MarginHead, epochs: usize) -> TrainConfig {
         batch_size: 50,
         epochs,
         seed: 7,
-        annealing: Annealing { base: 10.0, gamma: 0.5, power: 1.0, lambda_min: 1.0 },
+        annealing: Annealing {
+            base: 10.0,
+            gamma: 0.5,
+            power: 1.0,
+            lambda_min: 1.0,
+        },
         data: "mnist5k-train".into(),
         limit: None,
     }
@@ -41,8 +56,18 @@ fn run(config: &TrainConfig, data: &ImageSet, opts: &RunOptions) -> Result<Train
 /// images, and the class weights (bit for bit).
 fn fingerprint(t: &Trained) -> Vec<u32> {
     let probe = ImageSet::load("mnist5k-test").unwrap().first(50);
-    let e = embed(&t.model, &t.header.config.model, &probe, &Device::flex().autodiff());
-    e.features.iter().chain(&e.logits).chain(&t.model.class_weights()).map(|v| v.to_bits()).collect()
+    let e = embed(
+        &t.model,
+        &t.header.config.model,
+        &probe,
+        &Device::flex().autodiff(),
+    );
+    e.features
+        .iter()
+        .chain(&e.logits)
+        .chain(&t.model.class_weights())
+        .map(|v| v.to_bits())
+        .collect()
 }
 
 #[test]
@@ -61,12 +86,30 @@ fn every_head_learns() {
         let t = run(&cfg, &data, &RunOptions::default()).unwrap();
         let h = &t.header.history;
         assert_eq!(h.len(), 8);
-        assert!(h[7].loss < 0.8 * h[0].loss, "{head:?}: loss {} → {}", h[0].loss, h[7].loss);
-        let acc = closed_set(&embed(&t.model, &cfg.model, &test, &device), &cfg.model, &test).accuracy;
+        assert!(
+            h[7].loss < 0.8 * h[0].loss,
+            "{head:?}: loss {} → {}",
+            h[0].loss,
+            h[7].loss
+        );
+        let acc = closed_set(
+            &embed(&t.model, &cfg.model, &test, &device),
+            &cfg.model,
+            &test,
+        )
+        .accuracy;
         // Chance is 10%.
-        assert!(acc > 0.5 && h[7].accuracy > 0.5, "{head:?}: test accuracy {acc}, train {}", h[7].accuracy);
+        assert!(
+            acc > 0.5 && h[7].accuracy > 0.5,
+            "{head:?}: test accuracy {acc}, train {}",
+            h[7].accuracy
+        );
         if head.anneals() {
-            assert!(h[0].lambda > h[7].lambda && h[7].lambda >= 1.0, "{head:?}: λ log {:?}", h.iter().map(|e| e.lambda).collect::<Vec<_>>());
+            assert!(
+                h[0].lambda > h[7].lambda && h[7].lambda >= 1.0,
+                "{head:?}: λ log {:?}",
+                h.iter().map(|e| e.lambda).collect::<Vec<_>>()
+            );
         }
     }
 }
@@ -75,25 +118,66 @@ fn every_head_learns() {
 fn same_seed_same_model_and_resume_matches_an_uninterrupted_run() {
     let (data, _) = small_data();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = TrainConfig { optimizer: OptimizerKind::Sgd { momentum: 0.9 }, lr: 0.05, ..config(MarginHead::ASoftmax { m: 2 }, 3) };
+    let cfg = TrainConfig {
+        optimizer: OptimizerKind::Sgd { momentum: 0.9 },
+        lr: 0.05,
+        ..config(MarginHead::ASoftmax { m: 2 }, 3)
+    };
     let full = run(&cfg, &data, &RunOptions::default()).unwrap();
     let again = run(&cfg, &data, &RunOptions::default()).unwrap();
-    assert!(fingerprint(&full) == fingerprint(&again), "same seed, same threads: same weights");
-    let other = run(&TrainConfig { seed: 8, ..cfg.clone() }, &data, &RunOptions::default()).unwrap();
+    assert!(
+        fingerprint(&full) == fingerprint(&again),
+        "same seed, same threads: same weights"
+    );
+    let other = run(
+        &TrainConfig {
+            seed: 8,
+            ..cfg.clone()
+        },
+        &data,
+        &RunOptions::default(),
+    )
+    .unwrap();
     assert!(fingerprint(&full) != fingerprint(&other));
 
     let ck = dir.path().join("run.sxnn");
-    let first = RunOptions { checkpoint: Some(ck.clone()), stop_after: Some(1), ..Default::default() };
+    let first = RunOptions {
+        checkpoint: Some(ck.clone()),
+        stop_after: Some(1),
+        ..Default::default()
+    };
     run(&cfg, &data, &first).unwrap();
     assert_eq!(Checkpoint::load(&ck).unwrap().header.epochs_done, 1);
-    let rest = RunOptions { checkpoint: Some(ck.clone()), resume: Some(ck.clone()), ..Default::default() };
+    let rest = RunOptions {
+        checkpoint: Some(ck.clone()),
+        resume: Some(ck.clone()),
+        ..Default::default()
+    };
     let resumed = run(&cfg, &data, &rest).unwrap();
     assert_eq!(resumed.header.step, full.header.step);
-    assert!(fingerprint(&resumed) == fingerprint(&full), "resumed run = uninterrupted run");
-    assert_eq!(resumed.header.history.iter().map(|e| e.loss).collect::<Vec<_>>(), full.header.history.iter().map(|e| e.loss).collect::<Vec<_>>());
+    assert!(
+        fingerprint(&resumed) == fingerprint(&full),
+        "resumed run = uninterrupted run"
+    );
+    assert_eq!(
+        resumed
+            .header
+            .history
+            .iter()
+            .map(|e| e.loss)
+            .collect::<Vec<_>>(),
+        full.header
+            .history
+            .iter()
+            .map(|e| e.loss)
+            .collect::<Vec<_>>()
+    );
     // The checkpoint on disk is the final model; no temp files are left beside it.
     let on_disk = Checkpoint::load(&ck).unwrap();
-    let reloaded = Trained { model: on_disk.model(&Device::flex().autodiff()).unwrap(), header: on_disk.header };
+    let reloaded = Trained {
+        model: on_disk.model(&Device::flex().autodiff()).unwrap(),
+        header: on_disk.header,
+    };
     assert!(fingerprint(&reloaded) == fingerprint(&full));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
@@ -101,23 +185,53 @@ fn same_seed_same_model_and_resume_matches_an_uninterrupted_run() {
 #[test]
 fn divergence_is_reported_with_advice() {
     let (data, _) = small_data();
-    let cfg = TrainConfig { optimizer: OptimizerKind::Sgd { momentum: 0.9 }, lr: 1e9, weight_decay: 0.0, ..config(MarginHead::Softmax, 3) };
+    let cfg = TrainConfig {
+        optimizer: OptimizerKind::Sgd { momentum: 0.9 },
+        lr: 1e9,
+        weight_decay: 0.0,
+        ..config(MarginHead::Softmax, 3)
+    };
     match run(&cfg, &data, &RunOptions::default()) {
         Err(e @ NnError::Diverged { .. }) => {
             let msg = e.to_string();
-            assert!(msg.contains("lower the learning rate") && msg.contains("λ_min"), "{msg}");
+            assert!(
+                msg.contains("lower the learning rate") && msg.contains("λ_min"),
+                "{msg}"
+            );
         }
         Err(e) => panic!("expected divergence, got {e}"),
-        Ok(t) => panic!("expected divergence, trained to loss {:?}", t.header.history.last()),
+        Ok(t) => panic!(
+            "expected divergence, trained to loss {:?}",
+            t.header.history.last()
+        ),
     }
 }
 
 #[test]
 fn bad_settings_are_refused() {
     let (data, _) = small_data();
-    let bad_lr = TrainConfig { lr: -1.0, ..config(MarginHead::Softmax, 1) };
-    assert!(run(&bad_lr, &data, &RunOptions::default()).unwrap_err().to_string().contains("learning rate -1"));
-    let wrong_size = ImageSet { height: 14, width: 56, ..data.clone() };
-    let e = run(&config(MarginHead::Softmax, 1), &wrong_size, &RunOptions::default()).unwrap_err().to_string();
-    assert!(e.contains("images are 14×56, the model expects 28×28"), "{e}");
+    let bad_lr = TrainConfig {
+        lr: -1.0,
+        ..config(MarginHead::Softmax, 1)
+    };
+    assert!(run(&bad_lr, &data, &RunOptions::default())
+        .unwrap_err()
+        .to_string()
+        .contains("learning rate -1"));
+    let wrong_size = ImageSet {
+        height: 14,
+        width: 56,
+        ..data.clone()
+    };
+    let e = run(
+        &config(MarginHead::Softmax, 1),
+        &wrong_size,
+        &RunOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("images are 14×56, the model expects 28×28"),
+        "{e}"
+    );
 }

@@ -57,21 +57,40 @@ impl Figure for BoundaryFigure<'_> {
         let n = self.data.n_rows();
         let coord = |i: usize, j: usize| {
             let mut v = 0.0;
-            self.data.x.row(i).for_each(|k, x| if k == j { v = x });
+            self.data.x.row(i).for_each(|k, x| {
+                if k == j {
+                    v = x
+                }
+            });
             v
         };
         let pad = |(lo, hi): (f64, f64)| (lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo));
         let (x0, x1) = pad(range_of((0..n).map(|i| coord(i, 0))));
         let (y0, y1) = pad(range_of((0..n).map(|i| coord(i, 1))));
         let m = self.model;
-        let title = format!("{} decision {}", m.kind.name(), if m.kind == ModelKind::Softmax { "regions" } else { "boundary" });
+        let title = format!(
+            "{} decision {}",
+            m.kind.name(),
+            if m.kind == ModelKind::Softmax {
+                "regions"
+            } else {
+                "boundary"
+            }
+        );
         let mut chart = ChartBuilder::on(root)
             .caption(title, font(24))
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(55)
             .build_cartesian_2d(x0..x1, y0..y1)?;
-        chart.configure_mesh().disable_mesh().x_desc("feature 1").y_desc("feature 2").label_style(font(14)).axis_desc_style(font(16)).draw()?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("feature 1")
+            .y_desc("feature 2")
+            .label_style(font(14))
+            .axis_desc_style(font(16))
+            .draw()?;
 
         // Cell centres, scored in one batch.
         let (dx, dy) = ((x1 - x0) / GRID as f64, (y1 - y0) / GRID as f64);
@@ -85,14 +104,28 @@ impl Figure for BoundaryFigure<'_> {
         let gx = Features::Dense(DenseMatrix::new(GRID * GRID, 2, grid));
         let light = |c: RGBColor, t: f64| blend(WHITE, c, t);
         let fills: Vec<RGBColor> = match m.kind {
-            ModelKind::Softmax => m.predict(&gx).iter().map(|&c| light(color(c as usize), 0.35)).collect(),
+            ModelKind::Softmax => m
+                .predict(&gx)
+                .iter()
+                .map(|&c| light(color(c as usize), 0.35))
+                .collect(),
             ModelKind::Logistic => m
                 .predict_proba(&gx)
                 .map_err(|e| PlotError::BadInput(e.to_string()))?
                 .chunks(2)
-                .map(|p| if p[1] >= 0.5 { light(color(1), 0.6 * (p[1] - 0.5) * 2.0) } else { light(color(0), 0.6 * (0.5 - p[1]) * 2.0) })
+                .map(|p| {
+                    if p[1] >= 0.5 {
+                        light(color(1), 0.6 * (p[1] - 0.5) * 2.0)
+                    } else {
+                        light(color(0), 0.6 * (0.5 - p[1]) * 2.0)
+                    }
+                })
                 .collect(),
-            ModelKind::Svm => m.decision_function(&gx).iter().map(|&z| light(color((z > 0.0) as usize), (z.abs() / 2.0).min(1.0) * 0.6)).collect(),
+            ModelKind::Svm => m
+                .decision_function(&gx)
+                .iter()
+                .map(|&z| light(color((z > 0.0) as usize), (z.abs() / 2.0).min(1.0) * 0.6))
+                .collect(),
         };
         chart.draw_series((0..GRID * GRID).map(|k| {
             let (a, b) = (k / GRID, k % GRID);
@@ -103,20 +136,38 @@ impl Figure for BoundaryFigure<'_> {
             // The 0.5 contour (score 0) of a linear model is the line w·x + b = 0.
             let (w, b) = (&m.weights[0], m.bias[0]);
             let line: Vec<(f64, f64)> = if w[1].abs() > 1e-12 {
-                (0..=200).map(|t| x0 + (x1 - x0) * t as f64 / 200.0).map(|x| (x, -(w[0] * x + b) / w[1])).filter(|p| p.1 >= y0 && p.1 <= y1).collect()
+                (0..=200)
+                    .map(|t| x0 + (x1 - x0) * t as f64 / 200.0)
+                    .map(|x| (x, -(w[0] * x + b) / w[1]))
+                    .filter(|p| p.1 >= y0 && p.1 <= y1)
+                    .collect()
             } else {
                 let x = -b / w[0];
                 vec![(x, y0), (x, y1)]
             };
-            let label = if m.kind == ModelKind::Logistic { "P = 0.5" } else { "score 0" };
-            chart.draw_series(LineSeries::new(line, BLACK.stroke_width(3)))?.label(label).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(3)));
+            let label = if m.kind == ModelKind::Logistic {
+                "P = 0.5"
+            } else {
+                "score 0"
+            };
+            chart
+                .draw_series(LineSeries::new(line, BLACK.stroke_width(3)))?
+                .label(label)
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(3))
+                });
         }
         for (c, name) in m.classes.iter().enumerate() {
             let col = color(c);
-            let pts: Vec<(f64, f64)> = (0..n).filter(|&i| self.truth[i] == c).map(|i| (coord(i, 0), coord(i, 1))).collect();
+            let pts: Vec<(f64, f64)> = (0..n)
+                .filter(|&i| self.truth[i] == c)
+                .map(|i| (coord(i, 0), coord(i, 1)))
+                .collect();
             chart
                 .draw_series(pts.into_iter().map(move |p| {
-                    EmptyElement::at(p) + Circle::new((0, 0), 5, col.filled()) + Circle::new((0, 0), 5, BLACK.stroke_width(1))
+                    EmptyElement::at(p)
+                        + Circle::new((0, 0), 5, col.filled())
+                        + Circle::new((0, 0), 5, BLACK.stroke_width(1))
                 }))?
                 .label(format!("class {name}"))
                 .legend(move |(x, y)| Circle::new((x + 12, y), 5, col.filled()));

@@ -18,16 +18,33 @@ pub struct EmbeddingFigure {
 }
 
 impl EmbeddingFigure {
-    pub fn new(features: Vec<f64>, d: usize, labels: Vec<u32>, classes: Vec<String>, weights: Option<Vec<f64>>, title: String) -> Result<Self, PlotError> {
+    pub fn new(
+        features: Vec<f64>,
+        d: usize,
+        labels: Vec<u32>,
+        classes: Vec<String>,
+        weights: Option<Vec<f64>>,
+        title: String,
+    ) -> Result<Self, PlotError> {
         if d != 2 {
             return Err(PlotError::BadInput(format!("a 2-D embedding picture needs 2 features per row, got {d} (use the angle histogram)")));
         }
         if let Some(w) = &weights {
             if w.len() != 2 * classes.len() {
-                return Err(PlotError::BadInput(format!("weights: expected {} rows of 2, got {} values", classes.len(), w.len())));
+                return Err(PlotError::BadInput(format!(
+                    "weights: expected {} rows of 2, got {} values",
+                    classes.len(),
+                    w.len()
+                )));
             }
         }
-        Ok(EmbeddingFigure { features, labels, classes, weights, title })
+        Ok(EmbeddingFigure {
+            features,
+            labels,
+            classes,
+            weights,
+            title,
+        })
     }
 }
 
@@ -48,37 +65,61 @@ impl Figure for EmbeddingFigure {
         for (panel, normalized) in panels.iter().zip([false, true]) {
             let lim = if normalized { 1.25 } else { r };
             let mut chart = ChartBuilder::on(panel)
-                .caption(if normalized { "normalized: x/‖x‖" } else { "features" }, font(18))
+                .caption(
+                    if normalized {
+                        "normalized: x/‖x‖"
+                    } else {
+                        "features"
+                    },
+                    font(18),
+                )
                 .margin(12)
                 .x_label_area_size(35)
                 .y_label_area_size(45)
                 .build_cartesian_2d(-lim..lim, -lim..lim)?;
             chart.configure_mesh().label_style(font(13)).draw()?;
             if normalized {
-                let circle: Vec<(f64, f64)> = (0..=360).map(|t| (t as f64).to_radians()).map(|t| (t.cos(), t.sin())).collect();
+                let circle: Vec<(f64, f64)> = (0..=360)
+                    .map(|t| (t as f64).to_radians())
+                    .map(|t| (t.cos(), t.sin()))
+                    .collect();
                 chart.draw_series(LineSeries::new(circle, BLACK.mix(0.3)))?;
             }
             for (c, name) in self.classes.iter().enumerate() {
                 let col = color(c);
-                let mine = pts.iter().zip(&self.labels).filter(|(_, &l)| l as usize == c).map(|(p, _)| {
-                    if normalized {
-                        let n = (p.0 * p.0 + p.1 * p.1).sqrt().max(1e-300);
-                        // A little radial spread so overlapping points stay visible.
-                        let jitter = 1.0 + 0.08 * (((p.0 * 12.9898 + p.1 * 78.233).sin() * 43758.5453).fract().abs() - 0.5);
-                        (p.0 / n * jitter, p.1 / n * jitter)
-                    } else {
-                        *p
-                    }
-                });
-                let s = chart.draw_series(mine.map(|p| Circle::new(p, 2, col.mix(0.6).filled())))?;
+                let mine = pts
+                    .iter()
+                    .zip(&self.labels)
+                    .filter(|(_, &l)| l as usize == c)
+                    .map(|(p, _)| {
+                        if normalized {
+                            let n = (p.0 * p.0 + p.1 * p.1).sqrt().max(1e-300);
+                            // A little radial spread so overlapping points stay visible.
+                            let jitter = 1.0
+                                + 0.08
+                                    * (((p.0 * 12.9898 + p.1 * 78.233).sin() * 43758.5453)
+                                        .fract()
+                                        .abs()
+                                        - 0.5);
+                            (p.0 / n * jitter, p.1 / n * jitter)
+                        } else {
+                            *p
+                        }
+                    });
+                let s =
+                    chart.draw_series(mine.map(|p| Circle::new(p, 2, col.mix(0.6).filled())))?;
                 if !normalized {
-                    s.label(name.clone()).legend(move |(x, y)| Circle::new((x + 10, y), 5, col.filled()));
+                    s.label(name.clone())
+                        .legend(move |(x, y)| Circle::new((x + 10, y), 5, col.filled()));
                 }
                 if let Some(w) = &self.weights {
                     let (wx, wy) = (w[2 * c], w[2 * c + 1]);
                     let n = (wx * wx + wy * wy).sqrt().max(1e-300);
                     let len = if normalized { 1.2 } else { lim * 0.95 };
-                    chart.draw_series(LineSeries::new(vec![(0.0, 0.0), (wx / n * len, wy / n * len)], col.stroke_width(3)))?;
+                    chart.draw_series(LineSeries::new(
+                        vec![(0.0, 0.0), (wx / n * len, wy / n * len)],
+                        col.stroke_width(3),
+                    ))?;
                 }
             }
             if !normalized {
@@ -98,21 +139,35 @@ pub struct AngleHistogramFigure {
 
 impl AngleHistogramFigure {
     /// `features` n × d, `weights` K × d (class weights or class means).
-    pub fn new(features: &[f64], weights: &[f64], d: usize, labels: &[u32], title: String) -> Result<Self, PlotError> {
+    pub fn new(
+        features: &[f64],
+        weights: &[f64],
+        d: usize,
+        labels: &[u32],
+        title: String,
+    ) -> Result<Self, PlotError> {
         if d == 0 || features.len() % d != 0 || weights.len() % d != 0 {
-            return Err(PlotError::BadInput(format!("features and weights must both have {d} columns")));
+            return Err(PlotError::BadInput(format!(
+                "features and weights must both have {d} columns"
+            )));
         }
         let k = weights.len() / d;
         let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt().max(1e-300);
         let (mut own, mut others) = (Vec::new(), Vec::new());
         for (x, &y) in features.chunks(d).zip(labels) {
             if y as usize >= k {
-                return Err(PlotError::BadInput(format!("label {y} but only {k} class weights")));
+                return Err(PlotError::BadInput(format!(
+                    "label {y} but only {k} class weights"
+                )));
             }
             for (j, w) in weights.chunks(d).enumerate() {
                 let c = x.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / (norm(x) * norm(w));
                 let deg = c.clamp(-1.0, 1.0).acos().to_degrees();
-                if j == y as usize { own.push(deg) } else { others.push(deg) }
+                if j == y as usize {
+                    own.push(deg)
+                } else {
+                    others.push(deg)
+                }
             }
         }
         Ok(AngleHistogramFigure { own, others, title })
@@ -128,7 +183,8 @@ impl Figure for AngleHistogramFigure {
         const BINS: usize = 90;
         let hist = |v: &[f64]| {
             let mut h = vec![0.0; BINS];
-            v.iter().for_each(|&a| h[((a / 180.0 * BINS as f64) as usize).min(BINS - 1)] += 1.0);
+            v.iter()
+                .for_each(|&a| h[((a / 180.0 * BINS as f64) as usize).min(BINS - 1)] += 1.0);
             let total = v.len().max(1) as f64;
             h.iter_mut().for_each(|x| *x /= total);
             h
@@ -137,13 +193,23 @@ impl Figure for AngleHistogramFigure {
         let top = ho.iter().chain(&hn).copied().fold(0.0f64, f64::max) * 1.1;
         let axes = ("angle to a class weight (degrees)", "fraction");
         let mut chart = xy_chart(root, &self.title, 0.0..180.0, 0.0..top.max(1e-3), axes)?;
-        for (i, (name, h)) in [("own class", ho), ("other classes", hn)].into_iter().enumerate() {
+        for (i, (name, h)) in [("own class", ho), ("other classes", hn)]
+            .into_iter()
+            .enumerate()
+        {
             let c = color(i);
             let w = 180.0 / BINS as f64;
             chart
-                .draw_series(h.iter().enumerate().map(|(b, &v)| Rectangle::new([(b as f64 * w, 0.0), ((b + 1) as f64 * w, v)], c.mix(0.55).filled())))?
+                .draw_series(h.iter().enumerate().map(|(b, &v)| {
+                    Rectangle::new(
+                        [(b as f64 * w, 0.0), ((b + 1) as f64 * w, v)],
+                        c.mix(0.55).filled(),
+                    )
+                }))?
                 .label(name)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], c.mix(0.55).filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 20, y + 5)], c.mix(0.55).filled())
+                });
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     }

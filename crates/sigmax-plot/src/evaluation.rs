@@ -20,15 +20,26 @@ impl Figure for RocFigure {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        let mut chart = xy_chart(root, "ROC curve", 0.0..1.0, 0.0..1.0, ("false positive rate", "true positive rate"))?;
-        chart.draw_series(LineSeries::new(vec![(0.0, 0.0), (1.0, 1.0)], BLACK.mix(0.3).stroke_width(1)))?;
+        let mut chart = xy_chart(
+            root,
+            "ROC curve",
+            0.0..1.0,
+            0.0..1.0,
+            ("false positive rate", "true positive rate"),
+        )?;
+        chart.draw_series(LineSeries::new(
+            vec![(0.0, 0.0), (1.0, 1.0)],
+            BLACK.mix(0.3).stroke_width(1),
+        ))?;
         for (i, (name, truth, scores)) in self.curves.iter().enumerate() {
             let c = color(i);
             let auc = roc_auc(truth, scores).unwrap_or(f64::NAN);
             chart
                 .draw_series(LineSeries::new(roc_curve(truth, scores), c.stroke_width(3)))?
                 .label(format!("{name} (AUC {auc:.3})"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
+                });
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
@@ -54,7 +65,10 @@ impl CalibrationFigure {
             acc[b].1 += o as u8 as f64;
             acc[b].2 += 1;
         }
-        acc.into_iter().filter(|a| a.2 > 0).map(|(p, o, n)| (p / n as f64, o / n as f64, n)).collect()
+        acc.into_iter()
+            .filter(|a| a.2 > 0)
+            .map(|(p, o, n)| (p / n as f64, o / n as f64, n))
+            .collect()
     }
 }
 
@@ -67,20 +81,40 @@ impl Figure for CalibrationFigure {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        let mut chart =
-            xy_chart(root, "Reliability diagram", 0.0..1.0, 0.0..1.0, ("mean predicted probability", "observed frequency"))?;
+        let mut chart = xy_chart(
+            root,
+            "Reliability diagram",
+            0.0..1.0,
+            0.0..1.0,
+            ("mean predicted probability", "observed frequency"),
+        )?;
         chart
-            .draw_series(LineSeries::new(vec![(0.0, 0.0), (1.0, 1.0)], BLACK.mix(0.4).stroke_width(1)))?
+            .draw_series(LineSeries::new(
+                vec![(0.0, 0.0), (1.0, 1.0)],
+                BLACK.mix(0.4).stroke_width(1),
+            ))?
             .label("perfectly calibrated")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.mix(0.4)));
         let bins = self.bins();
         let c = color(0);
         let max_n = bins.iter().map(|b| b.2).max().unwrap_or(1) as f64;
         chart
-            .draw_series(LineSeries::new(bins.iter().map(|b| (b.0, b.1)), c.stroke_width(3)))?
-            .label(format!("{} ({} bins; dot area ∝ count)", self.name, self.bins))
+            .draw_series(LineSeries::new(
+                bins.iter().map(|b| (b.0, b.1)),
+                c.stroke_width(3),
+            ))?
+            .label(format!(
+                "{} ({} bins; dot area ∝ count)",
+                self.name, self.bins
+            ))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
-        chart.draw_series(bins.iter().map(|b| Circle::new((b.0, b.1), (3.0 + 9.0 * (b.2 as f64 / max_n).sqrt()) as i32, c.filled())))?;
+        chart.draw_series(bins.iter().map(|b| {
+            Circle::new(
+                (b.0, b.1),
+                (3.0 + 9.0 * (b.2 as f64 / max_n).sqrt()) as i32,
+                c.filled(),
+            )
+        }))?;
         legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }
 }
@@ -129,7 +163,14 @@ impl Figure for ConfusionFigure {
             .label_style(font(14))
             .axis_desc_style(font(16))
             .draw()?;
-        let max = cm.counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
+        let max = cm
+            .counts
+            .iter()
+            .flatten()
+            .copied()
+            .max()
+            .unwrap_or(1)
+            .max(1) as f64;
         let base = color(0);
         for t in 0..k {
             for p in 0..k {
@@ -141,17 +182,22 @@ impl Figure for ConfusionFigure {
                 );
                 let row = k - 1 - t; // true class 0 at the top
                 chart.draw_series(std::iter::once(Rectangle::new(
-                    [(SegmentValue::Exact(p), SegmentValue::Exact(row)), (SegmentValue::Exact(p + 1), SegmentValue::Exact(row + 1))],
+                    [
+                        (SegmentValue::Exact(p), SegmentValue::Exact(row)),
+                        (SegmentValue::Exact(p + 1), SegmentValue::Exact(row + 1)),
+                    ],
                     fill.filled(),
                 )))?;
                 let text_color = if v > 0.5 { WHITE } else { BLACK };
                 chart.draw_series(std::iter::once(Text::new(
                     cm.counts[t][p].to_string(),
                     (SegmentValue::CenterOf(p), SegmentValue::CenterOf(row)),
-                    font(16).color(&text_color).pos(plotters::style::text_anchor::Pos::new(
-                        plotters::style::text_anchor::HPos::Center,
-                        plotters::style::text_anchor::VPos::Center,
-                    )),
+                    font(16)
+                        .color(&text_color)
+                        .pos(plotters::style::text_anchor::Pos::new(
+                            plotters::style::text_anchor::HPos::Center,
+                            plotters::style::text_anchor::VPos::Center,
+                        )),
                 )))?;
             }
         }

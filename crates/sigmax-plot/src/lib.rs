@@ -15,8 +15,8 @@ mod psi;
 pub use boundary::BoundaryFigure;
 pub use curves::{read_log_csv, CurvesFigure, Run};
 pub use embedding::{AngleHistogramFigure, EmbeddingFigure};
-pub use grid::FigureGrid;
 pub use evaluation::{CalibrationFigure, ConfusionFigure, RocFigure};
+pub use grid::FigureGrid;
 pub use losses::LossesFigure;
 pub use psi::PsiFigure;
 
@@ -70,7 +70,11 @@ fn ensure_font() {
 /// directory that is renamed into place only when the drawing succeeded.
 pub fn render(fig: &impl Figure, path: &Path) -> PlotResult {
     ensure_font();
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
     if ext != "png" && ext != "svg" {
         return Err(PlotError::BadInput(format!(
             "{}: the output file must end in .png or .svg (that chooses the format)",
@@ -81,8 +85,15 @@ pub fn render(fig: &impl Figure, path: &Path) -> PlotResult {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let io = |e: std::io::Error| PlotError::Io { path: path.display().to_string(), error: e };
-    let tmp = tempfile::Builder::new().prefix(".sigmax-plot").suffix(&format!(".{ext}")).tempfile_in(dir).map_err(io)?;
+    let io = |e: std::io::Error| PlotError::Io {
+        path: path.display().to_string(),
+        error: e,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".sigmax-plot")
+        .suffix(&format!(".{ext}"))
+        .tempfile_in(dir)
+        .map_err(io)?;
     let size = fig.size();
     if ext == "png" {
         let root = BitMapBackend::new(tmp.path(), size).into_drawing_area();
@@ -121,7 +132,14 @@ pub(crate) fn xy_chart<'a, DB: DrawingBackend>(
     x: std::ops::Range<f64>,
     y: std::ops::Range<f64>,
     (x_desc, y_desc): (&str, &str),
-) -> Result<ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>, PlotError>
+) -> Result<
+    ChartContext<
+        'a,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    PlotError,
+>
 where
     DB::ErrorType: 'static,
 {
@@ -131,7 +149,13 @@ where
         .x_label_area_size(45)
         .y_label_area_size(55)
         .build_cartesian_2d(x, y)?;
-    chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).label_style(font(14)).axis_desc_style(font(16)).draw()?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(font(14))
+        .axis_desc_style(font(16))
+        .draw()?;
     Ok(chart)
 }
 

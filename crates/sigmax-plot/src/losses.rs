@@ -14,20 +14,46 @@ impl Figure for LossesFigure {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        let mut chart = xy_chart(root, "Losses as functions of the margin", -2.0..2.0, 0.0..4.0, ("margin y·wᵀx", "loss"))?;
+        let mut chart = xy_chart(
+            root,
+            "Losses as functions of the margin",
+            -2.0..2.0,
+            0.0..4.0,
+            ("margin y·wᵀx", "loss"),
+        )?;
         let xs: Vec<f64> = (0..=800).map(|i| -2.0 + i as f64 * 0.005).collect();
         let ln2 = std::f64::consts::LN_2;
         let curves: [(&str, Box<dyn Fn(f64) -> f64>); 5] = [
             ("0-1", Box::new(zero_one_loss)),
-            ("hinge max(0, 1−m)", Box::new(|m| BinaryLoss::Hinge.value(m, true))),
-            ("logistic log₂(1+e^−m)", Box::new(move |m| BinaryLoss::Logistic.value(m, true) / ln2)),
-            ("logistic ln(1+e^−m)", Box::new(|m| BinaryLoss::Logistic.value(m, true))),
-            ("exponential e^−m", Box::new(|m| BinaryLoss::Exponential.value(m, true))),
+            (
+                "hinge max(0, 1−m)",
+                Box::new(|m| BinaryLoss::Hinge.value(m, true)),
+            ),
+            (
+                "logistic log₂(1+e^−m)",
+                Box::new(move |m| BinaryLoss::Logistic.value(m, true) / ln2),
+            ),
+            (
+                "logistic ln(1+e^−m)",
+                Box::new(|m| BinaryLoss::Logistic.value(m, true)),
+            ),
+            (
+                "exponential e^−m",
+                Box::new(|m| BinaryLoss::Exponential.value(m, true)),
+            ),
         ];
         for (i, (name, f)) in curves.iter().enumerate() {
             let c = color(i);
-            let style = if i == 3 { c.stroke_width(2) } else { c.stroke_width(3) };
-            let pts: Vec<(f64, f64)> = xs.iter().map(|&m| (m, f(m))).filter(|p| p.1 <= 4.0).collect();
+            let style = if i == 3 {
+                c.stroke_width(2)
+            } else {
+                c.stroke_width(3)
+            };
+            let pts: Vec<(f64, f64)> = xs
+                .iter()
+                .map(|&m| (m, f(m)))
+                .filter(|p| p.1 <= 4.0)
+                .collect();
             let series = if i == 0 {
                 // Draw the step as two pieces so no vertical segment pretends to be a value.
                 let left: Vec<(f64, f64)> = pts.iter().copied().filter(|p| p.0 <= 0.0).collect();
@@ -37,7 +63,9 @@ impl Figure for LossesFigure {
             } else {
                 chart.draw_series(LineSeries::new(pts, style))?
             };
-            series.label(*name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+            series.label(*name).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
+            });
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     }

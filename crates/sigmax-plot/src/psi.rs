@@ -15,7 +15,10 @@ pub struct PsiFigure {
 
 impl Default for PsiFigure {
     fn default() -> Self {
-        PsiFigure { cosface_margin: 0.35, arcface_margin: 0.5 }
+        PsiFigure {
+            cosface_margin: 0.35,
+            arcface_margin: 0.5,
+        }
     }
 }
 
@@ -29,22 +32,40 @@ impl Figure for PsiFigure {
         let mut chart = xy_chart(root, caption, 0.0..PI, -8.0..1.2, ("θ (radians)", "ψ(θ)"))?;
         let thetas: Vec<f64> = (0..=600).map(|i| i as f64 * PI / 600.0).collect();
         let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-        series.push(("cos θ (softmax; ψ with m = 1)".into(), thetas.iter().map(|&t| (t, t.cos())).collect()));
+        series.push((
+            "cos θ (softmax; ψ with m = 1)".into(),
+            thetas.iter().map(|&t| (t, t.cos())).collect(),
+        ));
         for m in 2..=4u32 {
             let psi = Psi::new(m);
             series.push((
                 format!("ψ, m = {m} (L-/A-Softmax)"),
-                thetas.iter().map(|&t| (t, psi.value_and_slope(t.cos()).0)).collect(),
+                thetas
+                    .iter()
+                    .map(|&t| (t, psi.value_and_slope(t.cos()).0))
+                    .collect(),
             ));
         }
         let cm = self.cosface_margin;
-        series.push((format!("CosFace cos θ − {cm}"), thetas.iter().map(|&t| (t, t.cos() - cm)).collect()));
+        series.push((
+            format!("CosFace cos θ − {cm}"),
+            thetas.iter().map(|&t| (t, t.cos() - cm)).collect(),
+        ));
         let am = self.arcface_margin;
         series.push((
             format!("ArcFace cos(θ + {am})"),
             thetas
                 .iter()
-                .map(|&t| (t, if t + am <= PI { (t + am).cos() } else { t.cos() - am * am.sin() }))
+                .map(|&t| {
+                    (
+                        t,
+                        if t + am <= PI {
+                            (t + am).cos()
+                        } else {
+                            t.cos() - am * am.sin()
+                        },
+                    )
+                })
                 .collect(),
         ));
         for (i, (name, pts)) in series.into_iter().enumerate() {
@@ -52,7 +73,9 @@ impl Figure for PsiFigure {
             chart
                 .draw_series(LineSeries::new(pts, c.stroke_width(3)))?
                 .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
+                });
         }
         legend(&mut chart, SeriesLabelPosition::LowerLeft)
     }

@@ -41,14 +41,20 @@ fn sparse(out: &Path) -> std::io::Result<()> {
         for _ in 0..rows {
             idx.clear();
             while idx.len() < nnz {
-                let k = cdf.partition_point(|&c| c < rng.random::<f64>() * total).min(features - 1);
+                let k = cdf
+                    .partition_point(|&c| c < rng.random::<f64>() * total)
+                    .min(features - 1);
                 if !idx.contains(&k) {
                     idx.push(k);
                 }
             }
             idx.sort_unstable();
             let vals: Vec<f32> = idx.iter().map(|_| rng.random::<f32>()).collect();
-            let score: f64 = idx.iter().zip(&vals).map(|(&k, &v)| truth[k] * v as f64).sum();
+            let score: f64 = idx
+                .iter()
+                .zip(&vals)
+                .map(|(&k, &v)| truth[k] * v as f64)
+                .sum();
             let positive = (score > 0.0) != (rng.random::<f64>() < 0.1);
             write!(w, "{}", if positive { "+1" } else { "-1" })?;
             for (&k, v) in idx.iter().zip(&vals) {
@@ -100,11 +106,20 @@ fn write_dataset(path: &Path, d: &Dataset, label: impl Fn(&str) -> String) -> st
 }
 
 fn fashion(out: &Path, dir: &Path) -> std::io::Result<()> {
-    for (split, file) in [("train", "train-images-idx3-ubyte.gz"), ("test", "t10k-images-idx3-ubyte.gz")] {
+    for (split, file) in [
+        ("train", "train-images-idx3-ubyte.gz"),
+        ("test", "t10k-images-idx3-ubyte.gz"),
+    ] {
         let d = read_idx(&dir.join(file), None).expect("Fashion-MNIST IDX files");
-        write_dataset(&out.join(format!("fashion10.{split}.svm")), &d, |l| l.to_string())?;
+        write_dataset(&out.join(format!("fashion10.{split}.svm")), &d, |l| {
+            l.to_string()
+        })?;
         write_dataset(&out.join(format!("fashion_bin.{split}.svm")), &d, |l| {
-            if ["0", "2", "4", "6"].contains(&l) { "+1".into() } else { "-1".into() }
+            if ["0", "2", "4", "6"].contains(&l) {
+                "+1".into()
+            } else {
+                "-1".into()
+            }
         })?;
     }
     Ok(())

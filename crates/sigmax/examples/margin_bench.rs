@@ -18,24 +18,49 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn time(repeats: usize, mut f: impl FnMut()) -> f64 {
     f(); // warm-up (and first allocation)
-    median((0..repeats).map(|_| {
-        let t = Instant::now();
-        f();
-        t.elapsed().as_secs_f64()
-    }).collect())
+    median(
+        (0..repeats)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
 }
 
 fn run<T: Scalar>(name: &str, n: usize, d: usize, k: usize, repeats: usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let x: Vec<T> = (0..n * d).map(|_| T::from_f64(rng.random::<f64>() - 0.5)).collect();
-    let w: Vec<T> = (0..k * d).map(|_| T::from_f64((rng.random::<f64>() - 0.5) * 0.1)).collect();
+    let x: Vec<T> = (0..n * d)
+        .map(|_| T::from_f64(rng.random::<f64>() - 0.5))
+        .collect();
+    let w: Vec<T> = (0..k * d)
+        .map(|_| T::from_f64((rng.random::<f64>() - 0.5) * 0.1))
+        .collect();
     let y: Vec<u32> = (0..n).map(|_| rng.random_range(0..k as u32)).collect();
     let mut out = vec![T::default(); n * k];
     let matmul = time(repeats, || {
-        T::gemm(n, d, k, T::from_f64(1.0), &x, (d as isize, 1), &w, (1, d as isize), T::from_f64(0.0), &mut out)
+        T::gemm(
+            n,
+            d,
+            k,
+            T::from_f64(1.0),
+            &x,
+            (d as isize, 1),
+            &w,
+            (1, d as isize),
+            T::from_f64(0.0),
+            &mut out,
+        )
     });
-    println!("{name}: n={n} d={d} K={k}, median of {repeats}; X·Wᵀ alone {:.1} ms", matmul * 1e3);
-    println!("  {:<28} {:>10} {:>12} {:>16}", "head (loss + ∂X + ∂W)", "ms", "× X·Wᵀ", "× 3 products");
+    println!(
+        "{name}: n={n} d={d} K={k}, median of {repeats}; X·Wᵀ alone {:.1} ms",
+        matmul * 1e3
+    );
+    println!(
+        "  {:<28} {:>10} {:>12} {:>16}",
+        "head (loss + ∂X + ∂W)", "ms", "× X·Wᵀ", "× 3 products"
+    );
     for head in [
         MarginHead::Softmax,
         MarginHead::LSoftmax { m: 4 },
@@ -49,12 +74,19 @@ fn run<T: Scalar>(name: &str, n: usize, d: usize, k: usize, repeats: usize) {
             ml.compute(&x, &w, &y, d, 0.0, true).unwrap();
         });
         let label = format!("{head:?}");
-        let label = label.split(" {").next().unwrap().to_string() + &match head {
-            MarginHead::LSoftmax { m } | MarginHead::ASoftmax { m } => format!(" m={m}"),
-            MarginHead::CombinedMargin { m2, m3, .. } => format!(" ({m2}, {m3})"),
-            _ => String::new(),
-        };
-        println!("  {:<28} {:>10.1} {:>12.2} {:>16.2}", label, t * 1e3, t / matmul, t / (3.0 * matmul));
+        let label = label.split(" {").next().unwrap().to_string()
+            + &match head {
+                MarginHead::LSoftmax { m } | MarginHead::ASoftmax { m } => format!(" m={m}"),
+                MarginHead::CombinedMargin { m2, m3, .. } => format!(" ({m2}, {m3})"),
+                _ => String::new(),
+            };
+        println!(
+            "  {:<28} {:>10.1} {:>12.2} {:>16.2}",
+            label,
+            t * 1e3,
+            t / matmul,
+            t / (3.0 * matmul)
+        );
         if std::env::var("BENCH_FORWARD").is_ok() {
             let tf = time(repeats, || {
                 ml.compute(&x, &w, &y, d, 0.0, false).unwrap();
@@ -65,7 +97,10 @@ fn run<T: Scalar>(name: &str, n: usize, d: usize, k: usize, repeats: usize) {
 }
 
 fn main() {
-    let a: Vec<usize> = std::env::args().skip(1).map(|s| s.parse().expect("numbers")).collect();
+    let a: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|s| s.parse().expect("numbers"))
+        .collect();
     let (n, d, k, r) = match a[..] {
         [n, d, k, r] => (n, d, k, r),
         _ => (256, 512, 10_000, 9),

@@ -17,11 +17,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn time(mut f: impl FnMut()) -> f64 {
     f();
-    median((0..7).map(|_| {
-        let t = Instant::now();
-        f();
-        t.elapsed().as_secs_f64()
-    }).collect())
+    median(
+        (0..7)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
 }
 
 /// Bytes/s of a[i] = b[i] + s·c[i] (reads b, c; writes a), one thread and all threads.
@@ -31,24 +35,45 @@ fn triad() -> (f64, f64) {
     let (b, c) = (vec![1.0f64; n], vec![2.0f64; n]);
     let mut a = vec![0.0f64; n];
     let bytes = 3.0 * 8.0 * n as f64;
-    let one = time(|| a.iter_mut().zip(&b).zip(&c).for_each(|((a, b), c)| *a = b + 3.0 * c));
-    let all = time(|| a.par_chunks_mut(1 << 16).zip(b.par_chunks(1 << 16)).zip(c.par_chunks(1 << 16)).for_each(|((a, b), c)| {
-        a.iter_mut().zip(b).zip(c).for_each(|((a, b), c)| *a = b + 3.0 * c)
-    }));
+    let one = time(|| {
+        a.iter_mut()
+            .zip(&b)
+            .zip(&c)
+            .for_each(|((a, b), c)| *a = b + 3.0 * c)
+    });
+    let all = time(|| {
+        a.par_chunks_mut(1 << 16)
+            .zip(b.par_chunks(1 << 16))
+            .zip(c.par_chunks(1 << 16))
+            .for_each(|((a, b), c)| {
+                a.iter_mut()
+                    .zip(b)
+                    .zip(c)
+                    .for_each(|((a, b), c)| *a = b + 3.0 * c)
+            })
+    });
     std::hint::black_box(&a);
     (bytes / one, bytes / all)
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = args.first().expect("usage: pass_bandwidth DATA.svm [LAMBDA]");
+    let path = args
+        .first()
+        .expect("usage: pass_bandwidth DATA.svm [LAMBDA]");
     let lambda: f64 = args.get(1).map_or(1e-4, |s| s.parse().expect("λ"));
     let d = load(path.as_ref(), &LoadOptions::default()).expect("data");
     let matrix_bytes = match &d.x {
         Features::Dense(_) => d.x.nnz() as f64 * 4.0,
         Features::Sparse(_) => d.x.nnz() as f64 * 8.0 + (d.n_rows() + 1) as f64 * 8.0,
     };
-    let mut obj = BinaryObjective::new(&d.x, d.y.iter().map(|&c| c == 1).collect(), BinaryLoss::Logistic, lambda, false);
+    let mut obj = BinaryObjective::new(
+        &d.x,
+        d.y.iter().map(|&c| c == 1).collect(),
+        BinaryLoss::Logistic,
+        lambda,
+        false,
+    );
     let w = vec![1e-3; obj.dim()];
     let mut g = vec![0.0; obj.dim()];
     let t_grad = time(|| {
@@ -67,9 +92,18 @@ fn main() {
         d.n_features(),
         matrix_bytes / 1e6
     );
-    println!("  triad bandwidth: {:.1} GB/s on one thread, {:.1} GB/s on all threads", one / 1e9, all / 1e9);
+    println!(
+        "  triad bandwidth: {:.1} GB/s on one thread, {:.1} GB/s on all threads",
+        one / 1e9,
+        all / 1e9
+    );
     for (what, t) in [("gradient pass", t_grad), ("Hessian-vector product", t_hv)] {
         let bw = matrix_bytes / t;
-        println!("  {what:<24} {:>7.1} ms  {:>5.1} GB/s  = {:>3.0}% of the triad", t * 1e3, bw / 1e9, 100.0 * bw / all);
+        println!(
+            "  {what:<24} {:>7.1} ms  {:>5.1} GB/s  = {:>3.0}% of the triad",
+            t * 1e3,
+            bw / 1e9,
+            100.0 * bw / all
+        );
     }
 }

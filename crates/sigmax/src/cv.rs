@@ -36,16 +36,32 @@ pub fn lambda_grid(hi: f64, lo: f64, n: usize) -> Vec<f64> {
     if n <= 1 {
         return vec![hi];
     }
-    (0..n).map(|i| hi * (lo / hi).powf(i as f64 / (n - 1) as f64)).collect()
+    (0..n)
+        .map(|i| hi * (lo / hi).powf(i as f64 / (n - 1) as f64))
+        .collect()
 }
 
 /// Stratified K-fold CV of `opts` for each λ in `lambdas`.
-pub fn cross_validate(data: &Dataset, opts: &TrainOptions, lambdas: &[f64], folds: usize, seed: u64) -> Result<CvReport> {
+pub fn cross_validate(
+    data: &Dataset,
+    opts: &TrainOptions,
+    lambdas: &[f64],
+    folds: usize,
+    seed: u64,
+) -> Result<CvReport> {
     if folds < 2 || folds > data.n_rows() {
-        return Err(Error::InvalidParameter { name: "cv", value: folds.to_string(), expected: "between 2 and the number of rows" });
+        return Err(Error::InvalidParameter {
+            name: "cv",
+            value: folds.to_string(),
+            expected: "between 2 and the number of rows",
+        });
     }
     if lambdas.is_empty() {
-        return Err(Error::InvalidParameter { name: "lambdas", value: "[]".into(), expected: "at least one λ" });
+        return Err(Error::InvalidParameter {
+            name: "lambdas",
+            value: "[]".into(),
+            expected: "at least one λ",
+        });
     }
     let mut grid = lambdas.to_vec();
     grid.sort_by(|a, b| b.total_cmp(a));
@@ -59,22 +75,39 @@ pub fn cross_validate(data: &Dataset, opts: &TrainOptions, lambdas: &[f64], fold
         let (tr, va) = (data.select(&train_rows), data.select(&val_rows));
         let mut warm: Option<Vec<f64>> = None;
         for (g, &lambda) in grid.iter().enumerate() {
-            let o = TrainOptions { lambda: Some(lambda), warm_start: warm.take(), ..opts.clone() };
+            let o = TrainOptions {
+                lambda: Some(lambda),
+                warm_start: warm.take(),
+                ..opts.clone()
+            };
             let fit = train(&tr, &o, None)?;
             let m = &fit.model;
             acc[g] += accuracy(&va.y, &m.predict(&va.x)) / folds as f64;
-            ll[g] += m.predict_proba(&va.x).map(|p| log_loss(&va.y, &p, m.n_classes())).unwrap_or(f64::NAN) / folds as f64;
+            ll[g] += m
+                .predict_proba(&va.x)
+                .map(|p| log_loss(&va.y, &p, m.n_classes()))
+                .unwrap_or(f64::NAN)
+                / folds as f64;
             iters[g] += fit.report.iterations;
             warm = Some(m.flat_params());
         }
     }
     let rows: Vec<CvRow> = (0..grid.len())
-        .map(|g| CvRow { lambda: grid[g], accuracy: acc[g], log_loss: ll[g], iterations: iters[g] })
+        .map(|g| CvRow {
+            lambda: grid[g],
+            accuracy: acc[g],
+            log_loss: ll[g],
+            iterations: iters[g],
+        })
         .collect();
     let best = if rows.iter().all(|r| r.log_loss.is_finite()) {
-        (0..rows.len()).min_by(|&a, &b| rows[a].log_loss.total_cmp(&rows[b].log_loss)).unwrap()
+        (0..rows.len())
+            .min_by(|&a, &b| rows[a].log_loss.total_cmp(&rows[b].log_loss))
+            .unwrap()
     } else {
-        (0..rows.len()).max_by(|&a, &b| rows[a].accuracy.total_cmp(&rows[b].accuracy)).unwrap()
+        (0..rows.len())
+            .max_by(|&a, &b| rows[a].accuracy.total_cmp(&rows[b].accuracy))
+            .unwrap()
     };
     Ok(CvReport { folds, rows, best })
 }
@@ -106,17 +139,43 @@ mod tests {
     fn warm_started_path_reaches_the_cold_optima_in_fewer_iterations() {
         let d = heart_scale();
         let grid = lambda_grid(1.0, 1e-4, 9);
-        let opts = TrainOptions { tol: 1e-8, ..TrainOptions::default() };
+        let opts = TrainOptions {
+            tol: 1e-8,
+            ..TrainOptions::default()
+        };
         let (mut warm, mut cold_iters, mut warm_iters) = (None::<Vec<f64>>, 0, 0);
         for &l in &grid {
-            let cold = train(&d, &TrainOptions { lambda: Some(l), ..opts.clone() }, None).unwrap();
-            let hot = train(&d, &TrainOptions { lambda: Some(l), warm_start: warm.take(), ..opts.clone() }, None).unwrap();
-            assert!((cold.report.objective - hot.report.objective).abs() <= 1e-10 * cold.report.objective);
+            let cold = train(
+                &d,
+                &TrainOptions {
+                    lambda: Some(l),
+                    ..opts.clone()
+                },
+                None,
+            )
+            .unwrap();
+            let hot = train(
+                &d,
+                &TrainOptions {
+                    lambda: Some(l),
+                    warm_start: warm.take(),
+                    ..opts.clone()
+                },
+                None,
+            )
+            .unwrap();
+            assert!(
+                (cold.report.objective - hot.report.objective).abs()
+                    <= 1e-10 * cold.report.objective
+            );
             cold_iters += cold.report.iterations;
             warm_iters += hot.report.iterations;
             warm = Some(hot.model.flat_params());
         }
-        assert!(warm_iters < cold_iters, "warm {warm_iters} vs cold {cold_iters}");
+        assert!(
+            warm_iters < cold_iters,
+            "warm {warm_iters} vs cold {cold_iters}"
+        );
     }
 
     #[test]

@@ -2,7 +2,6 @@
 
 use crate::data::{parse_libsvm, Dataset};
 
-
 /// Statlog (Heart) as shipped with LIBSVM/LIBLINEAR (`heart_scale`): 270 patients,
 /// 13 features scaled to [−1, 1]; label +1 = heart disease present (120), −1 = absent (150).
 /// Source: UCI Statlog (Heart) data set.
@@ -27,8 +26,13 @@ pub const HEART_FEATURES: [&str; 13] = [
 
 /// The heart_scale data set, parsed.
 pub fn heart_scale() -> Dataset {
-    parse_libsvm(HEART_SCALE.as_bytes(), "heart_scale (embedded)".as_ref(), false, 13)
-        .expect("the embedded heart_scale parses")
+    parse_libsvm(
+        HEART_SCALE.as_bytes(),
+        "heart_scale (embedded)".as_ref(),
+        false,
+        13,
+    )
+    .expect("the embedded heart_scale parses")
 }
 
 #[cfg(test)]

@@ -9,7 +9,10 @@ pub enum Error {
     /// (The I/O error is part of the message, not a separate `source`, so error chains
     /// do not print it twice.)
     #[error("{path}: {error}")]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     /// A problem at a known place in an input file. `line` is 1-based.
     #[error("{path}:{line}: {message}")]
     Parse {
@@ -48,7 +51,11 @@ pub enum Error {
         advice: &'static str,
     },
     #[error("label {label:?} (row {row}) is not one of the model's classes {classes:?}")]
-    UnknownLabel { label: String, row: usize, classes: Vec<String> },
+    UnknownLabel {
+        label: String,
+        row: usize,
+        classes: Vec<String>,
+    },
     #[error("model file {path}: {message}")]
     Model { path: PathBuf, message: String },
     #[error("{0}")]
@@ -59,7 +66,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), error: source }
+        Error::Io {
+            path: path.into(),
+            error: source,
+        }
     }
 
     pub(crate) fn parse(path: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {

@@ -24,6 +24,7 @@ pub mod cv;
 pub mod data;
 pub mod datasets;
 pub mod error;
+pub mod linalg;
 pub mod loss;
 pub mod margin;
 pub mod metrics;

@@ -133,11 +133,19 @@ impl BinaryLoss {
                 let e = (-m.abs()).exp(); // in (0, 1]: never overflows
                 let inv = 1.0 / (1.0 + e);
                 // σ(m) and σ(−m) from e = exp(−|m|).
-                let (sig_m, sig_neg_m) = if m >= 0.0 { (inv, e * inv) } else { (e * inv, inv) };
+                let (sig_m, sig_neg_m) = if m >= 0.0 {
+                    (inv, e * inv)
+                } else {
+                    (e * inv, inv)
+                };
                 let value = (-m).max(0.0) + e.ln_1p();
                 (value, -y * sig_neg_m, sig_m * sig_neg_m)
             }
-            _ => (self.value(z, t), self.d1(z, t), self.d2(z, t).unwrap_or(0.0)),
+            _ => (
+                self.value(z, t),
+                self.d1(z, t),
+                self.d2(z, t).unwrap_or(0.0),
+            ),
         }
     }
 }
@@ -156,8 +164,12 @@ pub fn zero_one_loss(margin: f64) -> f64 {
 mod tests {
     use super::*;
 
-    const LOSSES: [BinaryLoss; 4] =
-        [BinaryLoss::Logistic, BinaryLoss::CrossEntropy, BinaryLoss::Hinge, BinaryLoss::Exponential];
+    const LOSSES: [BinaryLoss; 4] = [
+        BinaryLoss::Logistic,
+        BinaryLoss::CrossEntropy,
+        BinaryLoss::Hinge,
+        BinaryLoss::Exponential,
+    ];
 
     #[test]
     fn stable_at_huge_scores() {
@@ -174,7 +186,10 @@ mod tests {
         assert_eq!(softplus(1000.0), 1000.0);
         assert_eq!(softplus(-1000.0), 0.0);
         assert!((log_sum_exp(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-12);
-        assert!((log_sum_exp(&[-1000.0, -1001.0]) - (-1000.0 + (1.0 + (-1f64).exp()).ln())).abs() < 1e-12);
+        assert!(
+            (log_sum_exp(&[-1000.0, -1001.0]) - (-1000.0 + (1.0 + (-1f64).exp()).ln())).abs()
+                < 1e-12
+        );
     }
 
     #[test]
@@ -184,9 +199,15 @@ mod tests {
             for t in [false, true] {
                 for l in LOSSES {
                     let (v, d1, d2) = l.all(z, t);
-                    assert!((v - l.value(z, t)).abs() <= 1e-13 * (1.0 + v.abs()), "{l:?} value at {z}");
+                    assert!(
+                        (v - l.value(z, t)).abs() <= 1e-13 * (1.0 + v.abs()),
+                        "{l:?} value at {z}"
+                    );
                     assert!((d1 - l.d1(z, t)).abs() <= 1e-15, "{l:?} d1 at {z}");
-                    assert!((d2 - l.d2(z, t).unwrap_or(0.0)).abs() <= 1e-15, "{l:?} d2 at {z}");
+                    assert!(
+                        (d2 - l.d2(z, t).unwrap_or(0.0)).abs() <= 1e-15,
+                        "{l:?} d2 at {z}"
+                    );
                 }
             }
         }

@@ -61,7 +61,10 @@ pub fn confusion_matrix(truth: &[u32], pred: &[u32], classes: &[String]) -> Conf
     for (&t, &p) in truth.iter().zip(pred) {
         counts[t as usize][p as usize] += 1;
     }
-    ConfusionMatrix { classes: classes.to_vec(), counts }
+    ConfusionMatrix {
+        classes: classes.to_vec(),
+        counts,
+    }
 }
 
 #[cfg(test)]
@@ -70,11 +73,17 @@ mod tests {
 
     #[test]
     fn auc_counts_pairs_and_ties() {
-        assert_eq!(roc_auc(&[false, true, false, true], &[0.1, 0.9, 0.2, 0.8]), Some(1.0));
+        assert_eq!(
+            roc_auc(&[false, true, false, true], &[0.1, 0.9, 0.2, 0.8]),
+            Some(1.0)
+        );
         assert_eq!(roc_auc(&[true, false], &[0.1, 0.9]), Some(0.0));
         assert_eq!(roc_auc(&[true, false], &[0.5, 0.5]), Some(0.5));
         // 2 positives, 2 negatives; pairs won: (0.8>0.3),(0.8>0.5),(0.4>0.3) → 3/4.
-        assert_eq!(roc_auc(&[true, true, false, false], &[0.8, 0.4, 0.3, 0.5]), Some(0.75));
+        assert_eq!(
+            roc_auc(&[true, true, false, false], &[0.8, 0.4, 0.3, 0.5]),
+            Some(0.75)
+        );
         assert_eq!(roc_auc(&[true, true], &[0.1, 0.2]), None);
     }
 
@@ -123,7 +132,10 @@ mod roc_tests {
         let pts = roc_curve(&truth, &scores);
         assert_eq!(pts.first(), Some(&(0.0, 0.0)));
         assert_eq!(pts.last(), Some(&(1.0, 1.0)));
-        let area: f64 = pts.windows(2).map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0).sum();
+        let area: f64 = pts
+            .windows(2)
+            .map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0)
+            .sum();
         assert!((area - roc_auc(&truth, &scores).unwrap()).abs() < 1e-12);
     }
 }

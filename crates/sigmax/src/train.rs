@@ -7,8 +7,8 @@ use crate::loss::BinaryLoss;
 use crate::model::{LinearModel, ModelKind};
 use crate::objective::{BinaryObjective, FiniteSum, SoftmaxObjective};
 use crate::solver::{
-    DualCoordinateDescent, GradientDescent, LearningRateSchedule, Lbfgs, Observer, Sgd, SolverReport, StopRule,
-    TrustRegionNewton,
+    DualCoordinateDescent, GradientDescent, Lbfgs, LearningRateSchedule, Observer,
+    PreconditionerChoice, Sgd, SolverReport, StopRule, TrustRegionNewton,
 };
 
 /// Which model to fit; `Auto` picks logistic for two classes and softmax for more.
@@ -62,6 +62,8 @@ pub struct TrainOptions {
     /// Start the solver from these parameters (the flat layout of the objective:
     /// weights row by row, then the intercepts) instead of zero.
     pub warm_start: Option<Vec<f64>>,
+    /// Newton's CG preconditioner (`Auto`: sampled Hessian for small models, else diagonal).
+    pub preconditioner: PreconditionerChoice,
 }
 
 /// SGD learning-rate schedule, as chosen by the user.
@@ -89,6 +91,7 @@ impl Default for TrainOptions {
             averaging: true,
             label_form: LabelForm::PlusMinusOne,
             warm_start: None,
+            preconditioner: PreconditionerChoice::Auto,
         }
     }
 }
@@ -99,9 +102,12 @@ impl TrainOptions {
         match self.model {
             ModelChoice::Auto if n_classes == 2 => Ok(ModelKind::Logistic),
             ModelChoice::Auto => Ok(ModelKind::Softmax),
-            ModelChoice::Kind(k @ (ModelKind::Logistic | ModelKind::Svm)) if n_classes != 2 => Err(Error::Unsupported(
-                format!("--model {} is binary but the data has {n_classes} classes; use softmax", k.name()),
-            )),
+            ModelChoice::Kind(k @ (ModelKind::Logistic | ModelKind::Svm)) if n_classes != 2 => {
+                Err(Error::Unsupported(format!(
+                    "--model {} is binary but the data has {n_classes} classes; use softmax",
+                    k.name()
+                )))
+            }
             ModelChoice::Kind(k) => Ok(k),
         }
     }
@@ -120,7 +126,13 @@ impl TrainOptions {
     }
 
     fn validate(&self) -> Result<()> {
-        let bad = |name, value: String, expected| Err(Error::InvalidParameter { name, value, expected });
+        let bad = |name, value: String, expected| {
+            Err(Error::InvalidParameter {
+                name,
+                value,
+                expected,
+            })
+        };
         if let Some(l) = self.lambda {
             if !(l >= 0.0 && l.is_finite()) {
                 return bad("lambda", l.to_string(), "must be a finite number ≥ 0");
@@ -169,7 +181,8 @@ pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) ->
                 (_, LabelForm::ZeroOne) => BinaryLoss::CrossEntropy,
             };
             let positive: Vec<bool> = data.y.iter().map(|&c| c == 1).collect();
-            let mut obj = BinaryObjective::new(&data.x, positive.clone(), loss, lambda, opts.intercept);
+            let mut obj =
+                BinaryObjective::new(&data.x, positive.clone(), loss, lambda, opts.intercept);
             if solver == SolverChoice::DualCd {
                 if kind != ModelKind::Svm || opts.intercept {
                     return Err(Error::Unsupported(
@@ -177,8 +190,15 @@ pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) ->
                     ));
                 }
                 let mut w = vec![0.0; data.n_features()];
-                let stop = StopRule { tol: opts.tol.max(1e-12), max_iter: opts.max_iter.unwrap_or(10_000) };
-                let report = DualCoordinateDescent { stop, seed: opts.seed }.minimize_svm(&data.x, &positive, lambda, &mut obj, &mut w, observer)?;
+                let stop = StopRule {
+                    tol: opts.tol.max(1e-12),
+                    max_iter: opts.max_iter.unwrap_or(10_000),
+                };
+                let report = DualCoordinateDescent {
+                    stop,
+                    seed: opts.seed,
+                }
+                .minimize_svm(&data.x, &positive, lambda, &mut obj, &mut w, observer)?;
                 (w, report)
             } else {
                 run_solver(&mut obj, solver, opts, lambda, observer)?
@@ -191,7 +211,11 @@ pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) ->
     };
     let rows = if kind == ModelKind::Softmax { k } else { 1 };
     let weights = (0..rows).map(|j| w[j * d..(j + 1) * d].to_vec()).collect();
-    let bias = if opts.intercept { w[rows * d..].to_vec() } else { vec![0.0; rows] };
+    let bias = if opts.intercept {
+        w[rows * d..].to_vec()
+    } else {
+        vec![0.0; rows]
+    };
     let model = LinearModel {
         kind,
         classes: data.classes.clone(),
@@ -213,10 +237,19 @@ fn run_solver(
 ) -> Result<(Vec<f64>, SolverReport)> {
     let mut w = match &opts.warm_start {
         Some(w0) if w0.len() == obj.dim() => w0.clone(),
-        Some(w0) => return Err(Error::Shape { what: "warm-start parameters", expected: obj.dim(), got: w0.len() }),
+        Some(w0) => {
+            return Err(Error::Shape {
+                what: "warm-start parameters",
+                expected: obj.dim(),
+                got: w0.len(),
+            })
+        }
         None => vec![0.0; obj.dim()],
     };
-    let stop = |default_iter| StopRule { tol: opts.tol, max_iter: opts.max_iter.unwrap_or(default_iter) };
+    let stop = |default_iter| StopRule {
+        tol: opts.tol,
+        max_iter: opts.max_iter.unwrap_or(default_iter),
+    };
     let smooth_only = |name: &str| {
         Err(Error::Unsupported(format!(
             "solver {name} needs a smooth objective; the SVM's hinge loss is not (use --solver sgd or gd)"
@@ -227,13 +260,22 @@ fn run_solver(
             if !obj.is_smooth() {
                 return smooth_only("newton");
             }
-            TrustRegionNewton { stop: stop(1000), cg_tol: 0.1 }.minimize(obj, &mut w, observer)?
+            TrustRegionNewton {
+                stop: stop(1000),
+                cg_tol: 0.1,
+                preconditioner: opts.preconditioner,
+            }
+            .minimize(obj, &mut w, observer)?
         }
         SolverChoice::Lbfgs => {
             if !obj.is_smooth() {
                 return smooth_only("lbfgs");
             }
-            Lbfgs { stop: stop(5000), memory: 10 }.minimize(obj, &mut w, observer)?
+            Lbfgs {
+                stop: stop(5000),
+                memory: 10,
+            }
+            .minimize(obj, &mut w, observer)?
         }
         SolverChoice::Gd => GradientDescent {
             stop: stop(10_000),
@@ -242,10 +284,15 @@ fn run_solver(
         }
         .minimize(obj, &mut w, observer)?,
         SolverChoice::DualCd => {
-            return Err(Error::Unsupported("the dual-cd solver trains the linear SVM only (use --model svm --no-bias)".into()))
+            return Err(Error::Unsupported(
+                "the dual-cd solver trains the linear SVM only (use --model svm --no-bias)".into(),
+            ))
         }
         SolverChoice::Sgd => Sgd {
-            stop: StopRule { tol: opts.tol, max_iter: opts.epochs },
+            stop: StopRule {
+                tol: opts.tol,
+                max_iter: opts.epochs,
+            },
             learning_rate: opts.learning_rate.unwrap_or(0.1),
             schedule: match opts.schedule {
                 Schedule::Constant => LearningRateSchedule::Constant,
@@ -279,12 +326,23 @@ pub fn objective_at(model: &LinearModel, data: &Dataset, lambda: f64) -> Result<
     let params = pad_rows(model, x.n_cols());
     Ok(match model.kind {
         ModelKind::Softmax => {
-            let mut obj = SoftmaxObjective::new(x, &ids, model.n_classes(), lambda, model.intercept);
+            let mut obj =
+                SoftmaxObjective::new(x, &ids, model.n_classes(), lambda, model.intercept);
             obj.value(&params)
         }
         kind => {
-            let loss = if kind == ModelKind::Svm { BinaryLoss::Hinge } else { BinaryLoss::Logistic };
-            let mut obj = BinaryObjective::new(x, ids.iter().map(|&c| c == 1).collect(), loss, lambda, model.intercept);
+            let loss = if kind == ModelKind::Svm {
+                BinaryLoss::Hinge
+            } else {
+                BinaryLoss::Logistic
+            };
+            let mut obj = BinaryObjective::new(
+                x,
+                ids.iter().map(|&c| c == 1).collect(),
+                loss,
+                lambda,
+                model.intercept,
+            );
             obj.value(&params)
         }
     })

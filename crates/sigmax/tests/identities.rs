@@ -12,24 +12,41 @@ fn heart() -> Dataset {
 
 fn fit(d: &Dataset, opts: TrainOptions) -> Trained {
     let t = train(d, &opts, None).unwrap();
-    assert!(t.report.converged || opts.solver == SolverChoice::Sgd, "{:?}", t.report.stop_reason);
+    assert!(
+        t.report.converged || opts.solver == SolverChoice::Sgd,
+        "{:?}",
+        t.report.stop_reason
+    );
     t
 }
 
 fn opts(lambda: f64) -> TrainOptions {
-    TrainOptions { lambda: Some(lambda), tol: 1e-10, ..TrainOptions::default() }
+    TrainOptions {
+        lambda: Some(lambda),
+        tol: 1e-10,
+        ..TrainOptions::default()
+    }
 }
 
 fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 #[test]
 fn zero_one_labels_give_the_same_weights_as_plus_minus_one() {
     let d = heart();
     let a = fit(&d, opts(1e-2));
-    let b = fit(&d, TrainOptions { label_form: LabelForm::ZeroOne, ..opts(1e-2) });
+    let b = fit(
+        &d,
+        TrainOptions {
+            label_form: LabelForm::ZeroOne,
+            ..opts(1e-2)
+        },
+    );
     assert!(max_abs_diff(&a.model.weights[0], &b.model.weights[0]) < 1e-8);
     assert!((a.model.bias[0] - b.model.bias[0]).abs() < 1e-8);
     assert!((a.report.objective - b.report.objective).abs() < 1e-12);
@@ -39,8 +56,20 @@ fn zero_one_labels_give_the_same_weights_as_plus_minus_one() {
 fn softmax_with_two_classes_is_logistic_regression_with_half_lambda() {
     let d = heart();
     let lambda = 1e-2;
-    let logistic = fit(&d, TrainOptions { model: ModelChoice::Kind(ModelKind::Logistic), ..opts(lambda / 2.0) });
-    let softmax = fit(&d, TrainOptions { model: ModelChoice::Kind(ModelKind::Softmax), ..opts(lambda) });
+    let logistic = fit(
+        &d,
+        TrainOptions {
+            model: ModelChoice::Kind(ModelKind::Logistic),
+            ..opts(lambda / 2.0)
+        },
+    );
+    let softmax = fit(
+        &d,
+        TrainOptions {
+            model: ModelChoice::Kind(ModelKind::Softmax),
+            ..opts(lambda)
+        },
+    );
     let (w0, w1) = (&softmax.model.weights[0], &softmax.model.weights[1]);
     // The optimum is antisymmetric, w_0 = −w_1, and w_1 − w_0 is the logistic weight.
     let neg_w1: Vec<f64> = w1.iter().map(|v| -v).collect();
@@ -58,9 +87,15 @@ fn softmax_with_two_classes_is_logistic_regression_with_half_lambda() {
 #[test]
 fn dense_and_sparse_storage_fit_the_same_model() {
     let sparse = heart();
-    let dense = Dataset { x: Features::Dense(sparse.x.to_dense()), ..sparse.clone() };
+    let dense = Dataset {
+        x: Features::Dense(sparse.x.to_dense()),
+        ..sparse.clone()
+    };
     for model in [ModelKind::Logistic, ModelKind::Softmax] {
-        let o = || TrainOptions { model: ModelChoice::Kind(model), ..opts(1e-3) };
+        let o = || TrainOptions {
+            model: ModelChoice::Kind(model),
+            ..opts(1e-3)
+        };
         let a = fit(&sparse, o());
         let b = fit(&dense, o());
         assert!(max_abs_diff(&a.model.weights.concat(), &b.model.weights.concat()) < 1e-9);
@@ -71,7 +106,14 @@ fn dense_and_sparse_storage_fit_the_same_model() {
 #[test]
 fn probabilities_sum_to_one() {
     let d = heart();
-    let m = fit(&d, TrainOptions { model: ModelChoice::Kind(ModelKind::Softmax), ..opts(1e-3) }).model;
+    let m = fit(
+        &d,
+        TrainOptions {
+            model: ModelChoice::Kind(ModelKind::Softmax),
+            ..opts(1e-3)
+        },
+    )
+    .model;
     for row in m.predict_proba(&d.x).unwrap().chunks(2) {
         assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-14);
     }
@@ -79,12 +121,18 @@ fn probabilities_sum_to_one() {
 
 #[test]
 fn regularization_path_is_monotone() {
-    // Larger λ: larger optimal objective, smaller ‖w‖, larger training loss never smaller... 
+    // Larger λ: larger optimal objective, smaller ‖w‖, larger training loss never smaller...
     // the clean facts are J*(λ) increasing and ‖w*(λ)‖ decreasing.
     let d = heart();
     let mut prev: Option<(f64, f64)> = None;
     for lambda in [1e-4, 1e-3, 1e-2, 1e-1, 1.0] {
-        let t = fit(&d, TrainOptions { intercept: false, ..opts(lambda) });
+        let t = fit(
+            &d,
+            TrainOptions {
+                intercept: false,
+                ..opts(lambda)
+            },
+        );
         let norm = t.model.weights[0].iter().map(|v| v * v).sum::<f64>().sqrt();
         if let Some((j, n)) = prev {
             assert!(t.report.objective > j, "J* must grow with λ");
@@ -100,30 +148,65 @@ fn every_solver_reaches_the_newton_optimum() {
     let lambda = 1e-2;
     let best = fit(&d, opts(lambda)).report.objective;
     let cases = [
-        ("lbfgs", TrainOptions { solver: SolverChoice::Lbfgs, ..opts(lambda) }, 1e-9),
-        ("gd line search", TrainOptions { solver: SolverChoice::Gd, tol: 1e-6, ..opts(lambda) }, 1e-3),
+        (
+            "lbfgs",
+            TrainOptions {
+                solver: SolverChoice::Lbfgs,
+                ..opts(lambda)
+            },
+            1e-9,
+        ),
+        (
+            "gd line search",
+            TrainOptions {
+                solver: SolverChoice::Gd,
+                tol: 1e-6,
+                ..opts(lambda)
+            },
+            1e-3,
+        ),
         (
             "gd fixed step",
-            TrainOptions { solver: SolverChoice::Gd, tol: 1e-6, learning_rate: Some(1.0), ..opts(lambda) },
+            TrainOptions {
+                solver: SolverChoice::Gd,
+                tol: 1e-6,
+                learning_rate: Some(1.0),
+                ..opts(lambda)
+            },
             1e-3,
         ),
         (
             "sgd",
-            TrainOptions { solver: SolverChoice::Sgd, epochs: 30, learning_rate: Some(0.5), seed: 3, ..opts(lambda) },
+            TrainOptions {
+                solver: SolverChoice::Sgd,
+                epochs: 30,
+                learning_rate: Some(0.5),
+                seed: 3,
+                ..opts(lambda)
+            },
             1e-3,
         ),
     ];
     for (name, o, rel) in cases {
         let t = fit(&d, o);
         let gap = (t.report.objective - best) / best;
-        assert!((0.0..=rel).contains(&(gap + 1e-15)), "{name}: objective {} vs optimum {best} (gap {gap:e})", t.report.objective);
+        assert!(
+            (0.0..=rel).contains(&(gap + 1e-15)),
+            "{name}: objective {} vs optimum {best} (gap {gap:e})",
+            t.report.objective
+        );
     }
 }
 
 #[test]
 fn sgd_is_reproducible_for_a_seed() {
     let d = heart();
-    let o = || TrainOptions { solver: SolverChoice::Sgd, epochs: 3, seed: 11, ..opts(1e-2) };
+    let o = || TrainOptions {
+        solver: SolverChoice::Sgd,
+        epochs: 3,
+        seed: 11,
+        ..opts(1e-2)
+    };
     assert_eq!(fit(&d, o()).model, fit(&d, o()).model);
 }
 
@@ -131,9 +214,19 @@ fn sgd_is_reproducible_for_a_seed() {
 fn objective_of_a_model_equals_the_solver_report() {
     let d = heart();
     for model in [ModelKind::Logistic, ModelKind::Softmax] {
-        let t = fit(&d, TrainOptions { model: ModelChoice::Kind(model), ..opts(1e-3) });
+        let t = fit(
+            &d,
+            TrainOptions {
+                model: ModelChoice::Kind(model),
+                ..opts(1e-3)
+            },
+        );
         let j = sigmax::train::objective_at(&t.model, &d, 1e-3).unwrap();
-        assert!((j - t.report.objective).abs() < 1e-14, "{model:?}: {j} vs {}", t.report.objective);
+        assert!(
+            (j - t.report.objective).abs() < 1e-14,
+            "{model:?}: {j} vs {}",
+            t.report.objective
+        );
     }
 }
 
@@ -158,7 +251,11 @@ fn svm_dual_coordinate_descent_reaches_the_minimum() {
     assert!((j - dcd.report.objective).abs() < 1e-14);
     // Better than 300 epochs of SGD on the same objective.
     let sgd = train(&d, &svm(SolverChoice::Sgd), None).unwrap();
-    assert!(j <= sgd.report.objective, "dual-cd {j} vs sgd {}", sgd.report.objective);
+    assert!(
+        j <= sgd.report.objective,
+        "dual-cd {j} vs sgd {}",
+        sgd.report.objective
+    );
     // A minimum of a convex function: no small move in any direction lowers J (beyond
     // what the 1e-6 tolerance leaves).
     use rand::{Rng, SeedableRng};
@@ -167,12 +264,113 @@ fn svm_dual_coordinate_descent_reaches_the_minimum() {
         let dir: Vec<f64> = (0..13).map(|_| rng.random::<f64>() - 0.5).collect();
         for eps in [1e-2, 1e-4] {
             let mut m = dcd.model.clone();
-            m.weights[0].iter_mut().zip(&dir).for_each(|(w, v)| *w += eps * v);
+            m.weights[0]
+                .iter_mut()
+                .zip(&dir)
+                .for_each(|(w, v)| *w += eps * v);
             let moved = objective_at(&m, &d, lambda).unwrap();
-            assert!(moved >= j - 1e-7 * j, "J drops from {j} to {moved} along a random direction");
+            assert!(
+                moved >= j - 1e-7 * j,
+                "J drops from {j} to {moved} along a random direction"
+            );
         }
     }
     // The dual solver refuses what it cannot do.
-    let with_bias = TrainOptions { intercept: true, ..svm(SolverChoice::DualCd) };
-    assert!(train(&d, &with_bias, None).err().unwrap().to_string().contains("--no-bias"));
+    let with_bias = TrainOptions {
+        intercept: true,
+        ..svm(SolverChoice::DualCd)
+    };
+    assert!(train(&d, &with_bias, None)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("--no-bias"));
+}
+
+/// n × d rows with correlated columns (x = z·A for a fixed mixing A, so the Hessian is
+/// far from diagonal) and labels from a noisy linear rule; deterministic.
+fn correlated(n: usize, d: usize, seed: u64) -> Dataset {
+    use sigmax::data::DenseMatrix;
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut uniform = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 11) as f64) / ((1u64 << 53) as f64) - 0.5
+    };
+    let a: Vec<f64> = (0..d * d)
+        .map(|k| {
+            if k % (d + 1) == 0 {
+                1.0
+            } else {
+                0.6 * uniform()
+            }
+        })
+        .collect();
+    let (mut x, mut y) = (Vec::with_capacity(n * d), Vec::with_capacity(n));
+    for _ in 0..n {
+        let z: Vec<f64> = (0..d).map(|_| uniform()).collect();
+        let row: Vec<f64> = (0..d)
+            .map(|j| (0..d).map(|k| z[k] * a[k * d + j]).sum())
+            .collect();
+        let score: f64 = row
+            .iter()
+            .enumerate()
+            .map(|(j, v)| v * (j as f64 - d as f64 / 2.0))
+            .sum::<f64>()
+            + uniform();
+        y.push((score > 0.0) as u32);
+        x.extend(row.iter().map(|&v| v as f32));
+    }
+    Dataset {
+        x: Features::Dense(DenseMatrix::new(n, d, x)),
+        y,
+        classes: vec!["0".into(), "1".into()],
+    }
+}
+
+#[test]
+fn sampled_hessian_and_diagonal_preconditioners_reach_the_same_optimum() {
+    use sigmax::solver::PreconditionerChoice as P;
+    // heart_scale: every row is in the sample (the exact Hessian). The correlated set has
+    // more rows than the sample, so the preconditioner is an estimate there; sparse
+    // storage goes through the densifying gather.
+    let big = correlated(12_000, 40, 7);
+    let big_sparse = Dataset {
+        x: Features::Sparse(big.x.to_sparse()),
+        ..big.clone()
+    };
+    for (name, d, intercept) in [
+        ("heart", heart(), true),
+        ("correlated", big, false),
+        ("correlated sparse", big_sparse, true),
+    ] {
+        let o = |p| TrainOptions {
+            preconditioner: p,
+            intercept,
+            ..opts(1e-4)
+        };
+        let diag = fit(&d, o(P::Diagonal)).report;
+        let sampled = fit(&d, o(P::SampledHessian)).report;
+        let auto = fit(&d, o(P::Auto)).report;
+        let gap = (sampled.objective - diag.objective).abs() / diag.objective;
+        assert!(
+            gap < 1e-12,
+            "{name}: {} vs {} (gap {gap:e})",
+            sampled.objective,
+            diag.objective
+        );
+        assert_eq!(
+            auto.hess_vec_products, sampled.hess_vec_products,
+            "{name}: auto uses the sampled Hessian"
+        );
+        assert!(
+            sampled.hess_vec_products * 2 <= diag.hess_vec_products,
+            "{name}: {} products with the sampled Hessian vs {} with the diagonal",
+            sampled.hess_vec_products,
+            diag.hess_vec_products
+        );
+    }
 }

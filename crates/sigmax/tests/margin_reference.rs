@@ -30,7 +30,12 @@ fn head_of(v: &serde_json::Value) -> MarginHead {
         "modified" => MarginHead::ModifiedSoftmax,
         "lsoftmax" => MarginHead::LSoftmax { m: num("m") as u32 },
         "asoftmax" => MarginHead::ASoftmax { m: num("m") as u32 },
-        "combined" => MarginHead::CombinedMargin { s: num("s"), m1: num("m1"), m2: num("m2"), m3: num("m3") },
+        "combined" => MarginHead::CombinedMargin {
+            s: num("s"),
+            m1: num("m1"),
+            m2: num("m2"),
+            m3: num("m3"),
+        },
         k => panic!("unknown head {k}"),
     }
 }
@@ -40,13 +45,20 @@ fn assert_close(ours: &[f64], theirs: &[Vec<f64>], what: &str) {
     assert_eq!(ours.len(), theirs.len(), "{what}: length");
     let scale = theirs.iter().fold(1.0f64, |m, v| m.max(v.abs()));
     for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
-        assert!((a - b).abs() <= 1e-10 * scale, "{what}[{i}]: sigmax {a} vs PyTorch {b}");
+        assert!(
+            (a - b).abs() <= 1e-10 * scale,
+            "{what}[{i}]: sigmax {a} vs PyTorch {b}"
+        );
     }
 }
 
 #[test]
 fn heads_match_pytorch_autograd() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/margin_fixtures.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/margin_fixtures.json"
+    ))
+    .unwrap();
     let f: Fixtures = serde_json::from_str(&text).unwrap();
     let d = f.x[0].len();
     let (x, w) = (f.x.concat(), f.w.concat());
@@ -56,7 +68,11 @@ fn heads_match_pytorch_autograd() {
         let what = format!("{head:?} λ={}", c.lam);
         let mut ml = MarginLoss::<f64>::new(head).unwrap();
         let loss = ml.compute(&x, &w, &f.y, d, c.lam, true).unwrap();
-        assert!((loss - c.loss).abs() <= 1e-12 * c.loss.abs().max(1.0), "{what}: loss {loss} vs {}", c.loss);
+        assert!(
+            (loss - c.loss).abs() <= 1e-12 * c.loss.abs().max(1.0),
+            "{what}: loss {loss} vs {}",
+            c.loss
+        );
         assert_close(ml.logits(), &c.logits, &format!("{what} logits"));
         assert_close(ml.grad_features(), &c.grad_x, &format!("{what} ∂L/∂X"));
         assert_close(ml.grad_weights(), &c.grad_w, &format!("{what} ∂L/∂W"));

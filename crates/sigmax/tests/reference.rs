@@ -25,8 +25,14 @@ struct Fixture {
 fn dataset(name: &str) -> Dataset {
     match name {
         "heart_scale" => sigmax::datasets::heart_scale(),
-        "iris" => load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/iris.csv")), &LoadOptions::default())
-            .unwrap(),
+        "iris" => load(
+            Path::new(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/reference/iris.csv"
+            )),
+            &LoadOptions::default(),
+        )
+        .unwrap(),
         other => panic!("unknown fixture data {other}"),
     }
 }
@@ -34,7 +40,9 @@ fn dataset(name: &str) -> Dataset {
 /// sigmax's J at the given flat parameters.
 fn objective_at(d: &Dataset, kind: ModelKind, lam: f64, intercept: bool, flat: &[f64]) -> f64 {
     match kind {
-        ModelKind::Softmax => SoftmaxObjective::new(&d.x, &d.y, d.classes.len(), lam, intercept).value(flat),
+        ModelKind::Softmax => {
+            SoftmaxObjective::new(&d.x, &d.y, d.classes.len(), lam, intercept).value(flat)
+        }
         _ => {
             let pos = d.y.iter().map(|&c| c == 1).collect();
             BinaryObjective::new(&d.x, pos, BinaryLoss::Logistic, lam, intercept).value(flat)
@@ -52,12 +60,20 @@ fn flat(weights: &[Vec<f64>], bias: &[f64], intercept: bool) -> Vec<f64> {
 
 #[test]
 fn final_objective_matches_liblinear_and_scikit_learn() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/fixtures.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/fixtures.json"
+    ))
+    .unwrap();
     let fixtures: Vec<Fixture> = serde_json::from_str(&text).unwrap();
     assert_eq!(fixtures.len(), 10);
     for f in fixtures {
         let d = dataset(&f.data);
-        let kind = if f.model == "softmax" { ModelKind::Softmax } else { ModelKind::Logistic };
+        let kind = if f.model == "softmax" {
+            ModelKind::Softmax
+        } else {
+            ModelKind::Logistic
+        };
         let opts = TrainOptions {
             model: ModelChoice::Kind(kind),
             lambda: Some(f.lam),
@@ -66,14 +82,43 @@ fn final_objective_matches_liblinear_and_scikit_learn() {
             ..TrainOptions::default()
         };
         let fit = train(&d, &opts, None).unwrap();
-        assert!(fit.report.converged, "{}: {:?}", f.tool, fit.report.stop_reason);
-        let ours = objective_at(&d, kind, f.lam, f.intercept, &flat(&fit.model.weights, &fit.model.bias, f.intercept));
-        let theirs = objective_at(&d, kind, f.lam, f.intercept, &flat(&f.weights, &f.bias, f.intercept));
-        let what = format!("{} on {} λ={} intercept={}", f.tool, f.data, f.lam, f.intercept);
+        assert!(
+            fit.report.converged,
+            "{}: {:?}",
+            f.tool, fit.report.stop_reason
+        );
+        let ours = objective_at(
+            &d,
+            kind,
+            f.lam,
+            f.intercept,
+            &flat(&fit.model.weights, &fit.model.bias, f.intercept),
+        );
+        let theirs = objective_at(
+            &d,
+            kind,
+            f.lam,
+            f.intercept,
+            &flat(&f.weights, &f.bias, f.intercept),
+        );
+        let what = format!(
+            "{} on {} λ={} intercept={}",
+            f.tool, f.data, f.lam, f.intercept
+        );
         // Same objective function, both optima: equal to 1e-6 relative (ours no worse).
-        assert!((ours - theirs).abs() <= 1e-6 * theirs, "{what}: sigmax J={ours}, reference J={theirs}");
-        assert!(ours <= theirs + 1e-12, "{what}: sigmax J={ours} above the reference's {theirs}");
+        assert!(
+            (ours - theirs).abs() <= 1e-6 * theirs,
+            "{what}: sigmax J={ours}, reference J={theirs}"
+        );
+        assert!(
+            ours <= theirs + 1e-12,
+            "{what}: sigmax J={ours} above the reference's {theirs}"
+        );
         // And the reference tool's own J (f64 data; ours stores f32) agrees too.
-        assert!((ours - f.objective).abs() <= 1e-6 * f.objective, "{what}: sigmax J={ours}, tool J={}", f.objective);
+        assert!(
+            (ours - f.objective).abs() <= 1e-6 * f.objective,
+            "{what}: sigmax J={ours}, tool J={}",
+            f.objective
+        );
     }
 }

@@ -13,7 +13,11 @@ use sigmax_nn::train::{train, RunOptions, StepReport};
 pub use spec::TrainArgs;
 
 #[derive(Parser)]
-#[command(name = "sigmax-nn", version, about = "Discriminative feature learning with margin softmax heads (burn, CPU)")]
+#[command(
+    name = "sigmax-nn",
+    version,
+    about = "Discriminative feature learning with margin softmax heads (burn, CPU)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,7 +54,11 @@ fn run_train(args: TrainArgs) -> Result<()> {
         if !args.output.exists() {
             anyhow::bail!("{}: no checkpoint to resume from", args.output.display());
         }
-        Some(sigmax_nn::checkpoint::Checkpoint::load(&args.output)?.header.config)
+        Some(
+            sigmax_nn::checkpoint::Checkpoint::load(&args.output)?
+                .header
+                .config,
+        )
     } else {
         None
     };
@@ -67,23 +75,39 @@ fn run_train(args: TrainArgs) -> Result<()> {
         None => args.config(&data)?,
     };
     let resume = args.resume.then(|| args.output.clone());
-    let run = RunOptions { checkpoint: Some(args.output.clone()), resume, stop_after: None, log_csv: args.log_csv.clone() };
+    let run = RunOptions {
+        checkpoint: Some(args.output.clone()),
+        resume,
+        stop_after: None,
+        log_csv: args.log_csv.clone(),
+    };
     if !args.json {
         eprintln!(
             "training {} + {:?} (dim {}) on {} images of classes {:?} from {}, {} epochs, batch {}",
             config.model.net.name(),
             config.model.head,
             config.model.dim,
-            data.labels.iter().filter(|l| config.model.classes.contains(l)).count(),
+            data.labels
+                .iter()
+                .filter(|l| config.model.classes.contains(l))
+                .count(),
             config.model.classes,
             data.source,
             config.epochs,
             config.batch_size
         );
     }
-    let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()) };
+    let bar = if args.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    };
     bar.set_style(
-        ProgressStyle::with_template("epoch {prefix} [{bar:25}] {pos}/{len} {msg} ({elapsed}, eta {eta})").expect("template").progress_chars("=> "),
+        ProgressStyle::with_template(
+            "epoch {prefix} [{bar:25}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
+        )
+        .expect("template")
+        .progress_chars("=> "),
     );
     let quiet = args.json;
     let mut on_step = |r: &StepReport| {
@@ -93,7 +117,13 @@ fn run_train(args: TrainArgs) -> Result<()> {
             bar.set_prefix(format!("{}/{}", r.epoch, r.epochs));
         }
         bar.set_position(r.batch as u64);
-        bar.set_message(format!("loss {:.4} acc {:.1}% λ {:.3} {:.0} img/s", r.loss, 100.0 * r.accuracy, r.lambda, r.images_per_second));
+        bar.set_message(format!(
+            "loss {:.4} acc {:.1}% λ {:.3} {:.0} img/s",
+            r.loss,
+            100.0 * r.accuracy,
+            r.lambda,
+            r.images_per_second
+        ));
         if r.batch == r.batches && !quiet {
             bar.suspend(|| {
                 eprintln!(
@@ -123,7 +153,12 @@ fn run_train(args: TrainArgs) -> Result<()> {
         let closed = closed_set(&emb, spec, &test);
         report["test"] = serde_json::json!({ "data": test.source, "closed_set": closed, "open_set": open_set(&emb, spec, &test, 600, 1) });
         if !args.json {
-            eprintln!("test ({}): closed-set accuracy {:.2}% on {} images", test.source, 100.0 * closed.accuracy, closed.images);
+            eprintln!(
+                "test ({}): closed-set accuracy {:.2}% on {} images",
+                test.source,
+                100.0 * closed.accuracy,
+                closed.images
+            );
         }
     }
     if args.json {
@@ -135,9 +170,19 @@ fn run_train(args: TrainArgs) -> Result<()> {
 }
 
 /// Loads a checkpoint and the data to use it on, checking the image size.
-fn load_model_and_data(model: &std::path::Path, data: &str, device: &burn::tensor::Device) -> Result<(sigmax_nn::model::FeatureModel, sigmax_nn::model::ModelSpec, ImageSet)> {
+fn load_model_and_data(
+    model: &std::path::Path,
+    data: &str,
+    device: &burn::tensor::Device,
+) -> Result<(
+    sigmax_nn::model::FeatureModel,
+    sigmax_nn::model::ModelSpec,
+    ImageSet,
+)> {
     let ck = sigmax_nn::checkpoint::Checkpoint::load(model)?;
-    let net = ck.model(device).with_context(|| format!("{}", model.display()))?;
+    let net = ck
+        .model(device)
+        .with_context(|| format!("{}", model.display()))?;
     let data = ImageSet::load(data)?;
     data.check_shape(ck.header.spec().height, ck.header.spec().width)?;
     Ok((net, ck.header.config.model, data))

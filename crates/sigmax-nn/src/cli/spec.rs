@@ -123,7 +123,10 @@ impl TrainArgs {
         };
         let present = data.classes();
         if let Some(c) = classes.iter().find(|c| !present.contains(c)) {
-            bail!("{}: no images of class {c} (classes present: {present:?})", data.source);
+            bail!(
+                "{}: no images of class {c} (classes present: {present:?})",
+                data.source
+            );
         }
         let margin = |default: f64| self.margin.unwrap_or(default);
         let int_margin = |default: f64| -> Result<u32> {
@@ -135,14 +138,23 @@ impl TrainArgs {
         };
         let head = match self.head {
             HeadArg::Softmax => MarginHead::Softmax,
-            HeadArg::Lsoftmax => MarginHead::LSoftmax { m: int_margin(4.0)? },
+            HeadArg::Lsoftmax => MarginHead::LSoftmax {
+                m: int_margin(4.0)?,
+            },
             HeadArg::Modified => MarginHead::ModifiedSoftmax,
-            HeadArg::Asoftmax => MarginHead::ASoftmax { m: int_margin(4.0)? },
+            HeadArg::Asoftmax => MarginHead::ASoftmax {
+                m: int_margin(4.0)?,
+            },
             HeadArg::Cosface => MarginHead::cosface(self.scale, margin(0.35)),
             HeadArg::Arcface => MarginHead::arcface(self.scale, margin(0.5)),
         };
         let (optimizer, default_lr) = match self.optimizer {
-            OptimizerArg::Sgd => (OptimizerKind::Sgd { momentum: self.momentum }, 0.05),
+            OptimizerArg::Sgd => (
+                OptimizerKind::Sgd {
+                    momentum: self.momentum,
+                },
+                0.05,
+            ),
             OptimizerArg::Adam => (OptimizerKind::Adam, 1e-3),
         };
         let net = match self.net {
@@ -150,7 +162,14 @@ impl TrainArgs {
             NetArg::Cnn => NetSpec::cnn_default(),
         };
         Ok(TrainConfig {
-            model: ModelSpec { net, head, dim: self.dim, height: data.height, width: data.width, classes },
+            model: ModelSpec {
+                net,
+                head,
+                dim: self.dim,
+                height: data.height,
+                width: data.width,
+                classes,
+            },
             optimizer,
             lr: self.lr.unwrap_or(default_lr),
             weight_decay: self.weight_decay,
@@ -169,7 +188,11 @@ impl TrainArgs {
 pub fn parse_classes(s: &str) -> Result<Vec<u32>> {
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let num = |t: &str| t.trim().parse::<u32>().with_context(|| format!("--classes {s:?}: {t:?} is not a class number"));
+        let num = |t: &str| {
+            t.trim()
+                .parse::<u32>()
+                .with_context(|| format!("--classes {s:?}: {t:?} is not a class number"))
+        };
         match part.split_once('-') {
             Some((a, b)) => {
                 let (a, b) = (num(a)?, num(b)?);
@@ -194,10 +217,18 @@ fn parse_schedule(s: &str) -> Result<LrSchedule> {
         "constant" => LrSchedule::Constant,
         "cosine" => LrSchedule::Cosine,
         _ => {
-            let Some(rest) = s.strip_prefix("step:") else { bail!("--schedule {s:?}: use constant, cosine or step:E1,E2[:FACTOR]") };
+            let Some(rest) = s.strip_prefix("step:") else {
+                bail!("--schedule {s:?}: use constant, cosine or step:E1,E2[:FACTOR]")
+            };
             let (epochs, factor) = rest.split_once(':').map_or((rest, "0.1"), |(e, f)| (e, f));
-            let milestones = epochs.split(',').map(|e| e.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>().with_context(|| format!("--schedule {s:?}: bad epoch list"))?;
-            let factor: f64 = factor.parse().with_context(|| format!("--schedule {s:?}: bad factor"))?;
+            let milestones = epochs
+                .split(',')
+                .map(|e| e.trim().parse::<usize>())
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("--schedule {s:?}: bad epoch list"))?;
+            let factor: f64 = factor
+                .parse()
+                .with_context(|| format!("--schedule {s:?}: bad factor"))?;
             LrSchedule::Step { milestones, factor }
         }
     })
@@ -209,9 +240,21 @@ fn parse_annealing(s: &str) -> Result<Annealing> {
         "lsoftmax-mnist" => Annealing::LSOFTMAX_MNIST,
         "none" => Annealing::NONE,
         _ => {
-            let v = s.split(',').map(|t| t.trim().parse::<f64>()).collect::<Result<Vec<_>, _>>().ok().filter(|v| v.len() == 4 && v.iter().all(|x| x.is_finite() && *x >= 0.0));
-            let Some(v) = v else { bail!("--anneal {s:?}: use sphereface, lsoftmax-mnist, none, or four numbers ≥ 0 BASE,GAMMA,POWER,MIN") };
-            Annealing { base: v[0], gamma: v[1], power: v[2], lambda_min: v[3] }
+            let v = s
+                .split(',')
+                .map(|t| t.trim().parse::<f64>())
+                .collect::<Result<Vec<_>, _>>()
+                .ok()
+                .filter(|v| v.len() == 4 && v.iter().all(|x| x.is_finite() && *x >= 0.0));
+            let Some(v) = v else {
+                bail!("--anneal {s:?}: use sphereface, lsoftmax-mnist, none, or four numbers ≥ 0 BASE,GAMMA,POWER,MIN")
+            };
+            Annealing {
+                base: v[0],
+                gamma: v[1],
+                power: v[2],
+                lambda_min: v[3],
+            }
         }
     })
 }
@@ -223,11 +266,35 @@ mod tests {
     #[test]
     fn class_lists_and_schedules_parse() {
         assert_eq!(parse_classes("0-2,7").unwrap(), vec![0, 1, 2, 7]);
-        assert!(parse_classes("3").is_err() && parse_classes("a-b").is_err() && parse_classes("5-2").is_err());
-        assert_eq!(parse_schedule("step:3,6").unwrap(), LrSchedule::Step { milestones: vec![3, 6], factor: 0.1 });
-        assert_eq!(parse_schedule("step:2:0.5").unwrap(), LrSchedule::Step { milestones: vec![2], factor: 0.5 });
+        assert!(
+            parse_classes("3").is_err()
+                && parse_classes("a-b").is_err()
+                && parse_classes("5-2").is_err()
+        );
+        assert_eq!(
+            parse_schedule("step:3,6").unwrap(),
+            LrSchedule::Step {
+                milestones: vec![3, 6],
+                factor: 0.1
+            }
+        );
+        assert_eq!(
+            parse_schedule("step:2:0.5").unwrap(),
+            LrSchedule::Step {
+                milestones: vec![2],
+                factor: 0.5
+            }
+        );
         assert!(parse_schedule("linear").is_err());
-        assert_eq!(parse_annealing("10,0.1,1,2").unwrap(), Annealing { base: 10.0, gamma: 0.1, power: 1.0, lambda_min: 2.0 });
+        assert_eq!(
+            parse_annealing("10,0.1,1,2").unwrap(),
+            Annealing {
+                base: 10.0,
+                gamma: 0.1,
+                power: 1.0,
+                lambda_min: 2.0
+            }
+        );
         assert!(parse_annealing("1,2").is_err() && parse_annealing("1,2,3,-1").is_err());
     }
 }

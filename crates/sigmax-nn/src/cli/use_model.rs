@@ -34,7 +34,12 @@ impl ModelInput {
         let device = sigmax_nn::device(&self.device)?;
         let (model, spec, data) = load_model_and_data(path, &self.data, &device)?;
         let emb = embed(&model, &spec, &data, &device);
-        Ok(Used { model, spec, data, emb })
+        Ok(Used {
+            model,
+            spec,
+            data,
+            emb,
+        })
     }
 }
 
@@ -55,16 +60,34 @@ pub struct EvalArgs {
 }
 
 pub fn run_eval(a: EvalArgs) -> Result<()> {
-    let Used { spec, data, emb, .. } = a.input.embed(&a.model)?;
+    let Used {
+        spec, data, emb, ..
+    } = a.input.embed(&a.model)?;
     let closed = closed_set(&emb, &spec, &data);
     let open = open_set(&emb, &spec, &data, a.pairs_per_fold, a.seed);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "model": a.model, "data": data.source, "closed_set": closed, "open_set": open }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "model": a.model, "data": data.source, "closed_set": closed, "open_set": open })
+            )?
+        );
         return Ok(());
     }
-    println!("model {} ({:?}, dim {}), data {}", a.model.display(), spec.head, spec.dim, data.source);
+    println!(
+        "model {} ({:?}, dim {}), data {}",
+        a.model.display(),
+        spec.head,
+        spec.dim,
+        data.source
+    );
     if closed.images > 0 {
-        println!("closed set: accuracy {:.2}% on {} images of the head's classes {:?}", 100.0 * closed.accuracy, closed.images, spec.classes);
+        println!(
+            "closed set: accuracy {:.2}% on {} images of the head's classes {:?}",
+            100.0 * closed.accuracy,
+            closed.images,
+            spec.classes
+        );
     }
     match open {
         Some(v) => println!(
@@ -97,22 +120,49 @@ pub struct EmbedArgs {
 }
 
 pub fn run_embed(a: EmbedArgs) -> Result<()> {
-    let Used { model, data, emb, .. } = a.input.embed(&a.model)?;
+    let Used {
+        model, data, emb, ..
+    } = a.input.embed(&a.model)?;
     let d = emb.dim;
     let mut out = Vec::new();
-    writeln!(out, "{},label", (1..=d).map(|j| format!("f{j}")).collect::<Vec<_>>().join(","))?;
+    writeln!(
+        out,
+        "{},label",
+        (1..=d)
+            .map(|j| format!("f{j}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    )?;
     for (row, label) in emb.features.chunks(d).zip(&data.labels) {
-        writeln!(out, "{},{label}", row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","))?;
+        writeln!(
+            out,
+            "{},{label}",
+            row.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        )?;
     }
     sigmax::model::write_atomically(&a.output, &out)?;
     if let Some(p) = &a.weights {
         let mut w = Vec::new();
         for row in model.class_weights().chunks(d) {
-            writeln!(w, "{}", row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","))?;
+            writeln!(
+                w,
+                "{}",
+                row.iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )?;
         }
         sigmax::model::write_atomically(p, &w)?;
     }
-    eprintln!("{} features of dimension {d} written to {}", data.len(), a.output.display());
+    eprintln!(
+        "{} features of dimension {d} written to {}",
+        data.len(),
+        a.output.display()
+    );
     Ok(())
 }
 
@@ -138,7 +188,12 @@ pub fn run_plot(a: PlotArgs) -> Result<()> {
     let mut embeddings = Vec::new();
     let mut histograms = Vec::new();
     for path in &a.models {
-        let Used { model, spec, data, emb } = a.input.embed(path)?;
+        let Used {
+            model,
+            spec,
+            data,
+            emb,
+        } = a.input.embed(path)?;
         let title = match (&a.title, a.models.len()) {
             (Some(t), 1) => t.clone(),
             _ => format!("{} — {}", head_name(&spec.head), data.source),
@@ -147,7 +202,11 @@ pub fn run_plot(a: PlotArgs) -> Result<()> {
         let weights: Vec<f64> = model.class_weights().iter().map(|&v| v as f64).collect();
         // Colors by the data's classes; images of classes the head never saw are drawn too.
         let classes = data.classes();
-        let labels: Vec<u32> = data.labels.iter().map(|l| classes.iter().position(|c| c == l).unwrap() as u32).collect();
+        let labels: Vec<u32> = data
+            .labels
+            .iter()
+            .map(|l| classes.iter().position(|c| c == l).unwrap() as u32)
+            .collect();
         if spec.dim == 2 {
             // Class weights are drawn when the data's classes are exactly the head's.
             let w = (classes == spec.classes).then_some(weights);
@@ -157,7 +216,9 @@ pub fn run_plot(a: PlotArgs) -> Result<()> {
             if classes != spec.classes {
                 bail!("{}: angle histograms need data of exactly the head's classes {:?} (found {classes:?})", path.display(), spec.classes);
             }
-            histograms.push(AngleHistogramFigure::new(&features, &weights, spec.dim, &labels, title)?);
+            histograms.push(AngleHistogramFigure::new(
+                &features, &weights, spec.dim, &labels, title,
+            )?);
         }
     }
     if !embeddings.is_empty() && !histograms.is_empty() {
@@ -166,8 +227,22 @@ pub fn run_plot(a: PlotArgs) -> Result<()> {
     match (embeddings.len(), histograms.len()) {
         (1, 0) => sigmax_plot::render(&embeddings.pop().unwrap(), &a.output)?,
         (0, 1) => sigmax_plot::render(&histograms.pop().unwrap(), &a.output)?,
-        (_, 0) => sigmax_plot::render(&FigureGrid { figures: embeddings, columns: a.columns, cell: (1000, 500) }, &a.output)?,
-        _ => sigmax_plot::render(&FigureGrid { figures: histograms, columns: a.columns, cell: (700, 450) }, &a.output)?,
+        (_, 0) => sigmax_plot::render(
+            &FigureGrid {
+                figures: embeddings,
+                columns: a.columns,
+                cell: (1000, 500),
+            },
+            &a.output,
+        )?,
+        _ => sigmax_plot::render(
+            &FigureGrid {
+                figures: histograms,
+                columns: a.columns,
+                cell: (700, 450),
+            },
+            &a.output,
+        )?,
     }
     eprintln!("wrote {}", a.output.display());
     Ok(())
@@ -192,11 +267,25 @@ pub struct RocArgs {
 pub fn run_roc(a: RocArgs) -> Result<()> {
     let mut curves = Vec::new();
     for path in &a.models {
-        let Used { spec, data, emb, .. } = a.input.embed(path)?;
+        let Used {
+            spec, data, emb, ..
+        } = a.input.embed(path)?;
         let Some(v) = open_set(&emb, &spec, &data, a.pairs_per_fold, a.seed) else {
-            bail!("{}: {} has no images of two or more classes outside the head's {:?}", path.display(), data.source, spec.classes);
+            bail!(
+                "{}: {} has no images of two or more classes outside the head's {:?}",
+                path.display(),
+                data.source,
+                spec.classes
+            );
         };
-        println!("{}: {} AUC {:.4} EER {:.2}% accuracy {:.2}%", path.display(), head_name(&spec.head), v.auc, 100.0 * v.eer, 100.0 * v.accuracy_mean);
+        println!(
+            "{}: {} AUC {:.4} EER {:.2}% accuracy {:.2}%",
+            path.display(),
+            head_name(&spec.head),
+            v.auc,
+            100.0 * v.eer,
+            100.0 * v.accuracy_mean
+        );
         curves.push((head_name(&spec.head), v.truth, v.scores));
     }
     sigmax_plot::render(&RocFigure { curves }, &a.output)?;
@@ -211,8 +300,12 @@ pub fn head_name(h: &sigmax::margin::MarginHead) -> String {
         LSoftmax { m } => format!("L-Softmax m={m}"),
         ModifiedSoftmax => "modified softmax".into(),
         ASoftmax { m } => format!("A-Softmax m={m}"),
-        CombinedMargin { s, m1, m2, m3 } if m1 == 1.0 && m2 == 0.0 => format!("CosFace s={s} m={m3}"),
-        CombinedMargin { s, m1, m2, m3 } if m1 == 1.0 && m3 == 0.0 => format!("ArcFace s={s} m={m2}"),
+        CombinedMargin { s, m1, m2, m3 } if m1 == 1.0 && m2 == 0.0 => {
+            format!("CosFace s={s} m={m3}")
+        }
+        CombinedMargin { s, m1, m2, m3 } if m1 == 1.0 && m3 == 0.0 => {
+            format!("ArcFace s={s} m={m2}")
+        }
         CombinedMargin { s, m1, m2, m3 } => format!("margin s={s} ({m1},{m2},{m3})"),
     }
 }

@@ -51,7 +51,9 @@ pub fn load_cached(path: &Path, opts: &LoadOptions) -> Result<(Dataset, CacheUse
     let cache = cache_path(path);
     let cached = std::fs::File::open(&cache).ok().and_then(|f| {
         let size = f.metadata().ok()?.len();
-        decode(std::io::BufReader::with_capacity(1 << 20, f), size, &key).ok().flatten()
+        decode(std::io::BufReader::with_capacity(1 << 20, f), size, &key)
+            .ok()
+            .flatten()
     });
     if let Some(d) = cached {
         return Ok((d, CacheUse::Hit));
@@ -66,7 +68,11 @@ pub fn load_cached(path: &Path, opts: &LoadOptions) -> Result<(Dataset, CacheUse
 /// (size, mtime, options) of the source, compared with the cache's header.
 fn source_key(path: &Path, opts: &LoadOptions) -> Result<(u64, u128, String)> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    let mtime = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
     Ok((meta.len(), mtime, format!("{opts:?}")))
 }
 
@@ -104,9 +110,21 @@ macro_rules! pod {
 }
 pod!(u32, u64, f32);
 
-fn encode(d: &Dataset, (source_len, source_mtime_ns, options): (u64, u128, String), w: &mut dyn Write) -> io::Result<()> {
+fn encode(
+    d: &Dataset,
+    (source_len, source_mtime_ns, options): (u64, u128, String),
+    w: &mut dyn Write,
+) -> io::Result<()> {
     let nnz = d.x.is_sparse().then(|| d.x.nnz());
-    let header = Header { source_len, source_mtime_ns, options, rows: d.n_rows(), cols: d.n_features(), nnz, classes: d.classes.clone() };
+    let header = Header {
+        source_len,
+        source_mtime_ns,
+        options,
+        rows: d.n_rows(),
+        cols: d.n_features(),
+        nnz,
+        classes: d.classes.clone(),
+    };
     let json = serde_json::to_vec(&header).expect("header serializes");
     w.write_all(MAGIC)?;
     w.write_all(&(json.len() as u64).to_le_bytes())?;
@@ -138,12 +156,17 @@ fn decode(mut r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<
     }
     let mut json = vec![0u8; len];
     r.read_exact(&mut json)?;
-    let Ok(header) = serde_json::from_slice::<Header>(&json) else { return Ok(None) };
+    let Ok(header) = serde_json::from_slice::<Header>(&json) else {
+        return Ok(None);
+    };
     if (header.source_len, header.source_mtime_ns, &header.options) != (key.0, key.1, &key.2) {
         return Ok(None);
     }
     let (rows, cols) = (header.rows as u128, header.cols as u128);
-    let arrays = 4 * rows + header.nnz.map_or(4 * rows * cols, |nnz| 8 * (rows + 1) + 8 * nnz as u128);
+    let arrays = 4 * rows
+        + header
+            .nnz
+            .map_or(4 * rows * cols, |nnz| 8 * (rows + 1) + 8 * nnz as u128);
     if 16 + len as u128 + arrays != size as u128 {
         return Ok(None);
     }
@@ -152,12 +175,21 @@ fn decode(mut r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<
         return Ok(None);
     }
     let x = match header.nnz {
-        None => Features::Dense(DenseMatrix::new(header.rows, header.cols, f32::read_vec(&mut r, header.rows * header.cols)?)),
+        None => Features::Dense(DenseMatrix::new(
+            header.rows,
+            header.cols,
+            f32::read_vec(&mut r, header.rows * header.cols)?,
+        )),
         Some(nnz) => {
-            let indptr = u64::read_vec(&mut r, header.rows + 1)?.into_iter().map(|v| v as usize).collect();
+            let indptr = u64::read_vec(&mut r, header.rows + 1)?
+                .into_iter()
+                .map(|v| v as usize)
+                .collect();
             let indices = u32::read_vec(&mut r, nnz)?;
             let values = f32::read_vec(&mut r, nnz)?;
-            let Ok(m) = CsrMatrix::try_new(header.cols, indptr, indices, values) else { return Ok(None) };
+            let Ok(m) = CsrMatrix::try_new(header.cols, indptr, indices, values) else {
+                return Ok(None);
+            };
             Features::Sparse(m)
         }
     };
@@ -165,7 +197,11 @@ fn decode(mut r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<
     if r.read(&mut [0u8; 1])? != 0 {
         return Ok(None);
     }
-    Ok(Some(Dataset { x, y, classes: header.classes }))
+    Ok(Some(Dataset {
+        x,
+        y,
+        classes: header.classes,
+    }))
 }
 
 #[cfg(test)]
@@ -179,7 +215,22 @@ mod tests {
     }
 
     fn same(a: &Dataset, b: &Dataset) {
-        assert_eq!((a.n_rows(), a.n_features(), a.x.is_sparse(), &a.y, &a.classes), (b.n_rows(), b.n_features(), b.x.is_sparse(), &b.y, &b.classes));
+        assert_eq!(
+            (
+                a.n_rows(),
+                a.n_features(),
+                a.x.is_sparse(),
+                &a.y,
+                &a.classes
+            ),
+            (
+                b.n_rows(),
+                b.n_features(),
+                b.x.is_sparse(),
+                &b.y,
+                &b.classes
+            )
+        );
         let w: Vec<f64> = (0..a.n_features()).map(|j| 0.5 + j as f64).collect();
         for i in 0..a.n_rows() {
             assert_eq!(a.x.row(i).dot(&w), b.x.row(i).dot(&w));
@@ -189,7 +240,10 @@ mod tests {
     #[test]
     fn second_load_reads_the_cache_and_equals_the_parse() {
         let dir = tempfile::tempdir().unwrap();
-        let sparse = LoadOptions { dense_above: f64::INFINITY, ..Default::default() };
+        let sparse = LoadOptions {
+            dense_above: f64::INFINITY,
+            ..Default::default()
+        };
         let text = "+1 1:0.5 7:1.25\n-1 2:3\n+1 3:-1 9:2e-3\n";
         for opts in [LoadOptions::default(), sparse] {
             let p = write(dir.path(), "d.svm", text);
@@ -210,7 +264,10 @@ mod tests {
         let p = write(dir.path(), "d.svm", "+1 1:1\n-1 2:1\n");
         load_cached(&p, &LoadOptions::default()).unwrap();
         // Different options: not a hit.
-        let zero = LoadOptions { zero_based: true, ..Default::default() };
+        let zero = LoadOptions {
+            zero_based: true,
+            ..Default::default()
+        };
         assert_eq!(load_cached(&p, &zero).unwrap().1, CacheUse::Written);
         // A changed source (other size): re-parsed, with the new rows.
         write(dir.path(), "d.svm", "+1 1:1\n-1 2:1\n+1 2:2\n");
@@ -222,6 +279,9 @@ mod tests {
         std::fs::write(&c, &bytes[..bytes.len() - 3]).unwrap();
         let (d, how) = load_cached(&p, &LoadOptions::default()).unwrap();
         assert_eq!((how, d.n_rows()), (CacheUse::Written, 3));
-        assert_eq!(load_cached(&p, &LoadOptions::default()).unwrap().1, CacheUse::Hit);
+        assert_eq!(
+            load_cached(&p, &LoadOptions::default()).unwrap().1,
+            CacheUse::Hit
+        );
     }
 }

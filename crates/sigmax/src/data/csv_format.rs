@@ -41,7 +41,11 @@ pub struct CsvOptions {
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { header: None, label: LabelColumn::Last, delimiter: b',' }
+        CsvOptions {
+            header: None,
+            label: LabelColumn::Last,
+            delimiter: b',',
+        }
     }
 }
 
@@ -77,24 +81,43 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
             first = false;
             width = rec.len();
             if width < 2 {
-                return Err(Error::parse(path, line, "a CSV row needs at least one feature and a label"));
+                return Err(Error::parse(
+                    path,
+                    line,
+                    "a CSV row needs at least one feature and a label",
+                ));
             }
-            let header_names: Vec<String> =
-                rec.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
+            let header_names: Vec<String> = rec
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                .collect();
             label_col = match &opts.label {
                 LabelColumn::First => 0,
                 LabelColumn::Last => width - 1,
                 LabelColumn::Index(i) if *i < width => *i,
                 LabelColumn::Index(i) => {
-                    return Err(Error::parse(path, line, format!("label column {i} but rows have {width} columns")))
+                    return Err(Error::parse(
+                        path,
+                        line,
+                        format!("label column {i} but rows have {width} columns"),
+                    ))
                 }
-                LabelColumn::Name(n) => header_names.iter().position(|h| h == n).ok_or_else(|| {
-                    Error::parse(path, line, format!("no column named {n:?} in the header {header_names:?}"))
-                })?,
+                LabelColumn::Name(n) => {
+                    header_names.iter().position(|h| h == n).ok_or_else(|| {
+                        Error::parse(
+                            path,
+                            line,
+                            format!("no column named {n:?} in the header {header_names:?}"),
+                        )
+                    })?
+                }
             };
             let is_header = opts.header.unwrap_or_else(|| {
                 matches!(opts.label, LabelColumn::Name(_))
-                    || rec.iter().enumerate().any(|(j, f)| j != label_col && parse_f32(f).is_none())
+                    || rec
+                        .iter()
+                        .enumerate()
+                        .any(|(j, f)| j != label_col && parse_f32(f).is_none())
             });
             if is_header {
                 continue;
@@ -105,7 +128,10 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
             return Err(Error::parse(
                 path,
                 line,
-                format!("row has {} columns, the first row has {width}", record.len()),
+                format!(
+                    "row has {} columns, the first row has {width}",
+                    record.len()
+                ),
             ));
         }
         for (j, field) in record.iter().enumerate() {
@@ -122,11 +148,19 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
                 Error::parse(
                     path,
                     line,
-                    format!("column {}: {:?} is not a number", j + 1, String::from_utf8_lossy(field)),
+                    format!(
+                        "column {}: {:?} is not a number",
+                        j + 1,
+                        String::from_utf8_lossy(field)
+                    ),
                 )
             })?;
             if !v.is_finite() {
-                return Err(Error::parse(path, line, format!("column {}: value is not finite", j + 1)));
+                return Err(Error::parse(
+                    path,
+                    line,
+                    format!("column {}: value is not finite", j + 1),
+                ));
             }
             data.push(v);
         }
@@ -168,21 +202,39 @@ mod tests {
 
     #[test]
     fn label_column_by_position_or_name() {
-        let first = CsvOptions { label: LabelColumn::First, ..Default::default() };
+        let first = CsvOptions {
+            label: LabelColumn::First,
+            ..Default::default()
+        };
         let d = csv("0,1.5,2\n1,3,4\n", &first).unwrap();
-        assert_eq!((d.n_features(), d.classes.clone()), (2, vec!["0".into(), "1".into()]));
-        let named = CsvOptions { label: "y".parse().unwrap(), ..Default::default() };
+        assert_eq!(
+            (d.n_features(), d.classes.clone()),
+            (2, vec!["0".into(), "1".into()])
+        );
+        let named = CsvOptions {
+            label: "y".parse().unwrap(),
+            ..Default::default()
+        };
         let d = csv("x1,y,x2\n1,a,2\n3,b,4\n", &named).unwrap();
         assert_eq!(d.x.row(0).dot(&[1.0, 10.0]), 21.0);
     }
 
     #[test]
     fn ragged_rows_and_bad_values_are_errors() {
-        let e = csv("1,2,0\n1,2\n", &CsvOptions::default()).unwrap_err().to_string();
-        assert!(e.contains(":2: row has 2 columns, the first row has 3"), "{e}");
-        let e = csv("1,2,0\n1,NaN,1\n", &CsvOptions::default()).unwrap_err().to_string();
+        let e = csv("1,2,0\n1,2\n", &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(":2: row has 2 columns, the first row has 3"),
+            "{e}"
+        );
+        let e = csv("1,2,0\n1,NaN,1\n", &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(":2: column 2: value is not finite"), "{e}");
-        let e = csv("1,2,0\n1,x,1\n", &CsvOptions::default()).unwrap_err().to_string();
+        let e = csv("1,2,0\n1,x,1\n", &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(":2: column 2: \"x\" is not a number"), "{e}");
     }
 }
@@ -191,10 +243,19 @@ mod tests {
 /// have the same number of fields; errors name the line.
 pub fn read_matrix_csv(path: &Path) -> Result<(Vec<f64>, usize, usize)> {
     let bytes = read_file_bytes(path)?;
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(&bytes[..]);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&bytes[..]);
     let (mut values, mut rows, mut cols) = (Vec::new(), 0usize, 0usize);
     for rec in rdr.byte_records() {
-        let rec = rec.map_err(|e| Error::parse(path, e.position().map_or(0, |p| p.line() as usize), format!("CSV: {e}")))?;
+        let rec = rec.map_err(|e| {
+            Error::parse(
+                path,
+                e.position().map_or(0, |p| p.line() as usize),
+                format!("CSV: {e}"),
+            )
+        })?;
         let line = rec.position().map_or(0, |p| p.line() as usize);
         if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -202,15 +263,33 @@ pub fn read_matrix_csv(path: &Path) -> Result<(Vec<f64>, usize, usize)> {
         if rows == 0 {
             cols = rec.len();
         } else if rec.len() != cols {
-            return Err(Error::parse(path, line, format!("row has {} columns, the first row has {cols}", rec.len())));
+            return Err(Error::parse(
+                path,
+                line,
+                format!("row has {} columns, the first row has {cols}", rec.len()),
+            ));
         }
         for (j, field) in rec.iter().enumerate() {
             let v: f64 = std::str::from_utf8(field)
                 .ok()
                 .and_then(|s| s.trim().parse().ok())
-                .ok_or_else(|| Error::parse(path, line, format!("column {}: {:?} is not a number", j + 1, String::from_utf8_lossy(field))))?;
+                .ok_or_else(|| {
+                    Error::parse(
+                        path,
+                        line,
+                        format!(
+                            "column {}: {:?} is not a number",
+                            j + 1,
+                            String::from_utf8_lossy(field)
+                        ),
+                    )
+                })?;
             if !v.is_finite() {
-                return Err(Error::parse(path, line, format!("column {}: value is not finite", j + 1)));
+                return Err(Error::parse(
+                    path,
+                    line,
+                    format!("column {}: value is not finite", j + 1),
+                ));
             }
             values.push(v);
         }

@@ -12,7 +12,10 @@ pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
     let labels_path: PathBuf = match labels {
         Some(p) => p.to_path_buf(),
         None => {
-            let name = images.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = images
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if !name.contains("images-idx3") {
                 return Err(Error::bad_file(
                     images,
@@ -24,17 +27,34 @@ pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
     };
     let (img_dims, pixels) = read_idx_u8(images)?;
     if img_dims.len() < 2 {
-        return Err(Error::bad_file(images, format!("expected an images file (≥ 2 dims), found {} dims", img_dims.len())));
+        return Err(Error::bad_file(
+            images,
+            format!(
+                "expected an images file (≥ 2 dims), found {} dims",
+                img_dims.len()
+            ),
+        ));
     }
     let (lab_dims, raw_labels) = read_idx_u8(&labels_path)?;
     if lab_dims.len() != 1 {
-        return Err(Error::bad_file(&labels_path, format!("expected a labels file (1 dim), found {} dims", lab_dims.len())));
+        return Err(Error::bad_file(
+            &labels_path,
+            format!(
+                "expected a labels file (1 dim), found {} dims",
+                lab_dims.len()
+            ),
+        ));
     }
     let n = img_dims[0];
     if lab_dims[0] != n {
         return Err(Error::bad_file(
             &labels_path,
-            format!("{} labels for {} images in {}", lab_dims[0], n, images.display()),
+            format!(
+                "{} labels for {} images in {}",
+                lab_dims[0],
+                n,
+                images.display()
+            ),
         ));
     }
     let d: usize = img_dims[1..].iter().product();
@@ -42,7 +62,11 @@ pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
     let mut li = LabelInterner::default();
     raw_labels.iter().for_each(|l| li.push(&l.to_string()));
     let (classes, y) = li.finish();
-    Ok(Dataset { x: Features::Dense(DenseMatrix::new(n, d, data)), y, classes })
+    Ok(Dataset {
+        x: Features::Dense(DenseMatrix::new(n, d, data)),
+        y,
+        classes,
+    })
 }
 
 /// Dimensions and payload of an unsigned-byte IDX file.
@@ -52,7 +76,13 @@ fn read_idx_u8(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
         return Err(Error::bad_file(path, "not an IDX file (bad magic number)"));
     }
     if b[2] != 0x08 {
-        return Err(Error::bad_file(path, format!("IDX data type 0x{:02x} unsupported (only unsigned bytes)", b[2])));
+        return Err(Error::bad_file(
+            path,
+            format!(
+                "IDX data type 0x{:02x} unsupported (only unsigned bytes)",
+                b[2]
+            ),
+        ));
     }
     let ndim = b[3] as usize;
     let header = 4 + 4 * ndim;
@@ -66,7 +96,10 @@ fn read_idx_u8(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
     if b.len() - header != expected {
         return Err(Error::bad_file(
             path,
-            format!("IDX dims {dims:?} need {expected} bytes of data, the file has {}", b.len() - header),
+            format!(
+                "IDX dims {dims:?} need {expected} bytes of data, the file has {}",
+                b.len() - header
+            ),
         ));
     }
     Ok((dims, b[header..].to_vec()))
@@ -88,7 +121,11 @@ mod tests {
         let mut img = vec![0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2];
         img.extend_from_slice(&[0, 255, 51, 102]);
         let p = write(dir.path(), "t-images-idx3-ubyte", &img);
-        write(dir.path(), "t-labels-idx1-ubyte", &[0, 0, 8, 1, 0, 0, 0, 2, 7, 3]);
+        write(
+            dir.path(),
+            "t-labels-idx1-ubyte",
+            &[0, 0, 8, 1, 0, 0, 0, 2, 7, 3],
+        );
         let d = read_idx(&p, None).unwrap();
         assert_eq!((d.n_rows(), d.n_features()), (2, 2));
         assert_eq!(d.classes, vec!["3", "7"]);
@@ -99,11 +136,33 @@ mod tests {
     #[test]
     fn truncated_and_mismatched_files_are_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "a-images-idx3-ubyte", &[0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 1]);
-        write(dir.path(), "a-labels-idx1-ubyte", &[0, 0, 8, 1, 0, 0, 0, 2, 7, 3]);
-        assert!(read_idx(&p, None).unwrap_err().to_string().contains("need 4 bytes"));
-        let p = write(dir.path(), "b-images-idx3-ubyte", &[0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 9]);
-        write(dir.path(), "b-labels-idx1-ubyte", &[0, 0, 8, 1, 0, 0, 0, 2, 7, 3]);
-        assert!(read_idx(&p, None).unwrap_err().to_string().contains("2 labels for 1 images"));
+        let p = write(
+            dir.path(),
+            "a-images-idx3-ubyte",
+            &[0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 1],
+        );
+        write(
+            dir.path(),
+            "a-labels-idx1-ubyte",
+            &[0, 0, 8, 1, 0, 0, 0, 2, 7, 3],
+        );
+        assert!(read_idx(&p, None)
+            .unwrap_err()
+            .to_string()
+            .contains("need 4 bytes"));
+        let p = write(
+            dir.path(),
+            "b-images-idx3-ubyte",
+            &[0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 9],
+        );
+        write(
+            dir.path(),
+            "b-labels-idx1-ubyte",
+            &[0, 0, 8, 1, 0, 0, 0, 2, 7, 3],
+        );
+        assert!(read_idx(&p, None)
+            .unwrap_err()
+            .to_string()
+            .contains("2 labels for 1 images"));
     }
 }

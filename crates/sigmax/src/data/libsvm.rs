@@ -24,7 +24,11 @@ pub fn read_libsvm(path: &Path, zero_based: bool, max_features: usize) -> Result
         let head = reader.fill_buf().map_err(|e| Error::io(path, e))?;
         head.starts_with(&[0x1f, 0x8b])
     };
-    let mut source: Box<dyn Read> = if gz { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
+    let mut source: Box<dyn Read> = if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(reader))
+    } else {
+        Box::new(reader)
+    };
     let mut builder = Builder::new(path, zero_based, max_features);
     let mut buf: Vec<u8> = Vec::new();
     let mut total = 0usize;
@@ -32,11 +36,19 @@ pub fn read_libsvm(path: &Path, zero_based: bool, max_features: usize) -> Result
         // read_to_end grows the buffer only as far as the data goes (a small file never
         // costs a 64 MiB allocation).
         let start = buf.len();
-        let got = source.by_ref().take(BLOCK_BYTES as u64).read_to_end(&mut buf).map_err(|e| Error::io(path, e))?;
+        let got = source
+            .by_ref()
+            .take(BLOCK_BYTES as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io(path, e))?;
         let eof = got < BLOCK_BYTES;
         total += buf.len() - start;
         // Parse up to the last complete line; keep the rest for the next block.
-        let cut = if eof { buf.len() } else { buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) };
+        let cut = if eof {
+            buf.len()
+        } else {
+            buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1)
+        };
         builder.add_block(&buf[..cut])?;
         buf.drain(..cut);
         if eof {
@@ -50,7 +62,12 @@ pub fn read_libsvm(path: &Path, zero_based: bool, max_features: usize) -> Result
 }
 
 /// Parses LIBSVM text already in memory; `path` only names the source in errors.
-pub fn parse_libsvm(bytes: &[u8], path: &Path, zero_based: bool, max_features: usize) -> Result<Dataset> {
+pub fn parse_libsvm(
+    bytes: &[u8],
+    path: &Path,
+    zero_based: bool,
+    max_features: usize,
+) -> Result<Dataset> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::bad_file(path, "the file is empty"));
     }
@@ -108,8 +125,10 @@ impl<'p> Builder<'p> {
             bounds.push(end);
         }
         let ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-        let line_counts: Vec<usize> =
-            ranges.par_iter().map(|&(a, b)| bytes[a..b].iter().filter(|&&c| c == b'\n').count()).collect();
+        let line_counts: Vec<usize> = ranges
+            .par_iter()
+            .map(|&(a, b)| bytes[a..b].iter().filter(|&&c| c == b'\n').count())
+            .collect();
         let mut first_lines = Vec::with_capacity(ranges.len());
         for c in &line_counts {
             first_lines.push(self.next_line);
@@ -119,7 +138,9 @@ impl<'p> Builder<'p> {
         let chunks: Vec<Chunk> = ranges
             .par_iter()
             .zip(first_lines.par_iter())
-            .map(|(&(a, b), &first)| parse_chunk(&bytes[a..b], first, path, zero_based, max_features))
+            .map(|(&(a, b), &first)| {
+                parse_chunk(&bytes[a..b], first, path, zero_based, max_features)
+            })
             .collect::<Result<_>>()?;
         for c in chunks {
             for (l, &k) in c.labels.iter().zip(&c.row_nnz) {
@@ -135,10 +156,22 @@ impl<'p> Builder<'p> {
 
     fn finish(self) -> Result<Dataset> {
         if self.labels.len() == 0 {
-            return Err(Error::bad_file(self.path, "no data rows (only comments or blank lines)"));
+            return Err(Error::bad_file(
+                self.path,
+                "no data rows (only comments or blank lines)",
+            ));
         }
         let (classes, y) = self.labels.finish();
-        Ok(Dataset { x: Features::Sparse(CsrMatrix::new(self.cols, self.indptr, self.indices, self.values)), y, classes })
+        Ok(Dataset {
+            x: Features::Sparse(CsrMatrix::new(
+                self.cols,
+                self.indptr,
+                self.indices,
+                self.values,
+            )),
+            y,
+            classes,
+        })
     }
 }
 
@@ -147,8 +180,20 @@ fn is_space(b: u8) -> bool {
     b == b' ' || b == b'\t' || b == b'\r' || b == 0x0b || b == 0x0c
 }
 
-fn parse_chunk<'a>(text: &'a [u8], first_line: usize, path: &Path, zero_based: bool, max_features: usize) -> Result<Chunk<'a>> {
-    let mut c = Chunk { labels: vec![], row_nnz: vec![], indices: vec![], values: vec![], max_col: 0 };
+fn parse_chunk<'a>(
+    text: &'a [u8],
+    first_line: usize,
+    path: &Path,
+    zero_based: bool,
+    max_features: usize,
+) -> Result<Chunk<'a>> {
+    let mut c = Chunk {
+        labels: vec![],
+        row_nnz: vec![],
+        indices: vec![],
+        values: vec![],
+        max_col: 0,
+    };
     let offset = if zero_based { 0u64 } else { 1u64 };
     for (k, raw_line) in text.split(|&b| b == b'\n').enumerate() {
         let line_no = first_line + k;
@@ -168,9 +213,12 @@ fn parse_chunk<'a>(text: &'a [u8], first_line: usize, path: &Path, zero_based: b
         while p < b.len() && !is_space(b[p]) {
             p += 1;
         }
-        let label = std::str::from_utf8(&b[label_start..p]).map_err(|_| err("label is not valid UTF-8".into()))?;
+        let label = std::str::from_utf8(&b[label_start..p])
+            .map_err(|_| err("label is not valid UTF-8".into()))?;
         if label.contains(':') {
-            return Err(err(format!("row starts with {label:?}; expected a label before the features")));
+            return Err(err(format!(
+                "row starts with {label:?}; expected a label before the features"
+            )));
         }
         let start = c.indices.len();
         let mut prev: Option<u64> = None;
@@ -184,7 +232,10 @@ fn parse_chunk<'a>(text: &'a [u8], first_line: usize, path: &Path, zero_based: b
             let tok_start = p;
             // The whole token, for error messages only.
             let show = || {
-                let end = b[tok_start..].iter().position(|&x| is_space(x)).map_or(b.len(), |e| tok_start + e);
+                let end = b[tok_start..]
+                    .iter()
+                    .position(|&x| is_space(x))
+                    .map_or(b.len(), |e| tok_start + e);
                 String::from_utf8_lossy(&b[tok_start..end]).into_owned()
             };
             if b[p..].starts_with(b"qid:") {
@@ -196,7 +247,10 @@ fn parse_chunk<'a>(text: &'a [u8], first_line: usize, path: &Path, zero_based: b
             let mut idx: u64 = 0;
             let mut overflow = false;
             while p < b.len() && b[p].is_ascii_digit() {
-                idx = match idx.checked_mul(10).and_then(|v| v.checked_add((b[p] - b'0') as u64)) {
+                idx = match idx
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add((b[p] - b'0') as u64))
+                {
                     Some(v) => v,
                     None => {
                         overflow = true;
@@ -223,7 +277,8 @@ fn parse_chunk<'a>(text: &'a [u8], first_line: usize, path: &Path, zero_based: b
             if p == b.len() || is_space(b[p]) {
                 return Err(err(format!("token {:?} has no value", show())));
             }
-            let (v, used) = fast_float2::parse_partial::<f32, _>(&b[p..]).map_err(|_| err(format!("bad value in {:?}", show())))?;
+            let (v, used) = fast_float2::parse_partial::<f32, _>(&b[p..])
+                .map_err(|_| err(format!("bad value in {:?}", show())))?;
             p += used;
             if p < b.len() && !is_space(b[p]) {
                 return Err(err(format!("bad value in {:?}", show())));
@@ -237,7 +292,9 @@ fn parse_chunk<'a>(text: &'a [u8], first_line: usize, path: &Path, zero_based: b
             if let Some(q) = prev {
                 if idx <= q {
                     let what = if idx == q { "duplicate" } else { "decreasing" };
-                    return Err(err(format!("{what} feature index {idx} after {q}: indices must increase")));
+                    return Err(err(format!(
+                        "{what} feature index {idx} after {q}: indices must increase"
+                    )));
                 }
             }
             prev = Some(idx);

@@ -18,7 +18,11 @@ pub struct DenseMatrix {
 impl DenseMatrix {
     /// `data` is row-major with `rows * cols` entries.
     pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> Self {
-        assert_eq!(data.len(), rows * cols, "DenseMatrix: data length != rows*cols");
+        assert_eq!(
+            data.len(),
+            rows * cols,
+            "DenseMatrix: data length != rows*cols"
+        );
         DenseMatrix { rows, cols, data }
     }
     pub fn row(&self, i: usize) -> &[f32] {
@@ -47,7 +51,12 @@ impl CsrMatrix {
     }
 
     /// As [`CsrMatrix::new`], with the broken invariant as an error (for arrays read from a file).
-    pub fn try_new(cols: usize, indptr: Vec<usize>, indices: Vec<u32>, values: Vec<f32>) -> Result<Self, &'static str> {
+    pub fn try_new(
+        cols: usize,
+        indptr: Vec<usize>,
+        indices: Vec<u32>,
+        values: Vec<f32>,
+    ) -> Result<Self, &'static str> {
         if indptr.first() != Some(&0) {
             return Err("indptr must start at 0");
         }
@@ -69,7 +78,12 @@ impl CsrMatrix {
                 return Err("index >= cols");
             }
         }
-        Ok(CsrMatrix { cols, indptr, indices, values })
+        Ok(CsrMatrix {
+            cols,
+            indptr,
+            indices,
+            values,
+        })
     }
 
     /// The raw arrays: row pointers, column indices, values.
@@ -109,7 +123,12 @@ fn dense_dot_portable(x: &[f32], w: &[f64]) -> f64 {
     const LANES: usize = 8;
     let mut acc = [0.0f64; LANES];
     let (xc, wc) = (x.chunks_exact(LANES), w.chunks_exact(LANES));
-    let tail: f64 = xc.remainder().iter().zip(wc.remainder()).map(|(&a, &b)| a as f64 * b).sum();
+    let tail: f64 = xc
+        .remainder()
+        .iter()
+        .zip(wc.remainder())
+        .map(|(&a, &b)| a as f64 * b)
+        .sum();
     for (xs, ws) in xc.zip(wc) {
         for l in 0..LANES {
             acc[l] += xs[l] as f64 * ws[l];
@@ -167,8 +186,10 @@ impl Row<'_> {
                     for k in 0..pairs {
                         // SAFETY: every index ≤ the last < w.len(); k < idx.len() = val.len().
                         unsafe {
-                            s0 += *val.get_unchecked(2 * k) as f64 * w.get_unchecked(*idx.get_unchecked(2 * k) as usize);
-                            s1 += *val.get_unchecked(2 * k + 1) as f64 * w.get_unchecked(*idx.get_unchecked(2 * k + 1) as usize);
+                            s0 += *val.get_unchecked(2 * k) as f64
+                                * w.get_unchecked(*idx.get_unchecked(2 * k) as usize);
+                            s1 += *val.get_unchecked(2 * k + 1) as f64
+                                * w.get_unchecked(*idx.get_unchecked(2 * k + 1) as usize);
                         }
                     }
                     if idx.len() % 2 == 1 {
@@ -213,7 +234,10 @@ impl Row<'_> {
     pub fn for_each(&self, mut f: impl FnMut(usize, f64)) {
         match *self {
             Row::Dense(x) => x.iter().enumerate().for_each(|(j, &v)| f(j, v as f64)),
-            Row::Sparse(idx, val) => idx.iter().zip(val).for_each(|(&j, &v)| f(j as usize, v as f64)),
+            Row::Sparse(idx, val) => idx
+                .iter()
+                .zip(val)
+                .for_each(|(&j, &v)| f(j as usize, v as f64)),
         }
     }
     pub fn sq_norm(&self) -> f64 {
@@ -284,7 +308,12 @@ impl Features {
                     values.extend_from_slice(val);
                     indptr.push(indices.len());
                 }
-                Features::Sparse(CsrMatrix { cols: m.cols, indptr, indices, values })
+                Features::Sparse(CsrMatrix {
+                    cols: m.cols,
+                    indptr,
+                    indices,
+                    values,
+                })
             }
         }
     }
@@ -344,7 +373,9 @@ where
     F: Fn(Range<usize>, &mut [f64]) + Sync,
 {
     let mut unit = vec![(); n];
-    par_row_reduce_mut(&mut unit, dim, |start, rows, acc| f(start..start + rows.len(), acc))
+    par_row_reduce_mut(&mut unit, dim, |start, rows, acc| {
+        f(start..start + rows.len(), acc)
+    })
 }
 
 /// [`par_row_reduce`] that also hands each chunk its part of a per-row output slice

@@ -118,8 +118,14 @@ impl LabelInterner {
         for (new, &old) in order.iter().enumerate() {
             remap[old as usize] = new as u32;
         }
-        let classes = order.iter().map(|&o| self.names[o as usize].clone()).collect();
-        (classes, self.y.into_iter().map(|k| remap[k as usize]).collect())
+        let classes = order
+            .iter()
+            .map(|&o| self.names[o as usize].clone())
+            .collect();
+        (
+            classes,
+            self.y.into_iter().map(|k| remap[k as usize]).collect(),
+        )
     }
 }
 
@@ -143,7 +149,10 @@ pub enum Format {
 impl Format {
     /// Guessed from the file name: `.csv[.gz]` → CSV, `idx` in the name → IDX, else LIBSVM.
     pub fn from_path(path: &Path) -> Format {
-        let name = path.file_name().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|s| s.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
         let name = name.strip_suffix(".gz").unwrap_or(&name);
         if name.ends_with(".csv") {
             Format::Csv
@@ -252,7 +261,10 @@ mod tests {
         for l in ["dog", "cat", "dog"] {
             li.push(l);
         }
-        assert_eq!(li.finish(), (vec!["cat".into(), "dog".into()], vec![1, 0, 1]));
+        assert_eq!(
+            li.finish(),
+            (vec!["cat".into(), "dog".into()], vec![1, 0, 1])
+        );
     }
 
     #[test]
@@ -269,7 +281,10 @@ mod tests {
     #[test]
     fn format_from_name() {
         assert_eq!(Format::from_path(Path::new("a/b.csv.gz")), Format::Csv);
-        assert_eq!(Format::from_path(Path::new("train-images-idx3-ubyte.gz")), Format::Idx);
+        assert_eq!(
+            Format::from_path(Path::new("train-images-idx3-ubyte.gz")),
+            Format::Idx
+        );
         assert_eq!(Format::from_path(Path::new("heart_scale")), Format::Libsvm);
     }
 }

@@ -23,7 +23,18 @@ pub trait Scalar: Copy + Send + Sync + Default + Debug + PartialEq + 'static {
     /// C ← α·A·B + β·C for row-major A (m×k), B (k×n), C (m×n), each given with its
     /// row and column strides.
     #[allow(clippy::too_many_arguments)]
-    fn gemm(m: usize, k: usize, n: usize, alpha: Self, a: &[Self], a_strides: (isize, isize), b: &[Self], b_strides: (isize, isize), beta: Self, c: &mut [Self]);
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: &[Self],
+        a_strides: (isize, isize),
+        b: &[Self],
+        b_strides: (isize, isize),
+        beta: Self,
+        c: &mut [Self],
+    );
 }
 
 macro_rules! impl_scalar {
@@ -41,16 +52,46 @@ macro_rules! impl_scalar {
             fn exp_of(v: f64) -> f64 {
                 (v as $t).exp() as f64
             }
-            fn gemm(m: usize, k: usize, n: usize, alpha: Self, a: &[Self], (ra, ca): (isize, isize), b: &[Self], (rb, cb): (isize, isize), beta: Self, c: &mut [Self]) {
+            fn gemm(
+                m: usize,
+                k: usize,
+                n: usize,
+                alpha: Self,
+                a: &[Self],
+                (ra, ca): (isize, isize),
+                b: &[Self],
+                (rb, cb): (isize, isize),
+                beta: Self,
+                c: &mut [Self],
+            ) {
                 let last = |rows: usize, cols: usize, r: isize, cl: isize| {
-                    if rows == 0 || cols == 0 { 0 } else { (rows as isize - 1) * r + (cols as isize - 1) * cl + 1 }
+                    if rows == 0 || cols == 0 {
+                        0
+                    } else {
+                        (rows as isize - 1) * r + (cols as isize - 1) * cl + 1
+                    }
                 };
                 assert!(a.len() as isize >= last(m, k, ra, ca), "gemm: A too short");
                 assert!(b.len() as isize >= last(k, n, rb, cb), "gemm: B too short");
                 assert!(c.len() >= m * n, "gemm: C too short");
                 // SAFETY: the asserts above keep every strided access inside the slices.
                 unsafe {
-                    $gemm(m, k, n, alpha, a.as_ptr(), ra, ca, b.as_ptr(), rb, cb, beta, c.as_mut_ptr(), n as isize, 1)
+                    $gemm(
+                        m,
+                        k,
+                        n,
+                        alpha,
+                        a.as_ptr(),
+                        ra,
+                        ca,
+                        b.as_ptr(),
+                        rb,
+                        cb,
+                        beta,
+                        c.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    )
                 }
             }
         }
@@ -84,7 +125,11 @@ fn combined_margin(c: f64, m1: f64, m2: f64, m3: f64) -> (f64, f64) {
     if m1 == 1.0 {
         // cos(θ + m2) = c·cos m2 − sin θ·sin m2.
         let (sm, cm) = m2.sin_cos();
-        let slope = if sm == 0.0 { cm } else { cm + c * sm / sin_t.max(1e-12) };
+        let slope = if sm == 0.0 {
+            cm
+        } else {
+            cm + c * sm / sin_t.max(1e-12)
+        };
         return (c * cm - sin_t * sm - m3, slope);
     }
     let slope = if sin_t < 1e-8 && m2 == 0.0 && c > 0.0 {
@@ -161,20 +206,49 @@ impl<T: Scalar> MarginLoss<T> {
 
     /// Mean loss over the batch for features `x` (n × d), weights `w` (K × d) and labels
     /// `y` (< K); λ anneals L-Softmax / A-Softmax (ignored by the other heads).
-    pub fn compute(&mut self, x: &[T], w: &[T], y: &[u32], d: usize, lambda: f64, want_grad: bool) -> Result<f64> {
+    pub fn compute(
+        &mut self,
+        x: &[T],
+        w: &[T],
+        y: &[u32],
+        d: usize,
+        lambda: f64,
+        want_grad: bool,
+    ) -> Result<f64> {
         self.check_shapes(x, w, y, d, lambda)?;
         let (n, k) = (y.len(), w.len() / d);
         self.resize(n, d, k, want_grad);
         row_norms(x, d, &mut self.x_norm);
         row_norms(w, d, &mut self.w_norm);
-        if let Some(v) = self.x_norm.iter().chain(&self.w_norm).find(|v| !v.is_finite()) {
-            return Err(Error::NotFinite { what: "feature or weight", value: *v, context: "in the margin head input".into() });
+        if let Some(v) = self
+            .x_norm
+            .iter()
+            .chain(&self.w_norm)
+            .find(|v| !v.is_finite())
+        {
+            return Err(Error::NotFinite {
+                what: "feature or weight",
+                value: *v,
+                context: "in the margin head input".into(),
+            });
         }
         // F = X·Wᵀ into the logits buffer.
-        T::gemm(n, d, k, T::from_f64(1.0), x, (d as isize, 1), w, (1, d as isize), T::from_f64(0.0), &mut self.logits);
+        T::gemm(
+            n,
+            d,
+            k,
+            T::from_f64(1.0),
+            x,
+            (d as isize, 1),
+            w,
+            (1, d as isize),
+            T::from_f64(0.0),
+            &mut self.logits,
+        );
 
         let inv_n = 1.0 / n as f64;
-        let (head, psi, x_norm, w_norm) = (self.head, self.psi.as_ref(), &self.x_norm, &self.w_norm);
+        let (head, psi, x_norm, w_norm) =
+            (self.head, self.psi.as_ref(), &self.x_norm, &self.w_norm);
         let rows = self
             .logits
             .par_chunks_mut(k)
@@ -191,7 +265,8 @@ impl<T: Scalar> MarginLoss<T> {
                     let nx = x_norm[i];
                     // b_ij waits in erow until G is known.
                     for j in 0..k {
-                        let (zj, aj, bj, ej) = partials(head, psi, lrow[j].to_f64(), nx, w_norm[j], j == yi, lambda);
+                        let (zj, aj, bj, ej) =
+                            partials(head, psi, lrow[j].to_f64(), nx, w_norm[j], j == yi, lambda);
                         (z[j], a[j], e[j], erow[j]) = (zj, aj, ej, bj);
                     }
                     // Softmax of z (one exp per entry), cross-entropy, and G = (p − onehot)/n.
@@ -219,7 +294,11 @@ impl<T: Scalar> MarginLoss<T> {
             .collect();
         let loss = losses.iter().sum::<f64>() * inv_n;
         if !loss.is_finite() {
-            return Err(Error::NotFinite { what: "margin loss", value: loss, context: "(check the scale and the inputs)".into() });
+            return Err(Error::NotFinite {
+                what: "margin loss",
+                value: loss,
+                context: "(check the scale and the inputs)".into(),
+            });
         }
         if want_grad {
             self.backward(x, w);
@@ -230,36 +309,76 @@ impl<T: Scalar> MarginLoss<T> {
     fn backward(&mut self, x: &[T], w: &[T]) {
         let (n, d, k) = (self.n, self.d, self.k);
         // ∂L/∂X = (G∘A)·W + (Σ_j G∘B)/‖x‖ · x.
-        self.grad_x.par_chunks_mut(d).enumerate().for_each(|(i, g)| {
-            let s = self.coef_b[i] * inv(self.x_norm[i]);
-            for (gv, xv) in g.iter_mut().zip(&x[i * d..(i + 1) * d]) {
-                *gv = T::from_f64(s * xv.to_f64());
-            }
-        });
-        T::gemm(n, k, d, T::from_f64(1.0), &self.coef_a, (k as isize, 1), w, (d as isize, 1), T::from_f64(1.0), &mut self.grad_x);
+        self.grad_x
+            .par_chunks_mut(d)
+            .enumerate()
+            .for_each(|(i, g)| {
+                let s = self.coef_b[i] * inv(self.x_norm[i]);
+                for (gv, xv) in g.iter_mut().zip(&x[i * d..(i + 1) * d]) {
+                    *gv = T::from_f64(s * xv.to_f64());
+                }
+            });
+        T::gemm(
+            n,
+            k,
+            d,
+            T::from_f64(1.0),
+            &self.coef_a,
+            (k as isize, 1),
+            w,
+            (d as isize, 1),
+            T::from_f64(1.0),
+            &mut self.grad_x,
+        );
         // ∂L/∂W = (G∘A)ᵀ·X + (Σ_i G∘E)/‖w‖ · w.
         let mut col = vec![0.0f64; k];
         for row in self.coef_e.chunks(k) {
             col.iter_mut().zip(row).for_each(|(c, v)| *c += v);
         }
-        self.grad_w.par_chunks_mut(d).enumerate().for_each(|(j, g)| {
-            let s = col[j] * inv(self.w_norm[j]);
-            for (gv, wv) in g.iter_mut().zip(&w[j * d..(j + 1) * d]) {
-                *gv = T::from_f64(s * wv.to_f64());
-            }
-        });
-        T::gemm(k, n, d, T::from_f64(1.0), &self.coef_a, (1, k as isize), x, (d as isize, 1), T::from_f64(1.0), &mut self.grad_w);
+        self.grad_w
+            .par_chunks_mut(d)
+            .enumerate()
+            .for_each(|(j, g)| {
+                let s = col[j] * inv(self.w_norm[j]);
+                for (gv, wv) in g.iter_mut().zip(&w[j * d..(j + 1) * d]) {
+                    *gv = T::from_f64(s * wv.to_f64());
+                }
+            });
+        T::gemm(
+            k,
+            n,
+            d,
+            T::from_f64(1.0),
+            &self.coef_a,
+            (1, k as isize),
+            x,
+            (d as isize, 1),
+            T::from_f64(1.0),
+            &mut self.grad_w,
+        );
     }
 
     fn check_shapes(&self, x: &[T], w: &[T], y: &[u32], d: usize, lambda: f64) -> Result<()> {
         if d == 0 {
-            return Err(Error::Shape { what: "feature dimension (at least)", expected: 1, got: 0 });
+            return Err(Error::Shape {
+                what: "feature dimension (at least)",
+                expected: 1,
+                got: 0,
+            });
         }
         if x.len() != y.len() * d {
-            return Err(Error::Shape { what: "features (n × d values for n labels)", expected: y.len() * d, got: x.len() });
+            return Err(Error::Shape {
+                what: "features (n × d values for n labels)",
+                expected: y.len() * d,
+                got: x.len(),
+            });
         }
         if w.len() % d != 0 || w.is_empty() {
-            return Err(Error::Shape { what: "weights (K × d values)", expected: d * (w.len() / d).max(1), got: w.len() });
+            return Err(Error::Shape {
+                what: "weights (K × d values)",
+                expected: d * (w.len() / d).max(1),
+                got: w.len(),
+            });
         }
         let k = w.len() / d;
         if let Some((i, &c)) = y.iter().enumerate().find(|(_, &c)| c as usize >= k) {
@@ -270,7 +389,11 @@ impl<T: Scalar> MarginLoss<T> {
             });
         }
         if !(lambda >= 0.0) {
-            return Err(Error::InvalidParameter { name: "lambda", value: lambda.to_string(), expected: "must be ≥ 0" });
+            return Err(Error::InvalidParameter {
+                name: "lambda",
+                value: lambda.to_string(),
+                expected: "must be ≥ 0",
+            });
         }
         Ok(())
     }
@@ -293,12 +416,25 @@ impl<T: Scalar> MarginLoss<T> {
 
 fn row_norms<T: Scalar>(m: &[T], d: usize, out: &mut Vec<f64>) {
     out.clear();
-    out.extend(m.chunks(d).map(|r| r.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>().sqrt()));
+    out.extend(m.chunks(d).map(|r| {
+        r.iter()
+            .map(|v| v.to_f64() * v.to_f64())
+            .sum::<f64>()
+            .sqrt()
+    }));
 }
 
 /// z and its partial derivatives for one entry with f = w·x, norms nx = ‖x‖, nw = ‖w‖.
 #[inline]
-fn partials(head: MarginHead, psi: Option<&Psi>, f: f64, nx: f64, nw: f64, target: bool, lambda: f64) -> Partials {
+fn partials(
+    head: MarginHead,
+    psi: Option<&Psi>,
+    f: f64,
+    nx: f64,
+    nw: f64,
+    target: bool,
+    lambda: f64,
+) -> Partials {
     let cos = || (f * inv(nx * nw)).clamp(-1.0, 1.0);
     match head {
         MarginHead::Softmax => (f, 1.0, 0.0, 0.0),
@@ -316,7 +452,12 @@ fn partials(head: MarginHead, psi: Option<&Psi>, f: f64, nx: f64, nw: f64, targe
             let (p, dp) = psi.expect("L-Softmax has ψ").value_and_slope(c);
             let l1 = 1.0 / (1.0 + lambda);
             let r = (p - c * dp) * l1;
-            ((lambda * f + nx * nw * p) * l1, (lambda + dp) * l1, nw * r, nx * r)
+            (
+                (lambda * f + nx * nw * p) * l1,
+                (lambda + dp) * l1,
+                nw * r,
+                nx * r,
+            )
         }
         MarginHead::ASoftmax { .. } => {
             let c = cos();
@@ -327,8 +468,17 @@ fn partials(head: MarginHead, psi: Option<&Psi>, f: f64, nx: f64, nw: f64, targe
         }
         MarginHead::CombinedMargin { s, m1, m2, m3 } => {
             let c = cos();
-            let (h, dh) = if target { combined_margin(c, m1, m2, m3) } else { (c, 1.0) };
-            (s * h, s * dh * inv(nx * nw), -s * dh * c * inv(nx), -s * dh * c * inv(nw))
+            let (h, dh) = if target {
+                combined_margin(c, m1, m2, m3)
+            } else {
+                (c, 1.0)
+            };
+            (
+                s * h,
+                s * dh * inv(nx * nw),
+                -s * dh * c * inv(nx),
+                -s * dh * c * inv(nw),
+            )
         }
     }
 }

@@ -15,7 +15,12 @@ fn all_heads(s: f64) -> Vec<MarginHead> {
     }
     v.push(MarginHead::cosface(s, 0.35));
     v.push(MarginHead::arcface(s, 0.5));
-    v.push(MarginHead::CombinedMargin { s, m1: 1.2, m2: 0.2, m3: 0.1 });
+    v.push(MarginHead::CombinedMargin {
+        s,
+        m1: 1.2,
+        m2: 0.2,
+        m3: 0.1,
+    });
     v
 }
 
@@ -24,7 +29,10 @@ fn random(rng: &mut ChaCha8Rng, len: usize) -> Vec<f64> {
 }
 
 fn loss(head: MarginHead, x: &[f64], w: &[f64], y: &[u32], d: usize, lambda: f64) -> f64 {
-    MarginLoss::<f64>::new(head).unwrap().compute(x, w, y, d, lambda, false).unwrap()
+    MarginLoss::<f64>::new(head)
+        .unwrap()
+        .compute(x, w, y, d, lambda, false)
+        .unwrap()
 }
 
 /// Central differences in every coordinate of X and W against the explicit gradients.
@@ -40,9 +48,15 @@ fn check_fd(head: MarginHead, x: &[f64], w: &[f64], y: &[u32], d: usize, lambda:
             p[k] += h;
             m[k] -= h;
             let (lp, lm) = if which == "x" {
-                (loss(head, &p, w, y, d, lambda), loss(head, &m, w, y, d, lambda))
+                (
+                    loss(head, &p, w, y, d, lambda),
+                    loss(head, &m, w, y, d, lambda),
+                )
             } else {
-                (loss(head, x, &p, y, d, lambda), loss(head, x, &m, y, d, lambda))
+                (
+                    loss(head, x, &p, y, d, lambda),
+                    loss(head, x, &m, y, d, lambda),
+                )
             };
             let fd = (lp - lm) / (2.0 * h);
             assert!(
@@ -73,11 +87,16 @@ fn at_angle(w: &[f64], theta: f64, r: f64) -> Vec<f64> {
     let nw = w.iter().map(|v| v * v).sum::<f64>().sqrt();
     let wh: Vec<f64> = w.iter().map(|v| v / nw).collect();
     // Gram–Schmidt a fixed vector against ŵ.
-    let mut u: Vec<f64> = (0..w.len()).map(|i| if i % 2 == 0 { 1.0 } else { -0.5 }).collect();
+    let mut u: Vec<f64> = (0..w.len())
+        .map(|i| if i % 2 == 0 { 1.0 } else { -0.5 })
+        .collect();
     let dot: f64 = u.iter().zip(&wh).map(|(a, b)| a * b).sum();
     u.iter_mut().zip(&wh).for_each(|(a, b)| *a -= dot * b);
     let nu = u.iter().map(|v| v * v).sum::<f64>().sqrt();
-    wh.iter().zip(&u).map(|(a, b)| r * (theta.cos() * a + theta.sin() * b / nu)).collect()
+    wh.iter()
+        .zip(&u)
+        .map(|(a, b)| r * (theta.cos() * a + theta.sin() * b / nu))
+        .collect()
 }
 
 #[test]
@@ -100,7 +119,11 @@ fn gradients_match_finite_differences_at_psi_boundaries_and_extreme_angles() {
             }
         }
     }
-    for head in [MarginHead::cosface(4.0, 0.35), MarginHead::arcface(4.0, 0.5), MarginHead::ModifiedSoftmax] {
+    for head in [
+        MarginHead::cosface(4.0, 0.35),
+        MarginHead::arcface(4.0, 0.5),
+        MarginHead::ModifiedSoftmax,
+    ] {
         for theta in [1e-2, 0.7, PI - 0.6, PI - 1e-2] {
             let x = at_angle(&w[..d], theta, 1.3);
             check_fd(head, &x, &w, &y, d, 0.0, &format!("θ = {theta:.5}"));
@@ -121,11 +144,23 @@ fn margin_one_and_infinite_lambda_give_back_the_plain_heads() {
     let x = random(&mut rng, n * d);
     let w = random(&mut rng, k * d);
     let y: Vec<u32> = (0..n).map(|i| (i % k) as u32).collect();
-    let close = |a: &[f64], b: &[f64], tol: f64| a.iter().zip(b).all(|(p, q)| (p - q).abs() <= tol * (1.0 + q.abs()));
+    let close = |a: &[f64], b: &[f64], tol: f64| {
+        a.iter()
+            .zip(b)
+            .all(|(p, q)| (p - q).abs() <= tol * (1.0 + q.abs()))
+    };
     let soft = logits(MarginHead::Softmax, &x, &w, &y, d, 0.0);
     let modified = logits(MarginHead::ModifiedSoftmax, &x, &w, &y, d, 0.0);
-    assert!(close(&logits(MarginHead::LSoftmax { m: 1 }, &x, &w, &y, d, 0.0), &soft, 1e-12));
-    assert!(close(&logits(MarginHead::ASoftmax { m: 1 }, &x, &w, &y, d, 0.0), &modified, 1e-12));
+    assert!(close(
+        &logits(MarginHead::LSoftmax { m: 1 }, &x, &w, &y, d, 0.0),
+        &soft,
+        1e-12
+    ));
+    assert!(close(
+        &logits(MarginHead::ASoftmax { m: 1 }, &x, &w, &y, d, 0.0),
+        &modified,
+        1e-12
+    ));
     for m in 2..=4 {
         let l = logits(MarginHead::LSoftmax { m }, &x, &w, &y, d, 1e12);
         assert!(close(&l, &soft, 1e-10), "L-Softmax m={m}, λ → ∞");
@@ -140,7 +175,11 @@ fn margin_one_and_infinite_lambda_give_back_the_plain_heads() {
     }
     // CosFace with m = 0 is the normalized softmax s·cos θ; ArcFace with m = 0 too.
     let c = logits(MarginHead::cosface(3.0, 0.0), &x, &w, &y, d, 0.0);
-    assert!(close(&logits(MarginHead::arcface(3.0, 0.0), &x, &w, &y, d, 0.0), &c, 1e-12));
+    assert!(close(
+        &logits(MarginHead::arcface(3.0, 0.0), &x, &w, &y, d, 0.0),
+        &c,
+        1e-12
+    ));
 }
 
 #[test]
@@ -182,9 +221,18 @@ fn edge_cases_stay_finite() {
     let y = [0u32, 1, 2];
     let cases: Vec<(&str, Vec<f64>)> = vec![
         ("‖x‖ = 0", vec![0.0; 9]),
-        ("cos θ = 1", vec![2.0, 0.0, 0.0, 0.0, 3.0, 0.0, 1.0, 1.0, 1.0]),
-        ("cos θ = −1", vec![-2.0, 0.0, 0.0, 0.0, -3.0, 0.0, 1.0, 1.0, 1.0]),
-        ("huge features", vec![1e6, 3e5, 0.0, -1e6, 2e6, 5.0, 1e6, 1e6, 1e6]),
+        (
+            "cos θ = 1",
+            vec![2.0, 0.0, 0.0, 0.0, 3.0, 0.0, 1.0, 1.0, 1.0],
+        ),
+        (
+            "cos θ = −1",
+            vec![-2.0, 0.0, 0.0, 0.0, -3.0, 0.0, 1.0, 1.0, 1.0],
+        ),
+        (
+            "huge features",
+            vec![1e6, 3e5, 0.0, -1e6, 2e6, 5.0, 1e6, 1e6, 1e6],
+        ),
     ];
     let mut heads = all_heads(64.0);
     heads.push(MarginHead::arcface(1e4, 0.5));
@@ -192,8 +240,15 @@ fn edge_cases_stay_finite() {
         for (what, x) in &cases {
             let mut ml = MarginLoss::<f64>::new(head).unwrap();
             let l = ml.compute(x, &w, &y, d, 0.0, true).unwrap();
-            let all = ml.logits().iter().chain(ml.grad_features()).chain(ml.grad_weights());
-            assert!(l.is_finite() && all.clone().all(|v| v.is_finite()), "{head:?}, {what}");
+            let all = ml
+                .logits()
+                .iter()
+                .chain(ml.grad_features())
+                .chain(ml.grad_weights());
+            assert!(
+                l.is_finite() && all.clone().all(|v| v.is_finite()),
+                "{head:?}, {what}"
+            );
         }
     }
     // θ exactly on every boundary kπ/m.
@@ -216,7 +271,10 @@ fn f32_agrees_with_f64() {
     let x = random(&mut rng, n * d);
     let w = random(&mut rng, k * d);
     let y: Vec<u32> = (0..n).map(|i| (i % k) as u32).collect();
-    let (x32, w32): (Vec<f32>, Vec<f32>) = (x.iter().map(|&v| v as f32).collect(), w.iter().map(|&v| v as f32).collect());
+    let (x32, w32): (Vec<f32>, Vec<f32>) = (
+        x.iter().map(|&v| v as f32).collect(),
+        w.iter().map(|&v| v as f32).collect(),
+    );
     for head in all_heads(8.0) {
         let mut a = MarginLoss::<f64>::new(head).unwrap();
         let mut b = MarginLoss::<f32>::new(head).unwrap();
@@ -232,11 +290,20 @@ fn f32_agrees_with_f64() {
 #[test]
 fn bad_shapes_and_labels_are_errors() {
     let mut ml = MarginLoss::<f64>::new(MarginHead::Softmax).unwrap();
-    let e = ml.compute(&[1.0; 5], &[1.0; 4], &[0, 1], 2, 0.0, false).unwrap_err().to_string();
+    let e = ml
+        .compute(&[1.0; 5], &[1.0; 4], &[0, 1], 2, 0.0, false)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("expected 4, got 5"), "{e}");
-    let e = ml.compute(&[1.0; 4], &[1.0; 4], &[0, 2], 2, 0.0, false).unwrap_err().to_string();
+    let e = ml
+        .compute(&[1.0; 4], &[1.0; 4], &[0, 2], 2, 0.0, false)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("label"), "{e}");
-    let e = ml.compute(&[f64::NAN, 1.0], &[1.0; 4], &[0], 2, 0.0, false).unwrap_err().to_string();
+    let e = ml
+        .compute(&[f64::NAN, 1.0], &[1.0; 4], &[0], 2, 0.0, false)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not finite"), "{e}");
 }
 

@@ -54,17 +54,33 @@ pub enum MarginHead {
 impl MarginHead {
     /// CosFace / AM-Softmax: s(cos θ_y − m). Paper defaults s = 64, m = 0.35.
     pub fn cosface(s: f64, m: f64) -> MarginHead {
-        MarginHead::CombinedMargin { s, m1: 1.0, m2: 0.0, m3: m }
+        MarginHead::CombinedMargin {
+            s,
+            m1: 1.0,
+            m2: 0.0,
+            m3: m,
+        }
     }
 
     /// ArcFace: s·cos(θ_y + m). Paper defaults s = 64, m = 0.5 (radians).
     pub fn arcface(s: f64, m: f64) -> MarginHead {
-        MarginHead::CombinedMargin { s, m1: 1.0, m2: m, m3: 0.0 }
+        MarginHead::CombinedMargin {
+            s,
+            m1: 1.0,
+            m2: m,
+            m3: 0.0,
+        }
     }
 
     /// Checks the parameters: integer margins ≥ 1, finite positive scale, m1 > 0.
     pub fn validate(&self) -> Result<()> {
-        let bad = |name, value: String, expected| Err(Error::InvalidParameter { name, value, expected });
+        let bad = |name, value: String, expected| {
+            Err(Error::InvalidParameter {
+                name,
+                value,
+                expected,
+            })
+        };
         match *self {
             MarginHead::LSoftmax { m } | MarginHead::ASoftmax { m } if m == 0 => {
                 bad("margin", m.to_string(), "must be an integer ≥ 1")
@@ -72,8 +88,14 @@ impl MarginHead {
             MarginHead::CombinedMargin { s, .. } if !(s > 0.0 && s.is_finite()) => {
                 bad("scale", s.to_string(), "must be a finite number > 0")
             }
-            MarginHead::CombinedMargin { m1, m2, m3, .. } if !(m1 > 0.0 && m2.is_finite() && m3.is_finite()) => {
-                bad("margin", format!("({m1}, {m2}, {m3})"), "m1 must be > 0 and all margins finite")
+            MarginHead::CombinedMargin { m1, m2, m3, .. }
+                if !(m1 > 0.0 && m2.is_finite() && m3.is_finite()) =>
+            {
+                bad(
+                    "margin",
+                    format!("({m1}, {m2}, {m3})"),
+                    "m1 must be > 0 and all margins finite",
+                )
             }
             _ => Ok(()),
         }
@@ -81,7 +103,10 @@ impl MarginHead {
 
     /// Whether λ annealing applies.
     pub fn anneals(&self) -> bool {
-        matches!(self, MarginHead::LSoftmax { .. } | MarginHead::ASoftmax { .. })
+        matches!(
+            self,
+            MarginHead::LSoftmax { .. } | MarginHead::ASoftmax { .. }
+        )
     }
 }
 
@@ -97,11 +122,26 @@ pub struct Annealing {
 
 impl Annealing {
     /// The L-Softmax MNIST example: base 1000, γ 2.5e-5, power 35, λ_min 0 (with m = 4).
-    pub const LSOFTMAX_MNIST: Annealing = Annealing { base: 1000.0, gamma: 2.5e-5, power: 35.0, lambda_min: 0.0 };
+    pub const LSOFTMAX_MNIST: Annealing = Annealing {
+        base: 1000.0,
+        gamma: 2.5e-5,
+        power: 35.0,
+        lambda_min: 0.0,
+    };
     /// SphereFace on CASIA-WebFace: base 1000, γ 0.12, power 1, λ_min 5 (with m = 4).
-    pub const SPHEREFACE: Annealing = Annealing { base: 1000.0, gamma: 0.12, power: 1.0, lambda_min: 5.0 };
+    pub const SPHEREFACE: Annealing = Annealing {
+        base: 1000.0,
+        gamma: 0.12,
+        power: 1.0,
+        lambda_min: 5.0,
+    };
     /// No annealing: λ = 0 throughout.
-    pub const NONE: Annealing = Annealing { base: 0.0, gamma: 0.0, power: 1.0, lambda_min: 0.0 };
+    pub const NONE: Annealing = Annealing {
+        base: 0.0,
+        gamma: 0.0,
+        power: 1.0,
+        lambda_min: 0.0,
+    };
 
     pub fn lambda(&self, iter: u64) -> f64 {
         (self.base * (1.0 + self.gamma * iter as f64).powf(-self.power)).max(self.lambda_min)

@@ -16,7 +16,10 @@ pub struct Psi {
 impl Psi {
     pub fn new(m: u32) -> Psi {
         assert!(m >= 1, "the margin m must be a positive integer");
-        Psi { m, bounds: (1..m).map(|j| (j as f64 * PI / m as f64).cos()).collect() }
+        Psi {
+            m,
+            bounds: (1..m).map(|j| (j as f64 * PI / m as f64).cos()).collect(),
+        }
     }
 
     pub fn margin(&self) -> u32 {
@@ -71,7 +74,10 @@ mod tests {
                 // d cos(mθ)/dc = m sin(mθ)/sin θ.
                 if th.sin() > 1e-3 {
                     let want = m as f64 * (m as f64 * th).sin() / th.sin();
-                    assert!((dt - want).abs() < 1e-9 * want.abs().max(1.0), "T_{m}' at θ={th}");
+                    assert!(
+                        (dt - want).abs() < 1e-9 * want.abs().max(1.0),
+                        "T_{m}' at θ={th}"
+                    );
                 }
             }
         }
@@ -84,8 +90,12 @@ mod tests {
             for i in 0..=1000 {
                 let th = i as f64 * PI / 1000.0;
                 let k = ((th * m as f64 / PI).floor() as u32).min(m - 1);
-                let want = if k % 2 == 0 { 1.0 } else { -1.0 } * (m as f64 * th).cos() - 2.0 * k as f64;
-                assert!((psi.value_and_slope(th.cos()).0 - want).abs() < 1e-9, "m={m} θ={th}");
+                let want =
+                    if k % 2 == 0 { 1.0 } else { -1.0 } * (m as f64 * th).cos() - 2.0 * k as f64;
+                assert!(
+                    (psi.value_and_slope(th.cos()).0 - want).abs() < 1e-9,
+                    "m={m} θ={th}"
+                );
             }
         }
         // The original layer's closed forms (m = 2, 3, 4) in terms of sign tests.
@@ -102,7 +112,10 @@ mod tests {
             let s4 = 2.0 * s0 + s3 - 3.0;
             let p4 = s3 * (8.0 * c.powi(4) - 8.0 * c * c + 1.0) + s4;
             for (m, want) in [(2, p2), (3, p3), (4, p4)] {
-                assert!((Psi::new(m).value_and_slope(c).0 - want).abs() < 1e-9, "m={m} c={c}");
+                assert!(
+                    (Psi::new(m).value_and_slope(c).0 - want).abs() < 1e-9,
+                    "m={m} c={c}"
+                );
             }
         }
     }
@@ -120,7 +133,10 @@ mod tests {
                 assert!(prev - v < 1e-3, "m={m}: ψ jumps at step {i} ({prev} → {v})");
                 prev = v;
             }
-            assert!((prev - (-(2.0 * m as f64) + 1.0)).abs() < 1e-9, "ψ(π) = 1 − 2m");
+            assert!(
+                (prev - (-(2.0 * m as f64) + 1.0)).abs() < 1e-9,
+                "ψ(π) = 1 − 2m"
+            );
         }
     }
 }

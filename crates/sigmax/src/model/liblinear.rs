@@ -23,7 +23,12 @@ pub fn read_liblinear_model(path: &Path) -> Result<LinearModel> {
             Some("nr_class") => {}
             Some("label") => labels = f.map(canonical_label).collect(),
             Some("nr_feature") => d = f.next().and_then(|v| v.parse::<usize>().ok()),
-            Some("bias") => bias = f.next().and_then(|v| v.parse().ok()).ok_or_else(|| bad(i + 1, "bad bias".into()))?,
+            Some("bias") => {
+                bias = f
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| bad(i + 1, "bad bias".into()))?
+            }
             Some("w") => break,
             Some(other) => return Err(bad(i + 1, format!("unexpected header field {other:?}"))),
             None => {}
@@ -32,8 +37,17 @@ pub fn read_liblinear_model(path: &Path) -> Result<LinearModel> {
     let d = d.ok_or_else(|| Error::bad_file(path, "no nr_feature line: not a LIBLINEAR model"))?;
     let kind = match solver.as_str() {
         "L2R_LR" | "L2R_LR_DUAL" | "L1R_LR" => ModelKind::Logistic,
-        "L2R_L2LOSS_SVC_DUAL" | "L2R_L2LOSS_SVC" | "L2R_L1LOSS_SVC_DUAL" | "L1R_L2LOSS_SVC" | "MCSVM_CS" => ModelKind::Svm,
-        other => return Err(Error::bad_file(path, format!("solver_type {other:?} is not a classifier sigmax reads"))),
+        "L2R_L2LOSS_SVC_DUAL"
+        | "L2R_L2LOSS_SVC"
+        | "L2R_L1LOSS_SVC_DUAL"
+        | "L1R_L2LOSS_SVC"
+        | "MCSVM_CS" => ModelKind::Svm,
+        other => {
+            return Err(Error::bad_file(
+                path,
+                format!("solver_type {other:?} is not a classifier sigmax reads"),
+            ))
+        }
     };
     if labels.len() < 2 {
         return Err(Error::bad_file(path, "fewer than two labels"));
@@ -47,12 +61,21 @@ pub fn read_liblinear_model(path: &Path) -> Result<LinearModel> {
     let rows = d + (bias >= 0.0) as usize;
     let mut w = Vec::with_capacity(rows);
     for r in 0..rows {
-        let (i, line) = lines.next().ok_or_else(|| Error::bad_file(path, format!("truncated: {r} of {rows} weight lines")))?;
-        let v: f64 = line.trim().parse().map_err(|_| bad(i + 1, format!("bad weight {line:?}")))?;
+        let (i, line) = lines.next().ok_or_else(|| {
+            Error::bad_file(path, format!("truncated: {r} of {rows} weight lines"))
+        })?;
+        let v: f64 = line
+            .trim()
+            .parse()
+            .map_err(|_| bad(i + 1, format!("bad weight {line:?}")))?;
         w.push(v);
     }
     // The bias feature's weight times its value is the intercept.
-    let intercept = if bias >= 0.0 { Some(vec![w.pop().unwrap() * bias]) } else { None };
+    let intercept = if bias >= 0.0 {
+        Some(vec![w.pop().unwrap() * bias])
+    } else {
+        None
+    };
     // LIBLINEAR's positive class is labels[0]; sigmax's is classes[1].
     let classes = vec![labels[1].clone(), labels[0].clone()];
     LinearModel::from_coefficients(kind, classes, vec![w], intercept, 0.0)
@@ -71,7 +94,14 @@ mod tests {
         assert_eq!(m.classes, vec!["-1", "1"]);
         assert_eq!(m.weights, vec![vec![0.5, -0.25]]);
         assert_eq!(m.bias, vec![0.125]);
-        std::fs::write(&p, "solver_type L2R_LR\nnr_class 3\nlabel 1 2 3\nnr_feature 1\nbias -1\nw\n1 2 3\n").unwrap();
-        assert!(read_liblinear_model(&p).unwrap_err().to_string().contains("one-vs-rest"));
+        std::fs::write(
+            &p,
+            "solver_type L2R_LR\nnr_class 3\nlabel 1 2 3\nnr_feature 1\nbias -1\nw\n1 2 3\n",
+        )
+        .unwrap();
+        assert!(read_liblinear_model(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("one-vs-rest"));
     }
 }

@@ -7,7 +7,10 @@ mod persist;
 
 pub use liblinear::read_liblinear_model;
 
-pub use persist::{load_model, publish, save_model, write_atomically, write_atomically_with, MODEL_FORMAT, MODEL_VERSION};
+pub use persist::{
+    load_model, publish, save_model, write_atomically, write_atomically_with, MODEL_FORMAT,
+    MODEL_VERSION,
+};
 
 use crate::data::{Dataset, Features};
 use crate::error::{Error, Result};
@@ -65,7 +68,15 @@ impl LinearModel {
         let rows = weights.len();
         let intercept = bias.is_some();
         let bias = bias.unwrap_or_else(|| vec![0.0; rows]);
-        let m = LinearModel { kind, classes, n_features, lambda, intercept, weights, bias };
+        let m = LinearModel {
+            kind,
+            classes,
+            n_features,
+            lambda,
+            intercept,
+            weights,
+            bias,
+        };
         m.validate()?;
         Ok(m)
     }
@@ -74,28 +85,58 @@ impl LinearModel {
     pub fn validate(&self) -> Result<()> {
         let k = self.classes.len();
         if k < 2 {
-            return Err(Error::Shape { what: "number of classes (at least)", expected: 2, got: k });
+            return Err(Error::Shape {
+                what: "number of classes (at least)",
+                expected: 2,
+                got: k,
+            });
         }
         let rows = match self.kind {
             ModelKind::Softmax => k,
             _ => 1,
         };
         if self.kind != ModelKind::Softmax && k != 2 {
-            return Err(Error::Shape { what: "classes of a binary model", expected: 2, got: k });
+            return Err(Error::Shape {
+                what: "classes of a binary model",
+                expected: 2,
+                got: k,
+            });
         }
         if self.weights.len() != rows {
-            return Err(Error::Shape { what: "weight rows", expected: rows, got: self.weights.len() });
+            return Err(Error::Shape {
+                what: "weight rows",
+                expected: rows,
+                got: self.weights.len(),
+            });
         }
         if self.bias.len() != rows {
-            return Err(Error::Shape { what: "bias entries", expected: rows, got: self.bias.len() });
+            return Err(Error::Shape {
+                what: "bias entries",
+                expected: rows,
+                got: self.bias.len(),
+            });
         }
         for r in &self.weights {
             if r.len() != self.n_features {
-                return Err(Error::Shape { what: "weights per row", expected: self.n_features, got: r.len() });
+                return Err(Error::Shape {
+                    what: "weights per row",
+                    expected: self.n_features,
+                    got: r.len(),
+                });
             }
         }
-        if let Some(v) = self.weights.iter().flatten().chain(&self.bias).find(|v| !v.is_finite()) {
-            return Err(Error::NotFinite { what: "model weight", value: *v, context: String::new() });
+        if let Some(v) = self
+            .weights
+            .iter()
+            .flatten()
+            .chain(&self.bias)
+            .find(|v| !v.is_finite())
+        {
+            return Err(Error::NotFinite {
+                what: "model weight",
+                value: *v,
+                context: String::new(),
+            });
         }
         Ok(())
     }
@@ -109,11 +150,15 @@ impl LinearModel {
     pub fn class_ids(&self, data: &Dataset) -> Result<Vec<u32>> {
         (0..data.n_rows())
             .map(|i| {
-                self.classes.iter().position(|c| c == data.label(i)).map(|k| k as u32).ok_or_else(|| Error::UnknownLabel {
-                    label: data.label(i).to_string(),
-                    row: i + 1,
-                    classes: self.classes.clone(),
-                })
+                self.classes
+                    .iter()
+                    .position(|c| c == data.label(i))
+                    .map(|k| k as u32)
+                    .ok_or_else(|| Error::UnknownLabel {
+                        label: data.label(i).to_string(),
+                        row: i + 1,
+                        classes: self.classes.clone(),
+                    })
             })
             .collect()
     }
@@ -135,8 +180,13 @@ impl LinearModel {
     pub fn predict_proba(&self, x: &Features) -> Result<Vec<f64>> {
         let scores = self.decision_function(x);
         match self.kind {
-            ModelKind::Svm => Err(Error::Unsupported("a linear SVM gives scores, not probabilities".into())),
-            ModelKind::Logistic => Ok(scores.iter().flat_map(|&z| [sigmoid(-z), sigmoid(z)]).collect()),
+            ModelKind::Svm => Err(Error::Unsupported(
+                "a linear SVM gives scores, not probabilities".into(),
+            )),
+            ModelKind::Logistic => Ok(scores
+                .iter()
+                .flat_map(|&z| [sigmoid(-z), sigmoid(z)])
+                .collect()),
             ModelKind::Softmax => {
                 let k = self.n_classes();
                 let mut p = vec![0.0; scores.len()];
@@ -195,6 +245,9 @@ mod tests {
             None,
             0.0,
         );
-        assert!(bad.unwrap_err().to_string().contains("weight rows (expected 3, got 2)"));
+        assert!(bad
+            .unwrap_err()
+            .to_string()
+            .contains("weight rows (expected 3, got 2)"));
     }
 }

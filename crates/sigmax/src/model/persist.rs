@@ -29,7 +29,11 @@ struct Envelope<M> {
 /// Writes the model to a temporary file beside `path`, then renames it into place, so
 /// a crash never leaves a half-written model.
 pub fn save_model(model: &LinearModel, path: &Path) -> Result<()> {
-    let env = Envelope { format: MODEL_FORMAT.to_string(), version: MODEL_VERSION, model };
+    let env = Envelope {
+        format: MODEL_FORMAT.to_string(),
+        version: MODEL_VERSION,
+        model,
+    };
     let json = serde_json::to_vec_pretty(&env).expect("a model always serializes");
     write_atomically(path, &json)
 }
@@ -41,7 +45,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// As [`write_atomically`], with the contents streamed by `fill` (buffered), so large
 /// files need not be assembled in memory first.
-pub fn write_atomically_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+pub fn write_atomically_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -49,9 +56,13 @@ pub fn write_atomically_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> s
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
     {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        fill(&mut w).and_then(|()| w.flush()).map_err(|e| Error::io(path, e))?;
+        fill(&mut w)
+            .and_then(|()| w.flush())
+            .map_err(|e| Error::io(path, e))?;
     }
-    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(tmp.path(), e))?;
     publish(tmp, path)
 }
 
@@ -61,7 +72,8 @@ pub fn publish(tmp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644)).map_err(|e| Error::io(tmp.path(), e))?;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io(tmp.path(), e))?;
     }
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
@@ -70,7 +82,10 @@ pub fn publish(tmp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
 /// Reads and validates a model file.
 pub fn load_model(path: &Path) -> Result<LinearModel> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let bad = |message: String| Error::Model { path: path.to_path_buf(), message };
+    let bad = |message: String| Error::Model {
+        path: path.to_path_buf(),
+        message,
+    };
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         if e.is_eof() {
             bad(format!("truncated file ({e})"))
@@ -79,7 +94,9 @@ pub fn load_model(path: &Path) -> Result<LinearModel> {
         }
     })?;
     if value.get("format").and_then(|f| f.as_str()) != Some(MODEL_FORMAT) {
-        return Err(bad(format!("not a sigmax model (no \"format\": \"{MODEL_FORMAT}\")")));
+        return Err(bad(format!(
+            "not a sigmax model (no \"format\": \"{MODEL_FORMAT}\")"
+        )));
     }
     let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
     if version > MODEL_VERSION as u64 {
@@ -90,7 +107,8 @@ pub fn load_model(path: &Path) -> Result<LinearModel> {
     if version == 0 {
         return Err(bad("missing or invalid \"version\"".into()));
     }
-    let env: Envelope<LinearModel> = serde_json::from_value(value).map_err(|e| bad(format!("invalid contents: {e}")))?;
+    let env: Envelope<LinearModel> =
+        serde_json::from_value(value).map_err(|e| bad(format!("invalid contents: {e}")))?;
     env.model.validate().map_err(|e| bad(e.to_string()))?;
     Ok(env.model)
 }
@@ -117,7 +135,11 @@ mod tests {
         let p = dir.path().join("m.json");
         save_model(&model(), &p).unwrap();
         assert_eq!(load_model(&p).unwrap(), model());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left behind"
+        );
     }
 
     #[test]
@@ -127,12 +149,24 @@ mod tests {
         save_model(&model(), &p).unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
         std::fs::write(&p, &text[..text.len() / 2]).unwrap();
-        assert!(load_model(&p).unwrap_err().to_string().contains("truncated"));
+        assert!(load_model(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("truncated"));
         std::fs::write(&p, text.replace("\"version\": 1", "\"version\": 7")).unwrap();
-        assert!(load_model(&p).unwrap_err().to_string().contains("version 7 was written by a newer sigmax"));
+        assert!(load_model(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("version 7 was written by a newer sigmax"));
         std::fs::write(&p, "{\"hello\": 1}").unwrap();
-        assert!(load_model(&p).unwrap_err().to_string().contains("not a sigmax model"));
+        assert!(load_model(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("not a sigmax model"));
         std::fs::write(&p, text.replace("\"n_features\": 2", "\"n_features\": 3")).unwrap();
-        assert!(load_model(&p).unwrap_err().to_string().contains("weights per row"));
+        assert!(load_model(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("weights per row"));
     }
 }

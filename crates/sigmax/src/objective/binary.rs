@@ -7,7 +7,8 @@
 //! (Lin, Weng & Keerthi, "Trust region Newton method for large-scale logistic
 //! regression", JMLR 2008, §2).
 
-use super::{sq_norm, FiniteSum, Objective};
+use super::sampled_hessian::RowSample;
+use super::{sq_norm, FiniteSum, HessianBlock, HessianSample, Objective};
 use crate::data::{par_row_reduce, par_row_reduce_mut, Features};
 use crate::loss::BinaryLoss;
 
@@ -25,9 +26,23 @@ pub struct BinaryObjective<'a> {
 
 impl<'a> BinaryObjective<'a> {
     /// `positive[i]` says whether row i is in the positive class.
-    pub fn new(x: &'a Features, positive: Vec<bool>, loss: BinaryLoss, lambda: f64, intercept: bool) -> Self {
+    pub fn new(
+        x: &'a Features,
+        positive: Vec<bool>,
+        loss: BinaryLoss,
+        lambda: f64,
+        intercept: bool,
+    ) -> Self {
         assert_eq!(x.n_rows(), positive.len(), "one label per row");
-        BinaryObjective { x, t: positive, loss, lambda, intercept, d: x.n_cols(), curvature: Vec::new() }
+        BinaryObjective {
+            x,
+            t: positive,
+            loss,
+            lambda,
+            intercept,
+            d: x.n_cols(),
+            curvature: Vec::new(),
+        }
     }
 
     fn n(&self) -> f64 {
@@ -144,6 +159,20 @@ impl Objective for BinaryObjective<'_> {
         true
     }
 
+    /// One block over all parameters: (1/s) Σ ℓ''(z_i) [x_i,1][x_i,1]ᵀ + λI on s rows.
+    fn sampled_hessian(&self, req: &HessianSample) -> Option<Vec<HessianBlock>> {
+        let dim = self.dim();
+        if self.curvature.is_empty() || dim * dim > req.max_entries {
+            return None;
+        }
+        let sample = RowSample::draw(self.x, self.intercept, req);
+        let c: Vec<f64> = sample.rows.iter().map(|&i| self.curvature[i]).collect();
+        Some(vec![HessianBlock {
+            params: (0..dim).collect(),
+            matrix: sample.block(&c, self.lambda, self.d),
+        }])
+    }
+
     fn is_smooth(&self) -> bool {
         self.loss.is_smooth()
     }
@@ -181,14 +210,21 @@ mod tests {
     use super::*;
     use crate::data::DenseMatrix;
     use crate::objective::testing::{check_gradient, check_hess_vec};
+    use crate::objective::HessianSample;
 
     pub(crate) fn toy() -> (Features, Vec<bool>) {
         let x = DenseMatrix::new(
             6,
             3,
-            vec![1.0, 0.5, -1.0, 0.2, -0.3, 0.0, -1.0, 2.0, 0.5, 0.0, 0.0, 1.5, 3.0, -1.0, 0.2, -0.7, 0.1, 0.9],
+            vec![
+                1.0, 0.5, -1.0, 0.2, -0.3, 0.0, -1.0, 2.0, 0.5, 0.0, 0.0, 1.5, 3.0, -1.0, 0.2,
+                -0.7, 0.1, 0.9,
+            ],
         );
-        (Features::Dense(x), vec![true, false, true, false, true, false])
+        (
+            Features::Dense(x),
+            vec![true, false, true, false, true, false],
+        )
     }
 
     #[test]
@@ -197,7 +233,12 @@ mod tests {
         let sparse = Features::Sparse(x.to_sparse());
         let w = [0.3, -0.2, 0.5, 0.1];
         let v = [0.7, 0.1, -0.4, 0.3];
-        for loss in [BinaryLoss::Logistic, BinaryLoss::CrossEntropy, BinaryLoss::Exponential, BinaryLoss::Hinge] {
+        for loss in [
+            BinaryLoss::Logistic,
+            BinaryLoss::CrossEntropy,
+            BinaryLoss::Exponential,
+            BinaryLoss::Hinge,
+        ] {
             for intercept in [false, true] {
                 for feats in [&x, &sparse] {
                     let mut obj = BinaryObjective::new(feats, t.clone(), loss, 0.1, intercept);
@@ -209,6 +250,49 @@ mod tests {
                         assert!(!obj.hess_vec(&v[..m], &mut [0.0; 4][..m]));
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn sampled_hessian_of_all_rows_is_the_hessian() {
+        let (x, t) = toy();
+        let sparse = Features::Sparse(x.to_sparse());
+        let w = [0.3, -0.2, 0.5, 0.1];
+        let v = [0.7, 0.1, -0.4, 0.3];
+        let all = HessianSample {
+            max_rows: 100,
+            max_entries: 100,
+            seed: 1,
+        };
+        for intercept in [false, true] {
+            for feats in [&x, &sparse] {
+                let mut obj =
+                    BinaryObjective::new(feats, t.clone(), BinaryLoss::Logistic, 0.1, intercept);
+                let m = obj.dim();
+                assert!(
+                    obj.sampled_hessian(&all).is_none(),
+                    "no curvature before value_grad"
+                );
+                obj.value_grad(&w[..m], &mut [0.0; 4][..m]);
+                let blocks = obj.sampled_hessian(&all).unwrap();
+                assert_eq!(blocks.len(), 1);
+                assert_eq!(blocks[0].params, (0..m).collect::<Vec<_>>());
+                let mut hv = [0.0; 4];
+                obj.hess_vec(&v[..m], &mut hv[..m]);
+                for p in 0..m {
+                    let row: f64 = (0..m).map(|q| blocks[0].matrix[p * m + q] * v[q]).sum();
+                    assert!(
+                        (row - hv[p]).abs() < 1e-6,
+                        "(Hv)[{p}]: block {row} vs hess_vec {}",
+                        hv[p]
+                    );
+                }
+                let tiny = HessianSample {
+                    max_entries: m * m - 1,
+                    ..all
+                };
+                assert!(obj.sampled_hessian(&tiny).is_none(), "larger than allowed");
             }
         }
     }
@@ -235,7 +319,10 @@ mod tests {
         let f = obj.value(&[0.0, 0.0, 0.0, 0.0]);
         assert!((f - 2f64.ln()).abs() < 1e-15);
         let f = obj.value(&[0.0, 0.0, 0.0, 5.0]);
-        let loss: f64 = (0..6).map(|i| BinaryLoss::Logistic.value(5.0, i % 2 == 0)).sum::<f64>() / 6.0;
+        let loss: f64 = (0..6)
+            .map(|i| BinaryLoss::Logistic.value(5.0, i % 2 == 0))
+            .sum::<f64>()
+            / 6.0;
         assert!((f - loss).abs() < 1e-14);
     }
 }

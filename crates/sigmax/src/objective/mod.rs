@@ -7,9 +7,11 @@
 //! - the intercept, when present, is stored after the weights and is never regularized.
 
 mod binary;
+mod sampled_hessian;
 mod softmax;
 
 pub use binary::BinaryObjective;
+pub use sampled_hessian::{HessianBlock, HessianSample};
 pub use softmax::SoftmaxObjective;
 
 /// A function of the parameter vector that solvers minimize.
@@ -29,6 +31,12 @@ pub trait Objective {
     /// `false` if not available (the default).
     fn hess_diag(&self, _out: &mut [f64]) -> bool {
         false
+    }
+    /// Diagonal blocks of ∇²J at the `w` of the last `value_grad` call, estimated on a
+    /// sample of rows, for preconditioning; `None` if not available (the default) or
+    /// larger than the request allows.
+    fn sampled_hessian(&self, _req: &HessianSample) -> Option<Vec<HessianBlock>> {
+        None
     }
     /// Whether J is smooth (second-order solvers and gradient-norm stopping apply).
     fn is_smooth(&self) -> bool;
@@ -66,7 +74,11 @@ pub(crate) mod testing {
             wp[k] += h;
             wm[k] -= h;
             let fd = (obj.value(&wp) - obj.value(&wm)) / (2.0 * h);
-            assert!((fd - g[k]).abs() <= rel_tol * scale, "grad[{k}]: analytic {} vs finite difference {fd}", g[k]);
+            assert!(
+                (fd - g[k]).abs() <= rel_tol * scale,
+                "grad[{k}]: analytic {} vs finite difference {fd}",
+                g[k]
+            );
         }
     }
 
@@ -84,7 +96,11 @@ pub(crate) mod testing {
         let scale = hv.iter().fold(1e-3f64, |m, x| m.max(x.abs()));
         for k in 0..n {
             let fd = (gp[k] - gm[k]) / (2.0 * h);
-            assert!((fd - hv[k]).abs() <= rel_tol * scale, "Hv[{k}]: analytic {} vs finite difference {fd}", hv[k]);
+            assert!(
+                (fd - hv[k]).abs() <= rel_tol * scale,
+                "Hv[{k}]: analytic {} vs finite difference {fd}",
+                hv[k]
+            );
         }
     }
 }

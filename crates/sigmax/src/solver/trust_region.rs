@@ -3,11 +3,13 @@
 //! large-scale logistic regression", JMLR 9 (2008), Alg. 2 and 3; radius update of
 //! Lin & Moré, "Newton's method for large bound-constrained optimization problems",
 //! SIAM J. Optim. 9 (1999). Needs only Hessian-vector products, never the Hessian.
-//! When the objective offers its Hessian diagonal, CG is preconditioned with
-//! M = (1 − α)I + α·diag(∇²J), α = 0.01, and the trust region is measured in the M-norm
-//! (Hsia, Chiang & Lin, "Preconditioned conjugate gradient methods in truncated Newton
-//! frameworks for large-scale linear classification", ACML 2018).
+//! CG is preconditioned and the trust region measured in the M-norm (Hsia, Chiang & Lin,
+//! "Preconditioned conjugate gradient methods in truncated Newton frameworks for
+//! large-scale linear classification", ACML 2018), with M either their diagonal
+//! preconditioner or, for models with few enough parameters, the Hessian estimated on a
+//! row sample (see [`PreconditionerChoice`]).
 
+use super::preconditioner::{Preconditioner, PreconditionerChoice};
 use super::{norm, Observer, SolverReport, StopRule, Tracker};
 use crate::error::{Error, Result};
 use crate::objective::{dot, Objective};
@@ -17,10 +19,12 @@ pub struct TrustRegionNewton {
     pub stop: StopRule,
     /// Inner CG stops when ‖r‖ ≤ cg_tol·‖∇J‖ (0.1 in the paper).
     pub cg_tol: f64,
+    pub preconditioner: PreconditionerChoice,
 }
 
-/// Weight of the Hessian diagonal in the preconditioner (ACML 2018).
-const PRECOND_ALPHA: f64 = 0.01;
+/// A sampled-Hessian preconditioner is kept across Newton steps (its GEMM costs several
+/// passes over the data) until a CG solve needs more than this many products.
+const REBUILD_AFTER_CG_STEPS: usize = 4;
 
 // Acceptance and radius constants (JMLR 2008, §2.1).
 const ETA0: f64 = 1e-4;
@@ -31,7 +35,12 @@ const SIGMA2: f64 = 0.5;
 const SIGMA3: f64 = 4.0;
 
 impl TrustRegionNewton {
-    pub fn minimize(&self, obj: &mut dyn Objective, w: &mut [f64], observer: Option<Observer>) -> Result<SolverReport> {
+    pub fn minimize(
+        &self,
+        obj: &mut dyn Objective,
+        w: &mut [f64],
+        observer: Option<Observer>,
+    ) -> Result<SolverReport> {
         if !obj.is_smooth() {
             return Err(Error::Unsupported(
                 "the trust-region Newton solver needs a twice-differentiable objective (use sgd or gd for the hinge loss)".into(),
@@ -41,13 +50,23 @@ impl TrustRegionNewton {
         let mut tr = Tracker::new(obj, self.stop.tol, observer);
         let mut g = vec![0.0; n];
         let mut f = obj.value_grad(w, &mut g);
-        let mut m = vec![1.0; n];
-        self.preconditioner(obj, &mut m);
+        let mut builds = 0u64;
+        let mut m = self.preconditioner(obj, None, &mut builds);
         // From w = 0 the first radius is ‖∇J‖ (JMLR 2008). From a warm start ‖∇J‖ is small
         // and would cramp the first steps, so the first Newton step is left unconstrained
         // (the first iteration then sets Δ = ‖s‖).
-        let mut delta = if w.iter().all(|&v| v == 0.0) { m_norm_inv(&g, &m) } else { f64::INFINITY };
-        let (mut s, mut r, mut w_new, mut g_new) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let mut delta = if w.iter().all(|&v| v == 0.0) {
+            m.inv_norm(&g)
+        } else {
+            f64::INFINITY
+        };
+        let mut products = 0;
+        let done = |tr: Tracker, converged, reason: String, products| SolverReport {
+            hess_vec_products: products,
+            ..tr.finish("newton", converged, reason)
+        };
+        let (mut s, mut r, mut w_new, mut g_new) =
+            (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         let mut f_new_cached: Option<f64> = None;
         let mut iter = 0;
         let mut first = true;
@@ -55,12 +74,23 @@ impl TrustRegionNewton {
             let gn = norm(&g);
             tr.record(iter, f, gn)?;
             if tr.converged(gn) {
-                return Ok(tr.finish("newton", true, format!("gradient norm below tol after {iter} iterations")));
+                return Ok(done(
+                    tr,
+                    true,
+                    format!("gradient norm below tol after {iter} iterations"),
+                    products,
+                ));
             }
             if iter >= self.stop.max_iter {
-                return Ok(tr.finish("newton", false, format!("reached max iterations ({})", self.stop.max_iter)));
+                return Ok(done(
+                    tr,
+                    false,
+                    format!("reached max iterations ({})", self.stop.max_iter),
+                    products,
+                ));
             }
-            self.steihaug_cg(obj, &g, &m, delta, &mut s, &mut r);
+            let cg_steps = self.steihaug_cg(obj, &g, &m, delta, &mut s, &mut r);
+            products += cg_steps;
             for k in 0..n {
                 w_new[k] = w[k] + s[k];
             }
@@ -69,13 +99,17 @@ impl TrustRegionNewton {
             let prered = -0.5 * (gs - dot(&s, &r));
             let f_new = obj.value(&w_new);
             let actred = f - f_new;
-            let snorm = m_norm(&s, &m);
+            let snorm = m.norm(&s);
             if first {
                 delta = delta.min(snorm);
                 first = false;
             }
             let denom = f_new - f - gs;
-            let alpha = if denom <= 0.0 { SIGMA3 } else { SIGMA1.max(-0.5 * (gs / denom)) };
+            let alpha = if denom <= 0.0 {
+                SIGMA3
+            } else {
+                SIGMA1.max(-0.5 * (gs / denom))
+            };
             delta = if actred < ETA0 * prered {
                 (alpha.max(SIGMA1) * snorm).min(SIGMA2 * delta)
             } else if actred < ETA1 * prered {
@@ -108,38 +142,71 @@ impl TrustRegionNewton {
                     }
                     None => obj.value_grad(w, &mut g),
                 };
-                self.preconditioner(obj, &mut m);
+                if !matches!(m, Preconditioner::Blocks(_)) || cg_steps > REBUILD_AFTER_CG_STEPS {
+                    m = self.preconditioner(obj, Some(m), &mut builds);
+                }
             } else if flat {
-                return Ok(tr.finish(
-                    "newton",
+                return Ok(done(
+                    tr,
                     false,
                     format!("no further progress possible at iteration {iter} (step changes J and ‖∇J‖ below rounding)"),
+                    products,
                 ));
             }
             // A rejected (non-flat) step only called `value`, which leaves the curvature
             // at w in place: the next CG solve can use it as it is.
             if delta < 1e-300 {
-                return Ok(tr.finish("newton", false, format!("trust region vanished at iteration {iter}")));
+                return Ok(done(
+                    tr,
+                    false,
+                    format!("trust region vanished at iteration {iter}"),
+                    products,
+                ));
             }
         }
     }
 
-    /// M = (1 − α)I + α·diag(∇²J) if the objective has the diagonal; else I.
-    fn preconditioner(&self, obj: &dyn Objective, m: &mut [f64]) {
-        if obj.hess_diag(m) {
-            m.iter_mut().for_each(|v| *v = (1.0 - PRECOND_ALPHA) + PRECOND_ALPHA * *v);
-        } else {
-            m.iter_mut().for_each(|v| *v = 1.0);
+    /// The preconditioner at the objective's last `value_grad` point. `Auto` tries the
+    /// sampled Hessian first and, once it has failed (too large, not positive definite),
+    /// stays with the diagonal instead of trying again (`previous` tells).
+    fn preconditioner(
+        &self,
+        obj: &dyn Objective,
+        previous: Option<Preconditioner>,
+        builds: &mut u64,
+    ) -> Preconditioner {
+        let tried_and_failed = matches!(previous, Some(Preconditioner::Diagonal(_))) && *builds > 0;
+        let sampled = match self.preconditioner {
+            PreconditionerChoice::Diagonal => false,
+            PreconditionerChoice::SampledHessian => true,
+            PreconditionerChoice::Auto => !tried_and_failed,
+        };
+        if sampled {
+            *builds += 1;
+            if let Some(m) = Preconditioner::sampled_hessian(obj, *builds) {
+                return m;
+            }
         }
+        Preconditioner::diagonal(obj)
     }
 
     /// Approximately solves ∇²J s = −g inside ‖s‖_M ≤ Δ by preconditioned conjugate
-    /// gradients, stopping at the boundary (Steihaug). Leaves the residual r = −g − ∇²J s.
-    fn steihaug_cg(&self, obj: &dyn Objective, g: &[f64], m: &[f64], delta: f64, s: &mut [f64], r: &mut [f64]) {
+    /// gradients, stopping at the boundary (Steihaug). Leaves the residual r = −g − ∇²J s;
+    /// returns the number of Hessian-vector products.
+    fn steihaug_cg(
+        &self,
+        obj: &dyn Objective,
+        g: &[f64],
+        m: &Preconditioner,
+        delta: f64,
+        s: &mut [f64],
+        r: &mut [f64],
+    ) -> usize {
         let n = g.len();
         s.iter_mut().for_each(|v| *v = 0.0);
         r.iter_mut().zip(g).for_each(|(rk, gk)| *rk = -gk);
-        let mut z: Vec<f64> = r.iter().zip(m).map(|(a, b)| a / b).collect();
+        let mut z = vec![0.0; n];
+        m.solve(r, &mut z);
         let mut d = z.clone();
         let mut hd = vec![0.0; n];
         let mut rz = dot(r, &z);
@@ -156,14 +223,18 @@ impl TrustRegionNewton {
             for k in 0..n {
                 s[k] += alpha * d[k];
             }
-            if m_norm(s, m) > delta || dhd <= 0.0 {
+            if m.norm(s) > delta || dhd <= 0.0 {
                 // Back up and move to the boundary along d: τ ≥ 0 with ‖s + τd‖_M = Δ.
                 for k in 0..n {
                     s[k] -= alpha * d[k];
                 }
-                let (std, sts, dtd) = (m_dot(s, &d, m), m_dot(s, s, m), m_dot(&d, &d, m));
+                let (std, sts, dtd) = (m.dot(s, &d), m.dot(s, s), m.dot(&d, &d));
                 let rad = (std * std + dtd * (delta * delta - sts)).max(0.0).sqrt();
-                let tau = if std >= 0.0 { (delta * delta - sts) / (std + rad) } else { (rad - std) / dtd };
+                let tau = if std >= 0.0 {
+                    (delta * delta - sts) / (std + rad)
+                } else {
+                    (rad - std) / dtd
+                };
                 for k in 0..n {
                     s[k] += tau * d[k];
                     r[k] -= tau * hd[k];
@@ -172,8 +243,8 @@ impl TrustRegionNewton {
             }
             for k in 0..n {
                 r[k] -= alpha * hd[k];
-                z[k] = r[k] / m[k];
             }
+            m.solve(r, &mut z);
             let rz_new = dot(r, &z);
             let beta = rz_new / rz;
             for k in 0..n {
@@ -181,22 +252,8 @@ impl TrustRegionNewton {
             }
             rz = rz_new;
         }
+        it
     }
-}
-
-/// aᵀMb for diagonal M.
-fn m_dot(a: &[f64], b: &[f64], m: &[f64]) -> f64 {
-    a.iter().zip(b).zip(m).map(|((x, y), w)| x * y * w).sum()
-}
-
-/// ‖v‖_M = sqrt(vᵀMv).
-fn m_norm(v: &[f64], m: &[f64]) -> f64 {
-    m_dot(v, v, m).sqrt()
-}
-
-/// ‖v‖_{M⁻¹}.
-fn m_norm_inv(v: &[f64], m: &[f64]) -> f64 {
-    v.iter().zip(m).map(|(x, w)| x * x / w).sum::<f64>().sqrt()
 }
 
 #[cfg(test)]
@@ -208,7 +265,14 @@ mod tests {
     fn converges_on_a_quadratic_in_few_steps() {
         let mut q = ill_conditioned();
         let mut w = vec![0.0; 4];
-        let solver = TrustRegionNewton { stop: StopRule { tol: 1e-10, max_iter: 100 }, cg_tol: 0.1 };
+        let solver = TrustRegionNewton {
+            stop: StopRule {
+                tol: 1e-10,
+                max_iter: 100,
+            },
+            cg_tol: 0.1,
+            preconditioner: PreconditionerChoice::Auto,
+        };
         let r = solver.minimize(&mut q, &mut w, None).unwrap();
         assert!(r.converged && r.iterations < 20, "{r:?}");
         for k in 0..4 {

@@ -1,0 +1,206 @@
+//! Small dense linear algebra the solvers need: the Cholesky factorization of a
+//! symmetric positive definite matrix (for the sampled-Hessian preconditioner) and the
+//! weighted Gram matrix Σ_i c_i a_i a_iᵀ of a few thousand rows, which is one GEMM.
+
+use rayon::prelude::*;
+
+/// A = L Lᵀ with L lower triangular, stored row-major (the upper part is unused).
+#[derive(Debug, Clone)]
+pub struct Cholesky {
+    n: usize,
+    l: Vec<f64>,
+}
+
+impl Cholesky {
+    /// Factors the symmetric `n × n` row-major matrix `a` (only its lower triangle is
+    /// read). `None` when a pivot is not positive (A not positive definite, numerically).
+    pub fn factor(mut a: Vec<f64>, n: usize) -> Option<Cholesky> {
+        assert_eq!(a.len(), n * n, "Cholesky: matrix is not n × n");
+        // Row-by-row (Cholesky–Banachiewicz): row i needs rows 0..i finished, and its
+        // entries j < i are dot products of two finished row prefixes, contiguous in
+        // memory, so the inner loops vectorize.
+        for i in 0..n {
+            let (done, rest) = a.split_at_mut(i * n);
+            let row = &mut rest[..n];
+            for j in 0..i {
+                let lj = &done[j * n..j * n + j];
+                let s = row[j] - dot(&row[..j], lj);
+                row[j] = s / done[j * n + j];
+            }
+            let piv = row[i] - dot(&row[..i], &row[..i]);
+            if !(piv > 0.0 && piv.is_finite()) {
+                return None;
+            }
+            row[i] = piv.sqrt();
+        }
+        Some(Cholesky { n, l: a })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.n
+    }
+
+    /// Solves A x = b in place (forward then back substitution).
+    pub fn solve(&self, b: &mut [f64]) {
+        let n = self.n;
+        for i in 0..n {
+            let row = &self.l[i * n..i * n + i];
+            b[i] = (b[i] - dot(row, &b[..i])) / self.l[i * n + i];
+        }
+        // Lᵀ x = y, column-oriented over the rows of L so memory stays contiguous.
+        for i in (0..n).rev() {
+            b[i] /= self.l[i * n + i];
+            let xi = b[i];
+            let row = &self.l[i * n..i * n + i];
+            for (bj, &lij) in b[..i].iter_mut().zip(row) {
+                *bj -= lij * xi;
+            }
+        }
+    }
+
+    /// out = Lᵀ v, so that vᵀ A v = ‖Lᵀv‖² and uᵀ A v = (Lᵀu)·(Lᵀv).
+    pub fn lt_mul(&self, v: &[f64], out: &mut [f64]) {
+        let n = self.n;
+        out[..n].iter_mut().for_each(|o| *o = 0.0);
+        for i in 0..n {
+            let row = &self.l[i * n..=i * n + i];
+            // (Lᵀ v)_j = Σ_{i ≥ j} L_ij v_i: add row i of L times v_i.
+            for (oj, &lij) in out[..=i].iter_mut().zip(row) {
+                *oj += lij * v[i];
+            }
+        }
+    }
+}
+
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    // Four partial sums let the compiler vectorize without reassociating one chain.
+    let mut s = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..4 {
+            s[k] += x[k] * y[k];
+        }
+    }
+    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    (s[0] + s[1]) + (s[2] + s[3]) + tail
+}
+
+/// G = Σ_i c_i a_i a_iᵀ for the rows a_i of the row-major `rows × cols` matrix `a`
+/// (f32, as the data is stored), as a row-major `cols × cols` f64 matrix. One single
+/// precision GEMM of the scaled rows: the result is used as a preconditioner, where
+/// single precision is ample (its rounding, ~1e-6 relative, is far below the ridge the
+/// caller adds). `c_i` must be ≥ 0.
+pub fn weighted_gram(a: &[f32], rows: usize, cols: usize, c: &[f64]) -> Vec<f64> {
+    assert_eq!(a.len(), rows * cols);
+    assert_eq!(c.len(), rows);
+    let mut scaled = vec![0f32; rows * cols];
+    scaled
+        .par_chunks_mut(cols.max(1))
+        .zip(a.par_chunks(cols.max(1)))
+        .zip(c.par_iter())
+        .for_each(|((out, row), &ci)| {
+            let s = ci.max(0.0).sqrt() as f32;
+            out.iter_mut().zip(row).for_each(|(o, &x)| *o = s * x);
+        });
+    let mut g = vec![0f32; cols * cols];
+    if rows > 0 && cols > 0 {
+        // SAFETY: `scaled` is rows × cols row-major, read as its transpose (cols × rows,
+        // strides 1, cols) and as itself (rows × cols, strides cols, 1); `g` is cols × cols.
+        unsafe {
+            matrixmultiply::sgemm(
+                cols,
+                rows,
+                cols,
+                1.0,
+                scaled.as_ptr(),
+                1,
+                cols as isize,
+                scaled.as_ptr(),
+                cols as isize,
+                1,
+                0.0,
+                g.as_mut_ptr(),
+                cols as isize,
+                1,
+            );
+        }
+    }
+    g.into_iter().map(f64::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spd(n: usize) -> Vec<f64> {
+        // B Bᵀ + I for a fixed B.
+        let b: Vec<f64> = (0..n * n)
+            .map(|k| ((k * 37 % 11) as f64 - 5.0) / 7.0)
+            .collect();
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                a[i * n + j] = (0..n).map(|k| b[i * n + k] * b[j * n + k]).sum::<f64>()
+                    + if i == j { 1.0 } else { 0.0 };
+            }
+        }
+        a
+    }
+
+    #[test]
+    fn solve_inverts_the_matrix_and_lt_mul_gives_the_quadratic_form() {
+        for n in [1, 2, 5, 17] {
+            let a = spd(n);
+            let ch = Cholesky::factor(a.clone(), n).unwrap();
+            let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.7).sin()).collect();
+            let mut b: Vec<f64> = (0..n)
+                .map(|i| (0..n).map(|j| a[i * n + j] * x[j]).sum())
+                .collect();
+            let xax: f64 = x.iter().zip(&b).map(|(p, q)| p * q).sum();
+            let mut ltx = vec![0.0; n];
+            ch.lt_mul(&x, &mut ltx);
+            assert!(
+                (dot(&ltx, &ltx) - xax).abs() <= 1e-12 * xax.abs().max(1.0),
+                "n = {n}"
+            );
+            ch.solve(&mut b);
+            for i in 0..n {
+                assert!(
+                    (b[i] - x[i]).abs() < 1e-10,
+                    "n = {n}: x[{i}] = {} vs {}",
+                    b[i],
+                    x[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn indefinite_matrices_are_refused() {
+        assert!(Cholesky::factor(vec![1.0, 2.0, 2.0, 1.0], 2).is_none());
+        assert!(Cholesky::factor(vec![0.0], 1).is_none());
+        assert!(Cholesky::factor(vec![f64::NAN], 1).is_none());
+    }
+
+    #[test]
+    fn weighted_gram_is_the_sum_of_weighted_outer_products() {
+        let (rows, cols) = (7, 3);
+        let a: Vec<f32> = (0..rows * cols)
+            .map(|k| ((k * 5 % 7) as f32 - 3.0) / 4.0)
+            .collect();
+        let c: Vec<f64> = (0..rows).map(|i| 0.1 + i as f64 * 0.3).collect();
+        let g = weighted_gram(&a, rows, cols, &c);
+        for p in 0..cols {
+            for q in 0..cols {
+                let want: f64 = (0..rows)
+                    .map(|i| c[i] * a[i * cols + p] as f64 * a[i * cols + q] as f64)
+                    .sum();
+                assert!(
+                    (g[p * cols + q] - want).abs() < 1e-5 * want.abs().max(1.0),
+                    "G[{p}][{q}]"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Preconditioners for the conjugate-gradient inner solves of Newton's method: a matrix
+//! M ≈ ∇²J that is cheap to invert. CG then works on M^{-1/2} ∇²J M^{-1/2}, whose
+//! eigenvalues cluster near 1 when M is good, and needs fewer Hessian-vector products
+//! (each a full pass over the data). The trust region is measured in the M-norm.
+
+use crate::linalg::{dot, Cholesky};
+use crate::objective::{HessianSample, Objective};
+
+/// Which preconditioner the trust-region solver uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PreconditionerChoice {
+    /// The sampled Hessian when the objective offers it within the size limit (models
+    /// with up to a few thousand parameters per block), else the diagonal.
+    #[default]
+    Auto,
+    /// M = (1 − α)I + α·diag(∇²J), α = 0.01 (Hsia, Chiang & Lin, ACML 2018; LIBLINEAR ≥ 2.20).
+    Diagonal,
+    /// Diagonal blocks of ∇²J estimated on a row sample, inverted by Cholesky.
+    SampledHessian,
+}
+
+/// Weight of the Hessian diagonal in the diagonal preconditioner (ACML 2018).
+const DIAGONAL_ALPHA: f64 = 0.01;
+/// Rows drawn for the sampled Hessian. On Fashion-MNIST (d = 784) 5,000 rows cut the
+/// Hessian-vector products of a Newton solve from ~200 to ~40; building costs ~s·d² flops.
+pub(crate) const SAMPLE_ROWS: usize = 5_000;
+/// Largest sampled Hessian (entries over all blocks, 8 bytes each): 64 MiB, e.g. one block
+/// of 2,896 parameters or ten of 916.
+pub(crate) const MAX_ENTRIES: usize = 1 << 23;
+
+pub(crate) enum Preconditioner {
+    Diagonal(Vec<f64>),
+    /// Cholesky factors of diagonal blocks, each with the parameters it covers; the
+    /// parameters of no block have M = 1.
+    Blocks(Vec<(Vec<usize>, Cholesky)>),
+}
+
+impl Preconditioner {
+    /// The diagonal preconditioner at the objective's last `value_grad` point (M = I if
+    /// the objective has no Hessian diagonal).
+    pub fn diagonal(obj: &dyn Objective) -> Preconditioner {
+        let mut m = vec![1.0; obj.dim()];
+        if obj.hess_diag(&mut m) {
+            m.iter_mut()
+                .for_each(|v| *v = (1.0 - DIAGONAL_ALPHA) + DIAGONAL_ALPHA * *v);
+        } else {
+            m.iter_mut().for_each(|v| *v = 1.0);
+        }
+        Preconditioner::Diagonal(m)
+    }
+
+    /// The sampled-Hessian preconditioner, or `None` when the objective does not offer one
+    /// (too large, not twice differentiable) or a block is not positive definite.
+    pub fn sampled_hessian(obj: &dyn Objective, seed: u64) -> Option<Preconditioner> {
+        let req = HessianSample {
+            max_rows: SAMPLE_ROWS,
+            max_entries: MAX_ENTRIES,
+            seed,
+        };
+        let blocks = obj.sampled_hessian(&req)?;
+        let mut factors = Vec::with_capacity(blocks.len());
+        for b in blocks {
+            let n = b.params.len();
+            factors.push((b.params, Cholesky::factor(b.matrix, n)?));
+        }
+        Some(Preconditioner::Blocks(factors))
+    }
+
+    /// z = M⁻¹ r.
+    pub fn solve(&self, r: &[f64], z: &mut [f64]) {
+        match self {
+            Preconditioner::Diagonal(m) => z
+                .iter_mut()
+                .zip(r)
+                .zip(m)
+                .for_each(|((zk, rk), mk)| *zk = rk / mk),
+            Preconditioner::Blocks(blocks) => {
+                z.copy_from_slice(r);
+                let mut buf = Vec::new();
+                for (params, ch) in blocks {
+                    buf.clear();
+                    buf.extend(params.iter().map(|&p| r[p]));
+                    ch.solve(&mut buf);
+                    params.iter().zip(&buf).for_each(|(&p, &v)| z[p] = v);
+                }
+            }
+        }
+    }
+
+    /// aᵀ M b.
+    pub fn dot(&self, a: &[f64], b: &[f64]) -> f64 {
+        match self {
+            Preconditioner::Diagonal(m) => {
+                a.iter().zip(b).zip(m).map(|((x, y), w)| x * y * w).sum()
+            }
+            Preconditioner::Blocks(blocks) => {
+                // Parameters outside every block count with M = 1.
+                let mut covered = vec![false; a.len()];
+                let mut total = 0.0;
+                let (mut ga, mut gb, mut la, mut lb) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                for (params, ch) in blocks {
+                    ga.clear();
+                    gb.clear();
+                    ga.extend(params.iter().map(|&p| a[p]));
+                    gb.extend(params.iter().map(|&p| b[p]));
+                    la.resize(params.len(), 0.0);
+                    lb.resize(params.len(), 0.0);
+                    ch.lt_mul(&ga, &mut la);
+                    ch.lt_mul(&gb, &mut lb);
+                    total += dot(&la, &lb);
+                    params.iter().for_each(|&p| covered[p] = true);
+                }
+                total
+                    + (0..a.len())
+                        .filter(|&k| !covered[k])
+                        .map(|k| a[k] * b[k])
+                        .sum::<f64>()
+            }
+        }
+    }
+
+    /// ‖v‖_M.
+    pub fn norm(&self, v: &[f64]) -> f64 {
+        self.dot(v, v).max(0.0).sqrt()
+    }
+
+    /// ‖v‖_{M⁻¹} = sqrt(vᵀ M⁻¹ v).
+    pub fn inv_norm(&self, v: &[f64]) -> f64 {
+        let mut z = vec![0.0; v.len()];
+        self.solve(v, &mut z);
+        dot(v, &z).max(0.0).sqrt()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_solve_and_norms_agree_with_the_dense_matrix() {
+        // M = blockdiag(A on params {0, 2}, 1 on param 1).
+        let a = vec![4.0, 1.0, 1.0, 3.0];
+        let m = Preconditioner::Blocks(vec![(vec![0, 2], Cholesky::factor(a, 2).unwrap())]);
+        let full = |v: &[f64]| [4.0 * v[0] + v[2], v[1], v[0] + 3.0 * v[2]];
+        let v = [0.5, -2.0, 1.5];
+        let mv = full(&v);
+        let mut z = [0.0; 3];
+        m.solve(&mv, &mut z);
+        for k in 0..3 {
+            assert!((z[k] - v[k]).abs() < 1e-12);
+        }
+        let vmv: f64 = v.iter().zip(&mv).map(|(p, q)| p * q).sum();
+        assert!((m.norm(&v) - vmv.sqrt()).abs() < 1e-12);
+        assert!((m.inv_norm(&mv) - vmv.sqrt()).abs() < 1e-12);
+        let u = [1.0, 2.0, 3.0];
+        let umv: f64 = u.iter().zip(&mv).map(|(p, q)| p * q).sum();
+        assert!((m.dot(&u, &v) - umv).abs() < 1e-12);
+    }
+}
