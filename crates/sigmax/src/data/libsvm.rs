@@ -1,22 +1,32 @@
 //! LIBSVM / svmlight text: `label idx:val idx:val ... # comment`, one row per line.
 //!
 //! Indices are 1-based by default (0-based on request) and must strictly increase within
-//! a row. `qid:` tokens are skipped. The file is streamed in blocks of 64 MiB (so memory
-//! holds the parsed matrix plus one block, never the whole text); each block is cut into
-//! chunks at line ends that are parsed in parallel by a hand-written tokenizer with
-//! fast_float2 for the values. Nothing is allocated per token.
+//! a row. `qid:` tokens are skipped. The file is streamed in blocks of 64 MiB (memory
+//! holds the parsed matrix plus about one block, never the whole text), and the next
+//! block is read while the current one is parsed. Each block is cut into chunks at line
+//! ends that are parsed in parallel, each in a single pass over its bytes by a
+//! hand-written tokenizer (fast_float2 for the values); nothing is allocated per token or
+//! per row, and labels are interned per chunk. Line numbers, needed only for error
+//! messages, are counted as the tokenizer goes.
+//!
+//! Data that is dense enough (see [`LoadOptions::dense_above`]) is stored densely: while
+//! the rows read so far look dense, the parsed chunks are kept as they are and copied
+//! into the dense matrix at the end, each freed as soon as it is copied, so the text's
+//! CSR form never exists in one piece next to the dense one.
 
-use super::{CsrMatrix, Dataset, Features, LabelInterner};
+use super::{CsrMatrix, Dataset, DenseMatrix, Features, LabelInterner, LoadOptions};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
 const CHUNK_BYTES: usize = 1 << 22;
 const BLOCK_BYTES: usize = 1 << 26;
 
-/// Reads a LIBSVM file (gzip or plain), streaming.
-pub fn read_libsvm(path: &Path, zero_based: bool, max_features: usize) -> Result<Dataset> {
+/// Reads a LIBSVM file (gzip or plain), streaming; stored densely when at least
+/// `opts.dense_above` of the entries are nonzero.
+pub fn read_libsvm(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
     let gz = {
@@ -24,44 +34,55 @@ pub fn read_libsvm(path: &Path, zero_based: bool, max_features: usize) -> Result
         let head = reader.fill_buf().map_err(|e| Error::io(path, e))?;
         head.starts_with(&[0x1f, 0x8b])
     };
-    let mut source: Box<dyn Read> = if gz {
+    let mut source: Box<dyn Read + Send> = if gz {
         Box::new(flate2::read::MultiGzDecoder::new(reader))
     } else {
         Box::new(reader)
     };
-    let mut builder = Builder::new(path, zero_based, max_features);
-    let mut buf: Vec<u8> = Vec::new();
-    let mut total = 0usize;
+    let mut builder = Builder::new(path, opts.zero_based, opts.max_features, opts.dense_above);
+    let mut block: Vec<u8> = Vec::new();
+    let mut eof = read_block(&mut source, &mut block).map_err(|e| Error::io(path, e))?;
+    if block.is_empty() {
+        return Err(Error::bad_file(path, "the file is empty"));
+    }
     loop {
-        // read_to_end grows the buffer only as far as the data goes (a small file never
-        // costs a 64 MiB allocation).
-        let start = buf.len();
-        let got = source
-            .by_ref()
-            .take(BLOCK_BYTES as u64)
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::io(path, e))?;
-        let eof = got < BLOCK_BYTES;
-        total += buf.len() - start;
-        // Parse up to the last complete line; keep the rest for the next block.
+        // Parse up to the last complete line; the rest starts the next block, which is
+        // read while this one is parsed.
         let cut = if eof {
-            buf.len()
+            block.len()
         } else {
-            buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1)
+            block.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1)
         };
-        builder.add_block(&buf[..cut])?;
-        buf.drain(..cut);
+        let mut next: Vec<u8> = Vec::new();
+        let (parsed, read) = rayon::join(
+            || builder.add_block(&block[..cut]),
+            || -> std::io::Result<bool> {
+                if eof {
+                    return Ok(true);
+                }
+                next.extend_from_slice(&block[cut..]);
+                read_block(&mut source, &mut next)
+            },
+        );
+        parsed?;
         if eof {
             break;
         }
-    }
-    if total == 0 {
-        return Err(Error::bad_file(path, "the file is empty"));
+        eof = read.map_err(|e| Error::io(path, e))?;
+        block = next;
     }
     builder.finish()
 }
 
-/// Parses LIBSVM text already in memory; `path` only names the source in errors.
+/// Appends up to one block of bytes; `true` at the end of the input. (read_to_end grows
+/// the buffer only as far as the data goes: a small file never costs 64 MiB.)
+fn read_block(source: &mut Box<dyn Read + Send>, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    let got = source.by_ref().take(BLOCK_BYTES as u64).read_to_end(buf)?;
+    Ok(got < BLOCK_BYTES)
+}
+
+/// Parses LIBSVM text already in memory into CSR storage; `path` only names the source
+/// in errors.
 pub fn parse_libsvm(
     bytes: &[u8],
     path: &Path,
@@ -71,108 +92,194 @@ pub fn parse_libsvm(
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::bad_file(path, "the file is empty"));
     }
-    let mut builder = Builder::new(path, zero_based, max_features);
+    let mut builder = Builder::new(path, zero_based, max_features, f64::INFINITY);
     builder.add_block(bytes)?;
     builder.finish()
 }
 
-/// Accumulates parsed blocks into one CSR matrix.
-struct Builder<'p> {
-    path: &'p Path,
-    zero_based: bool,
-    max_features: usize,
-    next_line: usize,
-    indptr: Vec<usize>,
-    indices: Vec<u32>,
-    values: Vec<f32>,
-    cols: usize,
-    labels: LabelInterner,
-}
-
-/// One chunk's rows.
+/// One chunk's rows: nonzeros per row, their columns and values, and each row's label as
+/// an index into `labels` (the chunk's distinct label spellings).
 struct Chunk<'a> {
+    label_ids: Vec<u32>,
     labels: Vec<&'a str>,
     row_nnz: Vec<u32>,
     indices: Vec<u32>,
     values: Vec<f32>,
     max_col: usize,
+    /// Lines in the chunk (for the line numbers of later chunks).
+    lines: usize,
+}
+
+/// Parsed rows not yet merged into one CSR matrix.
+struct Piece {
+    row_nnz: Vec<u32>,
+    indices: Vec<u32>,
+    values: Vec<f32>,
+}
+
+/// Accumulates parsed blocks: as separate pieces while the data looks dense, else
+/// merged into one CSR matrix.
+struct Builder<'p> {
+    path: &'p Path,
+    zero_based: bool,
+    max_features: usize,
+    dense_above: f64,
+    next_line: usize,
+    labels: LabelInterner,
+    y: Vec<u32>,
+    cols: usize,
+    nnz: usize,
+    pieces: Vec<Piece>,
+    /// Merged CSR rows (once the data stopped looking dense); `indptr` starts with 0.
+    indptr: Vec<usize>,
+    indices: Vec<u32>,
+    values: Vec<f32>,
 }
 
 impl<'p> Builder<'p> {
-    fn new(path: &'p Path, zero_based: bool, max_features: usize) -> Self {
+    fn new(path: &'p Path, zero_based: bool, max_features: usize, dense_above: f64) -> Self {
         Builder {
             path,
             zero_based,
             max_features,
+            dense_above,
             next_line: 1,
+            labels: LabelInterner::default(),
+            y: Vec::new(),
+            cols: 0,
+            nnz: 0,
+            pieces: Vec::new(),
             indptr: vec![0],
             indices: Vec::new(),
             values: Vec::new(),
-            cols: 0,
-            labels: LabelInterner::default(),
         }
+    }
+
+    fn looks_dense(&self) -> bool {
+        let cells = self.y.len() as f64 * self.cols as f64;
+        cells > 0.0 && self.nnz as f64 >= self.dense_above * cells
     }
 
     /// Parses whole lines (the block ends at a line end or at the end of the file).
     fn add_block(&mut self, bytes: &[u8]) -> Result<()> {
-        let mut bounds = vec![0usize];
-        while *bounds.last().unwrap() < bytes.len() {
-            let start = *bounds.last().unwrap();
+        let mut ranges = Vec::new();
+        let mut start = 0;
+        while start < bytes.len() {
             let mut end = (start + CHUNK_BYTES).min(bytes.len());
-            while end < bytes.len() && bytes[end - 1] != b'\n' {
-                end += 1;
-            }
-            bounds.push(end);
+            end += bytes[end..]
+                .iter()
+                .position(|&c| c == b'\n')
+                .map_or(bytes.len() - end, |p| p + 1);
+            ranges.push((start, end));
+            start = end;
         }
-        let ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-        let line_counts: Vec<usize> = ranges
+        let (zero_based, max_features) = (self.zero_based, self.max_features);
+        let results: Vec<_> = ranges
             .par_iter()
-            .map(|&(a, b)| bytes[a..b].iter().filter(|&&c| c == b'\n').count())
+            .map(|&(a, b)| parse_chunk(&bytes[a..b], zero_based, max_features))
             .collect();
-        let mut first_lines = Vec::with_capacity(ranges.len());
-        for c in &line_counts {
-            first_lines.push(self.next_line);
-            self.next_line += c;
-        }
-        let (path, zero_based, max_features) = (self.path, self.zero_based, self.max_features);
-        let chunks: Vec<Chunk> = ranges
-            .par_iter()
-            .zip(first_lines.par_iter())
-            .map(|(&(a, b), &first)| {
-                parse_chunk(&bytes[a..b], first, path, zero_based, max_features)
-            })
-            .collect::<Result<_>>()?;
-        for c in chunks {
-            for (l, &k) in c.labels.iter().zip(&c.row_nnz) {
-                self.labels.push(l);
-                self.indptr.push(self.indptr.last().unwrap() + k as usize);
+        let mut chunks = Vec::with_capacity(results.len());
+        for (k, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(c) => chunks.push(c),
+                Err((line, msg)) => {
+                    // Line numbers of earlier chunks are only needed now.
+                    let before: usize = ranges[..k]
+                        .iter()
+                        .map(|&(a, b)| bytes[a..b].iter().filter(|&&c| c == b'\n').count())
+                        .sum();
+                    return Err(Error::parse(self.path, self.next_line + before + line, msg));
+                }
             }
-            self.indices.extend_from_slice(&c.indices);
-            self.values.extend_from_slice(&c.values);
+        }
+        for c in chunks {
+            self.next_line += c.lines;
+            let ids: Vec<u32> = c.labels.iter().map(|l| self.labels.intern(l)).collect();
+            self.y.extend(c.label_ids.iter().map(|&k| ids[k as usize]));
             self.cols = self.cols.max(c.max_col);
+            self.nnz += c.indices.len();
+            self.pieces.push(Piece {
+                row_nnz: c.row_nnz,
+                indices: c.indices,
+                values: c.values,
+            });
+        }
+        if !self.pieces.is_empty() && !self.looks_dense() {
+            self.merge_pieces();
         }
         Ok(())
     }
 
-    fn finish(self) -> Result<Dataset> {
-        if self.labels.len() == 0 {
+    /// Appends the pending pieces to the CSR arrays, freeing each after its copy.
+    fn merge_pieces(&mut self) {
+        for piece in self.pieces.drain(..) {
+            let mut end = *self.indptr.last().unwrap();
+            self.indptr.extend(piece.row_nnz.iter().map(|&k| {
+                end += k as usize;
+                end
+            }));
+            self.indices.extend_from_slice(&piece.indices);
+            self.values.extend_from_slice(&piece.values);
+        }
+    }
+
+    fn finish(mut self) -> Result<Dataset> {
+        if self.y.is_empty() {
             return Err(Error::bad_file(
                 self.path,
                 "no data rows (only comments or blank lines)",
             ));
         }
-        let (classes, y) = self.labels.finish();
-        Ok(Dataset {
-            x: Features::Sparse(CsrMatrix::new(
+        let dense = self.looks_dense();
+        let x = if dense && self.indptr.len() == 1 {
+            Features::Dense(pieces_to_dense(
+                std::mem::take(&mut self.pieces),
+                self.y.len(),
                 self.cols,
-                self.indptr,
-                self.indices,
-                self.values,
-            )),
-            y,
+            ))
+        } else {
+            self.merge_pieces();
+            let csr = CsrMatrix::new(self.cols, self.indptr, self.indices, self.values);
+            if dense {
+                Features::Dense(Features::Sparse(csr).to_dense())
+            } else {
+                Features::Sparse(csr)
+            }
+        };
+        let (classes, remap) = self.labels.finish_classes();
+        Ok(Dataset {
+            x,
+            y: self.y.into_iter().map(|k| remap[k as usize]).collect(),
             classes,
         })
     }
+}
+
+/// Scatters the pieces' rows into a zeroed dense matrix, in parallel, dropping each piece
+/// once copied (so memory holds the dense matrix plus the pieces not yet copied).
+fn pieces_to_dense(pieces: Vec<Piece>, rows: usize, cols: usize) -> DenseMatrix {
+    let mut data = vec![0f32; rows * cols];
+    let mut parts: Vec<(&mut [f32], Piece)> = Vec::with_capacity(pieces.len());
+    let mut rest: &mut [f32] = &mut data;
+    for piece in pieces {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(piece.row_nnz.len() * cols);
+        parts.push((head, piece));
+        rest = tail;
+    }
+    parts.into_par_iter().for_each(|(out, piece)| {
+        let mut k = 0;
+        for (row, &nnz) in out.chunks_mut(cols.max(1)).zip(&piece.row_nnz) {
+            let nnz = nnz as usize;
+            for (&j, &v) in piece.indices[k..k + nnz]
+                .iter()
+                .zip(&piece.values[k..k + nnz])
+            {
+                row[j as usize] = v;
+            }
+            k += nnz;
+        }
+    });
+    DenseMatrix::new(rows, cols, data)
 }
 
 #[inline]
@@ -180,53 +287,105 @@ fn is_space(b: u8) -> bool {
     b == b' ' || b == b'\t' || b == b'\r' || b == 0x0b || b == 0x0c
 }
 
-fn parse_chunk<'a>(
-    text: &'a [u8],
-    first_line: usize,
-    path: &Path,
+/// A label spelling → chunk-local id, by linear search while there are few (the usual
+/// case: a handful of classes), by hash beyond that.
+#[derive(Default)]
+struct LocalLabels<'a> {
+    names: Vec<&'a str>,
+    index: HashMap<&'a [u8], u32>,
+}
+
+impl<'a> LocalLabels<'a> {
+    const LINEAR: usize = 32;
+
+    fn id(&mut self, raw: &'a [u8]) -> std::result::Result<u32, String> {
+        if self.names.len() <= Self::LINEAR {
+            if let Some(k) = self.names.iter().position(|n| n.as_bytes() == raw) {
+                return Ok(k as u32);
+            }
+        } else if let Some(&k) = self.index.get(raw) {
+            return Ok(k);
+        }
+        let name = std::str::from_utf8(raw).map_err(|_| "label is not valid UTF-8".to_string())?;
+        let k = self.names.len() as u32;
+        self.names.push(name);
+        if self.names.len() > Self::LINEAR {
+            if self.index.is_empty() {
+                self.index.extend(
+                    self.names
+                        .iter()
+                        .enumerate()
+                        .map(|(i, n)| (n.as_bytes(), i as u32)),
+                );
+            } else {
+                self.index.insert(raw, k);
+            }
+        }
+        Ok(k)
+    }
+}
+
+/// Parses one chunk of whole lines in a single pass. An error is (line within the chunk,
+/// 0-based; message).
+fn parse_chunk(
+    text: &[u8],
     zero_based: bool,
     max_features: usize,
-) -> Result<Chunk<'a>> {
+) -> std::result::Result<Chunk<'_>, (usize, String)> {
     let mut c = Chunk {
+        label_ids: vec![],
         labels: vec![],
         row_nnz: vec![],
-        indices: vec![],
-        values: vec![],
+        indices: Vec::with_capacity(text.len() / 8),
+        values: Vec::with_capacity(text.len() / 8),
         max_col: 0,
+        lines: 0,
     };
+    let mut labels = LocalLabels::default();
     let offset = if zero_based { 0u64 } else { 1u64 };
-    for (k, raw_line) in text.split(|&b| b == b'\n').enumerate() {
-        let line_no = first_line + k;
-        let b = match raw_line.iter().position(|&x| x == b'#') {
-            Some(p) => &raw_line[..p],
-            None => raw_line,
-        };
-        let err = |msg: String| Error::parse(path, line_no, msg);
-        let mut p = 0;
-        while p < b.len() && is_space(b[p]) {
+    let n = text.len();
+    let b = text;
+    // Token ends: whitespace, the end of the line, a comment.
+    let ends = |x: u8| is_space(x) || x == b'\n' || x == b'#';
+    let skip_line = |p: usize| b[p..].iter().position(|&x| x == b'\n').map_or(n, |e| p + e);
+    let mut p = 0;
+    let mut line = 0;
+    while p < n {
+        let err = move |msg: String| (line, msg);
+        while p < n && is_space(b[p]) {
             p += 1;
         }
-        if p == b.len() {
+        if p < n && b[p] == b'#' {
+            p = skip_line(p);
+        }
+        if p == n || b[p] == b'\n' {
+            p += 1;
+            line += 1;
             continue;
         }
         let label_start = p;
-        while p < b.len() && !is_space(b[p]) {
+        while p < n && !ends(b[p]) {
             p += 1;
         }
-        let label = std::str::from_utf8(&b[label_start..p])
-            .map_err(|_| err("label is not valid UTF-8".into()))?;
-        if label.contains(':') {
+        let raw_label = &b[label_start..p];
+        if raw_label.contains(&b':') {
+            let shown = String::from_utf8_lossy(raw_label);
             return Err(err(format!(
-                "row starts with {label:?}; expected a label before the features"
+                "row starts with {shown:?}; expected a label before the features"
             )));
         }
+        let label = labels.id(raw_label).map_err(err)?;
         let start = c.indices.len();
         let mut prev: Option<u64> = None;
         loop {
-            while p < b.len() && is_space(b[p]) {
+            while p < n && is_space(b[p]) {
                 p += 1;
             }
-            if p == b.len() {
+            if p == n || b[p] == b'\n' {
+                break;
+            }
+            if b[p] == b'#' {
+                p = skip_line(p);
                 break;
             }
             let tok_start = p;
@@ -234,19 +393,19 @@ fn parse_chunk<'a>(
             let show = || {
                 let end = b[tok_start..]
                     .iter()
-                    .position(|&x| is_space(x))
-                    .map_or(b.len(), |e| tok_start + e);
+                    .position(|&x| is_space(x) || x == b'\n')
+                    .map_or(n, |e| tok_start + e);
                 String::from_utf8_lossy(&b[tok_start..end]).into_owned()
             };
             if b[p..].starts_with(b"qid:") {
-                while p < b.len() && !is_space(b[p]) {
+                while p < n && !ends(b[p]) {
                     p += 1;
                 }
                 continue;
             }
             let mut idx: u64 = 0;
             let mut overflow = false;
-            while p < b.len() && b[p].is_ascii_digit() {
+            while p < n && b[p].is_ascii_digit() {
                 idx = match idx
                     .checked_mul(10)
                     .and_then(|v| v.checked_add((b[p] - b'0') as u64))
@@ -259,7 +418,7 @@ fn parse_chunk<'a>(
                 };
                 p += 1;
             }
-            if p == b.len() || b[p] != b':' {
+            if p == n || b[p] != b':' {
                 let t = show();
                 return Err(err(if t.contains(':') {
                     format!("bad feature index in {t:?}")
@@ -274,13 +433,13 @@ fn parse_chunk<'a>(
                 return Err(err(format!("bad feature index in {:?}", show())));
             }
             p += 1; // ':'
-            if p == b.len() || is_space(b[p]) {
+            if p == n || ends(b[p]) {
                 return Err(err(format!("token {:?} has no value", show())));
             }
             let (v, used) = fast_float2::parse_partial::<f32, _>(&b[p..])
                 .map_err(|_| err(format!("bad value in {:?}", show())))?;
             p += used;
-            if p < b.len() && !is_space(b[p]) {
+            if p < n && !ends(b[p]) {
                 return Err(err(format!("bad value in {:?}", show())));
             }
             if !v.is_finite() {
@@ -304,13 +463,20 @@ fn parse_chunk<'a>(
                     "feature index {idx} exceeds the limit of {max_features} features (raise max-features if it is real)"
                 )));
             }
-            c.max_col = c.max_col.max(col as usize + 1);
             c.indices.push(col as u32);
             c.values.push(v);
         }
-        c.labels.push(label);
+        if let Some(&last) = c.indices[start..].last() {
+            c.max_col = c.max_col.max(last as usize + 1);
+        }
+        c.label_ids.push(label);
         c.row_nnz.push((c.indices.len() - start) as u32);
+        // p is at the line's '\n' (or the end of the text).
+        p += 1;
+        line += 1;
     }
+    c.lines = line;
+    c.labels = labels.names;
     Ok(c)
 }
 
@@ -320,6 +486,21 @@ mod tests {
 
     fn parse(text: &str) -> Result<Dataset> {
         parse_libsvm(text.as_bytes(), Path::new("t.svm"), false, 1000)
+    }
+
+    /// Through the streaming reader, with the dense conversion.
+    fn read(text: &str, dense_above: f64) -> Dataset {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.svm");
+        std::fs::write(&path, text).unwrap();
+        read_libsvm(
+            &path,
+            &LoadOptions {
+                dense_above,
+                ..LoadOptions::default()
+            },
+        )
+        .unwrap()
     }
 
     fn err_of(text: &str) -> String {
@@ -374,5 +555,72 @@ mod tests {
         assert_eq!(d.x.row(rows - 1).dot(&[1.0; 7]), (rows - 1) as f64 + 0.25);
         text.push_str("1 1:1 1:2\n");
         assert!(err_of(&text).starts_with(&format!("t.svm:{}:", rows + 1)));
+    }
+
+    #[test]
+    fn comments_may_touch_tokens() {
+        let d = parse("1 1:0.5#c\n2#c\n-1 2:1 #c 3:5\n").unwrap();
+        assert_eq!(d.n_rows(), 3);
+        assert_eq!(d.n_features(), 2);
+        assert_eq!(d.x.row(0).dot(&[1.0, 1.0]), 0.5);
+        assert_eq!(d.x.row(1).dot(&[1.0, 1.0]), 0.0);
+        assert_eq!(d.x.row(2).dot(&[1.0, 1.0]), 1.0);
+    }
+
+    #[test]
+    fn many_distinct_labels_keep_their_rows() {
+        // More distinct labels than the linear-search table holds, over several chunks.
+        let rows = 2 * CHUNK_BYTES / 12;
+        let text: String = (0..rows)
+            .map(|i| format!("c{} 1:1\n", (i * 7) % 50))
+            .collect();
+        let d = parse(&text).unwrap();
+        assert_eq!(d.classes.len(), 50);
+        for i in [0, 1, 49, rows / 2, rows - 1] {
+            assert_eq!(d.label(i), format!("c{}", (i * 7) % 50));
+        }
+    }
+
+    #[test]
+    fn dense_enough_files_are_stored_densely_with_the_same_values() {
+        let text = "1 1:0.5 2:1 3:-1\n-1 2:2\n1 1:1 3:4\n";
+        let csr = parse(text).unwrap();
+        let dense = read(text, 0.25);
+        assert!(matches!(dense.x, Features::Dense(_)));
+        assert_eq!(dense.x.to_sparse(), csr.x.to_sparse());
+        assert_eq!(
+            (dense.y.clone(), dense.classes.clone()),
+            (csr.y.clone(), csr.classes.clone())
+        );
+        let sparse = read(text, 0.9);
+        assert!(matches!(sparse.x, Features::Sparse(_)));
+        assert_eq!(sparse.x, csr.x);
+        let empty = tempfile::NamedTempFile::new().unwrap();
+        let e = read_libsvm(empty.path(), &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("the file is empty"), "{e}");
+    }
+
+    #[test]
+    fn blocks_that_stop_looking_dense_are_merged_and_still_right() {
+        // Block 1 is dense (kept as pieces), block 2 is wide and sparse (merged), then
+        // block 3 is dense again; the result equals parsing everything at once.
+        let blocks = ["1 1:1 2:2\n-1 1:3 2:4\n", "1 900:1\n", "-1 1:5 2:6\n"];
+        for dense_above in [0.25, 1e-4] {
+            let mut b = Builder::new(Path::new("t"), false, 1000, dense_above);
+            for blk in blocks {
+                b.add_block(blk.as_bytes()).unwrap();
+            }
+            let got = b.finish().unwrap();
+            let want = parse(&blocks.concat()).unwrap();
+            assert_eq!(
+                got.x.to_sparse(),
+                want.x.to_sparse(),
+                "dense_above {dense_above}"
+            );
+            assert_eq!(got.y, want.y);
+            assert_eq!(matches!(got.x, Features::Dense(_)), dense_above < 0.01);
+        }
     }
 }

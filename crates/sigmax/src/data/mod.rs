@@ -88,26 +88,34 @@ pub(crate) struct LabelInterner {
 impl LabelInterner {
     /// Numbers are canonicalised ("+1", "1.0" and "1" are one class named "1").
     pub fn push(&mut self, raw: &str) {
-        let id = match self.raw.get(raw) {
-            Some(&id) => id,
-            None => {
-                let name = canonical_label(raw);
-                let next = self.names.len() as u32;
-                let id = *self.ids.entry(name.clone()).or_insert(next);
-                if id == next {
-                    self.names.push(name);
-                }
-                self.raw.insert(raw.to_string(), id);
-                id
-            }
-        };
+        let id = self.intern(raw);
         self.y.push(id);
+    }
+    /// The class id of a raw label (in first-seen order; [`Self::finish_classes`] sorts).
+    pub fn intern(&mut self, raw: &str) -> u32 {
+        if let Some(&id) = self.raw.get(raw) {
+            return id;
+        }
+        let name = canonical_label(raw);
+        let next = self.names.len() as u32;
+        let id = *self.ids.entry(name.clone()).or_insert(next);
+        if id == next {
+            self.names.push(name);
+        }
+        self.raw.insert(raw.to_string(), id);
+        id
     }
     pub fn len(&self) -> usize {
         self.y.len()
     }
     /// (sorted class names, class id per row)
-    pub fn finish(self) -> (Vec<String>, Vec<u32>) {
+    pub fn finish(mut self) -> (Vec<String>, Vec<u32>) {
+        let y = std::mem::take(&mut self.y);
+        let (classes, remap) = self.finish_classes();
+        (classes, y.into_iter().map(|k| remap[k as usize]).collect())
+    }
+    /// (sorted class names, sorted id of each first-seen id)
+    pub fn finish_classes(self) -> (Vec<String>, Vec<u32>) {
         let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
         let numeric: Option<Vec<f64>> = self.names.iter().map(|s| s.parse::<f64>().ok()).collect();
         match &numeric {
@@ -122,10 +130,7 @@ impl LabelInterner {
             .iter()
             .map(|&o| self.names[o as usize].clone())
             .collect();
-        (
-            classes,
-            self.y.into_iter().map(|k| remap[k as usize]).collect(),
-        )
+        (classes, remap)
     }
 }
 
@@ -198,14 +203,7 @@ impl Default for LoadOptions {
 /// Reads a data file in any supported format (gzip-compressed or not).
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     match opts.format.unwrap_or_else(|| Format::from_path(path)) {
-        Format::Libsvm => {
-            let mut d = read_libsvm(path, opts.zero_based, opts.max_features)?;
-            let cells = d.n_rows() as f64 * d.n_features() as f64;
-            if cells > 0.0 && d.x.nnz() as f64 >= opts.dense_above * cells {
-                d.x = Features::Dense(d.x.to_dense());
-            }
-            Ok(d)
-        }
+        Format::Libsvm => read_libsvm(path, opts),
         Format::Csv => read_csv(path, &opts.csv),
         Format::Idx => read_idx(path, opts.idx_labels.as_deref()),
     }
