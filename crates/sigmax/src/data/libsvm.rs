@@ -1,7 +1,7 @@
 //! LIBSVM / svmlight text: `label idx:val idx:val ... # comment`, one row per line.
 //!
 //! Indices are 1-based by default (0-based on request) and must strictly increase within
-//! a row. `qid:` tokens are skipped. The file is streamed in blocks of 64 MiB (memory
+//! a row. `qid:` tokens are skipped. The file is streamed in blocks of 8 MiB (memory
 //! holds the parsed matrix plus about one block, never the whole text), and the next
 //! block is read while the current one is parsed. Each block is cut into chunks at line
 //! ends that are parsed in parallel, each in a single pass over its bytes by a
@@ -21,8 +21,8 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-const CHUNK_BYTES: usize = 1 << 22;
-const BLOCK_BYTES: usize = 1 << 26;
+const CHUNK_BYTES: usize = 1 << 20;
+const BLOCK_BYTES: usize = 1 << 23;
 
 /// Reads a LIBSVM file (gzip or plain), streaming; stored densely when at least
 /// `opts.dense_above` of the entries are nonzero.
@@ -40,7 +40,9 @@ pub fn read_libsvm(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         Box::new(reader)
     };
     let mut builder = Builder::new(path, opts.zero_based, opts.max_features, opts.dense_above);
+    // Two buffers, allocated once and swapped: one is parsed while the other is filled.
     let mut block: Vec<u8> = Vec::new();
+    let mut next: Vec<u8> = Vec::new();
     let mut eof = read_block(&mut source, &mut block).map_err(|e| Error::io(path, e))?;
     if block.is_empty() {
         return Err(Error::bad_file(path, "the file is empty"));
@@ -53,7 +55,7 @@ pub fn read_libsvm(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         } else {
             block.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1)
         };
-        let mut next: Vec<u8> = Vec::new();
+        next.clear();
         let (parsed, read) = rayon::join(
             || builder.add_block(&block[..cut]),
             || -> std::io::Result<bool> {
@@ -69,13 +71,13 @@ pub fn read_libsvm(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
             break;
         }
         eof = read.map_err(|e| Error::io(path, e))?;
-        block = next;
+        std::mem::swap(&mut block, &mut next);
     }
     builder.finish()
 }
 
 /// Appends up to one block of bytes; `true` at the end of the input. (read_to_end grows
-/// the buffer only as far as the data goes: a small file never costs 64 MiB.)
+/// the buffer only as far as the data goes: a small file never costs 8 MiB.)
 fn read_block(source: &mut Box<dyn Read + Send>, buf: &mut Vec<u8>) -> std::io::Result<bool> {
     let got = source.by_ref().take(BLOCK_BYTES as u64).read_to_end(buf)?;
     Ok(got < BLOCK_BYTES)
@@ -102,15 +104,14 @@ pub fn parse_libsvm(
 struct Chunk<'a> {
     label_ids: Vec<u32>,
     labels: Vec<&'a str>,
-    row_nnz: Vec<u32>,
-    indices: Vec<u32>,
-    values: Vec<f32>,
+    rows: Piece,
     max_col: usize,
     /// Lines in the chunk (for the line numbers of later chunks).
     lines: usize,
 }
 
 /// Parsed rows not yet merged into one CSR matrix.
+#[derive(Default)]
 struct Piece {
     row_nnz: Vec<u32>,
     indices: Vec<u32>,
@@ -130,6 +131,9 @@ struct Builder<'p> {
     cols: usize,
     nnz: usize,
     pieces: Vec<Piece>,
+    /// Emptied pieces whose memory the next chunks reuse (fresh allocations in worker
+    /// threads would each leave freed memory behind in the allocator's arenas).
+    spare: Vec<Piece>,
     /// Merged CSR rows (once the data stopped looking dense); `indptr` starts with 0.
     indptr: Vec<usize>,
     indices: Vec<u32>,
@@ -149,6 +153,7 @@ impl<'p> Builder<'p> {
             cols: 0,
             nnz: 0,
             pieces: Vec::new(),
+            spare: Vec::new(),
             indptr: vec![0],
             indices: Vec::new(),
             values: Vec::new(),
@@ -174,9 +179,14 @@ impl<'p> Builder<'p> {
             start = end;
         }
         let (zero_based, max_features) = (self.zero_based, self.max_features);
+        let buffers: Vec<Piece> = ranges
+            .iter()
+            .map(|_| self.spare.pop().unwrap_or_default())
+            .collect();
         let results: Vec<_> = ranges
             .par_iter()
-            .map(|&(a, b)| parse_chunk(&bytes[a..b], zero_based, max_features))
+            .zip(buffers)
+            .map(|(&(a, b), buf)| parse_chunk(&bytes[a..b], buf, zero_based, max_features))
             .collect();
         let mut chunks = Vec::with_capacity(results.len());
         for (k, r) in results.into_iter().enumerate() {
@@ -197,12 +207,8 @@ impl<'p> Builder<'p> {
             let ids: Vec<u32> = c.labels.iter().map(|l| self.labels.intern(l)).collect();
             self.y.extend(c.label_ids.iter().map(|&k| ids[k as usize]));
             self.cols = self.cols.max(c.max_col);
-            self.nnz += c.indices.len();
-            self.pieces.push(Piece {
-                row_nnz: c.row_nnz,
-                indices: c.indices,
-                values: c.values,
-            });
+            self.nnz += c.rows.indices.len();
+            self.pieces.push(c.rows);
         }
         if !self.pieces.is_empty() && !self.looks_dense() {
             self.merge_pieces();
@@ -212,7 +218,7 @@ impl<'p> Builder<'p> {
 
     /// Appends the pending pieces to the CSR arrays, freeing each after its copy.
     fn merge_pieces(&mut self) {
-        for piece in self.pieces.drain(..) {
+        for mut piece in std::mem::take(&mut self.pieces) {
             let mut end = *self.indptr.last().unwrap();
             self.indptr.extend(piece.row_nnz.iter().map(|&k| {
                 end += k as usize;
@@ -220,6 +226,10 @@ impl<'p> Builder<'p> {
             }));
             self.indices.extend_from_slice(&piece.indices);
             self.values.extend_from_slice(&piece.values);
+            piece.row_nnz.clear();
+            piece.indices.clear();
+            piece.values.clear();
+            self.spare.push(piece);
         }
     }
 
@@ -329,15 +339,17 @@ impl<'a> LocalLabels<'a> {
 /// 0-based; message).
 fn parse_chunk(
     text: &[u8],
+    mut rows: Piece,
     zero_based: bool,
     max_features: usize,
 ) -> std::result::Result<Chunk<'_>, (usize, String)> {
+    // A feature token takes at least 4 bytes ("1:1 "); most take 8 or more.
+    rows.indices.reserve(text.len() / 8);
+    rows.values.reserve(text.len() / 8);
     let mut c = Chunk {
         label_ids: vec![],
         labels: vec![],
-        row_nnz: vec![],
-        indices: Vec::with_capacity(text.len() / 8),
-        values: Vec::with_capacity(text.len() / 8),
+        rows,
         max_col: 0,
         lines: 0,
     };
@@ -375,7 +387,7 @@ fn parse_chunk(
             )));
         }
         let label = labels.id(raw_label).map_err(err)?;
-        let start = c.indices.len();
+        let start = c.rows.indices.len();
         let mut prev: Option<u64> = None;
         loop {
             while p < n && is_space(b[p]) {
@@ -463,14 +475,14 @@ fn parse_chunk(
                     "feature index {idx} exceeds the limit of {max_features} features (raise max-features if it is real)"
                 )));
             }
-            c.indices.push(col as u32);
-            c.values.push(v);
+            c.rows.indices.push(col as u32);
+            c.rows.values.push(v);
         }
-        if let Some(&last) = c.indices[start..].last() {
+        if let Some(&last) = c.rows.indices[start..].last() {
             c.max_col = c.max_col.max(last as usize + 1);
         }
         c.label_ids.push(label);
-        c.row_nnz.push((c.indices.len() - start) as u32);
+        c.rows.row_nnz.push((c.rows.indices.len() - start) as u32);
         // p is at the line's '\n' (or the end of the text).
         p += 1;
         line += 1;

@@ -365,9 +365,10 @@ impl Features {
     }
 }
 
-/// Splits `0..n` into a number of chunks that depends only on `n` (never on the thread
-/// count), lets `f` accumulate each chunk into its own zeroed buffer of length `dim`, and
-/// sums the buffers in chunk order. So results are bit-identical for any thread count.
+/// Splits `0..n` into a number of chunks that depends only on `n` and `dim` (never on the
+/// thread count), lets `f` accumulate each chunk into its own zeroed buffer of length
+/// `dim`, and sums the buffers in chunk order. So results are bit-identical for any thread
+/// count.
 pub fn par_row_reduce<F>(n: usize, dim: usize, f: F) -> Vec<f64>
 where
     F: Fn(Range<usize>, &mut [f64]) + Sync,
@@ -387,8 +388,13 @@ where
 {
     const MIN_ROWS_PER_CHUNK: usize = 4096;
     const MAX_CHUNKS: usize = 16;
+    // The buffers live together until summed: with a long `dim` (a sparse model with
+    // 10⁵–10⁶ weights) keep them within ~8 MB, but never below 4 chunks (two threads and
+    // more stay busy).
+    const BUFFER_BYTES: usize = 8 << 20;
     let n = per_row.len();
-    let chunks = (n / MIN_ROWS_PER_CHUNK).clamp(1, MAX_CHUNKS);
+    let by_memory = (BUFFER_BYTES / (dim.max(1) * 8)).max(4);
+    let chunks = (n / MIN_ROWS_PER_CHUNK).clamp(1, MAX_CHUNKS.min(by_memory));
     let size = n.div_ceil(chunks).max(1);
     let parts: Vec<Vec<f64>> = per_row
         .par_chunks_mut(size)
