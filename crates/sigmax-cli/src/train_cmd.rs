@@ -164,7 +164,9 @@ impl TrainArgs {
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
+    let started = std::time::Instant::now();
     let data = args.data_args.load(&args.data)?;
+    let load_seconds = started.elapsed().as_secs_f64();
     let mut opts = args.options(data.n_rows())?;
     let cv = match args.cv {
         Some(k) => {
@@ -241,6 +243,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "stop_reason": r.stop_reason,
             "train_accuracy": train_acc,
             "seconds": r.seconds,
+            "load_seconds": load_seconds,
+            "hess_vec_products": r.hess_vec_products,
             "model": fit.model.kind.name(),
             "solver": r.solver,
             "lambda": fit.model.lambda,
@@ -281,8 +285,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
             r.grad_norm,
             r.grad_norm / r.grad_norm_at_zero
         );
+        let products = match r.hess_vec_products {
+            0 => String::new(),
+            k => format!(", {k} Hessian-vector products"),
+        };
         println!(
-            "  training accuracy {:.2}%, {:.3} s",
+            "  training accuracy {:.2}%; data read in {load_seconds:.3} s, trained in {:.3} s{products}",
             100.0 * train_acc,
             r.seconds
         );

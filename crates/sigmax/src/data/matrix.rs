@@ -4,6 +4,7 @@
 //! bandwidth-bound); every product accumulates in `f64`. Feature indices are 0-based
 //! `u32`, so a CSR entry costs 8 bytes (LIBLINEAR's `feature_node` costs 16).
 
+use super::dense_kernels::{dense_axpy, dense_dot};
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -96,68 +97,6 @@ impl CsrMatrix {
     }
     pub fn nnz(&self) -> usize {
         self.indices.len()
-    }
-}
-
-/// Σ x_k w_k. Uses AVX2+FMA when the CPU has them (checked at run time, so the binary
-/// stays portable); the portable version keeps eight independent accumulators so the
-/// compiler can vectorize it (a single running sum forces one addition after another).
-#[inline]
-fn dense_dot(x: &[f32], w: &[f64]) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports the features the function is compiled for.
-        return unsafe { dense_dot_avx2(x, w) };
-    }
-    dense_dot_portable(x, w)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn dense_dot_avx2(x: &[f32], w: &[f64]) -> f64 {
-    dense_dot_portable(x, w)
-}
-
-#[inline(always)]
-fn dense_dot_portable(x: &[f32], w: &[f64]) -> f64 {
-    const LANES: usize = 8;
-    let mut acc = [0.0f64; LANES];
-    let (xc, wc) = (x.chunks_exact(LANES), w.chunks_exact(LANES));
-    let tail: f64 = xc
-        .remainder()
-        .iter()
-        .zip(wc.remainder())
-        .map(|(&a, &b)| a as f64 * b)
-        .sum();
-    for (xs, ws) in xc.zip(wc) {
-        for l in 0..LANES {
-            acc[l] += xs[l] as f64 * ws[l];
-        }
-    }
-    acc.iter().sum::<f64>() + tail
-}
-
-/// out += alpha·x, with the same run-time AVX2 dispatch as [`dense_dot`].
-#[inline]
-fn dense_axpy(alpha: f64, x: &[f32], out: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports the features the function is compiled for.
-        return unsafe { dense_axpy_avx2(alpha, x, out) };
-    }
-    dense_axpy_portable(alpha, x, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn dense_axpy_avx2(alpha: f64, x: &[f32], out: &mut [f64]) {
-    dense_axpy_portable(alpha, x, out)
-}
-
-#[inline(always)]
-fn dense_axpy_portable(alpha: f64, x: &[f32], out: &mut [f64]) {
-    for (o, &a) in out.iter_mut().zip(x) {
-        *o += alpha * a as f64;
     }
 }
 

@@ -4,12 +4,14 @@
 
 mod cache;
 mod csv_format;
+mod dense_kernels;
 mod idx;
 mod libsvm;
 mod matrix;
 
 pub use cache::{cache_path, load_cached, CacheUse};
 pub use csv_format::{read_csv, read_csv_bytes, read_matrix_csv, CsvOptions, LabelColumn};
+pub(crate) use dense_kernels::{dense_axpy_group, dense_dot_group};
 pub use idx::read_idx;
 pub use libsvm::{parse_libsvm, read_libsvm};
 pub use matrix::{par_row_reduce, par_row_reduce_mut, CsrMatrix, DenseMatrix, Features, Row};
