@@ -77,14 +77,21 @@ pub(crate) struct Tracker<'o> {
 impl<'o> Tracker<'o> {
     /// Measures ‖∇J(0)‖ (one gradient evaluation) for the relative stopping rule.
     pub fn new(obj: &mut dyn Objective, tol: f64, observer: Option<Observer<'o>>) -> Tracker<'o> {
-        let start = Instant::now();
+        let mut tr = Tracker::starting_at(tol, observer);
         let mut g = vec![0.0; obj.dim()];
         obj.value_grad(&vec![0.0; obj.dim()], &mut g);
+        tr.set_reference(sq_norm(&g).sqrt());
+        tr
+    }
+
+    /// A tracker whose reference ‖∇J(0)‖ the solver sets itself (with `set_reference`)
+    /// when it evaluates ∇J(0) anyway.
+    pub fn starting_at(tol: f64, observer: Option<Observer<'o>>) -> Tracker<'o> {
         Tracker {
-            start,
+            start: Instant::now(),
             history: Vec::new(),
             observer,
-            g0: sq_norm(&g).sqrt(),
+            g0: f64::NAN,
             tol,
         }
     }

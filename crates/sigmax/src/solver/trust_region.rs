@@ -47,15 +47,24 @@ impl TrustRegionNewton {
             ));
         }
         let n = obj.dim();
-        let mut tr = Tracker::new(obj, self.stop.tol, observer);
         let mut g = vec![0.0; n];
+        let at_zero = w.iter().all(|&v| v == 0.0);
+        // From w = 0 the first gradient is also the reference of the stopping rule.
+        let mut tr = if at_zero {
+            Tracker::starting_at(self.stop.tol, observer)
+        } else {
+            Tracker::new(obj, self.stop.tol, observer)
+        };
         let mut f = obj.value_grad(w, &mut g);
+        if at_zero {
+            tr.set_reference(norm(&g));
+        }
         let mut builds = 0u64;
         let mut m = self.preconditioner(obj, None, &mut builds);
         // From w = 0 the first radius is ‖∇J‖ (JMLR 2008). From a warm start ‖∇J‖ is small
         // and would cramp the first steps, so the first Newton step is left unconstrained
         // (the first iteration then sets Δ = ‖s‖).
-        let mut delta = if w.iter().all(|&v| v == 0.0) {
+        let mut delta = if at_zero {
             m.inv_norm(&g)
         } else {
             f64::INFINITY
@@ -67,7 +76,6 @@ impl TrustRegionNewton {
         };
         let (mut s, mut r, mut w_new, mut g_new) =
             (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-        let mut f_new_cached: Option<f64> = None;
         let mut iter = 0;
         let mut first = true;
         loop {
@@ -97,7 +105,10 @@ impl TrustRegionNewton {
             let gs = dot(&g, &s);
             // q(s) = gᵀs + ½ sᵀHs and Hs = −g − r, so the predicted reduction is −½(gᵀs − sᵀr).
             let prered = -0.5 * (gs - dot(&s, &r));
-            let f_new = obj.value(&w_new);
+            // The gradient at the trial point comes with its value in the same pass: most
+            // steps are accepted and need it next. (This moves the objective's curvature
+            // to w_new; a rejected step moves it back.)
+            let f_new = obj.value_grad(&w_new, &mut g_new);
             let actred = f - f_new;
             let snorm = m.norm(&s);
             if first {
@@ -123,25 +134,15 @@ impl TrustRegionNewton {
             // the gradient is still measurable; there, judge the step by ‖∇J‖ instead.
             let flat = prered <= 1e-12 * f.abs();
             let accept = if flat {
-                let f_trial = obj.value_grad(&w_new, &mut g_new);
-                let better = norm(&g_new) < norm(&g);
-                if better {
-                    f_new_cached = Some(f_trial);
-                }
-                better
+                norm(&g_new) < norm(&g)
             } else {
                 actred > ETA0 * prered
             };
             if accept {
                 iter += 1;
                 w.copy_from_slice(&w_new);
-                f = match f_new_cached.take() {
-                    Some(v) => {
-                        g.copy_from_slice(&g_new);
-                        v
-                    }
-                    None => obj.value_grad(w, &mut g),
-                };
+                std::mem::swap(&mut g_new, &mut g);
+                f = f_new;
                 if !matches!(m, Preconditioner::Blocks(_)) || cg_steps > REBUILD_AFTER_CG_STEPS {
                     m = self.preconditioner(obj, Some(m), &mut builds);
                 }
@@ -152,9 +153,10 @@ impl TrustRegionNewton {
                     format!("no further progress possible at iteration {iter} (step changes J and ‖∇J‖ below rounding)"),
                     products,
                 ));
+            } else {
+                // Back to the curvature at w for the next CG solve (same w: same f and g).
+                obj.value_grad(w, &mut g_new);
             }
-            // A rejected (non-flat) step only called `value`, which leaves the curvature
-            // at w in place: the next CG solve can use it as it is.
             if delta < 1e-300 {
                 return Ok(done(
                     tr,
