@@ -32,6 +32,7 @@ pub enum SolverArg {
 pub enum PreconditionerArg {
     Auto,
     Diagonal,
+    Jacobi,
     SampledHessian,
 }
 
@@ -156,6 +157,7 @@ impl TrainArgs {
             preconditioner: match self.preconditioner {
                 PreconditionerArg::Auto => PreconditionerChoice::Auto,
                 PreconditionerArg::Diagonal => PreconditionerChoice::Diagonal,
+                PreconditionerArg::Jacobi => PreconditionerChoice::Jacobi,
                 PreconditionerArg::SampledHessian => PreconditionerChoice::SampledHessian,
             },
             ..TrainOptions::default()

@@ -332,7 +332,7 @@ fn correlated(n: usize, d: usize, seed: u64) -> Dataset {
 }
 
 #[test]
-fn sampled_hessian_and_diagonal_preconditioners_reach_the_same_optimum() {
+fn every_preconditioner_reaches_the_same_optimum() {
     use sigmax::solver::PreconditionerChoice as P;
     // heart_scale: every row is in the sample (the exact Hessian). The correlated set has
     // more rows than the sample, so the preconditioner is an estimate there; sparse
@@ -355,13 +355,16 @@ fn sampled_hessian_and_diagonal_preconditioners_reach_the_same_optimum() {
         let diag = fit(&d, o(P::Diagonal)).report;
         let sampled = fit(&d, o(P::SampledHessian)).report;
         let auto = fit(&d, o(P::Auto)).report;
-        let gap = (sampled.objective - diag.objective).abs() / diag.objective;
-        assert!(
-            gap < 1e-12,
-            "{name}: {} vs {} (gap {gap:e})",
-            sampled.objective,
-            diag.objective
-        );
+        let jacobi = fit(&d, o(P::Jacobi)).report;
+        for other in [&sampled, &jacobi] {
+            let gap = (other.objective - diag.objective).abs() / diag.objective;
+            assert!(
+                gap < 1e-12,
+                "{name}: {} vs {} (gap {gap:e})",
+                other.objective,
+                diag.objective
+            );
+        }
         assert_eq!(
             auto.hess_vec_products, sampled.hess_vec_products,
             "{name}: auto uses the sampled Hessian"
@@ -372,5 +375,27 @@ fn sampled_hessian_and_diagonal_preconditioners_reach_the_same_optimum() {
             sampled.hess_vec_products,
             diag.hess_vec_products
         );
+    }
+}
+
+#[test]
+fn softmax_preconditioners_reach_the_same_optimum() {
+    use sigmax::solver::PreconditionerChoice as P;
+    let d = sigmax::datasets::blobs(60, &[(0.0, 0.0), (2.0, 0.5), (-1.0, 2.0)], 0.8, 3);
+    let objective = |p| {
+        fit(
+            &d,
+            TrainOptions {
+                preconditioner: p,
+                ..opts(1e-3)
+            },
+        )
+        .report
+        .objective
+    };
+    let best = objective(P::Auto);
+    for p in [P::Diagonal, P::Jacobi] {
+        let j = objective(p);
+        assert!((j - best).abs() < 1e-12 * best, "{p:?}: {j} vs {best}");
     }
 }

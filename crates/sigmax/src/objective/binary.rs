@@ -159,6 +159,14 @@ impl Objective for BinaryObjective<'_> {
         true
     }
 
+    /// Jacobi. On the 500k × 177k sparse benchmark set (power-law feature frequencies, so
+    /// the diagonal spans orders of magnitude) Newton to tol 1e-6 needed 18
+    /// Hessian-vector products with it against 119 with α = 0.01. Models small enough for
+    /// the sampled Hessian use that instead.
+    fn diagonal_weight(&self) -> f64 {
+        1.0
+    }
+
     /// One block over all parameters: (1/s) Σ ℓ''(z_i) [x_i,1][x_i,1]ᵀ + λI on s rows.
     fn sampled_hessian(&self, req: &HessianSample) -> Option<Vec<HessianBlock>> {
         let dim = self.dim();

@@ -217,6 +217,59 @@ impl Objective for SoftmaxObjective<'_> {
         true
     }
 
+    /// (1/n) Σ_i p_ij(1 − p_ij) x_il² + λ for weight (j, l); (1/n) Σ_i p_ij(1 − p_ij) for
+    /// the intercepts.
+    fn hess_diag(&self, out: &mut [f64]) -> bool {
+        if self.probs.is_empty() {
+            return false;
+        }
+        let (n, k, d) = (self.y.len(), self.k, self.d);
+        let acc = par_row_reduce(n, self.dim(), |range, acc| {
+            let mut sq: Vec<f32> = Vec::with_capacity(d);
+            for i in range {
+                let p = &self.probs[i * k..(i + 1) * k];
+                // The squared row once (single precision is ample for a preconditioner),
+                // then one axpy per class.
+                sq.clear();
+                let sq_row = match self.x.row(i) {
+                    Row::Dense(x) => {
+                        sq.extend(x.iter().map(|v| v * v));
+                        Row::Dense(&sq)
+                    }
+                    Row::Sparse(idx, x) => {
+                        sq.extend(x.iter().map(|v| v * v));
+                        Row::Sparse(idx, &sq)
+                    }
+                };
+                for (j, &pj) in p.iter().enumerate() {
+                    sq_row.axpy(pj * (1.0 - pj), &mut acc[j * d..(j + 1) * d]);
+                    if self.intercept {
+                        acc[k * d + j] += pj * (1.0 - pj);
+                    }
+                }
+            }
+        });
+        let inv_n = 1.0 / n as f64;
+        for (idx, o) in out.iter_mut().enumerate() {
+            *o = acc[idx] * inv_n + if idx < k * d { self.lambda } else { 0.0 };
+        }
+        true
+    }
+
+    /// Identity: on Fashion-MNIST (10 classes) Newton to tol 1e-3 needed 202
+    /// Hessian-vector products without a preconditioner, 212 with α = 0.01 and 310 with
+    /// Jacobi (to 1e-6 in a numpy prototype: 556 with α = 0.01, 709 with Jacobi).
+    fn diagonal_weight(&self) -> f64 {
+        0.0
+    }
+
+    // No `sampled_hessian`: its diagonal blocks ignore the coupling between classes, and
+    // the loss is flat along W → W + 1vᵀ (all classes shifted alike), where only λ gives
+    // curvature. Measured on Fashion-MNIST (10 classes, λ = 1e-4, 5,000 sampled rows):
+    // Newton to ‖∇J‖ ≤ 1e-6‖∇J(0)‖ took 864 Hessian-vector products with the block
+    // preconditioner, 395 with the blocks projected off that flat subspace, 541 with a
+    // Kronecker factorization, against 556 with the diagonal one: none pays for its build.
+
     fn is_smooth(&self) -> bool {
         true
     }
@@ -302,6 +355,34 @@ mod tests {
         );
         for (p, q) in a.2.iter().zip(&b.2).chain(a.3.iter().zip(&b.3)) {
             assert!((p - q).abs() < 1e-12, "{p} vs {q}");
+        }
+    }
+
+    #[test]
+    fn hessian_diagonal_matches_hessian_vector_products() {
+        let (x, y) = toy();
+        let sparse = Features::Sparse(x.to_sparse());
+        let w: Vec<f64> = (0..9).map(|i| ((i * 7 % 5) as f64 - 2.0) * 0.3).collect();
+        for intercept in [false, true] {
+            for feats in [&x, &sparse] {
+                let mut obj = SoftmaxObjective::new(feats, &y, 3, 0.2, intercept);
+                let m = obj.dim();
+                let mut diag = vec![0.0; m];
+                assert!(!obj.hess_diag(&mut diag), "no curvature before value_grad");
+                obj.value_grad(&w[..m], &mut vec![0.0; m]);
+                assert!(obj.hess_diag(&mut diag));
+                for p in 0..m {
+                    let (mut e, mut he) = (vec![0.0; m], vec![0.0; m]);
+                    e[p] = 1.0;
+                    obj.hess_vec(&e, &mut he);
+                    assert!(
+                        (diag[p] - he[p]).abs() < 1e-6 * he[p].abs().max(1e-3),
+                        "H[{p}][{p}]: {} vs {}",
+                        diag[p],
+                        he[p]
+                    );
+                }
+            }
         }
     }
 

@@ -10,17 +10,21 @@ use crate::objective::{HessianSample, Objective};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PreconditionerChoice {
     /// The sampled Hessian when the objective offers it within the size limit (models
-    /// with up to a few thousand parameters per block), else the diagonal.
+    /// with up to a few thousand parameters per block), else the diagonal with the weight
+    /// the objective prefers ([`Objective::diagonal_weight`]: Jacobi for binary models,
+    /// none for softmax).
     #[default]
     Auto,
     /// M = (1 − α)I + α·diag(∇²J), α = 0.01 (Hsia, Chiang & Lin, ACML 2018; LIBLINEAR ≥ 2.20).
     Diagonal,
+    /// M = diag(∇²J) (Jacobi; α = 1 above).
+    Jacobi,
     /// Diagonal blocks of ∇²J estimated on a row sample, inverted by Cholesky.
     SampledHessian,
 }
 
 /// Weight of the Hessian diagonal in the diagonal preconditioner (ACML 2018).
-const DIAGONAL_ALPHA: f64 = 0.01;
+pub(crate) const DIAGONAL_ALPHA: f64 = 0.01;
 /// Rows drawn for the sampled Hessian. On Fashion-MNIST (d = 784) 5,000 rows cut the
 /// Hessian-vector products of a Newton solve from ~200 to ~40; building costs ~s·d² flops.
 pub(crate) const SAMPLE_ROWS: usize = 5_000;
@@ -36,13 +40,19 @@ pub(crate) enum Preconditioner {
 }
 
 impl Preconditioner {
-    /// The diagonal preconditioner at the objective's last `value_grad` point (M = I if
-    /// the objective has no Hessian diagonal).
-    pub fn diagonal(obj: &dyn Objective) -> Preconditioner {
+    /// M = (1 − α)I + α·diag(∇²J) at the objective's last `value_grad` point (M = I if
+    /// the objective has no Hessian diagonal, or α = 0).
+    pub fn diagonal(obj: &dyn Objective, alpha: f64) -> Preconditioner {
         let mut m = vec![1.0; obj.dim()];
-        if obj.hess_diag(&mut m) {
-            m.iter_mut()
-                .for_each(|v| *v = (1.0 - DIAGONAL_ALPHA) + DIAGONAL_ALPHA * *v);
+        if alpha > 0.0 && obj.hess_diag(&mut m) {
+            // A zero diagonal entry (a feature absent from the data, no λ) is left at 1.
+            m.iter_mut().for_each(|v| {
+                *v = if *v > 0.0 {
+                    (1.0 - alpha) + alpha * *v
+                } else {
+                    1.0
+                }
+            });
         } else {
             m.iter_mut().for_each(|v| *v = 1.0);
         }

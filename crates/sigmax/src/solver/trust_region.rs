@@ -9,7 +9,7 @@
 //! preconditioner or, for models with few enough parameters, the Hessian estimated on a
 //! row sample (see [`PreconditionerChoice`]).
 
-use super::preconditioner::{Preconditioner, PreconditionerChoice};
+use super::preconditioner::{Preconditioner, PreconditionerChoice, DIAGONAL_ALPHA};
 use super::{norm, Observer, SolverReport, StopRule, Tracker};
 use crate::error::{Error, Result};
 use crate::objective::{dot, Objective};
@@ -179,7 +179,7 @@ impl TrustRegionNewton {
     ) -> Preconditioner {
         let tried_and_failed = matches!(previous, Some(Preconditioner::Diagonal(_))) && *builds > 0;
         let sampled = match self.preconditioner {
-            PreconditionerChoice::Diagonal => false,
+            PreconditionerChoice::Diagonal | PreconditionerChoice::Jacobi => false,
             PreconditionerChoice::SampledHessian => true,
             PreconditionerChoice::Auto => !tried_and_failed,
         };
@@ -189,7 +189,14 @@ impl TrustRegionNewton {
                 return m;
             }
         }
-        Preconditioner::diagonal(obj)
+        let alpha = match self.preconditioner {
+            PreconditionerChoice::Diagonal => DIAGONAL_ALPHA,
+            PreconditionerChoice::Jacobi => 1.0,
+            PreconditionerChoice::Auto | PreconditionerChoice::SampledHessian => {
+                obj.diagonal_weight()
+            }
+        };
+        Preconditioner::diagonal(obj, alpha)
     }
 
     /// Approximately solves ∇²J s = −g inside ‖s‖_M ≤ Δ by preconditioned conjugate
