@@ -892,3 +892,34 @@ fn data_cache_gives_the_same_model_as_parsing() {
     assert!(sigmax::data::cache_path(&data).exists());
     assert_eq!(objective(&["--cache"]), parsed, "from the cache");
 }
+
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    // `sigmax … | head -1`: the reader leaves after one line; no panic message.
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    assert!(sigmax(&["train", HEART, "-o", s(&model)]).ok);
+    // Far more output than a pipe buffers, so the writer meets the closed pipe.
+    let big = write(
+        dir.path(),
+        "big.svm",
+        &std::fs::read_to_string(HEART).unwrap().repeat(200),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sigmax"))
+        .args(["predict", s(&model), s(&big), "--proba"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("labels"), "{first}");
+    // (the reader is dropped here: the pipe is closed)
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
