@@ -98,17 +98,14 @@ impl Objective for BinaryObjective<'_> {
         curvature.resize(self.t.len(), 0.0);
         let (x, t) = (self.x, &self.t);
         let acc = par_row_reduce_mut(&mut curvature, d + 2, |start, rows, acc| {
-            for (k, curv) in rows.iter_mut().enumerate() {
-                let i = start + k;
-                let row = x.row(i);
-                let (value, c, curvature) = loss.all(row.dot(wd) + b, t[i]);
-                if c != 0.0 {
-                    row.axpy(c, &mut acc[..d]);
-                }
-                acc[d] += c;
-                acc[d + 1] += value;
-                *curv = curvature;
-            }
+            let (acc_w, sums) = acc.split_at_mut(d);
+            x.dot_then_axpy(start..start + rows.len(), wd, acc_w, |i, z| {
+                let (value, c, curvature) = loss.all(z + b, t[i]);
+                sums[0] += c;
+                sums[1] += value;
+                rows[i - start] = curvature;
+                c
+            });
         });
         self.finish(&acc, w, grad);
         self.curvature = if smooth { curvature } else { Vec::new() };
@@ -123,14 +120,12 @@ impl Objective for BinaryObjective<'_> {
         let (d, vb) = (self.d, self.bias(v));
         let vd = &v[..d];
         let acc = par_row_reduce(self.t.len(), d + 1, |rows, acc| {
-            for i in rows {
-                let row = self.x.row(i);
-                let u = self.curvature[i] * (row.dot(vd) + vb);
-                if u != 0.0 {
-                    row.axpy(u, &mut acc[..d]);
-                }
-                acc[d] += u;
-            }
+            let (acc_w, sum) = acc.split_at_mut(d);
+            self.x.dot_then_axpy(rows, vd, acc_w, |i, z| {
+                let u = self.curvature[i] * (z + vb);
+                sum[0] += u;
+                u
+            });
         });
         self.finish(&acc, v, out);
         true
