@@ -28,8 +28,8 @@ pub(crate) const DIAGONAL_ALPHA: f64 = 0.01;
 /// Rows drawn for the sampled Hessian. On Fashion-MNIST (d = 784) 5,000 rows cut the
 /// Hessian-vector products of a Newton solve from ~200 to ~40; building costs ~s·d² flops.
 pub(crate) const SAMPLE_ROWS: usize = 5_000;
-/// Largest sampled Hessian (entries over all blocks, 8 bytes each): 64 MiB, e.g. one block
-/// of 2,896 parameters or ten of 916.
+/// Largest sampled Hessian (entries over all blocks, 8 bytes each): 64 MiB, i.e. one block
+/// of up to 2,896 parameters.
 pub(crate) const MAX_ENTRIES: usize = 1 << 23;
 
 pub(crate) enum Preconditioner {
