@@ -8,7 +8,7 @@
 //! regression", JMLR 2008, §2).
 
 use super::sampled_hessian::RowSample;
-use super::{sq_norm, FiniteSum, HessianBlock, HessianSample, Objective};
+use super::{sq_norm, FiniteSum, HessianSample, Objective};
 use crate::data::{par_row_reduce, par_row_reduce_mut, Features};
 use crate::loss::BinaryLoss;
 
@@ -162,18 +162,15 @@ impl Objective for BinaryObjective<'_> {
         1.0
     }
 
-    /// One block over all parameters: (1/s) Σ ℓ''(z_i) [x_i,1][x_i,1]ᵀ + λI on s rows.
-    fn sampled_hessian(&self, req: &HessianSample) -> Option<Vec<HessianBlock>> {
+    /// (1/s) Σ ℓ''(z_i) [x_i,1][x_i,1]ᵀ + λI on s rows, over all parameters.
+    fn sampled_hessian(&self, req: &HessianSample) -> Option<Vec<f64>> {
         let dim = self.dim();
         if self.curvature.is_empty() || dim * dim > req.max_entries {
             return None;
         }
         let sample = RowSample::draw(self.x, self.intercept, req);
         let c: Vec<f64> = sample.rows.iter().map(|&i| self.curvature[i]).collect();
-        Some(vec![HessianBlock {
-            params: (0..dim).collect(),
-            matrix: sample.block(&c, self.lambda, self.d),
-        }])
+        Some(sample.hessian(&c, self.lambda, self.d))
     }
 
     fn is_smooth(&self) -> bool {
@@ -278,16 +275,15 @@ mod tests {
                     "no curvature before value_grad"
                 );
                 obj.value_grad(&w[..m], &mut [0.0; 4][..m]);
-                let blocks = obj.sampled_hessian(&all).unwrap();
-                assert_eq!(blocks.len(), 1);
-                assert_eq!(blocks[0].params, (0..m).collect::<Vec<_>>());
+                let h = obj.sampled_hessian(&all).unwrap();
+                assert_eq!(h.len(), m * m, "one matrix over all parameters");
                 let mut hv = [0.0; 4];
                 obj.hess_vec(&v[..m], &mut hv[..m]);
                 for p in 0..m {
-                    let row: f64 = (0..m).map(|q| blocks[0].matrix[p * m + q] * v[q]).sum();
+                    let row: f64 = (0..m).map(|q| h[p * m + q] * v[q]).sum();
                     assert!(
                         (row - hv[p]).abs() < 1e-6,
-                        "(Hv)[{p}]: block {row} vs hess_vec {}",
+                        "(Hv)[{p}]: sampled {row} vs hess_vec {}",
                         hv[p]
                     );
                 }

@@ -11,7 +11,7 @@ mod sampled_hessian;
 mod softmax;
 
 pub use binary::BinaryObjective;
-pub use sampled_hessian::{HessianBlock, HessianSample};
+pub use sampled_hessian::HessianSample;
 pub use softmax::SoftmaxObjective;
 
 /// A function of the parameter vector that solvers minimize.
@@ -38,10 +38,10 @@ pub trait Objective {
     fn diagonal_weight(&self) -> f64 {
         0.01
     }
-    /// Diagonal blocks of ∇²J at the `w` of the last `value_grad` call, estimated on a
-    /// sample of rows, for preconditioning; `None` if not available (the default) or
-    /// larger than the request allows.
-    fn sampled_hessian(&self, _req: &HessianSample) -> Option<Vec<HessianBlock>> {
+    /// ∇²J at the `w` of the last `value_grad` call, estimated on a sample of rows, as a
+    /// row-major `dim × dim` matrix, for preconditioning; `None` if not available (the
+    /// default) or larger than the request allows.
+    fn sampled_hessian(&self, _req: &HessianSample) -> Option<Vec<f64>> {
         None
     }
     /// Whether J is smooth (second-order solvers and gradient-norm stopping apply).

@@ -1,6 +1,6 @@
-//! The Hessian of a linear model estimated on a sample of rows, block by block, for the
-//! trust-region solver's preconditioner. For J = (1/n) Σ_i ℓ(x_i) + λ/2‖w‖² the block of
-//! one weight vector is (1/n) Σ_i c_i a_i a_iᵀ + λI with a_i = [x_i, 1] (the 1 only with
+//! The Hessian of a linear model estimated on a sample of rows, for the trust-region
+//! solver's preconditioner. For J = (1/n) Σ_i ℓ(x_i) + λ/2‖w‖² the Hessian of one weight
+//! vector is (1/n) Σ_i c_i a_i a_iᵀ + λI with a_i = [x_i, 1] (the 1 only with
 //! an intercept) and c_i the row's curvature; on s sampled rows the mean runs over those
 //! rows instead. Subsampled-Hessian Newton methods use the same estimate as the system
 //! matrix (Byrd, Chin, Neveitt & Nocedal, "On the use of stochastic Hessian information
@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// What the solver asks for: at most `max_rows` rows, drawn with `seed`, and nothing if
-/// the blocks together would hold more than `max_entries` matrix entries.
+/// the matrix would hold more than `max_entries` entries.
 #[derive(Debug, Clone, Copy)]
 pub struct HessianSample {
     pub max_rows: usize,
@@ -22,15 +22,7 @@ pub struct HessianSample {
     pub seed: u64,
 }
 
-/// One diagonal block of the Hessian: the parameters it covers (their positions in the
-/// parameter vector) and the symmetric `params.len()²` matrix, row-major.
-#[derive(Debug, Clone)]
-pub struct HessianBlock {
-    pub params: Vec<usize>,
-    pub matrix: Vec<f64>,
-}
-
-/// The sampled rows, densified once and shared by every block.
+/// The sampled rows, densified once.
 pub(crate) struct RowSample {
     pub rows: Vec<usize>,
     /// rows.len() × cols, f32 as the data; the last column is 1 with an intercept.
@@ -69,8 +61,8 @@ impl RowSample {
     /// (1/s) Σ_sampled c_i a_i a_iᵀ + λ on the first `d` diagonal entries (the weights;
     /// an intercept is not regularized). `curvature[k]` belongs to `rows[k]`. The
     /// diagonal is floored at a tiny positive value so that a feature absent from the
-    /// sample (or λ = 0) cannot make the block singular.
-    pub fn block(&self, curvature: &[f64], lambda: f64, d: usize) -> Vec<f64> {
+    /// sample (or λ = 0) cannot make the matrix singular.
+    pub fn hessian(&self, curvature: &[f64], lambda: f64, d: usize) -> Vec<f64> {
         let s = self.rows.len().max(1) as f64;
         let mut g = weighted_gram(&self.dense, self.rows.len(), self.cols, curvature);
         let cols = self.cols;

@@ -143,7 +143,9 @@ impl TrustRegionNewton {
                 w.copy_from_slice(&w_new);
                 std::mem::swap(&mut g_new, &mut g);
                 f = f_new;
-                if !matches!(m, Preconditioner::Blocks(_)) || cg_steps > REBUILD_AFTER_CG_STEPS {
+                if !matches!(m, Preconditioner::SampledHessian(_))
+                    || cg_steps > REBUILD_AFTER_CG_STEPS
+                {
                     m = self.preconditioner(obj, Some(m), &mut builds);
                 }
             } else if flat {
