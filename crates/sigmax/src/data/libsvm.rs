@@ -226,10 +226,14 @@ impl<'p> Builder<'p> {
             }));
             self.indices.extend_from_slice(&piece.indices);
             self.values.extend_from_slice(&piece.values);
-            piece.row_nnz.clear();
-            piece.indices.clear();
-            piece.values.clear();
-            self.spare.push(piece);
+            // One block's worth is all the next block can reuse; pieces kept while the data
+            // looked dense and merged now are freed instead of hoarded.
+            if self.spare.len() <= BLOCK_BYTES / CHUNK_BYTES {
+                piece.row_nnz.clear();
+                piece.indices.clear();
+                piece.values.clear();
+                self.spare.push(piece);
+            }
         }
     }
 
