@@ -23,6 +23,10 @@ pub struct DataArgs {
     /// CSV label column: first, last, a 0-based index or a header name.
     #[arg(long, default_value = "last")]
     pub label_col: String,
+    /// CSV: a column of sample weights (first, last, a 0-based index or a header name);
+    /// it is not a feature.
+    #[arg(long, value_name = "COLUMN")]
+    pub weight_col: Option<String>,
     /// CSV: the first line is a header (default: detected).
     #[arg(long, conflicts_with = "no_header")]
     pub header: bool,
@@ -97,6 +101,10 @@ impl DataArgs {
                     None
                 },
                 label: self.label_col.parse::<LabelColumn>().expect("infallible"),
+                weight: self
+                    .weight_col
+                    .as_ref()
+                    .map(|c| c.parse::<LabelColumn>().expect("infallible")),
                 delimiter: b',',
             },
             idx_labels: self.idx_labels.clone(),
@@ -107,7 +115,11 @@ impl DataArgs {
             },
         };
         if self.cache {
-            return Ok(data::load_cached(path, &opts)?.0);
+            let (d, used) = data::load_cached(path, &opts)?;
+            if let data::CacheUse::NotWritten(why) = used {
+                eprintln!("warning: could not write the data cache: {why}");
+            }
+            return Ok(d);
         }
         Ok(data::load(path, &opts)?)
     }

@@ -1,6 +1,7 @@
 //! The `sigmax` command: a thin layer over the library that parses arguments, reads
 //! files, calls `sigmax::train` / the model, and prints.
 
+mod choice;
 mod data_args;
 mod loss_cmd;
 mod plot_cmd;

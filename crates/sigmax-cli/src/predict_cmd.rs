@@ -44,9 +44,15 @@ pub struct ObjectiveArgs {
     pub model: PathBuf,
     /// Labelled data.
     pub data: PathBuf,
-    /// λ of J = mean loss + λ/2‖w‖² (intercept unregularized).
-    #[arg(long)]
+    /// λ₂ of J = weighted mean loss + λ₂/2‖w‖² + λ₁‖w‖₁ (intercept unpenalized).
+    #[arg(long, allow_negative_numbers = true)]
     pub lambda: f64,
+    /// λ₁ of the L1 part (default 0; LIBLINEAR's -s 5/-s 6 with C: λ₁ = 1/(n·C), λ₂ = 0).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub l1: f64,
+    /// A file of sample weights, one per data row.
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
     /// The model was written by liblinear-train (binary models).
     #[arg(long)]
     pub liblinear: bool,
@@ -61,15 +67,23 @@ pub fn run_objective(args: ObjectiveArgs) -> Result<()> {
     } else {
         load_model(&args.model)?
     };
-    let data = args.data_args.load(&args.data)?;
+    let mut data = args.data_args.load(&args.data)?;
+    if let Some(wf) = &args.weights {
+        let w = sigmax::data::read_weights(wf, data.n_rows())?;
+        data = data.with_weights(w)?;
+    }
     args.data_args
         .check_fits_model(&data, &args.data, model.n_features)?;
-    let j = sigmax::train::objective_at(&model, &data, args.lambda)?;
+    let strengths = sigmax::train::Strengths {
+        l2: args.lambda,
+        l1: args.l1,
+    };
+    let j = sigmax::train::objective_at(&model, &data, strengths)?;
     let truth = model.class_ids(&data)?; // objective_at above already refused unknown labels
     let acc = accuracy(&truth, &model.predict(&data.x));
     println!(
         "{}",
-        serde_json::json!({ "objective": j, "accuracy": acc, "n_rows": data.n_rows(), "lambda": args.lambda })
+        serde_json::json!({ "objective": j, "accuracy": acc, "n_rows": data.n_rows(), "lambda": args.lambda, "l1": args.l1, "model": model.kind })
     );
     Ok(())
 }

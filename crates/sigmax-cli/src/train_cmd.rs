@@ -1,97 +1,90 @@
 //! `sigmax train`.
 
+use crate::choice::choice;
 use crate::data_args::DataArgs;
 use crate::progress::SolverProgress;
-use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
-use sigmax::metrics::accuracy;
-use sigmax::model::{save_model, ModelKind};
+use anyhow::{Context, Result};
+use clap::Args;
+use sigmax::metrics::weighted_accuracy;
+use sigmax::model::{load_model, save_model, ModelKind};
 use sigmax::solver::PreconditionerChoice;
-use sigmax::train::{train, ModelChoice, Schedule, SolverChoice, TrainOptions};
+use sigmax::train::{
+    train, ClassWeight, ModelChoice, Penalty, Schedule, SolverChoice, TrainOptions,
+};
 use std::path::PathBuf;
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum ModelArg {
-    Auto,
-    Logistic,
-    Softmax,
-    Svm,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum SolverArg {
-    Auto,
-    Newton,
-    Lbfgs,
-    Gd,
-    Sgd,
-    DualCd,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum PreconditionerArg {
-    Auto,
-    Diagonal,
-    Jacobi,
-    SampledHessian,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum ScheduleArg {
-    Constant,
-    Inverse,
-}
 
 #[derive(Args)]
 pub struct TrainArgs {
     /// Training data (LIBSVM, CSV or IDX; gzip is detected).
     pub data: PathBuf,
-    /// Model: auto = logistic for 2 classes, softmax for more.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub model: ModelArg,
-    /// L2 strength λ in J = mean loss + λ/2‖w‖² (default: 1/n, i.e. C = 1).
-    #[arg(long, conflicts_with = "c")]
+    /// Model: auto = logistic for 2 classes, softmax for more; svm = hinge loss,
+    /// squared-hinge-svm = L2-loss SVM (LIBLINEAR -s 1/-s 2).
+    #[arg(long, value_parser = choice::<ModelChoice>(), default_value = "auto")]
+    pub model: ModelChoice,
+    /// Penalty strength λ in J = weighted mean loss + λ/2‖w‖² (default: C = 1, i.e.
+    /// λ = 1/Σ weights = 1/n without weights).
+    #[arg(long, conflicts_with = "c", allow_negative_numbers = true)]
     pub lambda: Option<f64>,
-    /// LIBLINEAR's C; λ = 1/(n·C).
-    #[arg(short = 'c', long = "C")]
+    /// LIBLINEAR's and scikit-learn's C; λ = 1/(C·Σ weights).
+    #[arg(short = 'c', long = "C", allow_negative_numbers = true)]
     pub c: Option<f64>,
+    /// Penalty: l2 (λ/2‖w‖²), l1 (λ‖w‖₁) or elasticnet (λ[r‖w‖₁ + (1−r)/2‖w‖²]), as
+    /// scikit-learn's `penalty`; the intercept is never penalized.
+    #[arg(long, value_parser = choice::<Penalty>(), default_value = "l2")]
+    pub penalty: Penalty,
+    /// The L1 share r of the elasticnet penalty, in [0, 1] (default 0.5).
+    #[arg(long, allow_negative_numbers = true)]
+    pub l1_ratio: Option<f64>,
+    /// A file of sample weights, one number ≥ 0 per data row.
+    #[arg(long, value_name = "FILE", conflicts_with = "weight_col")]
+    pub weights: Option<PathBuf>,
+    /// Class weights multiplying the sample weights: balanced (n / (K·n_class), as
+    /// scikit-learn's) or LABEL:W,LABEL:W,...
+    #[arg(long, value_name = "balanced|LABEL:W,...")]
+    pub class_weight: Option<String>,
+    /// Start training from this model's weights (same features and classes) instead of 0.
+    #[arg(long, value_name = "MODEL")]
+    pub init: Option<PathBuf>,
     /// Fit an unregularized intercept (the default).
     #[arg(long, overrides_with = "no_bias")]
     pub bias: bool,
     /// No intercept (as LIBLINEAR without -B).
     #[arg(long, overrides_with = "bias")]
     pub no_bias: bool,
-    /// Solver: auto = newton (trust-region Newton-CG) for logistic/softmax; for svm,
-    /// dual-cd (dual coordinate descent) with --no-bias, else sgd.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub solver: SolverArg,
-    /// Newton's CG preconditioner: sampled-hessian = the Hessian's diagonal blocks
-    /// estimated on 5,000 rows (few CG steps; for models up to a few thousand parameters
-    /// per block), diagonal = LIBLINEAR's; auto = sampled-hessian where it fits.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub preconditioner: PreconditionerArg,
+    /// Solver: auto = newton (trust-region Newton-CG) for logistic, softmax and the
+    /// squared-hinge SVM, owlqn with an L1 part; for the hinge svm, dual-cd (dual
+    /// coordinate descent) with --no-bias, else sgd.
+    #[arg(long, value_parser = choice::<SolverChoice>(), default_value = "auto")]
+    pub solver: SolverChoice,
+    /// Newton's CG preconditioner: sampled-hessian = the Hessian estimated on 5,000 rows
+    /// (binary models up to ~2,900 parameters), jacobi = diag(∇²J), diagonal =
+    /// LIBLINEAR's mix 0.99·I + 0.01·diag(∇²J); auto = sampled-hessian where it fits,
+    /// else jacobi for binary models and none for softmax.
+    #[arg(long, value_parser = choice::<PreconditionerChoice>(), default_value = "auto")]
+    pub preconditioner: PreconditionerChoice,
     /// Stop when ‖∇J(w)‖ ≤ tol·‖∇J(0)‖.
-    #[arg(long, default_value_t = 1e-6)]
+    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
     pub tol: f64,
-    /// Most iterations (default per solver: newton 1000, lbfgs 5000, gd 10000; sgd uses --epochs).
+    /// Most iterations (default per solver: newton 1000, lbfgs and owlqn 5000, gd 10000,
+    /// dual-cd 10000 epochs; sgd: --epochs, else this).
     #[arg(long)]
     pub max_iter: Option<usize>,
     /// GD: fixed step (default: backtracking line search). SGD: initial step η0 (default 0.1).
-    #[arg(long)]
+    #[arg(long, visible_alias = "lr", allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
     /// SGD learning-rate schedule: constant, or inverse = η0/(1 + η0·λ·t).
-    #[arg(long, value_enum, default_value = "inverse")]
-    pub schedule: ScheduleArg,
-    /// SGD: passes over the data.
-    #[arg(long, default_value_t = 50)]
-    pub epochs: usize,
+    #[arg(long, value_parser = choice::<Schedule>(), default_value = "inverse")]
+    pub schedule: Schedule,
+    /// SGD: passes over the data (default 50).
+    #[arg(long)]
+    pub epochs: Option<usize>,
     /// SGD: rows per mini-batch.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, visible_alias = "batch", default_value_t = 1)]
     pub batch_size: usize,
     /// SGD: return the last iterate instead of the average over the second half of the epochs.
     #[arg(long)]
     pub no_averaging: bool,
-    /// Seed for SGD's shuffling.
+    /// Seed for SGD's and dual CD's shuffling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Where to write the model (default: DATA's file name + .model.json, in the current directory).
@@ -119,66 +112,98 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
-    pub fn options(&self, n_rows: usize) -> Result<TrainOptions> {
-        let lambda = match (self.lambda, self.c) {
-            (Some(l), _) => Some(l),
-            (None, Some(c)) if c > 0.0 && c.is_finite() => Some(1.0 / (n_rows as f64 * c)),
-            (None, Some(c)) => bail!("invalid -c {c}: C must be > 0 (λ = 1/(n·C))"),
-            (None, None) => None,
+    /// The library's options from the flags (values are checked by the library, whose
+    /// errors name the parameter; see [`flag_of`]).
+    pub fn options(&self) -> Result<TrainOptions> {
+        let class_weight = match &self.class_weight {
+            Some(s) => s.parse::<ClassWeight>().context("--class-weight")?,
+            None => ClassWeight::None,
         };
         Ok(TrainOptions {
-            model: match self.model {
-                ModelArg::Auto => ModelChoice::Auto,
-                ModelArg::Logistic => ModelChoice::Kind(ModelKind::Logistic),
-                ModelArg::Softmax => ModelChoice::Kind(ModelKind::Softmax),
-                ModelArg::Svm => ModelChoice::Kind(ModelKind::Svm),
-            },
-            lambda,
+            model: self.model,
+            lambda: self.lambda,
+            c: self.c,
+            penalty: self.penalty,
+            l1_ratio: self.l1_ratio,
+            class_weight,
             intercept: !self.no_bias,
-            solver: match self.solver {
-                SolverArg::Auto => SolverChoice::Auto,
-                SolverArg::Newton => SolverChoice::Newton,
-                SolverArg::Lbfgs => SolverChoice::Lbfgs,
-                SolverArg::Gd => SolverChoice::Gd,
-                SolverArg::Sgd => SolverChoice::Sgd,
-                SolverArg::DualCd => SolverChoice::DualCd,
-            },
+            solver: self.solver,
             tol: self.tol,
             max_iter: self.max_iter,
             learning_rate: self.learning_rate,
-            schedule: match self.schedule {
-                ScheduleArg::Constant => Schedule::Constant,
-                ScheduleArg::Inverse => Schedule::InverseTime,
-            },
+            schedule: self.schedule,
             epochs: self.epochs,
             batch_size: self.batch_size,
             seed: self.seed,
             averaging: !self.no_averaging,
-            preconditioner: match self.preconditioner {
-                PreconditionerArg::Auto => PreconditionerChoice::Auto,
-                PreconditionerArg::Diagonal => PreconditionerChoice::Diagonal,
-                PreconditionerArg::Jacobi => PreconditionerChoice::Jacobi,
-                PreconditionerArg::SampledHessian => PreconditionerChoice::SampledHessian,
-            },
+            preconditioner: self.preconditioner,
             ..TrainOptions::default()
         })
     }
 }
 
+/// The command-line flag for a library parameter name (for messages).
+pub fn flag_of(parameter: &str) -> String {
+    match parameter {
+        "C" | "c" => "-c/--C".into(),
+        "sample_weight" => "--weights/--weight-col".into(),
+        p => format!("--{}", p.replace('_', "-")),
+    }
+}
+
+/// A library error with the flags that set the parameters it names.
+fn with_flag(e: sigmax::Error) -> anyhow::Error {
+    match &e {
+        sigmax::Error::InvalidParameter { name, .. } => {
+            let flag = flag_of(name);
+            anyhow::Error::new(e).context(format!("invalid {flag}"))
+        }
+        sigmax::Error::Diverged { .. } => anyhow::anyhow!(
+            "{e}\n  on the command line: a smaller --learning-rate, or a larger --lambda"
+        ),
+        _ => anyhow::Error::new(e),
+    }
+}
+
 pub fn run(args: TrainArgs) -> Result<()> {
     let started = std::time::Instant::now();
-    let data = args.data_args.load(&args.data)?;
+    let mut data = args.data_args.load(&args.data)?;
+    if let Some(wf) = &args.weights {
+        let w = sigmax::data::read_weights(wf, data.n_rows())?;
+        data = data
+            .with_weights(w)
+            .with_context(|| format!("{}", wf.display()))?;
+    }
     let load_seconds = started.elapsed().as_secs_f64();
-    let mut opts = args.options(data.n_rows())?;
+    let mut opts = args.options()?;
+    opts.validate().map_err(with_flag)?;
+    let total_weight = sigmax::train::effective_weights(&data, &opts.class_weight)
+        .context("--class-weight")?
+        .map_or(data.n_rows() as f64, |w| w.iter().sum());
+    if let Some(init) = &args.init {
+        let m = load_model(init)?;
+        anyhow::ensure!(
+            m.classes == data.classes && m.n_features == data.n_features() && m.intercept == opts.intercept,
+            "{}: the starting model has {} features, classes {:?} and {} intercept; the data has {} features, classes {:?} (and --{}bias)",
+            init.display(),
+            m.n_features,
+            m.classes,
+            if m.intercept { "an" } else { "no" },
+            data.n_features(),
+            data.classes,
+            if opts.intercept { "" } else { "no-" }
+        );
+        opts.warm_start = Some(m.flat_params());
+    }
     let cv = match args.cv {
         Some(k) => {
             let grid = match (&args.lambdas, args.path) {
                 (Some(l), _) => l.clone(),
                 (None, Some(n)) => sigmax::cv::lambda_grid(1.0, 1e-6, n),
-                (None, None) => vec![opts.resolve_lambda(data.n_rows())],
+                (None, None) => vec![opts.resolve_lambda(total_weight)],
             };
             if let Some(bad) = grid.iter().find(|l| !(**l >= 0.0 && l.is_finite())) {
-                bail!("invalid λ {bad} in the grid: λ must be a finite number ≥ 0");
+                anyhow::bail!("invalid λ {bad} in the grid: λ must be a finite number ≥ 0");
             }
             let report = sigmax::cv::cross_validate(&data, &opts, &grid, k, args.seed)?;
             if !args.json {
@@ -199,6 +224,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 }
             }
             opts.lambda = Some(report.rows[report.best].lambda);
+            opts.c = None;
             Some(report)
         }
         None => None,
@@ -206,14 +232,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let kind = opts
         .resolve_model(data.classes.len())
         .unwrap_or(ModelKind::Logistic);
-    let progress = SolverProgress::new(
-        &format!("{:?}", opts.resolve_solver(kind)).to_lowercase(),
-        args.json,
-    );
+    let progress = SolverProgress::new(opts.resolve_solver(kind).name(), args.json);
     let mut observe = |r: &sigmax::solver::IterRecord| progress.update(r);
     let fit = train(&data, &opts, Some(&mut observe));
     progress.finish();
-    let fit = fit.with_context(|| format!("training on {}", args.data.display()))?;
+    let fit = fit
+        .map_err(with_flag)
+        .with_context(|| format!("training on {}", args.data.display()))?;
     let out = args.output.clone().unwrap_or_else(|| {
         let name = args
             .data
@@ -233,7 +258,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         sigmax::model::write_atomically(log, text.as_bytes())?;
     }
-    let train_acc = accuracy(&data.y, &fit.model.predict(&data.x));
+    let train_acc = weighted_accuracy(
+        &data.y,
+        &fit.model.predict(&data.x),
+        data.weights.as_deref(),
+    );
     let r = &fit.report;
     if args.json {
         let j = serde_json::json!({
@@ -250,6 +279,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "model": fit.model.kind.name(),
             "solver": r.solver,
             "lambda": fit.model.lambda,
+            "l1": fit.model.l1,
+            "total_weight": total_weight,
             "intercept": fit.model.intercept,
             "n_rows": data.n_rows(),
             "n_features": data.n_features(),
@@ -268,13 +299,23 @@ pub fn run(args: TrainArgs) -> Result<()> {
             data.n_features(),
             data.classes.len()
         );
+        let alpha = m.lambda + m.l1;
+        let penalty = match opts.penalty {
+            Penalty::L2 => String::new(),
+            p => format!(" ({p}: λ₁ = {:.4e}, λ₂ = {:.4e})", m.l1, m.lambda),
+        };
         println!(
-            "  λ = {:.4e} (C = {:.4e}), intercept: {}, solver: {}",
-            m.lambda,
-            1.0 / (m.lambda * data.n_rows() as f64),
+            "  λ = {:.4e} (C = {:.4e}){penalty}, intercept: {}, solver: {}",
+            alpha,
+            1.0 / (alpha * total_weight),
             if m.intercept { "yes" } else { "no" },
             r.solver
         );
+        if m.l1 > 0.0 {
+            let nonzero: usize = m.weights.iter().flatten().filter(|v| **v != 0.0).count();
+            let all: usize = m.weights.iter().map(Vec::len).sum();
+            println!("  {nonzero} of {all} weights are nonzero");
+        }
         println!(
             "  {} after {} iterations: objective {:.12}, ‖∇J‖ = {:.3e} ({:.1e} of ‖∇J(0)‖)",
             if r.converged {

@@ -121,7 +121,7 @@ impl Figure for BoundaryFigure<'_> {
                     }
                 })
                 .collect(),
-            ModelKind::Svm => m
+            _ => m
                 .decision_function(&gx)
                 .iter()
                 .map(|&z| light(color((z > 0.0) as usize), (z.abs() / 2.0).min(1.0) * 0.6))

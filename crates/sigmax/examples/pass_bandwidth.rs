@@ -73,7 +73,8 @@ fn main() {
         BinaryLoss::Logistic,
         lambda,
         false,
-    );
+    )
+    .expect("objective");
     let w = vec![1e-3; obj.dim()];
     let mut g = vec![0.0; obj.dim()];
     let t_grad = time(|| {

@@ -5,7 +5,7 @@
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::metrics::{accuracy, log_loss};
+use crate::metrics::{weighted_accuracy, weighted_log_loss};
 use crate::train::{train, TrainOptions};
 use serde::Serialize;
 
@@ -82,10 +82,13 @@ pub fn cross_validate(
             };
             let fit = train(&tr, &o, None)?;
             let m = &fit.model;
-            acc[g] += accuracy(&va.y, &m.predict(&va.x)) / folds as f64;
+            // Validation scores weigh rows by their sample weights (class weights shape
+            // the fit only, as in scikit-learn's scorers).
+            let vw = va.weights.as_deref();
+            acc[g] += weighted_accuracy(&va.y, &m.predict(&va.x), vw) / folds as f64;
             ll[g] += m
                 .predict_proba(&va.x)
-                .map(|p| log_loss(&va.y, &p, m.n_classes()))
+                .map(|p| weighted_log_loss(&va.y, &p, m.n_classes(), vw))
                 .unwrap_or(f64::NAN)
                 / folds as f64;
             iters[g] += fit.report.iterations;

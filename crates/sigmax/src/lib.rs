@@ -29,6 +29,7 @@ pub mod loss;
 pub mod margin;
 pub mod metrics;
 pub mod model;
+pub mod names;
 pub mod objective;
 pub mod solver;
 pub mod train;

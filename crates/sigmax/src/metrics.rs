@@ -10,6 +10,38 @@ pub fn accuracy(truth: &[u32], pred: &[u32]) -> f64 {
     truth.iter().zip(pred).filter(|(a, b)| a == b).count() as f64 / truth.len() as f64
 }
 
+/// Accuracy with each row weighted by `weights[i]` (plain accuracy without weights), as
+/// scikit-learn's `accuracy_score(sample_weight=…)`.
+pub fn weighted_accuracy(truth: &[u32], pred: &[u32], weights: Option<&[f64]>) -> f64 {
+    let Some(w) = weights else {
+        return accuracy(truth, pred);
+    };
+    let total: f64 = w.iter().sum();
+    let right: f64 = truth
+        .iter()
+        .zip(pred)
+        .zip(w)
+        .filter(|((a, b), _)| a == b)
+        .map(|(_, s)| s)
+        .sum();
+    right / total
+}
+
+/// Weighted mean −log p(true class) (plain mean without weights), p clipped as in
+/// [`log_loss`].
+pub fn weighted_log_loss(truth: &[u32], probs: &[f64], k: usize, weights: Option<&[f64]>) -> f64 {
+    let Some(w) = weights else {
+        return log_loss(truth, probs, k);
+    };
+    let sum: f64 = truth
+        .iter()
+        .zip(probs.chunks(k))
+        .zip(w)
+        .map(|((&y, p), s)| -s * p[y as usize].clamp(1e-15, 1.0).ln())
+        .sum();
+    sum / w.iter().sum::<f64>()
+}
+
 /// Mean −log p(true class), with p clipped to [1e-15, 1] so one confident mistake is a
 /// large finite number (as scikit-learn does). `probs` is row-major n × K.
 pub fn log_loss(truth: &[u32], probs: &[f64], k: usize) -> f64 {

@@ -1,77 +1,213 @@
 //! Training: validated options → objective → solver → model. This is the layer the CLI
 //! and other front ends call; it owns the defaults so users need not choose a solver.
+//!
+//! The objective is J = (1/S) Σ s_i ℓ_i + λ₂/2‖w‖² + λ₁‖w‖₁ with s_i the sample weights
+//! times the class weights and S their sum. The strength α comes from `lambda`, or from
+//! C as α = 1/(C·S) (scikit-learn's and LIBLINEAR's C·Σ s_i ℓ_i + penalty, divided by
+//! C·S), or defaults to C = 1; the penalty splits it as scikit-learn's `l1_ratio` does:
+//! λ₁ = r·α, λ₂ = (1 − r)·α, with r = 0 for `l2`, 1 for `l1`.
 
-use crate::data::{require_two_classes, Dataset};
+use crate::data::{canonical_label, require_two_classes, Dataset, Features};
 use crate::error::{Error, Result};
 use crate::loss::BinaryLoss;
 use crate::model::{LinearModel, ModelKind};
-use crate::objective::{BinaryObjective, FiniteSum, SoftmaxObjective};
-use crate::solver::{
-    DualCoordinateDescent, GradientDescent, Lbfgs, LearningRateSchedule, Observer,
-    PreconditionerChoice, Sgd, SolverReport, StopRule, TrustRegionNewton,
+use crate::objective::{BinaryObjective, Objective, SoftmaxObjective};
+use crate::solver::registry;
+pub use crate::solver::{
+    Observer, PreconditionerChoice, Schedule, SolverChoice, SolverReport, SolverSettings,
 };
 
 /// Which model to fit; `Auto` picks logistic for two classes and softmax for more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ModelChoice {
     Auto,
     Kind(ModelKind),
 }
 
-/// Which solver; `Auto` is trust-region Newton for smooth objectives; for the SVM, dual
-/// coordinate descent without an intercept and SGD with one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SolverChoice {
-    Auto,
-    Newton,
-    Lbfgs,
-    Gd,
-    Sgd,
-    /// Dual coordinate descent (linear SVM without intercept).
-    DualCd,
+impl std::str::FromStr for ModelChoice {
+    type Err = crate::names::UnknownName;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("auto") {
+            return Ok(ModelChoice::Auto);
+        }
+        s.parse()
+            .map(ModelChoice::Kind)
+            .map_err(|mut e: Self::Err| {
+                e.expected.insert(0, "auto");
+                e
+            })
+    }
 }
 
-/// How binary labels enter the logistic loss: ±1 margins or the {0,1} cross-entropy.
-/// Both are the same model and give the same weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LabelForm {
-    PlusMinusOne,
-    ZeroOne,
+impl crate::names::NamedChoice for ModelChoice {
+    const WHAT: &'static str = "model";
+    fn all() -> Vec<Self> {
+        std::iter::once(ModelChoice::Auto)
+            .chain(ModelKind::ALL.iter().map(|&k| ModelChoice::Kind(k)))
+            .collect()
+    }
+    fn name(self) -> &'static str {
+        match self {
+            ModelChoice::Auto => "auto",
+            ModelChoice::Kind(k) => k.name(),
+        }
+    }
+    fn aliases(self) -> Vec<&'static str> {
+        match self {
+            ModelChoice::Auto => vec![],
+            ModelChoice::Kind(k) => crate::names::NamedChoice::aliases(k),
+        }
+    }
+}
+
+impl std::fmt::Display for ModelChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelChoice::Auto => f.write_str("auto"),
+            ModelChoice::Kind(k) => k.fmt(f),
+        }
+    }
+}
+
+crate::named_choice! {
+    /// How binary labels enter the logistic loss: ±1 margins or the {0,1} cross-entropy.
+    /// Both are the same model and give the same weights.
+    pub enum LabelForm ("label form") {
+        PlusMinusOne = "plus-minus-one" | "pm1",
+        ZeroOne = "zero-one" | "01",
+    }
+}
+
+crate::named_choice! {
+    /// The penalty, as scikit-learn names it.
+    pub enum Penalty ("penalty") {
+        /// λ/2‖w‖².
+        L2 = "l2",
+        /// λ‖w‖₁.
+        L1 = "l1",
+        /// λ·[r‖w‖₁ + (1 − r)/2‖w‖²] with r = `l1_ratio`.
+        ElasticNet = "elasticnet" | "elastic-net",
+    }
+}
+
+/// Per-class weights multiplying the sample weights, as scikit-learn's `class_weight`.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub enum ClassWeight {
+    #[default]
+    None,
+    /// w_c = S / (K · S_c), S_c the class's total sample weight (its row count without
+    /// weights): every class weighs the same in total. scikit-learn's
+    /// `compute_class_weight("balanced", sample_weight=…)` (≥ 1.6; n / (K · n_c) unweighted).
+    Balanced,
+    /// Weights by class name; classes not named weigh 1.
+    Given(Vec<(String, f64)>),
+}
+
+impl std::str::FromStr for ClassWeight {
+    type Err = Error;
+    /// `balanced`, `none`, or `LABEL:W,LABEL:W,...`.
+    fn from_str(s: &str) -> Result<Self> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("balanced") {
+            return Ok(ClassWeight::Balanced);
+        }
+        if t.eq_ignore_ascii_case("none") || t.is_empty() {
+            return Ok(ClassWeight::None);
+        }
+        let bad = |v: &str| {
+            Error::InvalidParameter {
+            name: "class_weight",
+            value: v.to_string(),
+            expected: "balanced, none, or LABEL:WEIGHT pairs separated by commas, each weight a finite number ≥ 0",
+        }
+        };
+        t.split(',')
+            .map(|pair| {
+                let (label, w) = pair.rsplit_once(':').ok_or_else(|| bad(pair))?;
+                let w: f64 = w.trim().parse().map_err(|_| bad(pair))?;
+                if !(w >= 0.0 && w.is_finite()) {
+                    return Err(bad(pair));
+                }
+                Ok((label.trim().to_string(), w))
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(ClassWeight::Given)
+    }
+}
+
+impl ClassWeight {
+    /// The weight of each class of `data` (in class-id order).
+    pub fn per_class(&self, data: &Dataset) -> Result<Vec<f64>> {
+        let k = data.classes.len();
+        match self {
+            ClassWeight::None => Ok(vec![1.0; k]),
+            ClassWeight::Balanced => {
+                let mut per_class = vec![0.0; k];
+                for i in 0..data.n_rows() {
+                    per_class[data.y[i] as usize] += data.weight(i);
+                }
+                let total: f64 = per_class.iter().sum();
+                Ok(per_class
+                    .iter()
+                    .map(|&s| if s > 0.0 { total / (k as f64 * s) } else { 0.0 })
+                    .collect())
+            }
+            ClassWeight::Given(pairs) => {
+                let mut w = vec![1.0; k];
+                for (label, v) in pairs {
+                    let name = canonical_label(label);
+                    let c = data
+                        .classes
+                        .iter()
+                        .position(|c| *c == name)
+                        .ok_or_else(|| Error::UnknownLabel {
+                            label: label.clone(),
+                            row: 0,
+                            classes: data.classes.clone(),
+                        })?;
+                    w[c] = *v;
+                }
+                Ok(w)
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
     pub model: ModelChoice,
-    /// λ of λ/2‖w‖²; `None`: λ = 1/n (LIBLINEAR's and scikit-learn's default C = 1).
+    /// The penalty strength α (see the module docs); `None`: from `c`, else C = 1.
     pub lambda: Option<f64>,
+    /// C of LIBLINEAR and scikit-learn: α = 1/(C·S). Not together with `lambda`.
+    pub c: Option<f64>,
+    pub penalty: Penalty,
+    /// The L1 share r of an elastic-net penalty, in [0, 1].
+    pub l1_ratio: Option<f64>,
+    pub class_weight: ClassWeight,
     pub intercept: bool,
     pub solver: SolverChoice,
     /// Relative gradient-norm tolerance.
     pub tol: f64,
-    /// `None`: a default per solver. SGD counts `epochs` instead.
+    /// `None`: a default per solver (the registry's).
     pub max_iter: Option<usize>,
     /// GD: fixed step (`None`: backtracking line search). SGD: η0 (`None`: 0.1).
     pub learning_rate: Option<f64>,
     pub schedule: Schedule,
-    pub epochs: usize,
+    /// SGD's passes over the data (`None`: `max_iter`, else the registry's 50).
+    pub epochs: Option<usize>,
     pub batch_size: usize,
     pub seed: u64,
     /// SGD: return the average of the iterates of the second half of the epochs.
     pub averaging: bool,
     pub label_form: LabelForm,
     /// Start the solver from these parameters (the flat layout of the objective:
-    /// weights row by row, then the intercepts) instead of zero.
+    /// weights row by row, then the intercepts) instead of zero; see
+    /// [`LinearModel::flat_params`] to start from a model.
     pub warm_start: Option<Vec<f64>>,
     /// Newton's CG preconditioner (`Auto`: sampled Hessian for small models, else diagonal).
     pub preconditioner: PreconditionerChoice,
-}
-
-/// SGD learning-rate schedule, as chosen by the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Schedule {
-    Constant,
-    /// η0 / (1 + η0 λ t).
-    InverseTime,
 }
 
 impl Default for TrainOptions {
@@ -79,13 +215,17 @@ impl Default for TrainOptions {
         TrainOptions {
             model: ModelChoice::Auto,
             lambda: None,
+            c: None,
+            penalty: Penalty::L2,
+            l1_ratio: None,
+            class_weight: ClassWeight::None,
             intercept: true,
             solver: SolverChoice::Auto,
             tol: 1e-6,
             max_iter: None,
             learning_rate: None,
             schedule: Schedule::InverseTime,
-            epochs: 50,
+            epochs: None,
             batch_size: 1,
             seed: 0,
             averaging: true,
@@ -96,24 +236,40 @@ impl Default for TrainOptions {
     }
 }
 
+/// The penalty strengths of one fit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Strengths {
+    pub l2: f64,
+    pub l1: f64,
+}
+
+/// A plain L2 strength λ.
+impl From<f64> for Strengths {
+    fn from(l2: f64) -> Self {
+        Strengths { l2, l1: 0.0 }
+    }
+}
+
 impl TrainOptions {
     /// The model kind for this data.
     pub fn resolve_model(&self, n_classes: usize) -> Result<ModelKind> {
         match self.model {
             ModelChoice::Auto if n_classes == 2 => Ok(ModelKind::Logistic),
             ModelChoice::Auto => Ok(ModelKind::Softmax),
-            ModelChoice::Kind(k @ (ModelKind::Logistic | ModelKind::Svm)) if n_classes != 2 => {
+            ModelChoice::Kind(k) if k != ModelKind::Softmax && n_classes != 2 => {
                 Err(Error::Unsupported(format!(
-                    "--model {} is binary but the data has {n_classes} classes; use softmax",
-                    k.name()
+                    "model {k} is binary but the data has {n_classes} classes; use softmax"
                 )))
             }
             ModelChoice::Kind(k) => Ok(k),
         }
     }
 
+    /// The solver `Auto` stands for: OWL-QN with an L1 part; for the hinge SVM, dual
+    /// coordinate descent without an intercept and SGD with one; else trust-region Newton.
     pub fn resolve_solver(&self, kind: ModelKind) -> SolverChoice {
         match (self.solver, kind) {
+            (SolverChoice::Auto, _) if self.penalty != Penalty::L2 => SolverChoice::OwlQn,
             (SolverChoice::Auto, ModelKind::Svm) if !self.intercept => SolverChoice::DualCd,
             (SolverChoice::Auto, ModelKind::Svm) => SolverChoice::Sgd,
             (SolverChoice::Auto, _) => SolverChoice::Newton,
@@ -121,11 +277,31 @@ impl TrainOptions {
         }
     }
 
-    pub fn resolve_lambda(&self, n: usize) -> f64 {
-        self.lambda.unwrap_or(1.0 / n as f64)
+    /// α for data whose (effective) weights sum to `total_weight`.
+    pub fn resolve_lambda(&self, total_weight: f64) -> f64 {
+        match (self.lambda, self.c) {
+            (Some(l), _) => l,
+            (None, Some(c)) => 1.0 / (c * total_weight),
+            (None, None) => 1.0 / total_weight,
+        }
     }
 
-    fn validate(&self) -> Result<()> {
+    /// λ₂ and λ₁ from α and the penalty.
+    pub fn resolve_strengths(&self, total_weight: f64) -> Strengths {
+        let alpha = self.resolve_lambda(total_weight);
+        let r = match self.penalty {
+            Penalty::L2 => 0.0,
+            Penalty::L1 => 1.0,
+            Penalty::ElasticNet => self.l1_ratio.unwrap_or(0.5),
+        };
+        Strengths {
+            l2: (1.0 - r) * alpha,
+            l1: r * alpha,
+        }
+    }
+
+    /// Checks every value; errors name the parameter as the library spells it.
+    pub fn validate(&self) -> Result<()> {
         let bad = |name, value: String, expected| {
             Err(Error::InvalidParameter {
                 name,
@@ -137,26 +313,80 @@ impl TrainOptions {
             if !(l >= 0.0 && l.is_finite()) {
                 return bad("lambda", l.to_string(), "must be a finite number ≥ 0");
             }
+            if self.c.is_some() {
+                return bad("c", format!("{:?}", self.c), "give lambda or C, not both");
+            }
+        }
+        if let Some(c) = self.c {
+            if !(c > 0.0 && c.is_finite()) {
+                return bad(
+                    "C",
+                    c.to_string(),
+                    "must be a finite number > 0 (λ = 1/(C·Σ weights))",
+                );
+            }
+        }
+        if let Some(r) = self.l1_ratio {
+            if !(0.0..=1.0).contains(&r) {
+                return bad("l1_ratio", r.to_string(), "must be in [0, 1]");
+            }
+            if self.penalty != Penalty::ElasticNet {
+                return bad(
+                    "l1_ratio",
+                    r.to_string(),
+                    "applies to the elasticnet penalty only",
+                );
+            }
         }
         if let Some(eta) = self.learning_rate {
             if !(eta > 0.0 && eta.is_finite()) {
-                return bad("learning-rate", eta.to_string(), "must be > 0");
+                return bad("learning_rate", eta.to_string(), "must be > 0");
             }
         }
         if !(self.tol > 0.0) {
             return bad("tol", self.tol.to_string(), "must be > 0");
         }
-        if self.epochs == 0 {
+        if self.epochs == Some(0) {
             return bad("epochs", "0".into(), "must be at least 1");
         }
         if self.batch_size == 0 {
-            return bad("batch-size", "0".into(), "must be at least 1");
+            return bad("batch_size", "0".into(), "must be at least 1");
         }
         if self.max_iter == Some(0) {
-            return bad("max-iter", "0".into(), "must be at least 1");
+            return bad("max_iter", "0".into(), "must be at least 1");
         }
         Ok(())
     }
+
+    fn solver_settings(&self, solver: SolverChoice, lambda: f64) -> SolverSettings {
+        SolverSettings {
+            tol: self.tol,
+            max_iter: match solver {
+                SolverChoice::Sgd => self.epochs.or(self.max_iter),
+                _ => self.max_iter,
+            },
+            learning_rate: self.learning_rate,
+            schedule: self.schedule,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            averaging: self.averaging,
+            preconditioner: self.preconditioner,
+            lambda,
+        }
+    }
+}
+
+/// The sample weights of `data` times its class weights (`None`: every row weighs 1).
+pub fn effective_weights(data: &Dataset, class_weight: &ClassWeight) -> Result<Option<Vec<f64>>> {
+    if *class_weight == ClassWeight::None {
+        return Ok(data.weights.clone());
+    }
+    let per_class = class_weight.per_class(data)?;
+    let w: Vec<f64> = (0..data.n_rows())
+        .map(|i| data.weight(i) * per_class[data.y[i] as usize])
+        .collect();
+    crate::objective::check_sample_weights(&w, data.n_rows())?;
+    Ok(Some(w))
 }
 
 /// A trained model and how the solver got there.
@@ -165,76 +395,64 @@ pub struct Trained {
     pub report: SolverReport,
 }
 
+/// The objective of a linear model of `kind` on features `x` with class ids `y`.
+#[allow(clippy::too_many_arguments)]
+pub fn linear_objective<'a>(
+    kind: ModelKind,
+    loss: BinaryLoss,
+    x: &'a Features,
+    y: &'a [u32],
+    n_classes: usize,
+    strengths: Strengths,
+    intercept: bool,
+    weights: Option<&'a [f64]>,
+) -> Result<Box<dyn Objective + 'a>> {
+    Ok(match kind {
+        ModelKind::Softmax => {
+            let mut o = SoftmaxObjective::new(x, y, n_classes, strengths.l2, intercept)?;
+            if let Some(s) = weights {
+                o = o.with_sample_weights(s)?;
+            }
+            Box::new(o.with_l1(strengths.l1)?)
+        }
+        _ => {
+            let positive = y.iter().map(|&c| c == 1).collect();
+            let mut o = BinaryObjective::new(x, positive, loss, strengths.l2, intercept)?;
+            if let Some(s) = weights {
+                o = o.with_sample_weights(s)?;
+            }
+            Box::new(o.with_l1(strengths.l1)?)
+        }
+    })
+}
+
 /// Fits a model to `data`. `observer` sees every iteration (for progress display).
 pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) -> Result<Trained> {
     opts.validate()?;
     require_two_classes(data)?;
     let kind = opts.resolve_model(data.classes.len())?;
-    let lambda = opts.resolve_lambda(data.n_rows());
+    let weights = effective_weights(data, &opts.class_weight)?;
+    let total = weights
+        .as_ref()
+        .map_or(data.n_rows() as f64, |w| w.iter().sum());
+    let strengths = opts.resolve_strengths(total);
     let (d, k) = (data.n_features(), data.classes.len());
     let solver = opts.resolve_solver(kind);
-    let (w, report) = match kind {
-        ModelKind::Logistic | ModelKind::Svm => {
-            let loss = match (kind, opts.label_form) {
-                (ModelKind::Svm, _) => BinaryLoss::Hinge,
-                (_, LabelForm::PlusMinusOne) => BinaryLoss::Logistic,
-                (_, LabelForm::ZeroOne) => BinaryLoss::CrossEntropy,
-            };
-            let positive: Vec<bool> = data.y.iter().map(|&c| c == 1).collect();
-            let mut obj =
-                BinaryObjective::new(&data.x, positive.clone(), loss, lambda, opts.intercept);
-            if solver == SolverChoice::DualCd {
-                if kind != ModelKind::Svm || opts.intercept {
-                    return Err(Error::Unsupported(
-                        "the dual-cd solver trains the linear SVM without an intercept (use --model svm --no-bias)".into(),
-                    ));
-                }
-                let mut w = vec![0.0; data.n_features()];
-                let stop = StopRule {
-                    tol: opts.tol.max(1e-12),
-                    max_iter: opts.max_iter.unwrap_or(10_000),
-                };
-                let report = DualCoordinateDescent {
-                    stop,
-                    seed: opts.seed,
-                }
-                .minimize_svm(&data.x, &positive, lambda, &mut obj, &mut w, observer)?;
-                (w, report)
-            } else {
-                run_solver(&mut obj, solver, opts, lambda, observer)?
-            }
-        }
-        ModelKind::Softmax => {
-            let mut obj = SoftmaxObjective::new(&data.x, &data.y, k, lambda, opts.intercept);
-            run_solver(&mut obj, solver, opts, lambda, observer)?
-        }
+    let loss = match (kind.binary_loss(), opts.label_form) {
+        (Some(BinaryLoss::Logistic), LabelForm::ZeroOne) => BinaryLoss::CrossEntropy,
+        (Some(l), _) => l,
+        (None, _) => BinaryLoss::Logistic,
     };
-    let rows = if kind == ModelKind::Softmax { k } else { 1 };
-    let weights = (0..rows).map(|j| w[j * d..(j + 1) * d].to_vec()).collect();
-    let bias = if opts.intercept {
-        w[rows * d..].to_vec()
-    } else {
-        vec![0.0; rows]
-    };
-    let model = LinearModel {
+    let mut obj = linear_objective(
         kind,
-        classes: data.classes.clone(),
-        n_features: d,
-        lambda,
-        intercept: opts.intercept,
-        weights,
-        bias,
-    };
-    Ok(Trained { model, report })
-}
-
-fn run_solver(
-    obj: &mut dyn FiniteSum,
-    solver: SolverChoice,
-    opts: &TrainOptions,
-    lambda: f64,
-    observer: Option<Observer>,
-) -> Result<(Vec<f64>, SolverReport)> {
+        loss,
+        &data.x,
+        &data.y,
+        k,
+        strengths,
+        opts.intercept,
+        weights.as_deref(),
+    )?;
     let mut w = match &opts.warm_start {
         Some(w0) if w0.len() == obj.dim() => w0.clone(),
         Some(w0) => {
@@ -246,65 +464,26 @@ fn run_solver(
         }
         None => vec![0.0; obj.dim()],
     };
-    let stop = |default_iter| StopRule {
-        tol: opts.tol,
-        max_iter: opts.max_iter.unwrap_or(default_iter),
+    let settings = opts.solver_settings(solver, strengths.l2);
+    let report = registry::minimize(solver, &settings, obj.as_mut(), &mut w, observer)?;
+    let rows = if kind == ModelKind::Softmax { k } else { 1 };
+    let weights = (0..rows).map(|j| w[j * d..(j + 1) * d].to_vec()).collect();
+    let bias = if opts.intercept {
+        w[rows * d..].to_vec()
+    } else {
+        vec![0.0; rows]
     };
-    let smooth_only = |name: &str| {
-        Err(Error::Unsupported(format!(
-            "solver {name} needs a smooth objective; the SVM's hinge loss is not (use --solver sgd or gd)"
-        )))
+    let model = LinearModel {
+        kind,
+        classes: data.classes.clone(),
+        n_features: d,
+        lambda: strengths.l2,
+        l1: strengths.l1,
+        intercept: opts.intercept,
+        weights,
+        bias,
     };
-    let report = match solver {
-        SolverChoice::Newton | SolverChoice::Auto => {
-            if !obj.is_smooth() {
-                return smooth_only("newton");
-            }
-            TrustRegionNewton {
-                stop: stop(1000),
-                cg_tol: 0.1,
-                preconditioner: opts.preconditioner,
-            }
-            .minimize(obj, &mut w, observer)?
-        }
-        SolverChoice::Lbfgs => {
-            if !obj.is_smooth() {
-                return smooth_only("lbfgs");
-            }
-            Lbfgs {
-                stop: stop(5000),
-                memory: 10,
-            }
-            .minimize(obj, &mut w, observer)?
-        }
-        SolverChoice::Gd => GradientDescent {
-            stop: stop(10_000),
-            learning_rate: opts.learning_rate.unwrap_or(1.0),
-            line_search: opts.learning_rate.is_none(),
-        }
-        .minimize(obj, &mut w, observer)?,
-        SolverChoice::DualCd => {
-            return Err(Error::Unsupported(
-                "the dual-cd solver trains the linear SVM only (use --model svm --no-bias)".into(),
-            ))
-        }
-        SolverChoice::Sgd => Sgd {
-            stop: StopRule {
-                tol: opts.tol,
-                max_iter: opts.epochs,
-            },
-            learning_rate: opts.learning_rate.unwrap_or(0.1),
-            schedule: match opts.schedule {
-                Schedule::Constant => LearningRateSchedule::Constant,
-                Schedule::InverseTime => LearningRateSchedule::InverseTime { lambda },
-            },
-            batch_size: opts.batch_size,
-            seed: opts.seed,
-            averaging: opts.averaging,
-        }
-        .minimize(obj, &mut w, observer)?,
-    };
-    Ok((w, report))
+    Ok(Trained { model, report })
 }
 
 impl LinearModel {
@@ -314,38 +493,33 @@ impl LinearModel {
     }
 }
 
-/// The training objective J of `model` on `data` with strength `lambda`: mean loss (the
-/// model kind's) + λ/2‖w‖², intercept unregularized. Data labels are matched to the
-/// model's classes by name; an unknown label is an error. As in prediction, features the
-/// model lacks weigh 0 and model features beyond the data's columns are ignored.
-pub fn objective_at(model: &LinearModel, data: &Dataset, lambda: f64) -> Result<f64> {
-    use crate::objective::Objective;
+/// The training objective J of `model` on `data` with penalty strengths `strengths`:
+/// the weighted mean loss (the model kind's; `data`'s sample weights) + penalty,
+/// intercept unregularized. Data labels are matched to the model's classes by name; an
+/// unknown label is an error. As in prediction, features the model lacks weigh 0 and
+/// model features beyond the data's columns are ignored.
+pub fn objective_at(
+    model: &LinearModel,
+    data: &Dataset,
+    strengths: impl Into<Strengths>,
+) -> Result<f64> {
+    let strengths = strengths.into();
     let ids = model.class_ids(data)?;
     let x = &data.x;
     // Parameters laid out for the data's columns: features the model lacks weigh 0.
     let params = pad_rows(model, x.n_cols());
-    Ok(match model.kind {
-        ModelKind::Softmax => {
-            let mut obj =
-                SoftmaxObjective::new(x, &ids, model.n_classes(), lambda, model.intercept);
-            obj.value(&params)
-        }
-        kind => {
-            let loss = if kind == ModelKind::Svm {
-                BinaryLoss::Hinge
-            } else {
-                BinaryLoss::Logistic
-            };
-            let mut obj = BinaryObjective::new(
-                x,
-                ids.iter().map(|&c| c == 1).collect(),
-                loss,
-                lambda,
-                model.intercept,
-            );
-            obj.value(&params)
-        }
-    })
+    let loss = model.kind.binary_loss().unwrap_or(BinaryLoss::Logistic);
+    let mut obj = linear_objective(
+        model.kind,
+        loss,
+        x,
+        &ids,
+        model.n_classes(),
+        strengths,
+        model.intercept,
+        data.weights.as_deref(),
+    )?;
+    Ok(obj.value(&params) + obj.l1_penalty().value(&params))
 }
 
 /// Re-lays the flat parameters for `cols` features per class (the objective's layout).

@@ -179,7 +179,7 @@ fn every_solver_reaches_the_newton_optimum() {
             "sgd",
             TrainOptions {
                 solver: SolverChoice::Sgd,
-                epochs: 30,
+                epochs: Some(30),
                 learning_rate: Some(0.5),
                 seed: 3,
                 ..opts(lambda)
@@ -203,7 +203,7 @@ fn sgd_is_reproducible_for_a_seed() {
     let d = heart();
     let o = || TrainOptions {
         solver: SolverChoice::Sgd,
-        epochs: 3,
+        epochs: Some(3),
         seed: 11,
         ..opts(1e-2)
     };
@@ -240,7 +240,7 @@ fn svm_dual_coordinate_descent_reaches_the_minimum() {
         intercept: false,
         solver,
         lambda: Some(lambda),
-        epochs: 300,
+        epochs: Some(300),
         learning_rate: Some(0.5),
         ..TrainOptions::default()
     };
@@ -284,7 +284,7 @@ fn svm_dual_coordinate_descent_reaches_the_minimum() {
         .err()
         .unwrap()
         .to_string()
-        .contains("--no-bias"));
+        .contains("intercept"));
 }
 
 /// n × d rows with correlated columns (x = z·A for a fixed mixing A, so the Hessian is
@@ -328,6 +328,7 @@ fn correlated(n: usize, d: usize, seed: u64) -> Dataset {
         x: Features::Dense(DenseMatrix::new(n, d, x)),
         y,
         classes: vec!["0".into(), "1".into()],
+        weights: None,
     }
 }
 

@@ -40,12 +40,14 @@ fn dataset(name: &str) -> Dataset {
 /// sigmax's J at the given flat parameters.
 fn objective_at(d: &Dataset, kind: ModelKind, lam: f64, intercept: bool, flat: &[f64]) -> f64 {
     match kind {
-        ModelKind::Softmax => {
-            SoftmaxObjective::new(&d.x, &d.y, d.classes.len(), lam, intercept).value(flat)
-        }
+        ModelKind::Softmax => SoftmaxObjective::new(&d.x, &d.y, d.classes.len(), lam, intercept)
+            .unwrap()
+            .value(flat),
         _ => {
             let pos = d.y.iter().map(|&c| c == 1).collect();
-            BinaryObjective::new(&d.x, pos, BinaryLoss::Logistic, lam, intercept).value(flat)
+            BinaryObjective::new(&d.x, pos, BinaryLoss::Logistic, lam, intercept)
+                .unwrap()
+                .value(flat)
         }
     }
 }

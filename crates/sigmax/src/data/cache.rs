@@ -3,8 +3,9 @@
 //! size, modification time and the load options are unchanged (otherwise it is rebuilt).
 //!
 //! Layout (little-endian): `SXCACHE1`, u64 header length, the JSON header, then the labels
-//! (u32 × n) and either the dense values (f32 × n·d) or the CSR arrays (u64 row pointers
-//! × (n+1), u32 indices × nnz, f32 values × nnz).
+//! (u32 × n), either the dense values (f32 × n·d) or the CSR arrays (u64 row pointers
+//! × (n+1), u32 indices × nnz, f32 values × nnz), then the sample weights (f64 × n) when
+//! the data has them.
 
 use super::{load, CsrMatrix, Dataset, DenseMatrix, Features, LoadOptions};
 use crate::error::{Error, Result};
@@ -26,6 +27,9 @@ struct Header {
     /// None: dense; Some(nnz): CSR.
     nnz: Option<usize>,
     classes: Vec<String>,
+    /// Sample weights follow the features.
+    #[serde(default)]
+    weighted: bool,
 }
 
 /// Where the cache of `path` lives.
@@ -36,10 +40,13 @@ pub fn cache_path(path: &Path) -> PathBuf {
 }
 
 /// Whether the data came from the cache or was parsed (and the cache written).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CacheUse {
     Hit,
     Written,
+    /// Parsed, but the cache could not be written (why, in words); the data are fine.
+    NotWritten(String),
 }
 
 /// [`load`] through the cache: read `FILE.sxcache` when it matches `path` and `opts`, else
@@ -59,10 +66,10 @@ pub fn load_cached(path: &Path, opts: &LoadOptions) -> Result<(Dataset, CacheUse
         return Ok((d, CacheUse::Hit));
     }
     let d = load(path, opts)?;
-    if let Err(e) = crate::model::write_atomically_with(&cache, |w| encode(&d, key, w)) {
-        eprintln!("warning: could not write the data cache: {e}");
+    match crate::model::write_atomically_with(&cache, |w| encode(&d, key, w)) {
+        Ok(()) => Ok((d, CacheUse::Written)),
+        Err(e) => Ok((d, CacheUse::NotWritten(e.to_string()))),
     }
-    Ok((d, CacheUse::Written))
 }
 
 /// (size, mtime, options) of the source, compared with the cache's header.
@@ -108,7 +115,7 @@ macro_rules! pod {
         }
     )*};
 }
-pod!(u32, u64, f32);
+pod!(u32, u64, f32, f64);
 
 fn encode(
     d: &Dataset,
@@ -124,6 +131,7 @@ fn encode(
         cols: d.n_features(),
         nnz,
         classes: d.classes.clone(),
+        weighted: d.weights.is_some(),
     };
     let json = serde_json::to_vec(&header).expect("header serializes");
     w.write_all(MAGIC)?;
@@ -131,14 +139,18 @@ fn encode(
     w.write_all(&json)?;
     u32::write_all(&d.y, w)?;
     match &d.x {
-        Features::Dense(m) => f32::write_all(m.data(), w),
+        Features::Dense(m) => f32::write_all(m.data(), w)?,
         Features::Sparse(m) => {
             let (indptr, indices, values) = m.parts();
             let indptr: Vec<u64> = indptr.iter().map(|&v| v as u64).collect();
             u64::write_all(&indptr, w)?;
             u32::write_all(indices, w)?;
-            f32::write_all(values, w)
+            f32::write_all(values, w)?;
         }
+    }
+    match &d.weights {
+        Some(s) => f64::write_all(s, w),
+        None => Ok(()),
     }
 }
 
@@ -166,7 +178,8 @@ fn decode(mut r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<
     let arrays = 4 * rows
         + header
             .nnz
-            .map_or(4 * rows * cols, |nnz| 8 * (rows + 1) + 8 * nnz as u128);
+            .map_or(4 * rows * cols, |nnz| 8 * (rows + 1) + 8 * nnz as u128)
+        + if header.weighted { 8 * rows } else { 0 };
     if 16 + len as u128 + arrays != size as u128 {
         return Ok(None);
     }
@@ -193,6 +206,15 @@ fn decode(mut r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<
             Features::Sparse(m)
         }
     };
+    let weights = if header.weighted {
+        let w = f64::read_vec(&mut r, header.rows)?;
+        if crate::objective::check_sample_weights(&w, header.rows).is_err() {
+            return Ok(None);
+        }
+        Some(w)
+    } else {
+        None
+    };
     // Nothing may follow.
     if r.read(&mut [0u8; 1])? != 0 {
         return Ok(None);
@@ -201,6 +223,7 @@ fn decode(mut r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<
         x,
         y,
         classes: header.classes,
+        weights,
     }))
 }
 
@@ -256,6 +279,27 @@ mod tests {
             same(&parsed, &load(&p, &opts).unwrap());
             std::fs::remove_file(cache_path(&p)).unwrap();
         }
+    }
+
+    #[test]
+    fn sample_weights_survive_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "w.csv", "x,w,y\n1,0.5,a\n2,3,b\n0,0,a\n");
+        let opts = LoadOptions {
+            csv: crate::data::CsvOptions {
+                weight: Some("w".parse().unwrap()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let (parsed, first) = load_cached(&p, &opts).unwrap();
+        assert_eq!(first, CacheUse::Written);
+        assert_eq!(parsed.weights, Some(vec![0.5, 3.0, 0.0]));
+        assert_eq!(parsed.n_features(), 1);
+        let (cached, second) = load_cached(&p, &opts).unwrap();
+        assert_eq!(second, CacheUse::Hit);
+        assert_eq!(cached.weights, parsed.weights);
+        same(&parsed, &cached);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! A header line is optional; by default it is detected (a first row whose feature
 //! fields are not all numbers is a header).
 
-use super::{read_file_bytes, Dataset, DenseMatrix, Features, LabelInterner};
+use super::{read_file_bytes, Dataset, DenseMatrix, Features, LabelEncoder};
 use crate::error::{Error, Result};
 use std::path::Path;
 
@@ -36,6 +36,8 @@ pub struct CsvOptions {
     /// `None`: detect; `Some(true)`: first line is a header; `Some(false)`: no header.
     pub header: Option<bool>,
     pub label: LabelColumn,
+    /// A column of sample weights (finite numbers ≥ 0), not a feature.
+    pub weight: Option<LabelColumn>,
     pub delimiter: u8,
 }
 
@@ -44,6 +46,7 @@ impl Default for CsvOptions {
         CsvOptions {
             header: None,
             label: LabelColumn::Last,
+            weight: None,
             delimiter: b',',
         }
     }
@@ -65,8 +68,10 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
     let mut record = csv::ByteRecord::new();
     let mut width = 0usize;
     let mut label_col = 0usize;
+    let mut weight_col = usize::MAX;
+    let mut weights: Vec<f64> = Vec::new();
     let mut data: Vec<f32> = Vec::new();
-    let mut labels = LabelInterner::default();
+    let mut labels = LabelEncoder::default();
     let mut first = true;
     while let Some(rec) = records.next() {
         let rec = rec.map_err(|e| {
@@ -91,29 +96,27 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
                 .iter()
                 .map(|f| String::from_utf8_lossy(f).trim().to_string())
                 .collect();
-            label_col = match &opts.label {
-                LabelColumn::First => 0,
-                LabelColumn::Last => width - 1,
-                LabelColumn::Index(i) if *i < width => *i,
-                LabelColumn::Index(i) => {
+            label_col = resolve_column(path, line, &opts.label, &header_names, "label")?;
+            if let Some(wc) = &opts.weight {
+                weight_col = resolve_column(path, line, wc, &header_names, "weight")?;
+                if weight_col == label_col {
                     return Err(Error::parse(
                         path,
                         line,
-                        format!("label column {i} but rows have {width} columns"),
-                    ))
+                        "the weight column is the label column",
+                    ));
                 }
-                LabelColumn::Name(n) => {
-                    header_names.iter().position(|h| h == n).ok_or_else(|| {
-                        Error::parse(
-                            path,
-                            line,
-                            format!("no column named {n:?} in the header {header_names:?}"),
-                        )
-                    })?
+                if width < 3 {
+                    return Err(Error::parse(
+                        path,
+                        line,
+                        "a CSV row with a weight column needs at least one feature, a label and a weight",
+                    ));
                 }
-            };
+            }
             let is_header = opts.header.unwrap_or_else(|| {
                 matches!(opts.label, LabelColumn::Name(_))
+                    || matches!(opts.weight, Some(LabelColumn::Name(_)))
                     || rec
                         .iter()
                         .enumerate()
@@ -144,6 +147,25 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
                 labels.push(l);
                 continue;
             }
+            if j == weight_col {
+                let w: f64 = std::str::from_utf8(field)
+                    .ok()
+                    .and_then(|t| t.trim().parse().ok())
+                    .filter(|w: &f64| *w >= 0.0 && w.is_finite())
+                    .ok_or_else(|| {
+                        Error::parse(
+                            path,
+                            line,
+                            format!(
+                                "column {}: weight {:?} is not a finite number ≥ 0",
+                                j + 1,
+                                String::from_utf8_lossy(field)
+                            ),
+                        )
+                    })?;
+                weights.push(w);
+                continue;
+            }
             let v = parse_f32(field).ok_or_else(|| {
                 Error::parse(
                     path,
@@ -170,11 +192,46 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
         return Err(Error::bad_file(path, "no data rows"));
     }
     let (classes, y) = labels.finish();
-    Ok(Dataset {
-        x: Features::Dense(DenseMatrix::new(n, width - 1, data)),
+    let features = width - 1 - opts.weight.is_some() as usize;
+    let d = Dataset {
+        x: Features::Dense(DenseMatrix::new(n, features, data)),
         y,
         classes,
-    })
+        weights: None,
+    };
+    if opts.weight.is_none() {
+        return Ok(d);
+    }
+    d.with_weights(weights)
+        .map_err(|e| Error::bad_file(path, format!("weight column: {e}")))
+}
+
+/// The 0-based position of `col` in rows of the header `names` (which also gives the width).
+fn resolve_column(
+    path: &Path,
+    line: usize,
+    col: &LabelColumn,
+    names: &[String],
+    what: &str,
+) -> Result<usize> {
+    let width = names.len();
+    match col {
+        LabelColumn::First => Ok(0),
+        LabelColumn::Last => Ok(width - 1),
+        LabelColumn::Index(i) if *i < width => Ok(*i),
+        LabelColumn::Index(i) => Err(Error::parse(
+            path,
+            line,
+            format!("{what} column {i} but rows have {width} columns"),
+        )),
+        LabelColumn::Name(n) => names.iter().position(|h| h == n).ok_or_else(|| {
+            Error::parse(
+                path,
+                line,
+                format!("no column named {n:?} in the header {names:?}"),
+            )
+        }),
+    }
 }
 
 fn parse_f32(field: &[u8]) -> Option<f32> {

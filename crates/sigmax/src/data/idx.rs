@@ -2,7 +2,7 @@
 //! u32, then the data. Images (u8, 3 dims) become dense rows scaled to [0, 1]; labels
 //! come from the matching `*-labels-idx1-ubyte[.gz]` file.
 
-use super::{read_file_bytes, Dataset, DenseMatrix, Features, LabelInterner};
+use super::{read_file_bytes, Dataset, DenseMatrix, Features, LabelEncoder};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -59,13 +59,14 @@ pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
     }
     let d: usize = img_dims[1..].iter().product();
     let data = pixels.iter().map(|&p| p as f32 / 255.0).collect();
-    let mut li = LabelInterner::default();
+    let mut li = LabelEncoder::default();
     raw_labels.iter().for_each(|l| li.push(&l.to_string()));
     let (classes, y) = li.finish();
     Ok(Dataset {
         x: Features::Dense(DenseMatrix::new(n, d, data)),
         y,
         classes,
+        weights: None,
     })
 }
 

@@ -14,7 +14,7 @@
 //! into the dense matrix at the end, each freed as soon as it is copied, so the text's
 //! CSR form never exists in one piece next to the dense one.
 
-use super::{CsrMatrix, Dataset, DenseMatrix, Features, LabelInterner, LoadOptions};
+use super::{CsrMatrix, Dataset, DenseMatrix, Features, LabelEncoder, LoadOptions};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -126,7 +126,7 @@ struct Builder<'p> {
     max_features: usize,
     dense_above: f64,
     next_line: usize,
-    labels: LabelInterner,
+    labels: LabelEncoder,
     y: Vec<u32>,
     cols: usize,
     nnz: usize,
@@ -148,7 +148,7 @@ impl<'p> Builder<'p> {
             max_features,
             dense_above,
             next_line: 1,
-            labels: LabelInterner::default(),
+            labels: LabelEncoder::default(),
             y: Vec::new(),
             cols: 0,
             nnz: 0,
@@ -265,6 +265,7 @@ impl<'p> Builder<'p> {
             x,
             y: self.y.into_iter().map(|k| remap[k as usize]).collect(),
             classes,
+            weights: None,
         })
     }
 }

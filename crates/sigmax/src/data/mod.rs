@@ -21,7 +21,8 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Features with one class id per row, plus the names of the classes.
+/// Features with one class id per row, plus the names of the classes and, optionally,
+/// one sample weight per row.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     pub x: Features,
@@ -29,9 +30,83 @@ pub struct Dataset {
     pub y: Vec<u32>,
     /// Class names, sorted (numerically if all are numbers).
     pub classes: Vec<String>,
+    /// Sample weight of each row (`None`: every row weighs 1). Set with
+    /// [`Dataset::with_weights`], which checks them.
+    pub weights: Option<Vec<f64>>,
 }
 
 impl Dataset {
+    /// Features and one raw label per row (any spelling: numbers are canonicalized, so
+    /// "+1" and "1" are one class), classes sorted as [`LabelEncoder`] does.
+    pub fn new<S: AsRef<str>>(x: Features, labels: &[S]) -> Result<Dataset> {
+        if labels.len() != x.n_rows() {
+            return Err(Error::Shape {
+                what: "labels (one per row)",
+                expected: x.n_rows(),
+                got: labels.len(),
+            });
+        }
+        let mut enc = LabelEncoder::default();
+        labels.iter().for_each(|l| enc.push(l.as_ref()));
+        let (classes, y) = enc.finish();
+        Ok(Dataset {
+            x,
+            y,
+            classes,
+            weights: None,
+        })
+    }
+
+    /// Features with class ids already in `0..classes.len()`.
+    pub fn from_class_ids(x: Features, y: Vec<u32>, classes: Vec<String>) -> Result<Dataset> {
+        if y.len() != x.n_rows() {
+            return Err(Error::Shape {
+                what: "class ids (one per row)",
+                expected: x.n_rows(),
+                got: y.len(),
+            });
+        }
+        if let Some(&c) = y.iter().find(|&&c| c as usize >= classes.len()) {
+            return Err(Error::InvalidParameter {
+                name: "class id",
+                value: c.to_string(),
+                expected: "every class id below the number of class names",
+            });
+        }
+        Ok(Dataset {
+            x,
+            y,
+            classes,
+            weights: None,
+        })
+    }
+
+    /// Attaches sample weights (finite, ≥ 0, one per row, not all zero).
+    pub fn with_weights(mut self, weights: Vec<f64>) -> Result<Dataset> {
+        crate::objective::check_sample_weights(&weights, self.n_rows())?;
+        if !weights.iter().any(|&s| s > 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "sample_weight",
+                value: "all zero".into(),
+                expected: "at least one weight > 0",
+            });
+        }
+        self.weights = Some(weights);
+        Ok(self)
+    }
+
+    /// Weight of row i (1 without weights).
+    pub fn weight(&self, i: usize) -> f64 {
+        self.weights.as_ref().map_or(1.0, |w| w[i])
+    }
+
+    /// Σ of the sample weights (the row count without weights).
+    pub fn total_weight(&self) -> f64 {
+        self.weights
+            .as_ref()
+            .map_or(self.n_rows() as f64, |w| w.iter().sum())
+    }
+
     pub fn n_rows(&self) -> usize {
         self.x.n_rows()
     }
@@ -44,6 +119,10 @@ impl Dataset {
             x: self.x.select_rows(rows),
             y: rows.iter().map(|&i| self.y[i]).collect(),
             classes: self.classes.clone(),
+            weights: self
+                .weights
+                .as_ref()
+                .map(|w| rows.iter().map(|&i| w[i]).collect()),
         }
     }
     /// Labels of the rows as strings.
@@ -76,9 +155,47 @@ impl Dataset {
     }
 }
 
-/// Collects raw labels in first-seen order, then sorts the classes.
-#[derive(Default)]
-pub(crate) struct LabelInterner {
+/// Reads one sample weight per line (blank lines and `#` comments skipped) for a data set
+/// of `n_rows` rows: finite numbers ≥ 0, exactly one per row.
+pub fn read_weights(path: &Path, n_rows: usize) -> Result<Vec<f64>> {
+    let bytes = read_file_bytes(path)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| Error::bad_file(path, format!("not UTF-8 text ({e})")))?;
+    let mut w = Vec::with_capacity(n_rows);
+    for (i, line) in text.lines().enumerate() {
+        let t = line.split('#').next().unwrap_or("").trim();
+        if t.is_empty() {
+            continue;
+        }
+        let v: f64 = t
+            .parse()
+            .map_err(|_| Error::parse(path, i + 1, format!("{t:?} is not a number")))?;
+        if !(v >= 0.0 && v.is_finite()) {
+            return Err(Error::parse(
+                path,
+                i + 1,
+                format!("weight {t} is not a finite number ≥ 0"),
+            ));
+        }
+        w.push(v);
+    }
+    if w.len() != n_rows {
+        return Err(Error::bad_file(
+            path,
+            format!(
+                "{} weights for {n_rows} data rows (one per row needed)",
+                w.len()
+            ),
+        ));
+    }
+    Ok(w)
+}
+
+/// Turns raw labels into class ids: collects them in first-seen order, canonicalizes
+/// numbers ("+1", "1.0" and "1" are one class named "1"), then sorts the classes
+/// (numerically when every label is a number, else as strings).
+#[derive(Default, Debug, Clone)]
+pub struct LabelEncoder {
     /// Raw spelling → class id (looked up without allocating).
     raw: HashMap<String, u32>,
     /// Canonical name → class id.
@@ -87,7 +204,7 @@ pub(crate) struct LabelInterner {
     y: Vec<u32>,
 }
 
-impl LabelInterner {
+impl LabelEncoder {
     /// Numbers are canonicalised ("+1", "1.0" and "1" are one class named "1").
     pub fn push(&mut self, raw: &str) {
         let id = self.intern(raw);
@@ -107,8 +224,12 @@ impl LabelInterner {
         self.raw.insert(raw.to_string(), id);
         id
     }
+    /// Rows pushed so far.
     pub fn len(&self) -> usize {
         self.y.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
     }
     /// (sorted class names, class id per row)
     pub fn finish(mut self) -> (Vec<String>, Vec<u32>) {
@@ -246,7 +367,7 @@ mod tests {
 
     #[test]
     fn labels_sorted_numerically_and_canonical() {
-        let mut li = LabelInterner::default();
+        let mut li = LabelEncoder::default();
         for l in ["+1", "-1", "10", "2", "1.0"] {
             li.push(l);
         }
@@ -257,7 +378,7 @@ mod tests {
 
     #[test]
     fn string_labels_sorted_lexically() {
-        let mut li = LabelInterner::default();
+        let mut li = LabelEncoder::default();
         for l in ["dog", "cat", "dog"] {
             li.push(l);
         }

@@ -37,11 +37,9 @@ pub fn read_liblinear_model(path: &Path) -> Result<LinearModel> {
     let d = d.ok_or_else(|| Error::bad_file(path, "no nr_feature line: not a LIBLINEAR model"))?;
     let kind = match solver.as_str() {
         "L2R_LR" | "L2R_LR_DUAL" | "L1R_LR" => ModelKind::Logistic,
-        "L2R_L2LOSS_SVC_DUAL"
-        | "L2R_L2LOSS_SVC"
-        | "L2R_L1LOSS_SVC_DUAL"
-        | "L1R_L2LOSS_SVC"
-        | "MCSVM_CS" => ModelKind::Svm,
+        // -s 1, -s 2, -s 5: the squared hinge (L2 loss).
+        "L2R_L2LOSS_SVC_DUAL" | "L2R_L2LOSS_SVC" | "L1R_L2LOSS_SVC" => ModelKind::SquaredHingeSvm,
+        "L2R_L1LOSS_SVC_DUAL" | "MCSVM_CS" => ModelKind::Svm,
         other => {
             return Err(Error::bad_file(
                 path,

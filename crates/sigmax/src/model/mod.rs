@@ -17,25 +17,35 @@ use crate::error::{Error, Result};
 use crate::loss::{sigmoid, softmax_into};
 use serde::{Deserialize, Serialize};
 
-/// Which model family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ModelKind {
-    /// Binary logistic regression, P(y = classes[1] | x) = g(w·x + b).
-    Logistic,
-    /// Softmax regression over K classes.
-    Softmax,
-    /// Linear SVM (hinge loss): scores, no probabilities.
-    Svm,
+crate::named_choice! {
+    /// Which model family (and, for the binary ones, which loss trained it).
+    pub enum ModelKind ("model") {
+        /// Binary logistic regression, P(y = classes[1] | x) = g(w·x + b).
+        Logistic = "logistic",
+        /// Softmax regression over K classes.
+        Softmax = "softmax" | "multinomial",
+        /// Linear SVM with the hinge loss (L1-loss SVM): scores, no probabilities.
+        Svm = "svm" | "hinge",
+        /// Linear SVM with the squared hinge loss (L2-loss SVM, LIBLINEAR `-s 1`/`-s 2`).
+        SquaredHingeSvm = "squared-hinge-svm" | "squared-hinge" | "l2-svm",
+    }
 }
 
 impl ModelKind {
-    pub fn name(self) -> &'static str {
+    /// The loss of a binary model in the ±1 form; `None` for softmax.
+    pub fn binary_loss(self) -> Option<crate::loss::BinaryLoss> {
+        use crate::loss::BinaryLoss;
         match self {
-            ModelKind::Logistic => "logistic",
-            ModelKind::Softmax => "softmax",
-            ModelKind::Svm => "svm",
+            ModelKind::Logistic => Some(BinaryLoss::Logistic),
+            ModelKind::Svm => Some(BinaryLoss::Hinge),
+            ModelKind::SquaredHingeSvm => Some(BinaryLoss::SquaredHinge),
+            ModelKind::Softmax => None,
         }
+    }
+
+    /// Whether the model gives class probabilities.
+    pub fn has_probabilities(self) -> bool {
+        matches!(self, ModelKind::Logistic | ModelKind::Softmax)
     }
 }
 
@@ -46,8 +56,11 @@ pub struct LinearModel {
     /// Class names in class-id order.
     pub classes: Vec<String>,
     pub n_features: usize,
-    /// The λ it was trained with (informational for a model built by hand).
+    /// The L2 strength λ₂ it was trained with (informational for a model built by hand).
     pub lambda: f64,
+    /// The L1 strength λ₁ it was trained with (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub l1: f64,
     pub intercept: bool,
     /// One row (binary) or K rows (softmax) of `n_features` weights.
     pub weights: Vec<Vec<f64>>,
@@ -73,6 +86,7 @@ impl LinearModel {
             classes,
             n_features,
             lambda,
+            l1: 0.0,
             intercept,
             weights,
             bias,
@@ -180,7 +194,7 @@ impl LinearModel {
     pub fn predict_proba(&self, x: &Features) -> Result<Vec<f64>> {
         let scores = self.decision_function(x);
         match self.kind {
-            ModelKind::Svm => Err(Error::Unsupported(
+            ModelKind::Svm | ModelKind::SquaredHingeSvm => Err(Error::Unsupported(
                 "a linear SVM gives scores, not probabilities".into(),
             )),
             ModelKind::Logistic => Ok(scores
@@ -206,6 +220,10 @@ impl LinearModel {
             _ => scores.iter().map(|&z| (z > 0.0) as u32).collect(),
         }
     }
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// Index of the largest entry (the first on ties).

@@ -7,9 +7,11 @@
 //! (Lin, Weng & Keerthi, "Trust region Newton method for large-scale logistic
 //! regression", JMLR 2008, §2).
 
+use super::erm::{Erm, L1Penalty, Reducer};
 use super::sampled_hessian::RowSample;
-use super::{sq_norm, FiniteSum, HessianSample, Objective};
+use super::{BinaryView, FiniteSum, HessianSample, Objective};
 use crate::data::{par_row_reduce, par_row_reduce_mut, Features};
+use crate::error::{Error, Result};
 use crate::loss::BinaryLoss;
 
 pub struct BinaryObjective<'a> {
@@ -17,36 +19,75 @@ pub struct BinaryObjective<'a> {
     /// true = positive class.
     t: Vec<bool>,
     loss: BinaryLoss,
-    lambda: f64,
+    erm: Erm<'a>,
     intercept: bool,
     d: usize,
-    /// ℓ''(z_i) at the last `value_grad` point (empty when the loss has none).
+    /// s_i ℓ''(z_i) at the last `value_grad` point (empty when the loss has none).
     curvature: Vec<f64>,
 }
 
 impl<'a> BinaryObjective<'a> {
-    /// `positive[i]` says whether row i is in the positive class.
+    /// `positive[i]` says whether row i is in the positive class; λ is the L2 strength.
     pub fn new(
         x: &'a Features,
         positive: Vec<bool>,
         loss: BinaryLoss,
         lambda: f64,
         intercept: bool,
-    ) -> Self {
-        assert_eq!(x.n_rows(), positive.len(), "one label per row");
-        BinaryObjective {
+    ) -> Result<Self> {
+        if x.n_rows() != positive.len() {
+            return Err(Error::Shape {
+                what: "labels (one per row)",
+                expected: x.n_rows(),
+                got: positive.len(),
+            });
+        }
+        let d = x.n_cols();
+        Ok(BinaryObjective {
             x,
+            erm: Erm::new(positive.len(), d, d + intercept as usize, lambda)?,
             t: positive,
             loss,
-            lambda,
             intercept,
-            d: x.n_cols(),
+            d,
             curvature: Vec::new(),
-        }
+        })
     }
 
-    fn n(&self) -> f64 {
-        self.t.len() as f64
+    /// Weighs row i by `weights[i]` (see [`Erm::with_weights`]).
+    pub fn with_sample_weights(mut self, weights: &'a [f64]) -> Result<Self> {
+        self.erm = self.erm.with_weights(weights)?;
+        Ok(self)
+    }
+
+    /// Sums every pass through `reducer` (rows spread over several processes).
+    pub fn with_reducer(mut self, reducer: &'a dyn Reducer) -> Result<Self> {
+        self.erm = self.erm.with_reducer(reducer)?;
+        Ok(self)
+    }
+
+    /// Adds λ₁‖w‖₁ (handled by the L1 solver; see [`Objective::l1_penalty`]).
+    pub fn with_l1(mut self, l1: f64) -> Result<Self> {
+        self.erm = self.erm.with_l1(l1)?;
+        Ok(self)
+    }
+
+    /// The shared weighted-ERM part (weights, S, λ).
+    pub fn erm(&self) -> &Erm<'a> {
+        &self.erm
+    }
+
+    /// Rows' classes (true = positive).
+    pub fn positive(&self) -> &[bool] {
+        &self.t
+    }
+
+    pub fn features(&self) -> &'a Features {
+        self.x
+    }
+
+    pub fn loss(&self) -> BinaryLoss {
+        self.loss
     }
 
     fn bias(&self, w: &[f64]) -> f64 {
@@ -56,70 +97,58 @@ impl<'a> BinaryObjective<'a> {
             0.0
         }
     }
-
-    fn regularizer(&self, w: &[f64]) -> f64 {
-        0.5 * self.lambda * sq_norm(&w[..self.d])
-    }
-
-    /// out = acc/n + λ·v on the weights; acc[d]/n on the intercept.
-    fn finish(&self, acc: &[f64], v: &[f64], out: &mut [f64]) {
-        let inv_n = 1.0 / self.n();
-        for j in 0..self.d {
-            out[j] = acc[j] * inv_n + self.lambda * v[j];
-        }
-        if self.intercept {
-            out[self.d] = acc[self.d] * inv_n;
-        }
-    }
 }
 
 impl Objective for BinaryObjective<'_> {
     fn dim(&self) -> usize {
-        self.d + self.intercept as usize
+        self.erm.dim()
     }
 
     fn value(&mut self, w: &[f64]) -> f64 {
         let (wd, b, loss) = (&w[..self.d], self.bias(w), self.loss);
-        let acc = par_row_reduce(self.t.len(), 1, |rows, acc| {
+        let mut acc = par_row_reduce(self.t.len(), 1, |rows, acc| {
             for i in rows {
-                acc[0] += loss.value(self.x.row(i).dot(wd) + b, self.t[i]);
+                acc[0] += self.erm.weight(i) * loss.value(self.x.row(i).dot(wd) + b, self.t[i]);
             }
         });
-        acc[0] / self.n() + self.regularizer(w)
+        self.erm.reduce(&mut acc);
+        self.erm.value(acc[0], w)
     }
 
-    /// One fused pass over the data: z_i = x_i·w + b, the loss, ℓ'(z_i)·x_i accumulated
-    /// into the gradient and ℓ''(z_i) stored for Hessian-vector products.
+    /// One fused pass over the data: z_i = x_i·w + b, the loss, s_i ℓ'(z_i)·x_i
+    /// accumulated into the gradient and s_i ℓ''(z_i) stored for Hessian-vector products.
     fn value_grad(&mut self, w: &[f64], grad: &mut [f64]) -> f64 {
         let (d, b, loss) = (self.d, self.bias(w), self.loss);
         let wd = &w[..d];
         let smooth = loss.is_smooth();
         let mut curvature = std::mem::take(&mut self.curvature);
         curvature.resize(self.t.len(), 0.0);
-        let (x, t) = (self.x, &self.t);
-        let acc = par_row_reduce_mut(&mut curvature, d + 2, |start, rows, acc| {
+        let (x, t, erm) = (self.x, &self.t, &self.erm);
+        let mut acc = par_row_reduce_mut(&mut curvature, d + 2, |start, rows, acc| {
             let (acc_w, sums) = acc.split_at_mut(d);
             x.dot_then_axpy(start..start + rows.len(), wd, acc_w, |i, z| {
                 let (value, c, curvature) = loss.all(z + b, t[i]);
-                sums[0] += c;
-                sums[1] += value;
-                rows[i - start] = curvature;
-                c
+                let s = erm.weight(i);
+                sums[0] += s * c;
+                sums[1] += s * value;
+                rows[i - start] = s * curvature;
+                s * c
             });
         });
-        self.finish(&acc, w, grad);
+        self.erm.reduce(&mut acc);
+        self.erm.finish(&acc, w, grad);
         self.curvature = if smooth { curvature } else { Vec::new() };
-        acc[d + 1] / self.n() + self.regularizer(w)
+        self.erm.value(acc[d + 1], w)
     }
 
-    /// One fused pass: Σ_i ℓ''(z_i)(x_i·v + v_b) x_i, then /n + λv.
+    /// One fused pass: Σ_i s_i ℓ''(z_i)(x_i·v + v_b) x_i, then /S + λv.
     fn hess_vec(&self, v: &[f64], out: &mut [f64]) -> bool {
         if self.curvature.is_empty() {
             return false;
         }
         let (d, vb) = (self.d, self.bias(v));
         let vd = &v[..d];
-        let acc = par_row_reduce(self.t.len(), d + 1, |rows, acc| {
+        let mut acc = par_row_reduce(self.t.len(), d + 1, |rows, acc| {
             let (acc_w, sum) = acc.split_at_mut(d);
             self.x.dot_then_axpy(rows, vd, acc_w, |i, z| {
                 let u = self.curvature[i] * (z + vb);
@@ -127,30 +156,26 @@ impl Objective for BinaryObjective<'_> {
                 u
             });
         });
-        self.finish(&acc, v, out);
+        self.erm.reduce(&mut acc);
+        self.erm.finish(&acc, v, out);
         true
     }
 
-    /// (1/n) Σ_i ℓ''(z_i) x_ij² + λ, and (1/n) Σ_i ℓ''(z_i) for the intercept.
+    /// (1/S) Σ_i s_i ℓ''(z_i) x_ij² + λ, and (1/S) Σ_i s_i ℓ''(z_i) for the intercept.
     fn hess_diag(&self, out: &mut [f64]) -> bool {
         if self.curvature.is_empty() {
             return false;
         }
         let d = self.d;
-        let acc = par_row_reduce(self.t.len(), d + 1, |rows, acc| {
+        let mut acc = par_row_reduce(self.t.len(), d + 1, |rows, acc| {
             for i in rows {
                 let c = self.curvature[i];
                 self.x.row(i).for_each(|j, v| acc[j] += c * v * v);
                 acc[d] += c;
             }
         });
-        let inv_n = 1.0 / self.n();
-        for j in 0..d {
-            out[j] = acc[j] * inv_n + self.lambda;
-        }
-        if self.intercept {
-            out[d] = acc[d] * inv_n;
-        }
+        self.erm.reduce(&mut acc);
+        self.erm.finish_diag(&acc, out);
         true
     }
 
@@ -162,19 +187,43 @@ impl Objective for BinaryObjective<'_> {
         1.0
     }
 
-    /// (1/s) Σ ℓ''(z_i) [x_i,1][x_i,1]ᵀ + λI on s rows, over all parameters.
+    /// (1/s) Σ s_i ℓ''(z_i) [x_i,1][x_i,1]ᵀ·(n/S) + λI on s rows, over all parameters.
     fn sampled_hessian(&self, req: &HessianSample) -> Option<Vec<f64>> {
         let dim = self.dim();
         if self.curvature.is_empty() || dim * dim > req.max_entries {
             return None;
         }
         let sample = RowSample::draw(self.x, self.intercept, req);
-        let c: Vec<f64> = sample.rows.iter().map(|&i| self.curvature[i]).collect();
-        Some(sample.hessian(&c, self.lambda, self.d))
+        let scale = self.erm.sample_scale();
+        let c: Vec<f64> = sample
+            .rows
+            .iter()
+            .map(|&i| self.curvature[i] * scale)
+            .collect();
+        Some(sample.hessian(&c, self.erm.lambda(), self.d))
+    }
+
+    fn l1_penalty(&self) -> L1Penalty {
+        self.erm.l1()
     }
 
     fn is_smooth(&self) -> bool {
         self.loss.is_smooth()
+    }
+
+    fn as_finite_sum(&mut self) -> Option<&mut dyn FiniteSum> {
+        Some(self)
+    }
+
+    fn binary_view(&self) -> Option<BinaryView<'_>> {
+        Some(BinaryView {
+            x: self.x,
+            positive: &self.t,
+            loss: self.loss,
+            intercept: self.intercept,
+            erm: &self.erm,
+            l1: self.erm.l1(),
+        })
     }
 }
 
@@ -184,24 +233,21 @@ impl FiniteSum for BinaryObjective<'_> {
     }
 
     fn batch_value_grad(&self, w: &[f64], batch: &[usize], grad: &mut [f64]) -> f64 {
-        let (d, b) = (self.d, self.bias(w));
-        let inv = 1.0 / batch.len() as f64;
-        let acc = par_row_reduce(batch.len(), self.dim() + 1, |range, acc| {
+        let (d, b, dim) = (self.d, self.bias(w), self.dim());
+        let acc = par_row_reduce(batch.len(), dim + 1, |range, acc| {
             for &i in &batch[range] {
                 let row = self.x.row(i);
                 let z = row.dot(&w[..d]) + b;
-                let c = self.loss.d1(z, self.t[i]);
+                let s = self.erm.weight(i);
+                let c = s * self.loss.d1(z, self.t[i]);
                 row.axpy(c, &mut acc[..d]);
                 if self.intercept {
                     acc[d] += c;
                 }
-                acc[self.dim()] += self.loss.value(z, self.t[i]);
+                acc[dim] += s * self.loss.value(z, self.t[i]);
             }
         });
-        for k in 0..self.dim() {
-            grad[k] = acc[k] * inv + if k < d { self.lambda * w[k] } else { 0.0 };
-        }
-        acc[self.dim()] * inv + self.regularizer(w)
+        self.erm.finish_batch(acc[dim], &acc, batch.len(), w, grad)
     }
 }
 
@@ -238,10 +284,12 @@ mod tests {
             BinaryLoss::CrossEntropy,
             BinaryLoss::Exponential,
             BinaryLoss::Hinge,
+            BinaryLoss::SquaredHinge,
         ] {
             for intercept in [false, true] {
                 for feats in [&x, &sparse] {
-                    let mut obj = BinaryObjective::new(feats, t.clone(), loss, 0.1, intercept);
+                    let mut obj =
+                        BinaryObjective::new(feats, t.clone(), loss, 0.1, intercept).unwrap();
                     let m = obj.dim();
                     check_gradient(&mut obj, &w[..m], 1e-6);
                     if loss.is_smooth() {
@@ -268,7 +316,8 @@ mod tests {
         for intercept in [false, true] {
             for feats in [&x, &sparse] {
                 let mut obj =
-                    BinaryObjective::new(feats, t.clone(), BinaryLoss::Logistic, 0.1, intercept);
+                    BinaryObjective::new(feats, t.clone(), BinaryLoss::Logistic, 0.1, intercept)
+                        .unwrap();
                 let m = obj.dim();
                 assert!(
                     obj.sampled_hessian(&all).is_none(),
@@ -299,7 +348,7 @@ mod tests {
     #[test]
     fn batch_of_all_rows_is_the_full_objective() {
         let (x, t) = toy();
-        let mut obj = BinaryObjective::new(&x, t, BinaryLoss::Logistic, 0.05, true);
+        let mut obj = BinaryObjective::new(&x, t, BinaryLoss::Logistic, 0.05, true).unwrap();
         let w = [0.3, -0.2, 0.5, 0.1];
         let (mut g1, mut g2) = ([0.0; 4], [0.0; 4]);
         let f1 = obj.value_grad(&w, &mut g1);
@@ -313,7 +362,7 @@ mod tests {
     #[test]
     fn intercept_is_not_regularized() {
         let (x, t) = toy();
-        let mut obj = BinaryObjective::new(&x, t, BinaryLoss::Logistic, 10.0, true);
+        let mut obj = BinaryObjective::new(&x, t, BinaryLoss::Logistic, 10.0, true).unwrap();
         // Moving only b changes J by the loss alone: at w = 0, J = log 2 + 0 regardless of λ.
         let f = obj.value(&[0.0, 0.0, 0.0, 0.0]);
         assert!((f - 2f64.ln()).abs() < 1e-15);

@@ -2,15 +2,20 @@
 //! Hessian-vector product. Solvers only see this interface (as LIBLINEAR's `function`
 //! class separates losses from its trust-region solver).
 //!
-//! Conventions, for every objective here:
-//! - the loss is a *mean* over rows, plus λ/2‖w‖² (so C = 1/(nλ) in LIBLINEAR's terms);
-//! - the intercept, when present, is stored after the weights and is never regularized.
+//! Conventions, for every objective here (written once, in [`Erm`]):
+//! - the loss is a *weighted mean* over rows, (1/S) Σ s_i ℓ_i with S = Σ s_i (the plain
+//!   mean without weights), plus λ/2‖w‖² (so λ = 1/(C·S) in LIBLINEAR's terms);
+//! - the intercept, when present, is stored after the weights and is never regularized;
+//! - every pass sums its rows locally, then through a [`Reducer`], and only then divides
+//!   by S and adds the penalty, so rows may live in several processes.
 
 mod binary;
+mod erm;
 mod sampled_hessian;
 mod softmax;
 
 pub use binary::BinaryObjective;
+pub use erm::{check_sample_weights, Erm, L1Penalty, LocalReducer, Reducer};
 pub use sampled_hessian::HessianSample;
 pub use softmax::SoftmaxObjective;
 
@@ -44,15 +49,43 @@ pub trait Objective {
     fn sampled_hessian(&self, _req: &HessianSample) -> Option<Vec<f64>> {
         None
     }
+    /// The L1 part λ₁‖w[..p]‖₁ of J, which `value` and `value_grad` leave out (they are
+    /// the smooth part): solvers made for it add it, the others refuse a non-zero one.
+    fn l1_penalty(&self) -> L1Penalty {
+        L1Penalty::default()
+    }
     /// Whether J is smooth (second-order solvers and gradient-norm stopping apply).
     fn is_smooth(&self) -> bool;
+    /// Mini-batch access, for stochastic solvers; `None` (the default) if J is not a
+    /// finite sum over rows.
+    fn as_finite_sum(&mut self) -> Option<&mut dyn FiniteSum> {
+        None
+    }
+    /// The rows, labels and weights of a binary linear model, for solvers that work on
+    /// the data directly (dual coordinate descent); `None` (the default) otherwise.
+    fn binary_view(&self) -> Option<BinaryView<'_>> {
+        None
+    }
+}
+
+/// What a data-level solver sees of a binary linear objective.
+pub struct BinaryView<'v> {
+    pub x: &'v crate::data::Features,
+    /// true = positive class.
+    pub positive: &'v [bool],
+    pub loss: crate::loss::BinaryLoss,
+    pub intercept: bool,
+    /// Weights, S, λ and the reduction.
+    pub erm: &'v Erm<'v>,
+    pub l1: L1Penalty,
 }
 
 /// An objective that is a mean over rows plus a regularizer, so that mini-batches can
 /// estimate its gradient.
 pub trait FiniteSum: Objective {
     fn n_samples(&self) -> usize;
-    /// Mean loss over `batch` + λ/2‖w‖², and its (sub)gradient into `grad`.
+    /// The mini-batch estimate of J (the batch's weighted loss scaled to estimate the
+    /// weighted mean) + λ/2‖w‖², and its (sub)gradient into `grad`.
     fn batch_value_grad(&self, w: &[f64], batch: &[usize], grad: &mut [f64]) -> f64;
 }
 

@@ -7,10 +7,12 @@
 //! + λW; Hessian-vector product (1/n) Σ_i [diag(p_i) − p_i p_iᵀ](V x_i + v_b) x_iᵀ + λV
 //! (Böhning 1992; Bishop, PRML §4.3.4).
 
-use super::{sq_norm, FiniteSum, Objective};
+use super::erm::{Erm, L1Penalty, Reducer};
+use super::{FiniteSum, Objective};
 use crate::data::{
     dense_axpy_group, dense_dot_group, par_row_reduce, par_row_reduce_mut, Features, Row,
 };
+use crate::error::{Error, Result};
 use crate::loss::softmax_into;
 
 pub struct SoftmaxObjective<'a> {
@@ -18,25 +20,69 @@ pub struct SoftmaxObjective<'a> {
     y: &'a [u32],
     k: usize,
     d: usize,
-    lambda: f64,
+    erm: Erm<'a>,
     intercept: bool,
     /// Row-major n × K class probabilities at the last `value_grad` point.
     probs: Vec<f64>,
 }
 
 impl<'a> SoftmaxObjective<'a> {
-    pub fn new(x: &'a Features, y: &'a [u32], k: usize, lambda: f64, intercept: bool) -> Self {
-        assert_eq!(x.n_rows(), y.len(), "one label per row");
-        assert!(y.iter().all(|&c| (c as usize) < k), "labels must be < K");
-        SoftmaxObjective {
+    /// Class ids `y` in `0..k`, λ the L2 strength.
+    pub fn new(
+        x: &'a Features,
+        y: &'a [u32],
+        k: usize,
+        lambda: f64,
+        intercept: bool,
+    ) -> Result<Self> {
+        if x.n_rows() != y.len() {
+            return Err(Error::Shape {
+                what: "labels (one per row)",
+                expected: x.n_rows(),
+                got: y.len(),
+            });
+        }
+        if let Some(&c) = y.iter().find(|&&c| c as usize >= k) {
+            return Err(Error::InvalidParameter {
+                name: "class id",
+                value: c.to_string(),
+                expected: "every class id below the number of classes",
+            });
+        }
+        let d = x.n_cols();
+        let dim = k * d + if intercept { k } else { 0 };
+        Ok(SoftmaxObjective {
             x,
             y,
             k,
-            d: x.n_cols(),
-            lambda,
+            d,
+            erm: Erm::new(y.len(), k * d, dim, lambda)?,
             intercept,
             probs: Vec::new(),
-        }
+        })
+    }
+
+    /// Weighs row i by `weights[i]` (see [`Erm::with_weights`]).
+    pub fn with_sample_weights(mut self, weights: &'a [f64]) -> Result<Self> {
+        self.erm = self.erm.with_weights(weights)?;
+        Ok(self)
+    }
+
+    /// Sums every pass through `reducer` (rows spread over several processes).
+    pub fn with_reducer(mut self, reducer: &'a dyn Reducer) -> Result<Self> {
+        self.erm = self.erm.with_reducer(reducer)?;
+        Ok(self)
+    }
+
+    /// Adds λ₁‖W‖₁ (handled by the L1 solver; see [`Objective::l1_penalty`]).
+    pub fn with_l1(mut self, l1: f64) -> Result<Self> {
+        self.erm = self.erm.with_l1(l1)?;
+        Ok(self)
+    }
+
+    /// The shared weighted-ERM part (weights, S, λ).
+    pub fn erm(&self) -> &Erm<'a> {
+        &self.erm
     }
 
     /// Scores s_j = w_j·x + b_j of one row into `s`.
@@ -109,8 +155,7 @@ impl<'a> SoftmaxObjective<'a> {
         }
     }
 
-    /// Mean cross-entropy and Σ_i c_i x_iᵀ over `rows`, where c_i = p_i − e_{y_i};
-    /// the probabilities go to `probs` when given.
+    /// Σ_i s_i·(cross-entropy) and Σ_i s_i c_i x_iᵀ over `rows`, where c_i = p_i − e_{y_i}.
     fn pass(&self, w: &[f64], rows: &[usize], want_grad: bool) -> (f64, Vec<f64>) {
         let k = self.k;
         let width = if want_grad { self.dim() } else { 0 };
@@ -122,9 +167,11 @@ impl<'a> SoftmaxObjective<'a> {
                 self.row_scores(row, w, &mut s);
                 let yi = self.y[i] as usize;
                 let lse = softmax_into(&s, &mut p);
-                acc[width] += lse - s[yi];
+                let si = self.erm.weight(i);
+                acc[width] += si * (lse - s[yi]);
                 if want_grad {
                     p[yi] -= 1.0;
+                    p.iter_mut().for_each(|c| *c *= si);
                     self.add_outer(row, &p, acc);
                 }
             }
@@ -146,88 +193,86 @@ impl<'a> SoftmaxObjective<'a> {
             }
         }
     }
-
-    fn finish_grad(&self, w: &[f64], sum: &[f64], inv_n: f64, grad: &mut [f64]) {
-        let kd = self.k * self.d;
-        for (idx, g) in grad.iter_mut().enumerate() {
-            *g = sum[idx] * inv_n + if idx < kd { self.lambda * w[idx] } else { 0.0 };
-        }
-    }
-
-    fn regularizer(&self, w: &[f64]) -> f64 {
-        0.5 * self.lambda * sq_norm(&w[..self.k * self.d])
-    }
 }
 
 impl Objective for SoftmaxObjective<'_> {
     fn dim(&self) -> usize {
-        self.k * self.d + if self.intercept { self.k } else { 0 }
+        self.erm.dim()
     }
 
     fn value(&mut self, w: &[f64]) -> f64 {
         let n = self.y.len();
-        let acc = par_row_reduce(n, 1, |range, acc| {
+        let mut acc = par_row_reduce(n, 1, |range, acc| {
             let mut p = vec![0.0; self.k];
             let mut loss = 0.0;
             self.scores_then_outer(w, range, &mut [], false, |i, s| {
                 let yi = self.y[i] as usize;
-                loss += softmax_into(s, &mut p) - s[yi];
+                loss += self.erm.weight(i) * (softmax_into(s, &mut p) - s[yi]);
             });
             acc[0] = loss;
         });
-        acc[0] / n as f64 + self.regularizer(w)
+        self.erm.reduce(&mut acc);
+        self.erm.value(acc[0], w)
     }
 
     /// One fused pass: scores, probabilities (kept for Hessian-vector products), loss and
-    /// Σ_i (p_i − e_{y_i}) x_iᵀ.
+    /// Σ_i s_i (p_i − e_{y_i}) x_iᵀ.
     fn value_grad(&mut self, w: &[f64], grad: &mut [f64]) -> f64 {
         let (n, k, width) = (self.y.len(), self.k, self.dim());
         let mut probs = std::mem::take(&mut self.probs);
         probs.resize(n * k, 0.0);
         let mut rows: Vec<&mut [f64]> = probs.chunks_mut(k).collect();
-        let acc = par_row_reduce_mut(&mut rows, width + 1, |start, rows, acc| {
+        let mut acc = par_row_reduce_mut(&mut rows, width + 1, |start, rows, acc| {
             let (grad, loss) = acc.split_at_mut(width);
             self.scores_then_outer(w, start..start + rows.len(), grad, true, |i, s| {
                 let p = &mut rows[i - start];
                 let yi = self.y[i] as usize;
-                loss[0] += softmax_into(s, p) - s[yi];
+                let si = self.erm.weight(i);
+                loss[0] += si * (softmax_into(s, p) - s[yi]);
                 s.copy_from_slice(p);
                 s[yi] -= 1.0;
+                if si != 1.0 {
+                    s.iter_mut().for_each(|c| *c *= si);
+                }
             });
         });
         drop(rows);
         self.probs = probs;
-        self.finish_grad(w, &acc, 1.0 / n as f64, grad);
-        acc[width] / n as f64 + self.regularizer(w)
+        self.erm.reduce(&mut acc);
+        self.erm.finish(&acc, w, grad);
+        self.erm.value(acc[width], w)
     }
 
     fn hess_vec(&self, v: &[f64], out: &mut [f64]) -> bool {
         let (n, k) = (self.y.len(), self.k);
-        let acc = par_row_reduce(n, self.dim(), |range, acc| {
-            // u = V x_i + v_b, then [diag(p_i) − p_i p_iᵀ] u.
+        let mut acc = par_row_reduce(n, self.dim(), |range, acc| {
+            // u = V x_i + v_b, then s_i [diag(p_i) − p_i p_iᵀ] u.
             self.scores_then_outer(v, range, acc, true, |i, u| {
                 let p = &self.probs[i * k..(i + 1) * k];
                 let pu: f64 = p.iter().zip(u.iter()).map(|(a, b)| a * b).sum();
+                let si = self.erm.weight(i);
                 for (uj, &pj) in u.iter_mut().zip(p) {
-                    *uj = pj * (*uj - pu);
+                    *uj = si * (pj * (*uj - pu));
                 }
             });
         });
-        self.finish_grad(v, &acc, 1.0 / n as f64, out);
+        self.erm.reduce(&mut acc);
+        self.erm.finish(&acc, v, out);
         true
     }
 
-    /// (1/n) Σ_i p_ij(1 − p_ij) x_il² + λ for weight (j, l); (1/n) Σ_i p_ij(1 − p_ij) for
-    /// the intercepts.
+    /// (1/S) Σ_i s_i p_ij(1 − p_ij) x_il² + λ for weight (j, l); (1/S) Σ_i s_i p_ij(1 − p_ij)
+    /// for the intercepts.
     fn hess_diag(&self, out: &mut [f64]) -> bool {
         if self.probs.is_empty() {
             return false;
         }
         let (n, k, d) = (self.y.len(), self.k, self.d);
-        let acc = par_row_reduce(n, self.dim(), |range, acc| {
+        let mut acc = par_row_reduce(n, self.dim(), |range, acc| {
             let mut sq: Vec<f32> = Vec::with_capacity(d);
             for i in range {
                 let p = &self.probs[i * k..(i + 1) * k];
+                let si = self.erm.weight(i);
                 // The squared row once (single precision is ample for a preconditioner),
                 // then one axpy per class.
                 sq.clear();
@@ -242,17 +287,16 @@ impl Objective for SoftmaxObjective<'_> {
                     }
                 };
                 for (j, &pj) in p.iter().enumerate() {
-                    sq_row.axpy(pj * (1.0 - pj), &mut acc[j * d..(j + 1) * d]);
+                    let c = si * pj * (1.0 - pj);
+                    sq_row.axpy(c, &mut acc[j * d..(j + 1) * d]);
                     if self.intercept {
-                        acc[k * d + j] += pj * (1.0 - pj);
+                        acc[k * d + j] += c;
                     }
                 }
             }
         });
-        let inv_n = 1.0 / n as f64;
-        for (idx, o) in out.iter_mut().enumerate() {
-            *o = acc[idx] * inv_n + if idx < k * d { self.lambda } else { 0.0 };
-        }
+        self.erm.reduce(&mut acc);
+        self.erm.finish_diag(&acc, out);
         true
     }
 
@@ -270,8 +314,16 @@ impl Objective for SoftmaxObjective<'_> {
     // preconditioner, 395 with the blocks projected off that flat subspace, 541 with a
     // Kronecker factorization, against 556 with the diagonal one: none pays for its build.
 
+    fn l1_penalty(&self) -> L1Penalty {
+        self.erm.l1()
+    }
+
     fn is_smooth(&self) -> bool {
         true
+    }
+
+    fn as_finite_sum(&mut self) -> Option<&mut dyn FiniteSum> {
+        Some(self)
     }
 }
 
@@ -282,9 +334,7 @@ impl FiniteSum for SoftmaxObjective<'_> {
 
     fn batch_value_grad(&self, w: &[f64], batch: &[usize], grad: &mut [f64]) -> f64 {
         let (loss, sum) = self.pass(w, batch, true);
-        let inv = 1.0 / batch.len() as f64;
-        self.finish_grad(w, &sum, inv, grad);
-        loss * inv + self.regularizer(w)
+        self.erm.finish_batch(loss, &sum, batch.len(), w, grad)
     }
 }
 
@@ -311,7 +361,7 @@ mod tests {
         let v: Vec<f64> = (0..9).map(|i| ((i * 3 % 4) as f64 - 1.5) * 0.5).collect();
         for intercept in [false, true] {
             for feats in [&x, &sparse] {
-                let mut obj = SoftmaxObjective::new(feats, &y, 3, 0.2, intercept);
+                let mut obj = SoftmaxObjective::new(feats, &y, 3, 0.2, intercept).unwrap();
                 let m = obj.dim();
                 check_gradient(&mut obj, &w[..m], 1e-6);
                 check_hess_vec(&mut obj, &w[..m], &v[..m], 1e-6);
@@ -343,7 +393,7 @@ mod tests {
             .collect();
         let mut results = Vec::new();
         for x in [&dense, &sparse] {
-            let mut obj = SoftmaxObjective::new(x, &y, k, 0.01, true);
+            let mut obj = SoftmaxObjective::new(x, &y, k, 0.01, true).unwrap();
             let (mut g, mut hv) = (vec![0.0; obj.dim()], vec![0.0; obj.dim()]);
             let f = obj.value_grad(&w, &mut g);
             obj.hess_vec(&v, &mut hv);
@@ -365,7 +415,7 @@ mod tests {
         let w: Vec<f64> = (0..9).map(|i| ((i * 7 % 5) as f64 - 2.0) * 0.3).collect();
         for intercept in [false, true] {
             for feats in [&x, &sparse] {
-                let mut obj = SoftmaxObjective::new(feats, &y, 3, 0.2, intercept);
+                let mut obj = SoftmaxObjective::new(feats, &y, 3, 0.2, intercept).unwrap();
                 let m = obj.dim();
                 let mut diag = vec![0.0; m];
                 assert!(!obj.hess_diag(&mut diag), "no curvature before value_grad");
@@ -389,7 +439,7 @@ mod tests {
     #[test]
     fn at_zero_the_loss_is_log_k() {
         let (x, y) = toy();
-        let mut obj = SoftmaxObjective::new(&x, &y, 3, 1.0, true);
+        let mut obj = SoftmaxObjective::new(&x, &y, 3, 1.0, true).unwrap();
         assert!((obj.value(&[0.0; 9]) - 3f64.ln()).abs() < 1e-15);
     }
 }

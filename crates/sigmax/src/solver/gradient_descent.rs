@@ -113,7 +113,7 @@ mod tests {
         };
         match gd.minimize(&mut q, &mut w, None) {
             Err(Error::Diverged { advice, .. }) => {
-                assert!(advice.contains("smaller --learning-rate"))
+                assert!(advice.contains("smaller learning rate"))
             }
             other => panic!("expected divergence, got {other:?}"),
         }

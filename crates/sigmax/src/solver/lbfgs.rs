@@ -103,7 +103,7 @@ impl Lbfgs {
 }
 
 /// dir = −H·g with H the L-BFGS inverse-Hessian approximation, scaled by sᵀy/yᵀy.
-fn two_loop(g: &[f64], pairs: &VecDeque<(Vec<f64>, Vec<f64>, f64)>, dir: &mut [f64]) {
+pub(super) fn two_loop(g: &[f64], pairs: &VecDeque<(Vec<f64>, Vec<f64>, f64)>, dir: &mut [f64]) {
     dir.iter_mut().zip(g).for_each(|(d, gk)| *d = -gk);
     let mut alpha = vec![0.0; pairs.len()];
     for (i, (s, y, rho)) in pairs.iter().enumerate().rev() {

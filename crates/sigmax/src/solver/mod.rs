@@ -6,17 +6,24 @@
 //! judged fairly) or after `max_iter` iterations, and returns a [`SolverReport`] saying
 //! which happened. Nothing falls back silently.
 
+//!
+//! Every solver implements [`Solver`]; [`registry`] names them and holds their defaults.
+
 mod dual_cd;
 mod gradient_descent;
 mod lbfgs;
+mod owlqn;
 mod preconditioner;
+pub mod registry;
 mod sgd;
 mod trust_region;
 
 pub use dual_cd::DualCoordinateDescent;
 pub use gradient_descent::GradientDescent;
 pub use lbfgs::Lbfgs;
+pub use owlqn::{pseudo_gradient, OwlQn};
 pub use preconditioner::PreconditionerChoice;
+pub use registry::{Schedule, Solver, SolverChoice, SolverSettings};
 pub use sgd::{LearningRateSchedule, Sgd};
 pub use trust_region::TrustRegionNewton;
 
@@ -160,7 +167,7 @@ pub(crate) fn check_growth(iteration: usize, f: f64, f_start: f64) -> Result<()>
         return Err(Error::Diverged {
             iteration,
             objective: f,
-            advice: "the objective grows without bound; try a smaller --learning-rate",
+            advice: "the objective grows without bound; try a smaller learning rate",
         });
     }
     Ok(())

@@ -6,21 +6,27 @@
 use crate::linalg::{dot, Cholesky};
 use crate::objective::{HessianSample, Objective};
 
-/// Which preconditioner the trust-region solver uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PreconditionerChoice {
-    /// The sampled Hessian when the objective offers it within the size limit (models
-    /// with up to a few thousand parameters), else the diagonal with the weight
-    /// the objective prefers ([`Objective::diagonal_weight`]: Jacobi for binary models,
-    /// none for softmax).
-    #[default]
-    Auto,
-    /// M = (1 − α)I + α·diag(∇²J), α = 0.01 (Hsia, Chiang & Lin, ACML 2018; LIBLINEAR ≥ 2.20).
-    Diagonal,
-    /// M = diag(∇²J) (Jacobi; α = 1 above).
-    Jacobi,
-    /// ∇²J estimated on a row sample, inverted by Cholesky.
-    SampledHessian,
+crate::named_choice! {
+    /// Which preconditioner the trust-region solver uses.
+    pub enum PreconditionerChoice ("preconditioner") {
+        /// The sampled Hessian when the objective offers it within the size limit (models
+        /// with up to a few thousand parameters), else the diagonal with the weight
+        /// the objective prefers ([`Objective::diagonal_weight`]: Jacobi for binary models,
+        /// none for softmax).
+        Auto = "auto",
+        /// M = (1 − α)I + α·diag(∇²J), α = 0.01 (Hsia, Chiang & Lin, ACML 2018; LIBLINEAR ≥ 2.20).
+        Diagonal = "diagonal",
+        /// M = diag(∇²J) (Jacobi; α = 1 above).
+        Jacobi = "jacobi",
+        /// ∇²J estimated on a row sample, inverted by Cholesky.
+        SampledHessian = "sampled-hessian",
+    }
+}
+
+impl Default for PreconditionerChoice {
+    fn default() -> Self {
+        PreconditionerChoice::Auto
+    }
 }
 
 /// Weight of the Hessian diagonal in the diagonal preconditioner (ACML 2018).

@@ -6,8 +6,8 @@
 //! for strongly convex objectives (Rakhlin, Shamir & Sridharan, ICML 2012).
 
 use super::{check_growth, norm, Observer, SolverReport, StopRule, Tracker};
-use crate::error::Result;
-use crate::objective::FiniteSum;
+use crate::error::{Error, Result};
+use crate::objective::{FiniteSum, Objective};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -37,14 +37,17 @@ pub struct Sgd {
 impl Sgd {
     pub fn minimize(
         &self,
-        obj: &mut dyn FiniteSum,
+        obj: &mut dyn Objective,
         w: &mut [f64],
         observer: Option<Observer>,
     ) -> Result<SolverReport> {
+        let obj: &mut dyn FiniteSum = obj.as_finite_sum().ok_or_else(|| {
+            Error::Unsupported("SGD needs an objective that is a sum over rows".into())
+        })?;
         let dim = obj.dim();
         let n = obj.n_samples();
         let smooth = obj.is_smooth();
-        let mut tr = Tracker::new(obj, self.stop.tol, observer);
+        let mut tr = Tracker::new(&mut *obj, self.stop.tol, observer);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut order: Vec<usize> = (0..n).collect();
         let (mut g, mut avg) = (vec![0.0; dim], vec![0.0; dim]);

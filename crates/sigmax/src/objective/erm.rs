@@ -1,0 +1,302 @@
+//! The weighted L2-ERM base that every linear objective shares:
+//!
+//! J(w) = (1/S) Σ_i s_i ℓ_i(w) + λ₂/2‖w_pen‖² (+ λ₁‖w_pen‖₁), S = Σ_i s_i,
+//!
+//! with s_i the sample weights (1 without weights, so S = n), w_pen the weights and the
+//! intercepts (stored after them) never penalized. scikit-learn's and LIBLINEAR's
+//! C·Σ s_i ℓ_i + ½‖w‖² is this J times C·S, so λ₂ = 1/(C·S).
+//!
+//! A loss supplies only its per-row pieces (weighted by s_i) and sums them over its rows
+//! into an accumulator; [`Erm`] then sends the accumulator through the [`Reducer`] (the
+//! seam where a distributed run sums every process's rows) and only after that divides
+//! by the global S and adds the penalty. So no loss knows how many rows there are, or
+//! where they live.
+
+use crate::error::{Error, Result};
+
+/// Sums partial results across the participants of one fit. Every pass over the data
+/// sends its accumulator through `sum` before normalization; the local reducer (one
+/// process holds all rows) leaves it as it is.
+pub trait Reducer: Sync {
+    /// Replaces `partial` with the element-wise sum of every participant's `partial`.
+    fn sum(&self, partial: &mut [f64]);
+}
+
+/// All rows are here: the sum is the partial sum.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalReducer;
+
+impl Reducer for LocalReducer {
+    fn sum(&self, _partial: &mut [f64]) {}
+}
+
+static LOCAL: LocalReducer = LocalReducer;
+
+/// The L1 part of the penalty: λ₁‖w[..penalized]‖₁. Objectives compute the smooth part
+/// of J; solvers made for L1 (OWL-QN) add this one.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct L1Penalty {
+    pub strength: f64,
+    /// The number of leading parameters it applies to (the weights, not the intercepts).
+    pub penalized: usize,
+}
+
+impl L1Penalty {
+    pub fn value(&self, w: &[f64]) -> f64 {
+        if self.strength == 0.0 {
+            return 0.0;
+        }
+        self.strength * w[..self.penalized].iter().map(|v| v.abs()).sum::<f64>()
+    }
+}
+
+/// Normalization, penalty, parameter layout and reduction of a weighted L2-ERM.
+pub struct Erm<'a> {
+    weights: Option<&'a [f64]>,
+    reducer: &'a dyn Reducer,
+    /// Rows here, and their weight (for mini-batch estimates, which are local).
+    n_local: usize,
+    local_total: f64,
+    /// S = Σ s_i over every participant's rows.
+    total: f64,
+    l2: f64,
+    l1: f64,
+    /// Parameters [0, penalized) are penalized; [penalized, dim) are intercepts.
+    penalized: usize,
+    dim: usize,
+}
+
+impl<'a> Erm<'a> {
+    /// Unweighted rows, λ₂ = `lambda`, the first `penalized` of `dim` parameters
+    /// penalized.
+    pub fn new(n_rows: usize, penalized: usize, dim: usize, lambda: f64) -> Result<Erm<'a>> {
+        check_strength("lambda", lambda)?;
+        let mut erm = Erm {
+            weights: None,
+            reducer: &LOCAL,
+            n_local: n_rows,
+            local_total: n_rows as f64,
+            total: n_rows as f64,
+            l2: lambda,
+            l1: 0.0,
+            penalized,
+            dim,
+        };
+        erm.total = erm.global_total()?;
+        Ok(erm)
+    }
+
+    /// Sample weights s_i, one per row: finite, ≥ 0, not all zero.
+    pub fn with_weights(mut self, weights: &'a [f64]) -> Result<Erm<'a>> {
+        check_sample_weights(weights, self.n_local)?;
+        self.local_total = weights.iter().sum();
+        self.weights = Some(weights);
+        self.total = self.global_total()?;
+        Ok(self)
+    }
+
+    /// Sums every pass (and S) through `reducer`.
+    pub fn with_reducer(mut self, reducer: &'a dyn Reducer) -> Result<Erm<'a>> {
+        self.reducer = reducer;
+        self.total = self.global_total()?;
+        Ok(self)
+    }
+
+    /// λ₁ of λ₁‖w‖₁ (elastic net with λ₂ > 0).
+    pub fn with_l1(mut self, l1: f64) -> Result<Erm<'a>> {
+        check_strength("l1", l1)?;
+        self.l1 = l1;
+        Ok(self)
+    }
+
+    fn global_total(&self) -> Result<f64> {
+        let mut t = [self.local_total];
+        self.reducer.sum(&mut t);
+        if !(t[0] > 0.0 && t[0].is_finite()) {
+            return Err(Error::InvalidParameter {
+                name: "sample_weight",
+                value: format!("total {}", t[0]),
+                expected:
+                    "the weights must sum to a finite number > 0 (no rows, or all weights zero)",
+            });
+        }
+        Ok(t[0])
+    }
+
+    /// s_i (1 without weights).
+    #[inline]
+    pub fn weight(&self, i: usize) -> f64 {
+        match self.weights {
+            Some(s) => s[i],
+            None => 1.0,
+        }
+    }
+
+    pub fn weights(&self) -> Option<&'a [f64]> {
+        self.weights
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn lambda(&self) -> f64 {
+        self.l2
+    }
+
+    /// S = Σ s_i over all rows of all participants.
+    pub fn total_weight(&self) -> f64 {
+        self.total
+    }
+
+    pub fn l1(&self) -> L1Penalty {
+        L1Penalty {
+            strength: self.l1,
+            penalized: self.penalized,
+        }
+    }
+
+    /// The seam: the partial sums of this process's rows → the sums over all rows.
+    pub fn reduce(&self, partial: &mut [f64]) {
+        self.reducer.sum(partial);
+    }
+
+    /// λ₂/2‖w_pen‖².
+    pub fn l2_value(&self, w: &[f64]) -> f64 {
+        0.5 * self.l2 * super::sq_norm(&w[..self.penalized])
+    }
+
+    /// The smooth part of J from the reduced Σ s_i ℓ_i.
+    pub fn value(&self, loss_sum: f64, w: &[f64]) -> f64 {
+        loss_sum / self.total + self.l2_value(w)
+    }
+
+    /// out = sums/S + λ₂·v on the penalized parameters, sums/S on the intercepts: the
+    /// gradient (v = w) or a Hessian-vector product (v the direction) from reduced sums.
+    pub fn finish(&self, sums: &[f64], v: &[f64], out: &mut [f64]) {
+        self.finish_scaled(sums, v, 1.0 / self.total, out);
+    }
+
+    /// The Hessian's diagonal from reduced Σ s_i ℓ''_i x_ij².
+    pub fn finish_diag(&self, sums: &[f64], out: &mut [f64]) {
+        let inv = 1.0 / self.total;
+        for (k, o) in out.iter_mut().enumerate().take(self.dim) {
+            *o = sums[k] * inv + if k < self.penalized { self.l2 } else { 0.0 };
+        }
+    }
+
+    /// The factor that turns Σ_{i ∈ batch} s_i ℓ_i into an unbiased estimate of the
+    /// weighted mean loss over this process's rows (uniformly drawn batches).
+    pub fn batch_scale(&self, batch_len: usize) -> f64 {
+        self.n_local as f64 / (batch_len.max(1) as f64 * self.local_total)
+    }
+
+    /// Mini-batch value and gradient from the batch's (unreduced) weighted sums.
+    pub fn finish_batch(
+        &self,
+        loss_sum: f64,
+        sums: &[f64],
+        batch_len: usize,
+        w: &[f64],
+        grad: &mut [f64],
+    ) -> f64 {
+        let scale = self.batch_scale(batch_len);
+        self.finish_scaled(sums, w, scale, grad);
+        loss_sum * scale + self.l2_value(w)
+    }
+
+    /// The factor that turns a mean over `sample` rows of s_i ℓ''_i into an estimate of
+    /// (1/S) Σ_i s_i ℓ''_i (for sampled Hessians).
+    pub fn sample_scale(&self) -> f64 {
+        self.n_local as f64 / self.local_total
+    }
+
+    fn finish_scaled(&self, sums: &[f64], v: &[f64], scale: f64, out: &mut [f64]) {
+        let p = self.penalized;
+        for k in 0..p {
+            out[k] = sums[k] * scale + self.l2 * v[k];
+        }
+        for k in p..self.dim {
+            out[k] = sums[k] * scale;
+        }
+    }
+}
+
+fn check_strength(name: &'static str, value: f64) -> Result<()> {
+    if value >= 0.0 && value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter {
+            name,
+            value: value.to_string(),
+            expected: "a finite number ≥ 0",
+        })
+    }
+}
+
+/// Sample weights are one finite number ≥ 0 per row, not all zero.
+pub fn check_sample_weights(weights: &[f64], n_rows: usize) -> Result<()> {
+    if weights.len() != n_rows {
+        return Err(Error::Shape {
+            what: "sample weights (one per row)",
+            expected: n_rows,
+            got: weights.len(),
+        });
+    }
+    if let Some((i, &s)) = weights
+        .iter()
+        .enumerate()
+        .find(|(_, s)| !(**s >= 0.0 && s.is_finite()))
+    {
+        return Err(Error::InvalidParameter {
+            name: "sample_weight",
+            value: format!("{s} (row {})", i + 1),
+            expected: "every weight a finite number ≥ 0",
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two "processes" of a sum: each reduction adds a fixed other half.
+    struct AddOther(Vec<f64>);
+    impl Reducer for AddOther {
+        fn sum(&self, partial: &mut [f64]) {
+            partial.iter_mut().zip(&self.0).for_each(|(p, o)| *p += o);
+        }
+    }
+
+    #[test]
+    fn normalization_uses_the_reduced_total() {
+        let w = [1.0, 2.0, 10.0];
+        let s = [1.0, 3.0];
+        let erm = Erm::new(2, 2, 3, 0.5).unwrap().with_weights(&s).unwrap();
+        assert_eq!(erm.total_weight(), 4.0);
+        assert_eq!(erm.value(8.0, &w), 2.0 + 0.25 * 5.0);
+        let other = AddOther(vec![4.0]);
+        let erm = erm.with_reducer(&other).unwrap();
+        assert_eq!(erm.total_weight(), 8.0, "S is global");
+        let mut g = [0.0; 3];
+        erm.finish(&[8.0, 16.0, 24.0], &w, &mut g);
+        assert_eq!(g, [1.0 + 0.5, 2.0 + 1.0, 3.0], "intercept unpenalized");
+    }
+
+    #[test]
+    fn bad_weights_and_strengths_are_refused() {
+        let e = |r: Result<Erm>| r.err().unwrap().to_string();
+        assert!(e(Erm::new(2, 1, 1, -1.0)).contains("lambda"));
+        assert!(e(Erm::new(2, 1, 1, 0.1).unwrap().with_weights(&[1.0])).contains("one per row"));
+        assert!(e(Erm::new(2, 1, 1, 0.1).unwrap().with_weights(&[1.0, -2.0])).contains("row 2"));
+        assert!(e(Erm::new(2, 1, 1, 0.1)
+            .unwrap()
+            .with_weights(&[1.0, f64::NAN]))
+        .contains("NaN"));
+        assert!(e(Erm::new(2, 1, 1, 0.1).unwrap().with_weights(&[0.0, 0.0]))
+            .contains("all weights zero"));
+        assert!(e(Erm::new(0, 1, 1, 0.1)).contains("no rows"));
+        assert!(e(Erm::new(2, 1, 1, 0.1).unwrap().with_l1(f64::INFINITY)).contains("l1"));
+    }
+}

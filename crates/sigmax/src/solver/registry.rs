@@ -1,0 +1,289 @@
+//! The solvers by name: one table with each solver's name, what it needs of the
+//! objective, and its defaults. Adding a solver is one file (a type implementing
+//! [`Solver`]) plus one line here and one variant of [`SolverChoice`].
+
+use super::{
+    DualCoordinateDescent, GradientDescent, Lbfgs, LearningRateSchedule, Observer, OwlQn,
+    PreconditionerChoice, Sgd, SolverReport, StopRule, TrustRegionNewton,
+};
+use crate::error::{Error, Result};
+use crate::objective::Objective;
+
+/// A method that minimizes an objective from a starting point.
+pub trait Solver {
+    /// The solver's name, as in [`SolverChoice`] and reports.
+    fn name(&self) -> &'static str;
+    /// Minimizes `obj` starting from `w` (overwritten with the result).
+    fn minimize(
+        &self,
+        obj: &mut dyn Objective,
+        w: &mut [f64],
+        observer: Option<Observer>,
+    ) -> Result<SolverReport>;
+}
+
+crate::named_choice! {
+    /// Which solver; `Auto` lets [`crate::train`] pick one for the model (see
+    /// [`crate::train::TrainOptions::resolve_solver`]).
+    pub enum SolverChoice ("solver") {
+        Auto = "auto",
+        /// Trust-region Newton-CG (LIBLINEAR `-s 0`, `-s 2`).
+        Newton = "newton" | "tron",
+        /// L-BFGS with Armijo backtracking.
+        Lbfgs = "lbfgs" | "l-bfgs",
+        /// Full-batch gradient descent.
+        Gd = "gd",
+        /// Mini-batch SGD.
+        Sgd = "sgd",
+        /// Dual coordinate descent (linear SVMs without intercept; LIBLINEAR `-s 1`, `-s 3`).
+        DualCd = "dual-cd" | "dualcd",
+        /// OWL-QN, for L1 and elastic-net penalties.
+        OwlQn = "owlqn" | "owl-qn",
+    }
+}
+
+crate::named_choice! {
+    /// SGD's learning-rate schedule, by name.
+    pub enum Schedule ("schedule") {
+        Constant = "constant",
+        /// η0 / (1 + η0 λ t).
+        InverseTime = "inverse" | "inverse-time",
+    }
+}
+
+/// What every solver may be configured with; each reads the parts it uses.
+#[derive(Debug, Clone)]
+pub struct SolverSettings {
+    /// Relative gradient-norm tolerance.
+    pub tol: f64,
+    /// `None`: the solver's default from [`REGISTRY`]. SGD counts epochs.
+    pub max_iter: Option<usize>,
+    /// GD: fixed step (`None`: backtracking line search). SGD: η0 (`None`: the default).
+    pub learning_rate: Option<f64>,
+    pub schedule: Schedule,
+    pub batch_size: usize,
+    pub seed: u64,
+    /// SGD: return the average of the second half's iterates.
+    pub averaging: bool,
+    pub preconditioner: PreconditionerChoice,
+    /// λ₂ (SGD's inverse-time schedule uses it).
+    pub lambda: f64,
+}
+
+impl Default for SolverSettings {
+    fn default() -> Self {
+        SolverSettings {
+            tol: 1e-6,
+            max_iter: None,
+            learning_rate: None,
+            schedule: Schedule::InverseTime,
+            batch_size: 1,
+            seed: 0,
+            averaging: true,
+            preconditioner: PreconditionerChoice::Auto,
+            lambda: 0.0,
+        }
+    }
+}
+
+/// One solver's row of the table.
+pub struct SolverEntry {
+    pub choice: SolverChoice,
+    /// Iteration limit when none is given (epochs for SGD and dual CD).
+    pub default_max_iter: usize,
+    /// The learning rate when none is given, for solvers that take one.
+    pub default_learning_rate: Option<f64>,
+    /// Needs a differentiable objective.
+    pub needs_smooth: bool,
+    /// Minimizes objectives with an L1 part.
+    pub handles_l1: bool,
+    build: fn(&SolverSettings, &SolverEntry) -> Box<dyn Solver>,
+}
+
+impl SolverEntry {
+    fn stop(&self, s: &SolverSettings) -> StopRule {
+        StopRule {
+            tol: s.tol,
+            max_iter: s.max_iter.unwrap_or(self.default_max_iter),
+        }
+    }
+
+    /// This solver configured by `settings`.
+    pub fn build(&self, settings: &SolverSettings) -> Box<dyn Solver> {
+        (self.build)(settings, self)
+    }
+
+    /// Why this solver cannot minimize `obj`, if it cannot.
+    pub fn check(&self, obj: &dyn Objective) -> Result<()> {
+        let name = self.choice.name();
+        if self.needs_smooth && !obj.is_smooth() {
+            return Err(Error::Unsupported(format!(
+                "solver {name} needs a differentiable objective; the hinge loss is not (use solver sgd, gd or dual-cd, or the squared hinge)"
+            )));
+        }
+        if !self.handles_l1 && obj.l1_penalty().strength > 0.0 {
+            return Err(Error::Unsupported(format!(
+                "solver {name} does not handle an L1 penalty (use solver owlqn)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Every solver with its defaults: the one place they are written.
+pub static REGISTRY: &[SolverEntry] = &[
+    SolverEntry {
+        choice: SolverChoice::Newton,
+        default_max_iter: 1000,
+        default_learning_rate: None,
+        needs_smooth: true,
+        handles_l1: false,
+        build: |s, e| {
+            Box::new(TrustRegionNewton {
+                stop: e.stop(s),
+                // Lin, Weng & Keerthi 2008's CG tolerance; 0.02–0.5 measured no better here.
+                cg_tol: 0.1,
+                preconditioner: s.preconditioner,
+            })
+        },
+    },
+    SolverEntry {
+        choice: SolverChoice::Lbfgs,
+        default_max_iter: 5000,
+        default_learning_rate: None,
+        needs_smooth: true,
+        handles_l1: false,
+        build: |s, e| {
+            Box::new(Lbfgs {
+                stop: e.stop(s),
+                memory: 10,
+            })
+        },
+    },
+    SolverEntry {
+        choice: SolverChoice::Gd,
+        default_max_iter: 10_000,
+        default_learning_rate: Some(1.0),
+        needs_smooth: false,
+        handles_l1: false,
+        build: |s, e| {
+            Box::new(GradientDescent {
+                stop: e.stop(s),
+                learning_rate: s.learning_rate.or(e.default_learning_rate).unwrap_or(1.0),
+                line_search: s.learning_rate.is_none(),
+            })
+        },
+    },
+    SolverEntry {
+        choice: SolverChoice::Sgd,
+        default_max_iter: 50,
+        default_learning_rate: Some(0.1),
+        needs_smooth: false,
+        handles_l1: false,
+        build: |s, e| {
+            Box::new(Sgd {
+                stop: e.stop(s),
+                learning_rate: s.learning_rate.or(e.default_learning_rate).unwrap_or(0.1),
+                schedule: match s.schedule {
+                    Schedule::Constant => LearningRateSchedule::Constant,
+                    Schedule::InverseTime => LearningRateSchedule::InverseTime { lambda: s.lambda },
+                },
+                batch_size: s.batch_size,
+                seed: s.seed,
+                averaging: s.averaging,
+            })
+        },
+    },
+    SolverEntry {
+        choice: SolverChoice::DualCd,
+        default_max_iter: 10_000,
+        default_learning_rate: None,
+        needs_smooth: false,
+        handles_l1: false,
+        build: |s, e| {
+            let mut stop = e.stop(s);
+            stop.tol = stop.tol.max(1e-12);
+            Box::new(DualCoordinateDescent { stop, seed: s.seed })
+        },
+    },
+    SolverEntry {
+        choice: SolverChoice::OwlQn,
+        default_max_iter: 5000,
+        default_learning_rate: None,
+        needs_smooth: true,
+        handles_l1: true,
+        build: |s, e| {
+            Box::new(OwlQn {
+                stop: e.stop(s),
+                memory: 10,
+            })
+        },
+    },
+];
+
+/// The table's row for `choice` (`Auto` has none: resolve it first).
+pub fn entry(choice: SolverChoice) -> Result<&'static SolverEntry> {
+    REGISTRY
+        .iter()
+        .find(|e| e.choice == choice)
+        .ok_or_else(|| Error::Unsupported(format!("no solver named {choice}; resolve auto first")))
+}
+
+/// Builds `choice` with `settings` after checking that it can minimize `obj`, and runs it.
+pub fn minimize(
+    choice: SolverChoice,
+    settings: &SolverSettings,
+    obj: &mut dyn Objective,
+    w: &mut [f64],
+    observer: Option<Observer>,
+) -> Result<SolverReport> {
+    let e = entry(choice)?;
+    e.check(obj)?;
+    e.build(settings).minimize(obj, w, observer)
+}
+
+macro_rules! impl_solver {
+    ($($ty:ty => $name:literal),+ $(,)?) => {
+        $(impl Solver for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn minimize(
+                &self,
+                obj: &mut dyn Objective,
+                w: &mut [f64],
+                observer: Option<Observer>,
+            ) -> Result<SolverReport> {
+                <$ty>::minimize(self, obj, w, observer)
+            }
+        })+
+    };
+}
+
+impl_solver! {
+    TrustRegionNewton => "newton",
+    Lbfgs => "lbfgs",
+    GradientDescent => "gd",
+    Sgd => "sgd",
+    DualCoordinateDescent => "dual-cd",
+    OwlQn => "owlqn",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_named_solver_has_one_row() {
+        for &c in SolverChoice::ALL {
+            let rows = REGISTRY.iter().filter(|e| e.choice == c).count();
+            assert_eq!(rows, usize::from(c != SolverChoice::Auto), "{c}");
+            if c != SolverChoice::Auto {
+                assert_eq!(
+                    entry(c).unwrap().build(&SolverSettings::default()).name(),
+                    c.name()
+                );
+            }
+        }
+    }
+}
