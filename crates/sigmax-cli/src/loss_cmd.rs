@@ -1,36 +1,27 @@
 //! `sigmax loss`: evaluate a margin head on given features, weights and labels, so users
 //! can check sigmax's numbers against their own framework.
 
-use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
+use crate::choice::choice;
+use anyhow::{bail, Context, Result};
+use clap::Args;
 use sigmax::data::read_matrix_csv;
-use sigmax::margin::{MarginHead, MarginLoss, Scalar};
+use sigmax::margin::{HeadKind, HeadParams, MarginHead, MarginLoss, Scalar};
 use std::path::{Path, PathBuf};
-
-#[derive(Clone, Copy, ValueEnum, PartialEq)]
-pub enum HeadArg {
-    Softmax,
-    Lsoftmax,
-    Modified,
-    Asoftmax,
-    Cosface,
-    Arcface,
-    Combined,
-}
 
 #[derive(Args)]
 pub struct LossArgs {
     /// The head: softmax, lsoftmax (L-Softmax), modified (‖w‖ = 1), asoftmax (SphereFace),
     /// cosface, arcface, combined (s·(cos(m1θ + m2) − m3)).
-    #[arg(long, value_enum)]
-    pub head: HeadArg,
-    /// Margin: integer m for lsoftmax/asoftmax (default 4); radians for cosface (0.35) and arcface (0.5).
-    #[arg(long)]
+    #[arg(long, value_parser = choice::<HeadKind>())]
+    pub head: HeadKind,
+    /// Margin: integer m 1–16 for lsoftmax/asoftmax (default 4); a cosine offset for
+    /// cosface (0.35); radians for arcface (0.5).
+    #[arg(long, allow_negative_numbers = true)]
     pub margin: Option<f64>,
-    /// Scale s of cosface/arcface/combined (default 64).
-    #[arg(long, default_value_t = 64.0)]
-    pub scale: f64,
-    /// Combined head margins m1, m2, m3 (default 1, 0.5, 0: ArcFace).
+    /// Scale s of cosface/arcface/combined [default: 64].
+    #[arg(long, allow_negative_numbers = true)]
+    pub scale: Option<f64>,
+    /// Combined head margins m1, m2, m3 (default 1, 0.3, 0.2: insightface's combined).
     #[arg(long, num_args = 3, value_names = ["M1", "M2", "M3"])]
     pub margins: Option<Vec<f64>>,
     /// Annealing λ of lsoftmax/asoftmax (0 = the pure margin loss).
@@ -58,32 +49,14 @@ pub struct LossArgs {
 
 impl LossArgs {
     fn head(&self) -> Result<MarginHead> {
-        let int_margin = |default: u32| -> Result<u32> {
-            match self.margin {
-                None => Ok(default),
-                Some(m) if m >= 1.0 && m.fract() == 0.0 => Ok(m as u32),
-                Some(m) => {
-                    bail!("--margin {m}: L-Softmax and A-Softmax need an integer margin ≥ 1")
-                }
-            }
+        let params = HeadParams {
+            margin: self.margin,
+            scale: self.scale,
+            margins: self.margins.as_ref().map(|m| [m[0], m[1], m[2]]),
         };
-        Ok(match self.head {
-            HeadArg::Softmax => MarginHead::Softmax,
-            HeadArg::Modified => MarginHead::ModifiedSoftmax,
-            HeadArg::Lsoftmax => MarginHead::LSoftmax { m: int_margin(4)? },
-            HeadArg::Asoftmax => MarginHead::ASoftmax { m: int_margin(4)? },
-            HeadArg::Cosface => MarginHead::cosface(self.scale, self.margin.unwrap_or(0.35)),
-            HeadArg::Arcface => MarginHead::arcface(self.scale, self.margin.unwrap_or(0.5)),
-            HeadArg::Combined => {
-                let m = self.margins.clone().unwrap_or(vec![1.0, 0.5, 0.0]);
-                MarginHead::CombinedMargin {
-                    s: self.scale,
-                    m1: m[0],
-                    m2: m[1],
-                    m3: m[2],
-                }
-            }
-        })
+        self.head
+            .build(&params)
+            .with_context(|| format!("--head {}", self.head))
     }
 }
 

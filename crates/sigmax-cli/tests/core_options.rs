@@ -316,3 +316,41 @@ fn liblinear_squared_hinge_models_are_read_as_such() {
         "sigmax {a} vs LIBLINEAR -s 2 {b}"
     );
 }
+
+#[test]
+fn margin_heads_come_from_one_vocabulary() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = write(dir.path(), "x.csv", "1,0\n0,1\n");
+    let w = write(dir.path(), "w.csv", "1,0\n0,1\n");
+    let y = write(dir.path(), "y.csv", "0\n1\n");
+    let base = [
+        "loss",
+        "--features",
+        s(&x),
+        "--weights",
+        s(&w),
+        "--labels",
+        s(&y),
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|a| a.to_string()).collect()
+    };
+    fails_with(
+        &with(&["--head", "arcface", "--margin", "4"]),
+        &["--head arcface", "radians"],
+    );
+    fails_with(
+        &with(&["--head", "softmax", "--scale", "30"]),
+        &["no scale"],
+    );
+    fails_with(
+        &with(&["--head", "lsoftmax", "--margin", "3000000000"]),
+        &["integer margin 1–16"],
+    );
+    fails_with(
+        &with(&["--head", "arcfce"]),
+        &["unknown margin head \"arcfce\"", "cosface"],
+    );
+    let o = sigmax(&with(&["--head", "sphereface", "--json"]));
+    assert!(o.ok, "an alias of asoftmax: {}", o.stderr);
+}

@@ -12,9 +12,9 @@ pub struct Out {
     pub stderr: String,
 }
 
-pub fn sigmax(args: &[&str]) -> Out {
+pub fn sigmax<S: AsRef<str>>(args: &[S]) -> Out {
     let o = Command::new(env!("CARGO_BIN_EXE_sigmax"))
-        .args(args)
+        .args(args.iter().map(|a| a.as_ref()))
         .output()
         .expect("run sigmax");
     Out {
@@ -35,7 +35,7 @@ pub fn s(p: &Path) -> &str {
 }
 
 /// Runs and expects failure with every `needle` in stderr.
-pub fn fails_with(args: &[&str], needles: &[&str]) {
+pub fn fails_with<S: AsRef<str> + std::fmt::Debug>(args: &[S], needles: &[&str]) {
     let o = sigmax(args);
     assert!(
         !o.ok,

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use sigmax::margin::{Annealing, MarginHead};
+use sigmax::margin::{Annealing, HeadKind, HeadParams};
 use sigmax_nn::images::ImageSet;
 use sigmax_nn::model::ModelSpec;
 use sigmax_nn::nets::NetSpec;
@@ -13,16 +13,6 @@ use std::path::PathBuf;
 pub enum NetArg {
     Mlp,
     Cnn,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum HeadArg {
-    Softmax,
-    Lsoftmax,
-    Modified,
-    Asoftmax,
-    Cosface,
-    Arcface,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -53,15 +43,21 @@ pub struct TrainArgs {
     /// Feature dimension (2 for pictures).
     #[arg(long, default_value_t = 2)]
     pub dim: usize,
-    #[arg(long, value_enum, default_value = "softmax")]
-    pub head: HeadArg,
-    /// Integer margin m of L-Softmax / A-Softmax; the margin of CosFace (cosine) / ArcFace
-    /// (radians). Defaults: 4, 4, 0.35, 0.5.
-    #[arg(long)]
+    /// The margin head: softmax, lsoftmax, modified (‖w‖ = 1), asoftmax (SphereFace),
+    /// cosface, arcface, combined.
+    #[arg(long, value_parser = |s: &str| s.parse::<HeadKind>(), default_value = "softmax")]
+    pub head: HeadKind,
+    /// Integer margin m 1–16 of L-Softmax / A-Softmax; the margin of CosFace (a cosine
+    /// offset) / ArcFace (radians). Defaults: 4, 4, 0.35, 0.5.
+    #[arg(long, allow_negative_numbers = true)]
     pub margin: Option<f64>,
-    /// Scale s of CosFace / ArcFace.
-    #[arg(long, default_value_t = 30.0)]
-    pub scale: f64,
+    /// Scale s of CosFace / ArcFace / combined [default: 64, the papers'; for 2-D
+    /// features s ≈ 10–30 trains better].
+    #[arg(long, allow_negative_numbers = true)]
+    pub scale: Option<f64>,
+    /// Margins (m1, m2, m3) of the combined head s(cos(m1θ + m2) − m3) [default: 1 0.3 0.2, insightface's combined].
+    #[arg(long, num_args = 3, value_names = ["M1", "M2", "M3"], allow_negative_numbers = true)]
+    pub margins: Option<Vec<f64>>,
     /// λ annealing of L-Softmax / A-Softmax: sphereface (λ = max(5, 1000/(1+0.12·step)),
     /// default), lsoftmax-mnist (1000·(1+2.5e-5·step)^-35), none (λ = 0), or
     /// BASE,GAMMA,POWER,MIN for max(MIN, BASE·(1+GAMMA·step)^-POWER).
@@ -70,7 +66,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value = "adam")]
     pub optimizer: OptimizerArg,
     /// Learning rate (default 1e-3 for Adam, 0.05 for SGD).
-    #[arg(long)]
+    #[arg(long = "learning-rate", visible_alias = "lr")]
     pub lr: Option<f64>,
     /// SGD momentum.
     #[arg(long, default_value_t = 0.9)]
@@ -81,7 +77,8 @@ pub struct TrainArgs {
     /// 0.1, from epochs E1, E2, counted from 0).
     #[arg(long, default_value = "cosine")]
     pub schedule: String,
-    #[arg(long, default_value_t = 128)]
+    /// Images per mini-batch.
+    #[arg(long = "batch-size", visible_alias = "batch", default_value_t = 128)]
     pub batch: usize,
     #[arg(long, default_value_t = 20)]
     pub epochs: usize,
@@ -128,26 +125,14 @@ impl TrainArgs {
                 data.source
             );
         }
-        let margin = |default: f64| self.margin.unwrap_or(default);
-        let int_margin = |default: f64| -> Result<u32> {
-            let m = margin(default);
-            if m.fract() != 0.0 || !(1.0..=16.0).contains(&m) {
-                bail!("--margin {m}: L-Softmax and A-Softmax need an integer margin 1–16");
-            }
-            Ok(m as u32)
-        };
-        let head = match self.head {
-            HeadArg::Softmax => MarginHead::Softmax,
-            HeadArg::Lsoftmax => MarginHead::LSoftmax {
-                m: int_margin(4.0)?,
-            },
-            HeadArg::Modified => MarginHead::ModifiedSoftmax,
-            HeadArg::Asoftmax => MarginHead::ASoftmax {
-                m: int_margin(4.0)?,
-            },
-            HeadArg::Cosface => MarginHead::cosface(self.scale, margin(0.35)),
-            HeadArg::Arcface => MarginHead::arcface(self.scale, margin(0.5)),
-        };
+        let head = self
+            .head
+            .build(&HeadParams {
+                margin: self.margin,
+                scale: self.scale,
+                margins: self.margins.as_ref().map(|m| [m[0], m[1], m[2]]),
+            })
+            .with_context(|| format!("--head {}", self.head))?;
         let (optimizer, default_lr) = match self.optimizer {
             OptimizerArg::Sgd => (
                 OptimizerKind::Sgd {

@@ -28,9 +28,11 @@
 //! plain inner-product gradient Gᵀ·X for W instead; sigmax does not.)
 
 mod head;
+mod named;
 mod psi;
 
 pub use head::{MarginLoss, Scalar};
+pub use named::{HeadKind, HeadParams, DEFAULT_SCALE, MAX_INTEGER_MARGIN};
 pub use psi::{chebyshev_t, Psi};
 
 use crate::error::{Error, Result};
@@ -82,8 +84,10 @@ impl MarginHead {
             })
         };
         match *self {
-            MarginHead::LSoftmax { m } | MarginHead::ASoftmax { m } if m == 0 => {
-                bad("margin", m.to_string(), "must be an integer ≥ 1")
+            MarginHead::LSoftmax { m } | MarginHead::ASoftmax { m }
+                if m == 0 || m > MAX_INTEGER_MARGIN =>
+            {
+                bad("margin", m.to_string(), "must be an integer 1–16")
             }
             MarginHead::CombinedMargin { s, .. } if !(s > 0.0 && s.is_finite()) => {
                 bad("scale", s.to_string(), "must be a finite number > 0")
