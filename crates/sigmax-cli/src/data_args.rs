@@ -1,22 +1,16 @@
 //! Options for reading a data file, shared by every command that reads one.
 
+use crate::choice::choice;
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use sigmax::data::{self, CsvOptions, Dataset, Format, LabelColumn, LoadOptions};
 use std::path::PathBuf;
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum FormatArg {
-    Libsvm,
-    Csv,
-    Idx,
-}
 
 #[derive(Args, Clone)]
 pub struct DataArgs {
     /// File format (default: from the name: .csv[.gz] → csv, *idx* → idx, else libsvm).
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    #[arg(long, value_parser = choice::<Format>())]
+    pub format: Option<Format>,
     /// LIBSVM feature indices start at 0 instead of 1.
     #[arg(long)]
     pub zero_based: bool,
@@ -52,12 +46,7 @@ pub struct DataArgs {
 impl DataArgs {
     /// The format `path` is read in (the flag, else guessed from the name).
     fn format_of(&self, path: &std::path::Path) -> Format {
-        match self.format {
-            Some(FormatArg::Libsvm) => Format::Libsvm,
-            Some(FormatArg::Csv) => Format::Csv,
-            Some(FormatArg::Idx) => Format::Idx,
-            None => Format::from_path(path),
-        }
+        self.format.unwrap_or_else(|| Format::from_path(path))
     }
 
     /// Checks that data read from `path` fits a model with `n_features` features. Rows of

@@ -256,7 +256,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 h.iteration, h.seconds, h.objective, h.grad_norm
             ));
         }
-        sigmax::model::write_atomically(log, text.as_bytes())?;
+        sigmax::atomic::write_atomically(log, text.as_bytes())?;
     }
     let train_acc = weighted_accuracy(
         &data.y,

@@ -5,9 +5,9 @@
 //! Layout: `SIGMAXNN` magic, u32 version, then three length-prefixed (u64 LE) sections:
 //! header JSON, model bytes, optimizer bytes (empty in an exported model).
 
+use crate::config::{EpochLog, TrainConfig};
 use crate::error::{NnError, Result};
 use crate::model::{FeatureModel, ModelSpec};
-use crate::train::{EpochLog, TrainConfig};
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
@@ -68,7 +68,7 @@ impl Checkpoint {
             out.extend_from_slice(&(section.len() as u64).to_le_bytes());
             out.extend_from_slice(section);
         }
-        sigmax::model::write_atomically(path, &out)?;
+        sigmax::atomic::write_atomically(path, &out)?;
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 //! burn's CUDA backend.
 
 pub mod checkpoint;
+pub mod config;
 pub mod error;
 pub mod evaluate;
 pub mod heads;

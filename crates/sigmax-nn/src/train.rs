@@ -6,139 +6,16 @@
 //! run resumed from a checkpoint continues exactly as the uninterrupted run would.
 
 use crate::checkpoint::{Checkpoint, CheckpointHeader};
+pub use crate::config::{EpochLog, LrSchedule, OptimizerKind, TrainConfig};
 use crate::error::{NnError, Result};
 use crate::images::ImageSet;
 use crate::model::{image_batch, label_batch, FeatureModel, ModelSpec};
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Bytes, Device};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use serde::{Deserialize, Serialize};
-use sigmax::margin::Annealing;
 use std::path::PathBuf;
 use std::time::Instant;
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum OptimizerKind {
-    /// SGD with (heavy-ball) momentum.
-    Sgd {
-        momentum: f64,
-    },
-    Adam,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum LrSchedule {
-    Constant,
-    /// Multiply by `factor` at each listed epoch (0-based epoch at which it takes effect).
-    Step {
-        milestones: Vec<usize>,
-        factor: f64,
-    },
-    /// Cosine decay from lr to 0 over the epochs (per step).
-    Cosine,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainConfig {
-    pub model: ModelSpec,
-    pub optimizer: OptimizerKind,
-    pub lr: f64,
-    pub weight_decay: f64,
-    pub schedule: LrSchedule,
-    pub batch_size: usize,
-    pub epochs: usize,
-    pub seed: u64,
-    /// λ schedule of L-Softmax / A-Softmax (ignored by the other heads).
-    pub annealing: Annealing,
-    /// The training images as named to [`ImageSet::load`] and how many were used (`None`:
-    /// all), so that a resumed run reads the same data. Informational for the library.
-    #[serde(default)]
-    pub data: String,
-    #[serde(default)]
-    pub limit: Option<usize>,
-}
-
-impl TrainConfig {
-    pub fn validate(&self) -> Result<()> {
-        self.model.head.validate()?;
-        let bad = |m: String| Err(NnError::Config(m));
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return bad(format!(
-                "learning rate {} must be a finite number > 0",
-                self.lr
-            ));
-        }
-        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return bad(format!("weight decay {} must be ≥ 0", self.weight_decay));
-        }
-        if self.batch_size == 0 || self.epochs == 0 || self.model.dim == 0 {
-            return bad("batch size, epochs and feature dimension must be ≥ 1".into());
-        }
-        if self.model.classes.len() < 2 {
-            return bad(format!(
-                "training needs at least two classes, got {:?}",
-                self.model.classes
-            ));
-        }
-        Ok(())
-    }
-
-    /// The learning rate at optimizer step `step` (0-based) of epoch `epoch`.
-    pub fn lr_at(&self, epoch: usize, step: u64, steps_per_epoch: u64) -> f64 {
-        match &self.schedule {
-            LrSchedule::Constant => self.lr,
-            LrSchedule::Step { milestones, factor } => {
-                self.lr * factor.powi(milestones.iter().filter(|&&m| epoch >= m).count() as i32)
-            }
-            LrSchedule::Cosine => {
-                let total = (steps_per_epoch * self.epochs as u64).max(1) as f64;
-                0.5 * self.lr * (1.0 + (std::f64::consts::PI * step as f64 / total).cos())
-            }
-        }
-    }
-
-    /// λ at optimizer step `step` (counted from 1, as in the original layers).
-    pub fn lambda_at(&self, step: u64) -> f64 {
-        if self.model.head.anneals() {
-            self.annealing.lambda(step)
-        } else {
-            0.0
-        }
-    }
-
-    fn optimizer(&self) -> ModuleOptimizer {
-        let decay =
-            (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32));
-        match self.optimizer {
-            OptimizerKind::Sgd { momentum } => SgdConfig::new()
-                .with_weight_decay(decay)
-                .with_momentum((momentum > 0.0).then(|| {
-                    MomentumConfig::new()
-                        .with_momentum(momentum)
-                        .with_dampening(0.0)
-                }))
-                .init(),
-            OptimizerKind::Adam => AdamConfig::new().with_weight_decay(decay).init(),
-        }
-    }
-}
-
-/// One epoch's summary (also the λ log).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochLog {
-    pub epoch: usize,
-    pub loss: f64,
-    /// Training accuracy (argmax of the logits without margin, as at test time).
-    pub accuracy: f64,
-    /// λ at the epoch's last step.
-    pub lambda: f64,
-    pub lr: f64,
-    pub images_per_second: f64,
-    pub seconds: f64,
-}
 
 /// How one call to [`train`] runs (not part of the model).
 #[derive(Debug, Clone, Default)]

@@ -101,7 +101,9 @@ impl Figure for BoundaryFigure<'_> {
                 grid.push((y0 + (b as f64 + 0.5) * dy) as f32);
             }
         }
-        let gx = Features::Dense(DenseMatrix::new(GRID * GRID, 2, grid));
+        let gx = Features::Dense(
+            DenseMatrix::new(GRID * GRID, 2, grid).expect("GRID² points of 2 coordinates"),
+        );
         let light = |c: RGBColor, t: f64| blend(WHITE, c, t);
         let fills: Vec<RGBColor> = match m.kind {
             ModelKind::Softmax => m

@@ -35,6 +35,12 @@ pub enum PlotError {
     BadInput(String),
 }
 
+impl From<sigmax::Error> for PlotError {
+    fn from(e: sigmax::Error) -> Self {
+        PlotError::Draw(e.to_string())
+    }
+}
+
 impl<E: std::error::Error + Send + Sync + 'static> From<DrawingAreaErrorKind<E>> for PlotError {
     fn from(e: DrawingAreaErrorKind<E>) -> Self {
         PlotError::Draw(e.to_string())
@@ -81,30 +87,19 @@ pub fn render(fig: &impl Figure, path: &Path) -> PlotResult {
             path.display()
         )));
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let io = |e: std::io::Error| PlotError::Io {
-        path: path.display().to_string(),
-        error: e,
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".sigmax-plot")
-        .suffix(&format!(".{ext}"))
-        .tempfile_in(dir)
-        .map_err(io)?;
     let size = fig.size();
-    if ext == "png" {
-        let root = BitMapBackend::new(tmp.path(), size).into_drawing_area();
-        fig.draw(&root)?;
-        root.present()?;
-    } else {
-        let root = SVGBackend::new(tmp.path(), size).into_drawing_area();
-        fig.draw(&root)?;
-        root.present()?;
-    }
-    sigmax::model::publish(tmp, path).map_err(|e| PlotError::Draw(e.to_string()))
+    sigmax::atomic::write_atomically_via(path, &format!(".{ext}"), |tmp| {
+        if ext == "png" {
+            let root = BitMapBackend::new(tmp, size).into_drawing_area();
+            fig.draw(&root)?;
+            root.present()?;
+        } else {
+            let root = SVGBackend::new(tmp, size).into_drawing_area();
+            fig.draw(&root)?;
+            root.present()?;
+        }
+        Ok(())
+    })
 }
 
 /// Distinct colors for series and classes (Tableau 10).

@@ -37,7 +37,7 @@ impl Figure for PsiFigure {
             thetas.iter().map(|&t| (t, t.cos())).collect(),
         ));
         for m in 2..=4u32 {
-            let psi = Psi::new(m);
+            let psi = Psi::new(m).expect("m in 2..=4 is a valid margin");
             series.push((
                 format!("ψ, m = {m} (L-/A-Softmax)"),
                 thetas

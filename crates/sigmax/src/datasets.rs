@@ -66,7 +66,7 @@ pub fn blobs(n_per_class: usize, centers: &[(f64, f64)], spread: f64, seed: u64)
         }
     }
     Dataset {
-        x: Features::Dense(DenseMatrix::new(y.len(), 2, data)),
+        x: Features::Dense(DenseMatrix::from_parts(y.len(), 2, data)),
         y,
         classes: (0..centers.len()).map(|c| c.to_string()).collect(),
         weights: None,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong in sigmax, with the offending values in it.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// (The I/O error is part of the message, not a separate `source`, so error chains
     /// do not print it twice.)

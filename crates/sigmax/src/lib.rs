@@ -20,6 +20,7 @@
 //! assert_eq!(fit.model.predict(&d.x), d.y);
 //! ```
 
+pub mod atomic;
 pub mod cv;
 pub mod data;
 pub mod datasets;

@@ -325,7 +325,7 @@ fn correlated(n: usize, d: usize, seed: u64) -> Dataset {
         x.extend(row.iter().map(|&v| v as f32));
     }
     Dataset {
-        x: Features::Dense(DenseMatrix::new(n, d, x)),
+        x: Features::Dense(DenseMatrix::new(n, d, x).unwrap()),
         y,
         classes: vec!["0".into(), "1".into()],
         weights: None,

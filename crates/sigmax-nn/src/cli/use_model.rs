@@ -143,7 +143,7 @@ pub fn run_embed(a: EmbedArgs) -> Result<()> {
                 .join(",")
         )?;
     }
-    sigmax::model::write_atomically(&a.output, &out)?;
+    sigmax::atomic::write_atomically(&a.output, &out)?;
     if let Some(p) = &a.weights {
         let mut w = Vec::new();
         for row in model.class_weights().chunks(d) {
@@ -156,7 +156,7 @@ pub fn run_embed(a: EmbedArgs) -> Result<()> {
                     .join(",")
             )?;
         }
-        sigmax::model::write_atomically(p, &w)?;
+        sigmax::atomic::write_atomically(p, &w)?;
     }
     eprintln!(
         "{} features of dimension {d} written to {}",

@@ -66,7 +66,7 @@ pub fn load_cached(path: &Path, opts: &LoadOptions) -> Result<(Dataset, CacheUse
         return Ok((d, CacheUse::Hit));
     }
     let d = load(path, opts)?;
-    match crate::model::write_atomically_with(&cache, |w| encode(&d, key, w)) {
+    match crate::atomic::write_atomically_with(&cache, |w| encode(&d, key, w)) {
         Ok(()) => Ok((d, CacheUse::Written)),
         Err(e) => Ok((d, CacheUse::NotWritten(e.to_string()))),
     }
@@ -188,7 +188,7 @@ fn decode(mut r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<
         return Ok(None);
     }
     let x = match header.nnz {
-        None => Features::Dense(DenseMatrix::new(
+        None => Features::Dense(DenseMatrix::from_parts(
             header.rows,
             header.cols,
             f32::read_vec(&mut r, header.rows * header.cols)?,

@@ -8,6 +8,7 @@ use std::path::Path;
 
 /// Which column holds the label.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LabelColumn {
     First,
     Last,
@@ -194,7 +195,7 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
     let (classes, y) = labels.finish();
     let features = width - 1 - opts.weight.is_some() as usize;
     let d = Dataset {
-        x: Features::Dense(DenseMatrix::new(n, features, data)),
+        x: Features::Dense(DenseMatrix::from_parts(n, features, data)),
         y,
         classes,
         weights: None,

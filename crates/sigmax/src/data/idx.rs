@@ -63,7 +63,7 @@ pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
     raw_labels.iter().for_each(|l| li.push(&l.to_string()));
     let (classes, y) = li.finish();
     Ok(Dataset {
-        x: Features::Dense(DenseMatrix::new(n, d, data)),
+        x: Features::Dense(DenseMatrix::from_parts(n, d, data)),
         y,
         classes,
         weights: None,

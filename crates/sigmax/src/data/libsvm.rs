@@ -294,7 +294,7 @@ fn pieces_to_dense(pieces: Vec<Piece>, rows: usize, cols: usize) -> DenseMatrix 
             k += nnz;
         }
     });
-    DenseMatrix::new(rows, cols, data)
+    DenseMatrix::from_parts(rows, cols, data)
 }
 
 #[inline]

@@ -18,12 +18,20 @@ pub struct DenseMatrix {
 
 impl DenseMatrix {
     /// `data` is row-major with `rows * cols` entries.
-    pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> Self {
-        assert_eq!(
-            data.len(),
-            rows * cols,
-            "DenseMatrix: data length != rows*cols"
-        );
+    pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> crate::Result<Self> {
+        if rows.checked_mul(cols) != Some(data.len()) {
+            return Err(crate::Error::Shape {
+                what: "dense matrix entries (rows × cols)",
+                expected: rows.saturating_mul(cols),
+                got: data.len(),
+            });
+        }
+        Ok(DenseMatrix { rows, cols, data })
+    }
+
+    /// For the readers, whose lengths hold by construction.
+    pub(crate) fn from_parts(rows: usize, cols: usize, data: Vec<f32>) -> Self {
+        debug_assert_eq!(data.len(), rows * cols);
         DenseMatrix { rows, cols, data }
     }
     pub fn row(&self, i: usize) -> &[f32] {
@@ -235,7 +243,7 @@ impl Features {
                 for &i in rows {
                     data.extend_from_slice(m.row(i));
                 }
-                Features::Dense(DenseMatrix::new(rows.len(), m.cols, data))
+                Features::Dense(DenseMatrix::from_parts(rows.len(), m.cols, data))
             }
             Features::Sparse(m) => {
                 let mut indptr = Vec::with_capacity(rows.len() + 1);
@@ -280,7 +288,7 @@ impl Features {
         for i in 0..n {
             self.row(i).for_each(|j, v| data[i * d + j] = v as f32);
         }
-        DenseMatrix::new(n, d, data)
+        DenseMatrix::from_parts(n, d, data)
     }
 
     /// out[i] = x_i·w for every row, in parallel.
@@ -388,7 +396,7 @@ mod tests {
     use super::*;
 
     fn small() -> Features {
-        Features::Dense(DenseMatrix::new(3, 2, vec![1.0, 0.0, 0.0, 2.0, 3.0, -1.0]))
+        Features::Dense(DenseMatrix::new(3, 2, vec![1.0, 0.0, 0.0, 2.0, 3.0, -1.0]).unwrap())
     }
 
     #[test]
@@ -417,7 +425,7 @@ mod tests {
         let data: Vec<f32> = (0..77)
             .map(|k| ((k * 13 % 19) as f32 - 9.0) / 4.0)
             .collect();
-        let x = Features::Dense(DenseMatrix::new(7, 11, data));
+        let x = Features::Dense(DenseMatrix::new(7, 11, data).unwrap());
         let w: Vec<f64> = (0..11).map(|j| (j as f64 - 5.0) / 3.0).collect();
         let coef = |i: usize, z: f64| (z * 0.1).tanh() + i as f64;
         let mut grouped = vec![0.5; 11];

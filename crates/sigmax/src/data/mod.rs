@@ -266,12 +266,13 @@ pub fn canonical_label(raw: &str) -> String {
     }
 }
 
-/// The file formats sigmax reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Libsvm,
-    Csv,
-    Idx,
+crate::named_choice! {
+    /// The file formats sigmax reads.
+    pub enum Format ("format") {
+        Libsvm = "libsvm" | "svmlight",
+        Csv = "csv",
+        Idx = "idx",
+    }
 }
 
 impl Format {

@@ -167,7 +167,7 @@ impl<T: Scalar> MarginLoss<T> {
     pub fn new(head: MarginHead) -> Result<Self> {
         head.validate()?;
         let psi = match head {
-            MarginHead::LSoftmax { m } | MarginHead::ASoftmax { m } => Some(Psi::new(m)),
+            MarginHead::LSoftmax { m } | MarginHead::ASoftmax { m } => Some(Psi::new(m)?),
             _ => None,
         };
         Ok(MarginLoss {

@@ -14,12 +14,19 @@ pub struct Psi {
 }
 
 impl Psi {
-    pub fn new(m: u32) -> Psi {
-        assert!(m >= 1, "the margin m must be a positive integer");
-        Psi {
+    /// ψ for the integer margin m (1 ≤ m ≤ [`super::MAX_INTEGER_MARGIN`]).
+    pub fn new(m: u32) -> crate::Result<Psi> {
+        if !(1..=super::MAX_INTEGER_MARGIN).contains(&m) {
+            return Err(crate::Error::InvalidParameter {
+                name: "margin",
+                value: m.to_string(),
+                expected: "an integer 1–16",
+            });
+        }
+        Ok(Psi {
             m,
             bounds: (1..m).map(|j| (j as f64 * PI / m as f64).cos()).collect(),
-        }
+        })
     }
 
     pub fn margin(&self) -> u32 {
@@ -86,7 +93,7 @@ mod tests {
     #[test]
     fn psi_matches_its_definition_and_the_caffe_polynomials() {
         for m in 1..=6u32 {
-            let psi = Psi::new(m);
+            let psi = Psi::new(m).unwrap();
             for i in 0..=1000 {
                 let th = i as f64 * PI / 1000.0;
                 let k = ((th * m as f64 / PI).floor() as u32).min(m - 1);
@@ -113,7 +120,7 @@ mod tests {
             let p4 = s3 * (8.0 * c.powi(4) - 8.0 * c * c + 1.0) + s4;
             for (m, want) in [(2, p2), (3, p3), (4, p4)] {
                 assert!(
-                    (Psi::new(m).value_and_slope(c).0 - want).abs() < 1e-9,
+                    (Psi::new(m).unwrap().value_and_slope(c).0 - want).abs() < 1e-9,
                     "m={m} c={c}"
                 );
             }
@@ -123,7 +130,7 @@ mod tests {
     #[test]
     fn psi_is_continuous_and_decreasing_in_theta() {
         for m in 1..=4u32 {
-            let psi = Psi::new(m);
+            let psi = Psi::new(m).unwrap();
             let n = 200_000;
             let mut prev = psi.value_and_slope(1.0).0;
             assert_eq!(prev, 1.0);

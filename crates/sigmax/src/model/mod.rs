@@ -7,10 +7,7 @@ mod persist;
 
 pub use liblinear::read_liblinear_model;
 
-pub use persist::{
-    load_model, publish, save_model, write_atomically, write_atomically_with, MODEL_FORMAT,
-    MODEL_VERSION,
-};
+pub use persist::{load_model, save_model, MODEL_FORMAT, MODEL_VERSION};
 
 use crate::data::{Dataset, Features};
 use crate::error::{Error, Result};
@@ -252,7 +249,7 @@ mod tests {
             0.0,
         )
         .unwrap();
-        let x = Features::Dense(DenseMatrix::new(2, 2, vec![1.0, 0.0, 0.0, 1.0]));
+        let x = Features::Dense(DenseMatrix::new(2, 2, vec![1.0, 0.0, 0.0, 1.0]).unwrap());
         assert_eq!(ok.predict(&x), vec![1, 0]);
         let p = ok.predict_proba(&x).unwrap();
         assert!((p[1] - sigmoid(1.5)).abs() < 1e-15 && (p[0] + p[1] - 1.0).abs() < 1e-15);

@@ -11,9 +11,9 @@
 //! files from a newer version.
 
 use super::LinearModel;
+use crate::atomic::write_atomically;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::Path;
 
 pub const MODEL_FORMAT: &str = "sigmax-model";
@@ -36,47 +36,6 @@ pub fn save_model(model: &LinearModel, path: &Path) -> Result<()> {
     };
     let json = serde_json::to_vec_pretty(&env).expect("a model always serializes");
     write_atomically(path, &json)
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory + rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomically_with(path, |w| w.write_all(bytes))
-}
-
-/// As [`write_atomically`], with the contents streamed by `fill` (buffered), so large
-/// files need not be assembled in memory first.
-pub fn write_atomically_with(
-    path: &Path,
-    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        fill(&mut w)
-            .and_then(|()| w.flush())
-            .map_err(|e| Error::io(path, e))?;
-    }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(tmp.path(), e))?;
-    publish(tmp, path)
-}
-
-/// Renames a finished temporary file onto `path`, readable by others as an ordinary
-/// file would be (temporary files are created private, mode 0600).
-pub fn publish(tmp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| Error::io(tmp.path(), e))?;
-    }
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
 }
 
 /// Reads and validates a model file.

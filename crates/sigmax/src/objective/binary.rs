@@ -266,7 +266,8 @@ mod tests {
                 1.0, 0.5, -1.0, 0.2, -0.3, 0.0, -1.0, 2.0, 0.5, 0.0, 0.0, 1.5, 3.0, -1.0, 0.2,
                 -0.7, 0.1, 0.9,
             ],
-        );
+        )
+        .unwrap();
         (
             Features::Dense(x),
             vec![true, false, true, false, true, false],

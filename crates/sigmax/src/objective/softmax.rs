@@ -349,7 +349,8 @@ mod tests {
             5,
             2,
             vec![1.0, 0.5, -1.0, 2.0, 0.3, -0.3, 0.0, 1.5, 2.0, -1.0],
-        );
+        )
+        .unwrap();
         (Features::Dense(x), vec![0, 1, 2, 1, 0])
     }
 
@@ -382,7 +383,7 @@ mod tests {
                 }
             })
             .collect();
-        let dense = Features::Dense(DenseMatrix::new(n, d, data));
+        let dense = Features::Dense(DenseMatrix::new(n, d, data).unwrap());
         let sparse = Features::Sparse(dense.to_sparse());
         let y: Vec<u32> = (0..n as u32).map(|i| i * 3 % k as u32).collect();
         let w: Vec<f64> = (0..k * d + k)

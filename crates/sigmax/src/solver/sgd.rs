@@ -14,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 /// Learning rate η_t at step t (t counts mini-batches from 0).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum LearningRateSchedule {
     /// η_t = η0.
     Constant,
