@@ -43,7 +43,7 @@ pub struct TrainConfig {
     pub seed: u64,
     /// λ schedule of L-Softmax / A-Softmax (ignored by the other heads).
     pub annealing: Annealing,
-    /// The training images as named to [`ImageSet::load`] and how many were used (`None`:
+    /// The training images as named to [`crate::images::ImageSet::load`] and how many were used (`None`:
     /// all), so that a resumed run reads the same data. Informational for the library.
     #[serde(default)]
     pub data: String,

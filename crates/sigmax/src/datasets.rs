@@ -35,17 +35,6 @@ pub fn heart_scale() -> Dataset {
     .expect("the embedded heart_scale parses")
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn heart_scale_has_the_documented_shape() {
-        let d = super::heart_scale();
-        assert_eq!((d.n_rows(), d.n_features()), (270, 13));
-        assert_eq!(d.classes, vec!["-1", "1"]);
-        assert_eq!(d.class_counts(), vec![150, 120]);
-    }
-}
-
 /// A reproducible 2-D toy set: `n_per_class` points around each center, Gaussian with
 /// standard deviation `spread`; classes named "0", "1", ….
 pub fn blobs(n_per_class: usize, centers: &[(f64, f64)], spread: f64, seed: u64) -> Dataset {
@@ -70,5 +59,16 @@ pub fn blobs(n_per_class: usize, centers: &[(f64, f64)], spread: f64, seed: u64)
         y,
         classes: (0..centers.len()).map(|c| c.to_string()).collect(),
         weights: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn heart_scale_has_the_documented_shape() {
+        let d = super::heart_scale();
+        assert_eq!((d.n_rows(), d.n_features()), (270, 13));
+        assert_eq!(d.classes, vec!["-1", "1"]);
+        assert_eq!(d.class_counts(), vec![150, 120]);
     }
 }

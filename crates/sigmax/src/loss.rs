@@ -75,7 +75,7 @@ crate::named_choice! {
         /// e^{−yz} (AdaBoost's loss).
         Exponential = "exponential",
         /// max(0, 1 − yz)²: the L2-loss linear SVM (LIBLINEAR `-s 1`/`-s 2`). Once
-        /// differentiable; its generalized second derivative 2·1[yz < 1] serves Newton
+        /// differentiable; its generalized second derivative 2·1\[yz < 1\] serves Newton
         /// (Mangasarian 2002; Lin, Weng & Keerthi 2008, §5).
         SquaredHinge = "squared-hinge" | "squared_hinge",
     }
@@ -188,7 +188,7 @@ mod tests {
                 for t in [false, true] {
                     assert!(l.value(z, t).is_finite(), "{l:?} {z} {t}");
                     assert!(l.d1(z, t).is_finite());
-                    assert!(l.d2(z, t).map_or(true, f64::is_finite));
+                    assert!(l.d2(z, t).is_none_or(f64::is_finite));
                 }
             }
         }

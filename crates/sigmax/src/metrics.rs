@@ -80,7 +80,7 @@ pub fn roc_auc(positive: &[bool], scores: &[f64]) -> Option<f64> {
     Some(u / (n_pos as f64 * n_neg as f64))
 }
 
-/// counts[truth][predicted].
+/// counts\[truth\]\[predicted\].
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ConfusionMatrix {
     pub classes: Vec<String>,

@@ -1,6 +1,6 @@
 //! One vocabulary: every choice a user makes by name (model, loss, penalty, solver,
 //! preconditioner, schedule, format, margin head) is an enum declared with
-//! [`named_choice!`], which gives it one spelling per variant (plus accepted aliases)
+//! [`named_choice!`](crate::named_choice), which gives it one spelling per variant (plus accepted aliases)
 //! for `FromStr`, `Display`, serde, the command lines, model files, JSON reports and the
 //! Python package alike. Nothing else spells these names.
 

@@ -65,7 +65,7 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
         .flexible(true)
         .delimiter(opts.delimiter)
         .from_reader(bytes);
-    let mut records = rdr.byte_records();
+    let records = rdr.byte_records();
     let mut record = csv::ByteRecord::new();
     let mut width = 0usize;
     let mut label_col = 0usize;
@@ -74,7 +74,7 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
     let mut data: Vec<f32> = Vec::new();
     let mut labels = LabelEncoder::default();
     let mut first = true;
-    while let Some(rec) = records.next() {
+    for rec in records {
         let rec = rec.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line() as usize);
             Error::parse(path, line, format!("CSV: {e}"))
@@ -239,64 +239,6 @@ fn parse_f32(field: &[u8]) -> Option<f32> {
     std::str::from_utf8(field).ok()?.trim().parse().ok()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    fn csv(text: &str, opts: &CsvOptions) -> Result<Dataset> {
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        f.write_all(text.as_bytes()).unwrap();
-        read_csv(f.path(), opts)
-    }
-
-    #[test]
-    fn header_detected_and_string_labels() {
-        let d = csv("a,b,kind\n1,2,cat\n3,4,dog\n", &CsvOptions::default()).unwrap();
-        assert_eq!(d.n_rows(), 2);
-        assert_eq!(d.classes, vec!["cat", "dog"]);
-        assert_eq!(d.x.row(1).dot(&[1.0, 1.0]), 7.0);
-    }
-
-    #[test]
-    fn label_column_by_position_or_name() {
-        let first = CsvOptions {
-            label: LabelColumn::First,
-            ..Default::default()
-        };
-        let d = csv("0,1.5,2\n1,3,4\n", &first).unwrap();
-        assert_eq!(
-            (d.n_features(), d.classes.clone()),
-            (2, vec!["0".into(), "1".into()])
-        );
-        let named = CsvOptions {
-            label: "y".parse().unwrap(),
-            ..Default::default()
-        };
-        let d = csv("x1,y,x2\n1,a,2\n3,b,4\n", &named).unwrap();
-        assert_eq!(d.x.row(0).dot(&[1.0, 10.0]), 21.0);
-    }
-
-    #[test]
-    fn ragged_rows_and_bad_values_are_errors() {
-        let e = csv("1,2,0\n1,2\n", &CsvOptions::default())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains(":2: row has 2 columns, the first row has 3"),
-            "{e}"
-        );
-        let e = csv("1,2,0\n1,NaN,1\n", &CsvOptions::default())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains(":2: column 2: value is not finite"), "{e}");
-        let e = csv("1,2,0\n1,x,1\n", &CsvOptions::default())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains(":2: column 2: \"x\" is not a number"), "{e}");
-    }
-}
-
 /// A headerless numeric CSV as a row-major matrix: (values, rows, columns). Every row must
 /// have the same number of fields; errors name the line.
 pub fn read_matrix_csv(path: &Path) -> Result<(Vec<f64>, usize, usize)> {
@@ -354,4 +296,62 @@ pub fn read_matrix_csv(path: &Path) -> Result<(Vec<f64>, usize, usize)> {
         rows += 1;
     }
     Ok((values, rows, cols))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn csv(text: &str, opts: &CsvOptions) -> Result<Dataset> {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        read_csv(f.path(), opts)
+    }
+
+    #[test]
+    fn header_detected_and_string_labels() {
+        let d = csv("a,b,kind\n1,2,cat\n3,4,dog\n", &CsvOptions::default()).unwrap();
+        assert_eq!(d.n_rows(), 2);
+        assert_eq!(d.classes, vec!["cat", "dog"]);
+        assert_eq!(d.x.row(1).dot(&[1.0, 1.0]), 7.0);
+    }
+
+    #[test]
+    fn label_column_by_position_or_name() {
+        let first = CsvOptions {
+            label: LabelColumn::First,
+            ..Default::default()
+        };
+        let d = csv("0,1.5,2\n1,3,4\n", &first).unwrap();
+        assert_eq!(
+            (d.n_features(), d.classes.clone()),
+            (2, vec!["0".into(), "1".into()])
+        );
+        let named = CsvOptions {
+            label: "y".parse().unwrap(),
+            ..Default::default()
+        };
+        let d = csv("x1,y,x2\n1,a,2\n3,b,4\n", &named).unwrap();
+        assert_eq!(d.x.row(0).dot(&[1.0, 10.0]), 21.0);
+    }
+
+    #[test]
+    fn ragged_rows_and_bad_values_are_errors() {
+        let e = csv("1,2,0\n1,2\n", &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(":2: row has 2 columns, the first row has 3"),
+            "{e}"
+        );
+        let e = csv("1,2,0\n1,NaN,1\n", &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":2: column 2: value is not finite"), "{e}");
+        let e = csv("1,2,0\n1,x,1\n", &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":2: column 2: \"x\" is not a number"), "{e}");
+    }
 }

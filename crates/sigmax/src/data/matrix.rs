@@ -291,7 +291,7 @@ impl Features {
         DenseMatrix::from_parts(n, d, data)
     }
 
-    /// out[i] = x_i·w for every row, in parallel.
+    /// out\[i\] = x_i·w for every row, in parallel.
     /// For each row i in `rows`: z_i = x_i·w, c_i = f(i, z_i), then acc += c_i·x_i (`w` and
     /// `acc` have one entry per column). Dense rows go four at a time through the group
     /// kernels (the weights loaded once per group, four sums in flight), bit-identical to
@@ -330,7 +330,7 @@ impl Features {
             .for_each(|(i, o)| *o = self.row(i).dot(w));
     }
 
-    /// out = Σ_i v[i]·x_i (that is Xᵀv), deterministic for a given shape.
+    /// out = Σ_i v\[i\]·x_i (that is Xᵀv), deterministic for a given shape.
     pub fn tmatvec(&self, v: &[f64], out: &mut [f64]) {
         let acc = par_row_reduce(self.n_rows(), out.len(), |rows, acc| {
             for i in rows {

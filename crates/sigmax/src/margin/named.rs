@@ -72,24 +72,24 @@ impl HeadKind {
             value,
             expected,
         };
-        if p.margin.is_some() && self.default_margin().is_none() {
+        if let (Some(v), None) = (p.margin, self.default_margin()) {
             return Err(bad(
                 "margin",
-                format!("{:?}", p.margin.unwrap()),
+                format!("{v:?}"),
                 "this head has no margin parameter",
             ));
         }
-        if p.scale.is_some() && !self.has_scale() {
+        if let (Some(v), false) = (p.scale, self.has_scale()) {
             return Err(bad(
                 "scale",
-                format!("{:?}", p.scale.unwrap()),
+                format!("{v:?}"),
                 "this head has no scale (only cosface, arcface and combined do)",
             ));
         }
-        if p.margins.is_some() && self != HeadKind::Combined {
+        if let (Some(v), false) = (p.margins, self == HeadKind::Combined) {
             return Err(bad(
                 "margins",
-                format!("{:?}", p.margins.unwrap()),
+                format!("{v:?}"),
                 "only the combined head takes (m1, m2, m3)",
             ));
         }

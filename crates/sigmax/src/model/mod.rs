@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 crate::named_choice! {
     /// Which model family (and, for the binary ones, which loss trained it).
     pub enum ModelKind ("model") {
-        /// Binary logistic regression, P(y = classes[1] | x) = g(w·x + b).
+        /// Binary logistic regression, P(y = classes\[1\] | x) = g(w·x + b).
         Logistic = "logistic",
         /// Softmax regression over K classes.
         Softmax = "softmax" | "multinomial",

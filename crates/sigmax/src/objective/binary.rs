@@ -187,7 +187,7 @@ impl Objective for BinaryObjective<'_> {
         1.0
     }
 
-    /// (1/s) Σ s_i ℓ''(z_i) [x_i,1][x_i,1]ᵀ·(n/S) + λI on s rows, over all parameters.
+    /// (1/s) Σ s_i ℓ''(z_i) \[x_i,1\]\[x_i,1\]ᵀ·(n/S) + λI on s rows, over all parameters.
     fn sampled_hessian(&self, req: &HessianSample) -> Option<Vec<f64>> {
         let dim = self.dim();
         if self.curvature.is_empty() || dim * dim > req.max_entries {

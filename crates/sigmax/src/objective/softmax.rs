@@ -3,8 +3,9 @@
 //! J(W, b) = (1/n) Σ_i [log Σ_j e^{s_ij} − s_{i,y_i}] + λ/2‖W‖²_F, s_ij = w_j·x_i + b_j.
 //!
 //! Parameters: W row-major (class j's weights are `w[j*d..(j+1)*d]`), then the K biases
-//! when there is an intercept (never regularized). Gradient (1/n) Σ_i (p_i − e_{y_i}) x_iᵀ
-//! + λW; Hessian-vector product (1/n) Σ_i [diag(p_i) − p_i p_iᵀ](V x_i + v_b) x_iᵀ + λV
+//! when there is an intercept (never regularized). With sample weights s_i and S = Σ s_i
+//! (the shared [`super::Erm`] base): gradient (1/S) Σ_i s_i (p_i − e_{y_i}) x_iᵀ + λW;
+//! Hessian-vector product (1/S) Σ_i s_i [diag(p_i) − p_i p_iᵀ](V x_i + v_b) x_iᵀ + λV
 //! (Böhning 1992; Bishop, PRML §4.3.4).
 
 use super::erm::{Erm, L1Penalty, Reducer};

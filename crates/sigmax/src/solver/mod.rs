@@ -1,4 +1,4 @@
-//! Solvers, generic over [`Objective`](crate::objective::Objective): they see only
+//! Solvers, generic over [`Objective`]: they see only
 //! value, gradient and Hessian-vector products.
 //!
 //! Every solver stops when ‖∇J(w)‖ ≤ tol·‖∇J(0)‖ (relative to the gradient at w = 0, as

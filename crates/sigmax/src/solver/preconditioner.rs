@@ -23,6 +23,8 @@ crate::named_choice! {
     }
 }
 
+// (The named-choice macro fixes the derives, so Default is written out.)
+#[allow(clippy::derivable_impls)]
 impl Default for PreconditionerChoice {
     fn default() -> Self {
         PreconditionerChoice::Auto
