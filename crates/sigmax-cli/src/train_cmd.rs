@@ -311,11 +311,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
             if m.intercept { "yes" } else { "no" },
             r.solver
         );
-        if m.l1 > 0.0 {
-            let nonzero: usize = m.weights.iter().flatten().filter(|v| **v != 0.0).count();
-            let all: usize = m.weights.iter().map(Vec::len).sum();
-            println!("  {nonzero} of {all} weights are nonzero");
-        }
         println!(
             "  {} after {} iterations: objective {:.12}, ‖∇J‖ = {:.3e} ({:.1e} of ‖∇J(0)‖)",
             if r.converged {
@@ -328,6 +323,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
             r.grad_norm,
             r.grad_norm / r.grad_norm_at_zero
         );
+        if m.l1 > 0.0 {
+            let nonzero: usize = m.weights.iter().flatten().filter(|v| **v != 0.0).count();
+            let all: usize = m.weights.iter().map(Vec::len).sum();
+            println!("  {nonzero} of {all} weights are nonzero");
+        }
         let products = match r.hess_vec_products {
             0 => String::new(),
             k => format!(", {k} Hessian-vector products"),

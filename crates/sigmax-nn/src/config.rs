@@ -11,23 +11,27 @@ use serde::{Deserialize, Serialize};
 use sigmax::margin::Annealing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+// One serde casing for persisted enums (kebab-case); the PascalCase of older checkpoints
+// is still read.
+#[serde(rename_all = "kebab-case")]
 pub enum OptimizerKind {
     /// SGD with (heavy-ball) momentum.
-    Sgd {
-        momentum: f64,
-    },
+    #[serde(alias = "Sgd")]
+    Sgd { momentum: f64 },
+    #[serde(alias = "Adam")]
     Adam,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum LrSchedule {
+    #[serde(alias = "Constant")]
     Constant,
     /// Multiply by `factor` at each listed epoch (0-based epoch at which it takes effect).
-    Step {
-        milestones: Vec<usize>,
-        factor: f64,
-    },
+    #[serde(alias = "Step")]
+    Step { milestones: Vec<usize>, factor: f64 },
     /// Cosine decay from lr to 0 over the epochs (per step).
+    #[serde(alias = "Cosine")]
     Cosine,
 }
 

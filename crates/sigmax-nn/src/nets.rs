@@ -10,10 +10,13 @@ use serde::{Deserialize, Serialize};
 
 /// Which network, with its sizes; stored in checkpoints so a model can be rebuilt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum NetSpec {
     /// Fully connected: pixels → hidden layers (ReLU) → features.
+    #[serde(alias = "Mlp")]
     Mlp { hidden: Vec<usize> },
     /// conv3×3(c1)–ReLU–maxpool2 → conv3×3(c2)–ReLU–maxpool2 → fc(hidden)–ReLU → features.
+    #[serde(alias = "Cnn")]
     Cnn { channels: [usize; 2], hidden: usize },
 }
 

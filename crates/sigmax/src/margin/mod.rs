@@ -40,16 +40,22 @@ use serde::{Deserialize, Serialize};
 
 /// Which margin head.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+// Serialized with the names of [`HeadKind`] (older checkpoints' PascalCase is still read).
 pub enum MarginHead {
     /// z = W x (no bias).
+    #[serde(rename = "softmax", alias = "Softmax")]
     Softmax,
     /// Large-margin softmax with integer margin m.
+    #[serde(rename = "lsoftmax", alias = "LSoftmax")]
     LSoftmax { m: u32 },
     /// ‖w_j‖ = 1: z_j = ‖x‖ cos θ_j.
+    #[serde(rename = "modified", alias = "ModifiedSoftmax")]
     ModifiedSoftmax,
     /// Angular softmax (SphereFace) with integer margin m.
+    #[serde(rename = "asoftmax", alias = "ASoftmax")]
     ASoftmax { m: u32 },
     /// s·(cos(m1θ_y + m2) − m3) on normalized features and weights.
+    #[serde(rename = "combined", alias = "CombinedMargin")]
     CombinedMargin { s: f64, m1: f64, m2: f64, m3: f64 },
 }
 

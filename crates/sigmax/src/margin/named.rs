@@ -226,4 +226,23 @@ mod tests {
         };
         assert!(e(HeadKind::CosFace, s).contains("scale"));
     }
+
+    #[test]
+    fn heads_serialize_by_name_and_read_the_old_spelling() {
+        let h = MarginHead::LSoftmax { m: 3 };
+        assert_eq!(
+            serde_json::to_string(&h).unwrap(),
+            r#"{"lsoftmax":{"m":3}}"#
+        );
+        let old: MarginHead = serde_json::from_str(r#"{"LSoftmax":{"m":3}}"#).unwrap();
+        assert_eq!(old, h);
+        let old: MarginHead =
+            serde_json::from_str(r#"{"CombinedMargin":{"s":30.0,"m1":1.0,"m2":0.5,"m3":0.0}}"#)
+                .unwrap();
+        assert_eq!(old, MarginHead::arcface(30.0, 0.5));
+        assert_eq!(
+            serde_json::to_string(&MarginHead::Softmax).unwrap(),
+            r#""softmax""#
+        );
+    }
 }
