@@ -11,7 +11,7 @@ use crate::data::{canonical_label, require_two_classes, Dataset, Features};
 use crate::error::{Error, Result};
 use crate::loss::BinaryLoss;
 use crate::model::{LinearModel, ModelKind};
-use crate::objective::{BinaryObjective, Objective, SoftmaxObjective};
+use crate::objective::{BinaryObjective, ErmObjective, Objective, SoftmaxObjective};
 use crate::solver::registry;
 pub use crate::solver::{
     Observer, PreconditionerChoice, Schedule, SolverChoice, SolverReport, SolverSettings,

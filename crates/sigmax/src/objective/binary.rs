@@ -7,7 +7,7 @@
 //! (Lin, Weng & Keerthi, "Trust region Newton method for large-scale logistic
 //! regression", JMLR 2008, §2).
 
-use super::erm::{Erm, L1Penalty, Reducer};
+use super::erm::{Erm, ErmObjective, L1Penalty};
 use super::sampled_hessian::RowSample;
 use super::{BinaryView, FiniteSum, HessianSample, Objective};
 use crate::data::{par_row_reduce, par_row_reduce_mut, Features};
@@ -54,24 +54,6 @@ impl<'a> BinaryObjective<'a> {
         })
     }
 
-    /// Weighs row i by `weights[i]` (see [`Erm::with_weights`]).
-    pub fn with_sample_weights(mut self, weights: &'a [f64]) -> Result<Self> {
-        self.erm = self.erm.with_weights(weights)?;
-        Ok(self)
-    }
-
-    /// Sums every pass through `reducer` (rows spread over several processes).
-    pub fn with_reducer(mut self, reducer: &'a dyn Reducer) -> Result<Self> {
-        self.erm = self.erm.with_reducer(reducer)?;
-        Ok(self)
-    }
-
-    /// Adds λ₁‖w‖₁ (handled by the L1 solver; see [`Objective::l1_penalty`]).
-    pub fn with_l1(mut self, l1: f64) -> Result<Self> {
-        self.erm = self.erm.with_l1(l1)?;
-        Ok(self)
-    }
-
     /// The shared weighted-ERM part (weights, S, λ).
     pub fn erm(&self) -> &Erm<'a> {
         &self.erm
@@ -96,6 +78,12 @@ impl<'a> BinaryObjective<'a> {
         } else {
             0.0
         }
+    }
+}
+
+impl<'a> ErmObjective<'a> for BinaryObjective<'a> {
+    fn erm_mut(&mut self) -> &mut Erm<'a> {
+        &mut self.erm
     }
 }
 

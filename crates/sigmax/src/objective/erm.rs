@@ -50,6 +50,27 @@ impl L1Penalty {
     }
 }
 
+/// The objectives built on [`Erm`] take weights, a reducer and an L1 part alike.
+pub trait ErmObjective<'a>: Sized {
+    /// The objective's shared base.
+    fn erm_mut(&mut self) -> &mut Erm<'a>;
+
+    /// Weighs row i by `weights[i]` (see [`Erm::set_weights`]).
+    fn with_sample_weights(mut self, weights: &'a [f64]) -> Result<Self> {
+        self.erm_mut().set_weights(weights).map(|()| self)
+    }
+
+    /// Sums every pass through `reducer` (rows spread over several processes).
+    fn with_reducer(mut self, reducer: &'a dyn Reducer) -> Result<Self> {
+        self.erm_mut().set_reducer(reducer).map(|()| self)
+    }
+
+    /// Adds λ₁‖w‖₁ (handled by the L1 solver; see [`super::Objective::l1_penalty`]).
+    fn with_l1(mut self, l1: f64) -> Result<Self> {
+        self.erm_mut().set_l1(l1).map(|()| self)
+    }
+}
+
 /// Normalization, penalty, parameter layout and reduction of a weighted L2-ERM.
 pub struct Erm<'a> {
     weights: Option<&'a [f64]>,
@@ -87,30 +108,49 @@ impl<'a> Erm<'a> {
     }
 
     /// Sample weights s_i, one per row: finite, ≥ 0, not all zero.
-    pub fn with_weights(mut self, weights: &'a [f64]) -> Result<Erm<'a>> {
+    pub fn set_weights(&mut self, weights: &'a [f64]) -> Result<()> {
         check_sample_weights(weights, self.n_local)?;
-        self.local_total = weights.iter().sum();
-        self.weights = Some(weights);
-        self.total = self.global_total()?;
-        Ok(self)
+        let local_total = weights.iter().sum();
+        let total = self.global_total_of(local_total)?;
+        (self.weights, self.local_total, self.total) = (Some(weights), local_total, total);
+        Ok(())
     }
 
     /// Sums every pass (and S) through `reducer`.
-    pub fn with_reducer(mut self, reducer: &'a dyn Reducer) -> Result<Erm<'a>> {
+    pub fn set_reducer(&mut self, reducer: &'a dyn Reducer) -> Result<()> {
         self.reducer = reducer;
         self.total = self.global_total()?;
-        Ok(self)
+        Ok(())
     }
 
     /// λ₁ of λ₁‖w‖₁ (elastic net with λ₂ > 0).
-    pub fn with_l1(mut self, l1: f64) -> Result<Erm<'a>> {
+    pub fn set_l1(&mut self, l1: f64) -> Result<()> {
         check_strength("l1", l1)?;
         self.l1 = l1;
-        Ok(self)
+        Ok(())
+    }
+
+    /// [`Erm::set_weights`], by value.
+    pub fn with_weights(mut self, weights: &'a [f64]) -> Result<Erm<'a>> {
+        self.set_weights(weights).map(|()| self)
+    }
+
+    /// [`Erm::set_reducer`], by value.
+    pub fn with_reducer(mut self, reducer: &'a dyn Reducer) -> Result<Erm<'a>> {
+        self.set_reducer(reducer).map(|()| self)
+    }
+
+    /// [`Erm::set_l1`], by value.
+    pub fn with_l1(mut self, l1: f64) -> Result<Erm<'a>> {
+        self.set_l1(l1).map(|()| self)
     }
 
     fn global_total(&self) -> Result<f64> {
-        let mut t = [self.local_total];
+        self.global_total_of(self.local_total)
+    }
+
+    fn global_total_of(&self, local_total: f64) -> Result<f64> {
+        let mut t = [local_total];
         self.reducer.sum(&mut t);
         if !(t[0] > 0.0 && t[0].is_finite()) {
             return Err(Error::InvalidParameter {

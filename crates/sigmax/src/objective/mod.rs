@@ -15,7 +15,7 @@ mod sampled_hessian;
 mod softmax;
 
 pub use binary::BinaryObjective;
-pub use erm::{check_sample_weights, Erm, L1Penalty, LocalReducer, Reducer};
+pub use erm::{check_sample_weights, Erm, ErmObjective, L1Penalty, LocalReducer, Reducer};
 pub use sampled_hessian::HessianSample;
 pub use softmax::SoftmaxObjective;
 

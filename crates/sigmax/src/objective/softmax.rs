@@ -8,7 +8,7 @@
 //! Hessian-vector product (1/S) Σ_i s_i [diag(p_i) − p_i p_iᵀ](V x_i + v_b) x_iᵀ + λV
 //! (Böhning 1992; Bishop, PRML §4.3.4).
 
-use super::erm::{Erm, L1Penalty, Reducer};
+use super::erm::{Erm, ErmObjective, L1Penalty};
 use super::{FiniteSum, Objective};
 use crate::data::{
     dense_axpy_group, dense_dot_group, par_row_reduce, par_row_reduce_mut, Features, Row,
@@ -61,24 +61,6 @@ impl<'a> SoftmaxObjective<'a> {
             intercept,
             probs: Vec::new(),
         })
-    }
-
-    /// Weighs row i by `weights[i]` (see [`Erm::with_weights`]).
-    pub fn with_sample_weights(mut self, weights: &'a [f64]) -> Result<Self> {
-        self.erm = self.erm.with_weights(weights)?;
-        Ok(self)
-    }
-
-    /// Sums every pass through `reducer` (rows spread over several processes).
-    pub fn with_reducer(mut self, reducer: &'a dyn Reducer) -> Result<Self> {
-        self.erm = self.erm.with_reducer(reducer)?;
-        Ok(self)
-    }
-
-    /// Adds λ₁‖W‖₁ (handled by the L1 solver; see [`Objective::l1_penalty`]).
-    pub fn with_l1(mut self, l1: f64) -> Result<Self> {
-        self.erm = self.erm.with_l1(l1)?;
-        Ok(self)
     }
 
     /// The shared weighted-ERM part (weights, S, λ).
@@ -193,6 +175,12 @@ impl<'a> SoftmaxObjective<'a> {
                 *a += cj;
             }
         }
+    }
+}
+
+impl<'a> ErmObjective<'a> for SoftmaxObjective<'a> {
+    fn erm_mut(&mut self) -> &mut Erm<'a> {
+        &mut self.erm
     }
 }
 

@@ -25,7 +25,7 @@ impl Lbfgs {
         let mut tr = Tracker::new(obj, self.stop.tol, observer);
         let mut g = vec![0.0; n];
         let mut f = obj.value_grad(w, &mut g);
-        let mut pairs: VecDeque<(Vec<f64>, Vec<f64>, f64)> = VecDeque::new();
+        let mut pairs = CurvaturePairs::new(self.memory);
         let (mut w_new, mut g_new, mut dir) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         for it in 0..self.stop.max_iter {
             let gn = norm(&g);
@@ -37,7 +37,7 @@ impl Lbfgs {
                     format!("gradient norm below tol after {it} iterations"),
                 ));
             }
-            two_loop(&g, &pairs, &mut dir);
+            pairs.direction(&g, &mut dir);
             let mut slope = dot(&g, &dir);
             if slope >= 0.0 {
                 // Not a descent direction (numerical trouble): restart from steepest descent.
@@ -78,15 +78,7 @@ impl Lbfgs {
                     format!("line search failed at iteration {it} (no decrease possible)"),
                 ));
             };
-            let s: Vec<f64> = (0..n).map(|k| w_new[k] - w[k]).collect();
-            let y: Vec<f64> = (0..n).map(|k| g_new[k] - g[k]).collect();
-            let sy = dot(&s, &y);
-            if sy > 1e-12 * norm(&s) * norm(&y) {
-                if pairs.len() == self.memory {
-                    pairs.pop_front();
-                }
-                pairs.push_back((s, y, 1.0 / sy));
-            }
+            pairs.push(&w_new, w, &g_new, &g);
             w.copy_from_slice(&w_new);
             g.copy_from_slice(&g_new);
             f = f_new;
@@ -102,25 +94,64 @@ impl Lbfgs {
     }
 }
 
-/// dir = −H·g with H the L-BFGS inverse-Hessian approximation, scaled by sᵀy/yᵀy.
-pub(super) fn two_loop(g: &[f64], pairs: &VecDeque<(Vec<f64>, Vec<f64>, f64)>, dir: &mut [f64]) {
-    dir.iter_mut().zip(g).for_each(|(d, gk)| *d = -gk);
-    let mut alpha = vec![0.0; pairs.len()];
-    for (i, (s, y, rho)) in pairs.iter().enumerate().rev() {
-        alpha[i] = rho * dot(s, dir);
-        dir.iter_mut()
-            .zip(y)
-            .for_each(|(d, yk)| *d -= alpha[i] * yk);
+/// The last `memory` pairs (s, y) = (w_new − w, ∇f(w_new) − ∇f(w)) with sᵀy > 0: the
+/// L-BFGS approximation of the inverse Hessian (shared with OWL-QN).
+pub(super) struct CurvaturePairs {
+    pairs: VecDeque<(Vec<f64>, Vec<f64>, f64)>,
+    memory: usize,
+}
+
+impl CurvaturePairs {
+    pub fn new(memory: usize) -> Self {
+        CurvaturePairs {
+            pairs: VecDeque::new(),
+            memory,
+        }
     }
-    if let Some((s, y, _)) = pairs.back() {
-        let gamma = dot(s, y) / dot(y, y);
-        dir.iter_mut().for_each(|d| *d *= gamma);
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
     }
-    for (i, (s, y, rho)) in pairs.iter().enumerate() {
-        let beta = rho * dot(y, dir);
-        dir.iter_mut()
-            .zip(s)
-            .for_each(|(d, sk)| *d += (alpha[i] - beta) * sk);
+
+    pub fn clear(&mut self) {
+        self.pairs.clear();
+    }
+
+    /// Keeps the step's pair when sᵀy is safely positive (else the approximation would
+    /// lose positive definiteness), dropping the oldest beyond `memory`.
+    pub fn push(&mut self, w_new: &[f64], w: &[f64], g_new: &[f64], g: &[f64]) {
+        let s: Vec<f64> = w_new.iter().zip(w).map(|(a, b)| a - b).collect();
+        let y: Vec<f64> = g_new.iter().zip(g).map(|(a, b)| a - b).collect();
+        let sy = dot(&s, &y);
+        if sy > 1e-12 * norm(&s) * norm(&y) {
+            if self.pairs.len() == self.memory {
+                self.pairs.pop_front();
+            }
+            self.pairs.push_back((s, y, 1.0 / sy));
+        }
+    }
+
+    /// dir = −H·g with H the L-BFGS inverse-Hessian approximation, scaled by sᵀy/yᵀy
+    /// (the two-loop recursion).
+    pub fn direction(&self, g: &[f64], dir: &mut [f64]) {
+        dir.iter_mut().zip(g).for_each(|(d, gk)| *d = -gk);
+        let mut alpha = vec![0.0; self.pairs.len()];
+        for (i, (s, y, rho)) in self.pairs.iter().enumerate().rev() {
+            alpha[i] = rho * dot(s, dir);
+            dir.iter_mut()
+                .zip(y)
+                .for_each(|(d, yk)| *d -= alpha[i] * yk);
+        }
+        if let Some((s, y, _)) = self.pairs.back() {
+            let gamma = dot(s, y) / dot(y, y);
+            dir.iter_mut().for_each(|d| *d *= gamma);
+        }
+        for (i, (s, y, rho)) in self.pairs.iter().enumerate() {
+            let beta = rho * dot(y, dir);
+            dir.iter_mut()
+                .zip(s)
+                .for_each(|(d, sk)| *d += (alpha[i] - beta) * sk);
+        }
     }
 }
 

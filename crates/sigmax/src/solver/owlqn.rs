@@ -11,11 +11,10 @@
 //! and the sparsity pattern is the optimum's. It stops when ‖◇J(w)‖ ≤ tol·‖◇J(0)‖; at
 //! that point the subgradient optimality conditions hold to that tolerance.
 
-use super::lbfgs::two_loop;
+use super::lbfgs::CurvaturePairs;
 use super::{norm, Observer, SolverReport, StopRule, Tracker};
 use crate::error::{Error, Result};
 use crate::objective::{dot, L1Penalty, Objective};
-use std::collections::VecDeque;
 
 #[derive(Debug, Clone, Copy)]
 pub struct OwlQn {
@@ -66,7 +65,7 @@ impl OwlQn {
         pseudo_gradient(&vec![0.0; n], &g, &l1, &mut pg);
         tr.set_reference(norm(&pg).max(f64::MIN_POSITIVE));
         let mut f = obj.value_grad(w, &mut g);
-        let mut pairs: VecDeque<(Vec<f64>, Vec<f64>, f64)> = VecDeque::new();
+        let mut pairs = CurvaturePairs::new(self.memory);
         let (mut w_new, mut g_new, mut dir) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         let mut orthant = vec![0.0; n];
         for it in 0..self.stop.max_iter {
@@ -83,7 +82,7 @@ impl OwlQn {
             }
             // The quasi-Newton direction for −◇J, kept in the descent half-space of each
             // coordinate (§3.2: d_i = 0 where sign(d_i) ≠ sign(−◇J_i)).
-            two_loop(&pg, &pairs, &mut dir);
+            pairs.direction(&pg, &mut dir);
             for k in 0..n {
                 if dir[k] * pg[k] >= 0.0 {
                     dir[k] = 0.0;
@@ -140,15 +139,8 @@ impl OwlQn {
                     format!("line search failed at iteration {it} (no decrease possible)"),
                 ));
             };
-            let s: Vec<f64> = (0..n).map(|k| w_new[k] - w[k]).collect();
-            let y: Vec<f64> = (0..n).map(|k| g_new[k] - g[k]).collect();
-            let sy = dot(&s, &y);
-            if sy > 1e-12 * norm(&s) * norm(&y) {
-                if pairs.len() == self.memory {
-                    pairs.pop_front();
-                }
-                pairs.push_back((s, y, 1.0 / sy));
-            }
+            // The pairs describe the smooth part's curvature (§3.2).
+            pairs.push(&w_new, w, &g_new, &g);
             w.copy_from_slice(&w_new);
             g.copy_from_slice(&g_new);
             f = f_new;
