@@ -45,12 +45,14 @@ pub struct ObjectiveArgs {
     pub model: PathBuf,
     /// Labelled data.
     pub data: PathBuf,
-    /// λ₂ of J = weighted mean loss + λ₂/2‖w‖² + λ₁‖w‖₁ (intercept unpenalized).
+    /// λ₂ of J = weighted mean loss + λ₂/2‖w‖² + λ₁‖w‖₁ (intercept unpenalized); default:
+    /// the λ₂ the sigmax model was trained with (a LIBLINEAR model needs it given).
     #[arg(long, allow_negative_numbers = true)]
-    pub lambda: f64,
-    /// λ₁ of the L1 part (default 0; LIBLINEAR's -s 5/-s 6 with C: λ₁ = 1/(n·C), λ₂ = 0).
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    pub l1: f64,
+    pub lambda: Option<f64>,
+    /// λ₁ of the L1 part (default: the model's, 0 for LIBLINEAR's; its -s 5/-s 6 with C:
+    /// λ₁ = 1/(n·C), λ₂ = 0).
+    #[arg(long, allow_negative_numbers = true)]
+    pub l1: Option<f64>,
     /// A file of sample weights, one per data row.
     #[arg(long, value_name = "FILE")]
     pub weights: Option<PathBuf>,
@@ -75,16 +77,28 @@ pub fn run_objective(args: ObjectiveArgs) -> Result<()> {
     }
     args.data_args
         .check_fits_model(&data, &args.data, model.n_features)?;
-    let strengths = sigmax::train::Strengths {
-        l2: args.lambda,
-        l1: args.l1,
+    let lambda = match (args.lambda, args.liblinear) {
+        (Some(l), _) => l,
+        (None, false) => model.lambda,
+        (None, true) => anyhow::bail!(
+            "{}: a LIBLINEAR model does not store its C; give --lambda 1/(n·C)",
+            args.model.display()
+        ),
     };
+    let l1 = args.l1.unwrap_or(model.l1);
+    for (name, v) in [("--lambda", lambda), ("--l1", l1)] {
+        anyhow::ensure!(
+            v >= 0.0 && v.is_finite(),
+            "invalid {name} {v}: must be a finite number ≥ 0"
+        );
+    }
+    let strengths = sigmax::train::Strengths { l2: lambda, l1 };
     let j = sigmax::train::objective_at(&model, &data, strengths)?;
     let truth = model.class_ids(&data)?; // objective_at above already refused unknown labels
     let acc = accuracy(&truth, &model.predict(&data.x));
     println!(
         "{}",
-        serde_json::json!({ "objective": j, "accuracy": acc, "n_rows": data.n_rows(), "lambda": args.lambda, "l1": args.l1, "model": model.kind })
+        serde_json::json!({ "objective": j, "accuracy": acc, "n_rows": data.n_rows(), "lambda": lambda, "l1": l1, "model": model.kind })
     );
     Ok(())
 }

@@ -354,3 +354,27 @@ fn margin_heads_come_from_one_vocabulary() {
     let o = sigmax(&with(&["--head", "sphereface", "--json"]));
     assert!(o.ok, "an alias of asoftmax: {}", o.stderr);
 }
+
+#[test]
+fn objective_defaults_to_the_models_own_penalty() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    let fit = json(&sigmax(&[
+        "train",
+        HEART,
+        "--penalty",
+        "elasticnet",
+        "-c",
+        "0.2",
+        "--json",
+        "-o",
+        s(&m),
+    ]));
+    let j = json(&sigmax(&["objective", s(&m), HEART]));
+    let (a, b) = (
+        fit["objective"].as_f64().unwrap(),
+        j["objective"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() <= 1e-12 * a, "train J {a} vs objective J {b}");
+    assert_eq!(j["l1"], fit["l1"]);
+}

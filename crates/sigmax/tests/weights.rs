@@ -124,6 +124,7 @@ fn cases() -> Vec<(&'static str, ModelKind, SolverChoice, Penalty, bool)> {
         ("logistic lbfgs", Logistic, Lbfgs, Penalty::L2, true),
         ("logistic gd", Logistic, Gd, Penalty::L2, true),
         ("logistic owlqn l1", Logistic, OwlQn, Penalty::L1, true),
+        ("logistic dual-cd", Logistic, DualCd, Penalty::L2, false),
         (
             "logistic owlqn elasticnet",
             Logistic,
@@ -381,4 +382,35 @@ fn warm_start_from_the_optimum_needs_no_iterations_and_changes_nothing() {
     );
     assert!(warm.report.iterations <= 1, "{}", warm.report.iterations);
     assert_same(&cold, &warm, 1e-12, "warm start");
+}
+
+#[test]
+fn logistic_dual_cd_reaches_the_newton_optimum() {
+    // Yu, Huang & Lin's dual method (LIBLINEAR -s 7) on the same primal J, with and
+    // without weights, dense and sparse, small and large C.
+    for sparse in [false, true] {
+        let d = heart(sparse);
+        let w = integer_weights(d.n_rows());
+        for data in [d.clone(), d.clone().with_weights(w).unwrap()] {
+            for c in [0.01, 1.0, 100.0] {
+                let o = |solver| TrainOptions {
+                    solver,
+                    c: Some(c),
+                    intercept: false,
+                    tol: 1e-12,
+                    max_iter: Some(100_000),
+                    ..TrainOptions::default()
+                };
+                let newton = fit(&data, &o(SolverChoice::Newton));
+                let dual = fit(&data, &o(SolverChoice::DualCd));
+                assert_eq!(dual.report.solver, "dual-cd");
+                let (a, b) = (newton.report.objective, dual.report.objective);
+                assert!(
+                    (a - b).abs() <= 1e-8 * a,
+                    "C = {c}, weighted {}: Newton {a} vs dual CD {b}",
+                    data.weights.is_some()
+                );
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Dual coordinate descent for linear SVMs without intercept, hinge and squared hinge
 //! (Hsieh, Chang, Lin, Keerthi & Sundararajan, "A dual coordinate descent method for
-//! large-scale linear SVM", ICML 2008, Algorithm 1; LIBLINEAR's `-s 3` and `-s 1`).
+//! large-scale linear SVM", ICML 2008, Algorithm 1; LIBLINEAR's `-s 3` and `-s 1`); the
+//! logistic loss goes to its own dual method in `dual_cd_logistic.rs` (LIBLINEAR `-s 7`).
 //!
 //! J(w) = (1/S) Σ s_i ξ(y_i w·x_i) + λ/2‖w‖² is λ·P(w) with
 //! P(w) = ½‖w‖² + C Σ s_i ξ(y_i w·x_i), C = 1/(λS), whose dual is
@@ -43,9 +44,10 @@ impl DualCoordinateDescent {
         let (upper_scale, diag_scale) = match view.loss {
             BinaryLoss::Hinge => (1.0, 0.0),
             BinaryLoss::SquaredHinge => (f64::INFINITY, 1.0),
+            BinaryLoss::Logistic | BinaryLoss::CrossEntropy => (0.0, 0.0),
             other => {
                 return Err(Error::Unsupported(format!(
-                    "dual coordinate descent is for the hinge and squared hinge losses, not {other}"
+                    "dual coordinate descent is for the logistic, hinge and squared hinge losses, not {other}"
                 )))
             }
         };
@@ -66,6 +68,12 @@ impl DualCoordinateDescent {
                 value: lambda.to_string(),
                 expected: "must be > 0 for the dual solver",
             });
+        }
+        if matches!(view.loss, BinaryLoss::Logistic | BinaryLoss::CrossEntropy) {
+            let primal = |w: &[f64]| primal(&view, w);
+            return super::dual_cd_logistic::minimize(
+                &view, self.stop, self.seed, w, primal, observer,
+            );
         }
         let x = view.x;
         let n = view.positive.len();

@@ -10,6 +10,7 @@
 //! Every solver implements [`Solver`]; [`registry`] names them and holds their defaults.
 
 mod dual_cd;
+mod dual_cd_logistic;
 mod gradient_descent;
 mod lbfgs;
 mod owlqn;

@@ -35,7 +35,8 @@ crate::named_choice! {
         Gd = "gd",
         /// Mini-batch SGD.
         Sgd = "sgd",
-        /// Dual coordinate descent (linear SVMs without intercept; LIBLINEAR `-s 1`, `-s 3`).
+        /// Dual coordinate descent without intercept: linear SVMs (LIBLINEAR `-s 1`, `-s 3`)
+        /// and logistic regression (`-s 7`).
         DualCd = "dual-cd" | "dualcd",
         /// OWL-QN, for L1 and elastic-net penalties.
         OwlQn = "owlqn" | "owl-qn",
