@@ -114,7 +114,7 @@ pub fn run(args: LossArgs) -> Result<()> {
     let rows =
         |v: &[f64], cols: usize| -> Vec<Vec<f64>> { v.chunks(cols).map(<[f64]>::to_vec).collect() };
     if args.json {
-        let mut j = serde_json::json!({ "head": head, "lambda": args.lambda, "loss": out.0, "logits": rows(&out.1, k) });
+        let mut j = serde_json::json!({ "head": head.to_string(), "lambda": args.lambda, "loss": out.0, "logits": rows(&out.1, k) });
         if args.grad {
             j["grad_features"] = serde_json::json!(rows(&out.2, d));
             j["grad_weights"] = serde_json::json!(rows(&out.3, d));
@@ -123,7 +123,7 @@ pub fn run(args: LossArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "loss {:.12}  ({head:?}, λ = {}, n = {n}, d = {d}, K = {k})",
+        "loss {:.12}  ({head}, λ = {}, n = {n}, d = {d}, K = {k})",
         out.0, args.lambda
     );
     if args.grad {

@@ -14,8 +14,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Fast, correct logistic / softmax regression, linear SVMs and margin softmax losses.
+///
+/// Start with `sigmax quickstart`; `sigmax train DATA` fits a model (LIBSVM, CSV or IDX),
+/// `sigmax predict MODEL DATA` applies it. Every command has --help.
 #[derive(Parser)]
-#[command(name = "sigmax", version, about, long_about = None)]
+#[command(name = "sigmax", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -53,7 +53,10 @@ fn train_resume_eval_embed_plot_and_roc() {
         "2",
     ];
     let out = ok(&[&["train", "--epochs", "1", "-o", p(&model)][..], &common].concat());
-    assert!(out.contains("epoch 1/1: loss"), "{out}");
+    assert!(
+        out.contains("epoch 1/1: loss") && out.contains(" λ "),
+        "{out}"
+    );
     // Resume to 2 epochs: the checkpoint's settings win, so --epochs must come from the file;
     // a finished run resumed does nothing more.
     let json = ok(&["train", "--resume", "-o", p(&model), "--json"]);
@@ -102,7 +105,7 @@ fn train_resume_eval_embed_plot_and_roc() {
         "--pairs-per-fold",
         "50",
     ]);
-    assert!(out.contains("A-Softmax m=2 AUC"), "{out}");
+    assert!(out.contains("asoftmax m=2 AUC"), "{out}");
     assert!(roc.exists());
 }
 
@@ -112,7 +115,7 @@ fn defaults_need_no_data_path_and_evaluate_on_the_held_out_digits() {
     let model = dir.path().join("features.sxnn");
     let out = ok(&["train", "--epochs", "3", "-o", p(&model)]);
     assert!(
-        out.contains("training mlp + Softmax (dim 2) on 4000 images"),
+        out.contains("training mlp + softmax (dim 2) on 4000 images") && !out.contains(" λ "),
         "{out}"
     );
     let acc: f64 = out

@@ -83,7 +83,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
     };
     if !args.json {
         eprintln!(
-            "training {} + {:?} (dim {}) on {} images of classes {:?} from {}, {} epochs, batch {}",
+            "training {} + {} (dim {}) on {} images of classes {:?} from {}, {} epochs, batch {}",
             config.model.net.name(),
             config.model.head,
             config.model.dim,
@@ -110,6 +110,15 @@ fn run_train(args: TrainArgs) -> Result<()> {
         .progress_chars("=> "),
     );
     let quiet = args.json;
+    // λ is shown only for the heads that anneal it.
+    let anneals = config.model.head.anneals();
+    let lam = |l: f64, digits: usize| {
+        if anneals {
+            format!(" λ {l:.digits$}")
+        } else {
+            String::new()
+        }
+    };
     let mut on_step = |r: &StepReport| {
         if r.batch == 1 {
             bar.reset();
@@ -118,21 +127,25 @@ fn run_train(args: TrainArgs) -> Result<()> {
         }
         bar.set_position(r.batch as u64);
         bar.set_message(format!(
-            "loss {:.4} acc {:.1}% λ {:.3} {:.0} img/s",
+            "loss {:.4} acc {:.1}%{} {:.0} img/s",
             r.loss,
             100.0 * r.accuracy,
-            r.lambda,
+            lam(r.lambda, 3),
             r.images_per_second
         ));
         if r.batch == r.batches && !quiet {
             bar.suspend(|| {
                 eprintln!(
-                    "epoch {}/{}: loss {:.4}, train accuracy {:.2}%, λ {:.4}, {:.0} images/s",
+                    "epoch {}/{}: loss {:.4}, train accuracy {:.2}%,{} {:.0} images/s",
                     r.epoch,
                     r.epochs,
                     r.loss,
                     100.0 * r.accuracy,
-                    r.lambda,
+                    if anneals {
+                        lam(r.lambda, 4) + ","
+                    } else {
+                        String::new()
+                    },
                     r.images_per_second
                 )
             });

@@ -293,19 +293,7 @@ pub fn run_roc(a: RocArgs) -> Result<()> {
     Ok(())
 }
 
+/// The head's one display form (`sigmax::margin`'s).
 pub fn head_name(h: &sigmax::margin::MarginHead) -> String {
-    use sigmax::margin::MarginHead::*;
-    match *h {
-        Softmax => "softmax".into(),
-        LSoftmax { m } => format!("L-Softmax m={m}"),
-        ModifiedSoftmax => "modified softmax".into(),
-        ASoftmax { m } => format!("A-Softmax m={m}"),
-        CombinedMargin { s, m1, m2, m3 } if m1 == 1.0 && m2 == 0.0 => {
-            format!("CosFace s={s} m={m3}")
-        }
-        CombinedMargin { s, m1, m2, m3 } if m1 == 1.0 && m3 == 0.0 => {
-            format!("ArcFace s={s} m={m2}")
-        }
-        CombinedMargin { s, m1, m2, m3 } => format!("margin s={s} ({m1},{m2},{m3})"),
-    }
+    h.to_string()
 }
