@@ -77,6 +77,34 @@ impl DataArgs {
     }
 
     pub fn load(&self, path: &std::path::Path) -> Result<Dataset> {
+        self.load_with_label(
+            path,
+            self.label_col.parse::<LabelColumn>().expect("infallible"),
+        )
+    }
+
+    /// Data to apply a model with `n_features` features to: a CSV file whose rows have
+    /// exactly that many columns has no label column (prediction data usually has none);
+    /// otherwise as [`DataArgs::load`].
+    pub fn load_for_model(&self, path: &std::path::Path, n_features: usize) -> Result<Dataset> {
+        let d = self.load(path);
+        if self.format_of(path) == Format::Csv {
+            let unlabelled = match &d {
+                Ok(d) => d.n_features() + 1 == n_features,
+                Err(_) => true,
+            };
+            if unlabelled {
+                if let Ok(u) = self.load_with_label(path, LabelColumn::None) {
+                    if u.n_features() == n_features {
+                        return Ok(u);
+                    }
+                }
+            }
+        }
+        d
+    }
+
+    fn load_with_label(&self, path: &std::path::Path, label: LabelColumn) -> Result<Dataset> {
         let opts = LoadOptions {
             format: Some(self.format_of(path)),
             zero_based: self.zero_based,
@@ -89,7 +117,7 @@ impl DataArgs {
                 } else {
                     None
                 },
-                label: self.label_col.parse::<LabelColumn>().expect("infallible"),
+                label,
                 weight: self
                     .weight_col
                     .as_ref()

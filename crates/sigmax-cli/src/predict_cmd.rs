@@ -16,9 +16,16 @@ pub struct PredictArgs {
     pub model: PathBuf,
     /// Data to predict (its labels, if any, are ignored).
     pub data: PathBuf,
-    /// Also print the class probabilities (after a header line naming the classes).
-    #[arg(long)]
+    /// Also print the class probabilities (after a header line naming the classes, in
+    /// the model's class order: sorted, numerically for numbers; LIBLINEAR lists them in
+    /// the order of first appearance).
+    #[arg(long, conflicts_with = "scores")]
     pub proba: bool,
+    /// Also print the decision values (scikit-learn's decision_function): for a binary
+    /// model one score w·x + b, positive for the second class (the log-odds for logistic
+    /// regression); for softmax one score per class.
+    #[arg(long)]
+    pub scores: bool,
     /// Write to this file (atomically) instead of stdout.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
@@ -106,7 +113,7 @@ pub fn run_objective(args: ObjectiveArgs) -> Result<()> {
 /// Loads model and data and checks that their features fit together.
 fn load_both(model: &Path, data: &Path, args: &DataArgs) -> Result<(LinearModel, Dataset)> {
     let m = load_model(model)?;
-    let d = args.load(data)?;
+    let d = args.load_for_model(data, m.n_features)?;
     args.check_fits_model(&d, data, m.n_features)?;
     Ok((m, d))
 }
@@ -115,25 +122,60 @@ pub fn run_predict(args: PredictArgs) -> Result<()> {
     let (model, data) = load_both(&args.model, &args.data, &args.data_args)?;
     let pred = model.predict(&data.x);
     let mut out = String::new();
-    if args.proba {
-        let p = model.predict_proba(&data.x)?;
-        let k = model.n_classes();
-        writeln!(out, "labels {}", model.classes.join(" "))?;
-        for (c, row) in pred.iter().zip(p.chunks(k)) {
-            write!(out, "{}", model.classes[*c as usize])?;
-            for v in row {
-                write!(out, " {v:.6}")?;
-            }
-            out.push('\n');
-        }
+    let columns: Option<(String, Vec<f64>, usize)> = if args.proba {
+        let p = model.predict_proba(&data.x).with_context(|| {
+            format!(
+                "{}: use --scores for its decision values",
+                args.model.display()
+            )
+        })?;
+        Some((
+            format!("labels {}", model.classes.join(" ")),
+            p,
+            model.n_classes(),
+        ))
+    } else if args.scores {
+        let s = model.decision_function(&data.x);
+        let width = s.len() / data.n_rows().max(1);
+        let header = if width == 1 {
+            format!("labels score({})", model.classes[1])
+        } else {
+            format!("labels {}", model.classes.join(" "))
+        };
+        Some((header, s, width))
     } else {
-        for c in &pred {
-            writeln!(out, "{}", model.classes[*c as usize])?;
+        None
+    };
+    match &columns {
+        Some((header, values, width)) => {
+            writeln!(out, "{header}")?;
+            for (c, row) in pred.iter().zip(values.chunks(*width)) {
+                write!(out, "{}", model.classes[*c as usize])?;
+                for v in row {
+                    write!(out, " {v:.6}")?;
+                }
+                out.push('\n');
+            }
+        }
+        None => {
+            for c in &pred {
+                writeln!(out, "{}", model.classes[*c as usize])?;
+            }
         }
     }
     match &args.output {
         Some(path) => write_atomically(path, out.as_bytes())?,
         None => print!("{out}"),
+    }
+    // As liblinear-predict does: when the data's labels are the model's classes, say how
+    // many were right (on stderr, so the predictions stay a clean stream).
+    if let Ok(truth) = model.class_ids(&data) {
+        let right = truth.iter().zip(&pred).filter(|(a, b)| a == b).count();
+        eprintln!(
+            "Accuracy = {:.4}% ({right}/{})",
+            100.0 * right as f64 / truth.len().max(1) as f64,
+            truth.len()
+        );
     }
     Ok(())
 }

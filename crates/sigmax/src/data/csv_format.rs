@@ -16,7 +16,13 @@ pub enum LabelColumn {
     Index(usize),
     /// Column name from the header.
     Name(String),
+    /// No label column: every column is a feature (data to predict). Every row gets the
+    /// label [`UNLABELLED`].
+    None,
 }
+
+/// The label of rows read without a label column.
+pub const UNLABELLED: &str = "?";
 
 impl std::str::FromStr for LabelColumn {
     type Err = String;
@@ -24,6 +30,7 @@ impl std::str::FromStr for LabelColumn {
         Ok(match s {
             "first" => LabelColumn::First,
             "last" => LabelColumn::Last,
+            "none" => LabelColumn::None,
             _ => match s.parse::<usize>() {
                 Ok(i) => LabelColumn::Index(i),
                 Err(_) => LabelColumn::Name(s.to_string()),
@@ -86,7 +93,8 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
         if first {
             first = false;
             width = rec.len();
-            if width < 2 {
+            let has_label = opts.label != LabelColumn::None;
+            if width < 1 + has_label as usize {
                 return Err(Error::parse(
                     path,
                     line,
@@ -97,7 +105,10 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
                 .iter()
                 .map(|f| String::from_utf8_lossy(f).trim().to_string())
                 .collect();
-            label_col = resolve_column(path, line, &opts.label, &header_names, "label")?;
+            label_col = match opts.label {
+                LabelColumn::None => usize::MAX,
+                ref l => resolve_column(path, line, l, &header_names, "label")?,
+            };
             if let Some(wc) = &opts.weight {
                 weight_col = resolve_column(path, line, wc, &header_names, "weight")?;
                 if weight_col == label_col {
@@ -188,12 +199,21 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
             data.push(v);
         }
     }
+    if opts.label == LabelColumn::None {
+        let rows = if width == 0 {
+            0
+        } else {
+            data.len() / (width - opts.weight.is_some() as usize)
+        };
+        (0..rows).for_each(|_| labels.push(UNLABELLED));
+    }
     let n = labels.len();
     if n == 0 {
         return Err(Error::bad_file(path, "no data rows"));
     }
     let (classes, y) = labels.finish();
-    let features = width - 1 - opts.weight.is_some() as usize;
+    let features =
+        width - (opts.label != LabelColumn::None) as usize - opts.weight.is_some() as usize;
     let d = Dataset {
         x: Features::Dense(DenseMatrix::from_parts(n, features, data)),
         y,
@@ -217,6 +237,7 @@ fn resolve_column(
 ) -> Result<usize> {
     let width = names.len();
     match col {
+        LabelColumn::None => Ok(usize::MAX),
         LabelColumn::First => Ok(0),
         LabelColumn::Last => Ok(width - 1),
         LabelColumn::Index(i) if *i < width => Ok(*i),

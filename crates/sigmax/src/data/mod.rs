@@ -10,7 +10,9 @@ mod libsvm;
 mod matrix;
 
 pub use cache::{cache_path, load_cached, CacheUse};
-pub use csv_format::{read_csv, read_csv_bytes, read_matrix_csv, CsvOptions, LabelColumn};
+pub use csv_format::{
+    read_csv, read_csv_bytes, read_matrix_csv, CsvOptions, LabelColumn, UNLABELLED,
+};
 pub(crate) use dense_kernels::{dense_axpy_group, dense_dot_group};
 pub use idx::read_idx;
 pub use libsvm::{parse_libsvm, read_libsvm};
