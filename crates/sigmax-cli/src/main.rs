@@ -3,6 +3,7 @@
 
 mod choice;
 mod data_args;
+mod export_cmd;
 mod loss_cmd;
 mod plot_cmd;
 mod predict_cmd;
@@ -37,6 +38,8 @@ enum Command {
     Eval(predict_cmd::EvalArgs),
     /// The objective J = mean loss + λ/2‖w‖² of a model (sigmax or LIBLINEAR) on data, as JSON.
     Objective(predict_cmd::ObjectiveArgs),
+    /// Write a binary model in LIBLINEAR's format (for liblinear-predict).
+    Export(export_cmd::ExportArgs),
     /// Evaluate a margin softmax head (softmax, L-Softmax, A-Softmax, CosFace, ArcFace) and
     /// its gradients on given features, weights and labels.
     Loss(loss_cmd::LossArgs),
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => predict_cmd::run_eval(a),
         Command::Loss(a) => loss_cmd::run(a),
         Command::Objective(a) => predict_cmd::run_objective(a),
+        Command::Export(a) => export_cmd::run(a),
         Command::Plot(a) => plot_cmd::run(a),
     };
     match result {

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use sigmax::data::{read_matrix_csv, Dataset};
 use sigmax::datasets::{blobs, heart_scale};
 use sigmax::metrics::confusion_matrix;
-use sigmax::model::{load_model, LinearModel, ModelKind};
+use sigmax::model::{load_any_model as load_model, LinearModel, ModelKind};
 use sigmax::train::{train, ModelChoice, TrainOptions};
 use sigmax_plot::{
     read_log_csv, render, AngleHistogramFigure, BoundaryFigure, CalibrationFigure, ConfusionFigure,

@@ -6,7 +6,7 @@ use clap::Args;
 use sigmax::atomic::write_atomically;
 use sigmax::data::Dataset;
 use sigmax::metrics::{accuracy, confusion_matrix, log_loss, roc_auc};
-use sigmax::model::{load_model, read_liblinear_model, LinearModel, ModelKind};
+use sigmax::model::{load_any_model as load_model, read_liblinear_model, LinearModel, ModelKind};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

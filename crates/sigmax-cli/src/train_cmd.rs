@@ -6,7 +6,7 @@ use crate::progress::SolverProgress;
 use anyhow::{Context, Result};
 use clap::Args;
 use sigmax::metrics::weighted_accuracy;
-use sigmax::model::{load_model, save_model, ModelKind};
+use sigmax::model::{load_any_model as load_model, save_model, ModelKind};
 use sigmax::solver::PreconditionerChoice;
 use sigmax::train::{
     train, ClassWeight, ModelChoice, Penalty, Schedule, SolverChoice, TrainOptions,

@@ -73,3 +73,67 @@ fn svm_scores_softmax_scores_and_the_proba_hint() {
         "label + one score per class"
     );
 }
+
+#[test]
+fn liblinear_round_trips_give_the_same_predictions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n);
+    // A swapped MODEL and DATA, or a sigmax-nn checkpoint, says what it is.
+    fails_with(
+        &["predict", HEART, HEART],
+        &["looks like a data file", "swap MODEL and DATA"],
+    );
+    let nn = write(dir.path(), "f.sxnn", "SIGMAXNN\u{1}\u{0}\u{0}\u{0}{}");
+    fails_with(
+        &["predict", s(&nn), HEART],
+        &["sigmax-nn checkpoint", "sigmax-nn eval"],
+    );
+    let m = path("m.json");
+    assert!(sigmax(&["train", HEART, "-o", s(&m)]).ok);
+    let exported = path("m.model");
+    assert!(sigmax(&["export", "--liblinear", s(&m), s(&exported)]).ok);
+    // sigmax reads its own export back as the same model.
+    let back = sigmax(&["predict", s(&exported), HEART, "--proba"]);
+    let orig = sigmax(&["predict", s(&m), HEART, "--proba"]);
+    assert!(back.ok && back.stdout == orig.stdout, "{}", back.stderr);
+    let sm = path("sm.json");
+    let c = write(
+        dir.path(),
+        "c.csv",
+        "x,y\n1,a\n2,b\n3,c\n1.1,a\n2.1,b\n3.1,c\n",
+    );
+    assert!(sigmax(&["train", s(&c), "-o", s(&sm)]).ok);
+    fails_with(
+        &["export", "--liblinear", s(&sm), s(&path("x"))],
+        &["no softmax model"],
+    );
+    if std::process::Command::new("liblinear-predict")
+        .output()
+        .is_err()
+    {
+        eprintln!("liblinear-tools not installed; the LIBLINEAR half skipped (CI installs it)");
+        return;
+    }
+    let run = |args: &[&str]| {
+        let st = std::process::Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    };
+    let out = path("out");
+    run(&["liblinear-predict", HEART, s(&exported), s(&out)]);
+    let ours = sigmax(&["predict", s(&m), HEART]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), ours.stdout);
+    let ll = path("ll.model");
+    run(&["liblinear-train", "-s", "0", "-q", HEART, s(&ll)]);
+    let theirs = path("theirs");
+    run(&["liblinear-predict", HEART, s(&ll), s(&theirs)]);
+    let ours = sigmax(&["predict", s(&ll), HEART]);
+    assert!(ours.ok, "{}", ours.stderr);
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), ours.stdout);
+}

@@ -1,5 +1,6 @@
-//! Reading LIBLINEAR model files (`liblinear-train` output) as sigmax models, so a model
-//! trained there can be evaluated, compared or used here.
+//! LIBLINEAR model files (`liblinear-train` output): read as sigmax models, so a model
+//! trained there can be evaluated, compared or used here, and written from binary sigmax
+//! models, so `liblinear-predict` can use them.
 //!
 //! Format (LIBLINEAR 2.x, `save_model` in linear.cpp): header lines `solver_type NAME`,
 //! `nr_class K`, `label l1 l2 …`, `nr_feature d`, `bias b`, then `w` and d (+1 with a bias)
@@ -9,7 +10,45 @@
 use super::{LinearModel, ModelKind};
 use crate::data::canonical_label;
 use crate::error::{Error, Result};
+use std::fmt::Write as _;
 use std::path::Path;
+
+/// Whether `bytes` (a file's beginning) look like a LIBLINEAR model.
+pub fn looks_like_liblinear(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"solver_type ")
+}
+
+/// A binary model in LIBLINEAR's text format: the positive class (sigmax's `classes[1]`)
+/// first in `label`, the intercept as the weight of a bias feature of value 1 (LIBLINEAR
+/// `-B 1`). `liblinear-predict` then gives the same labels (and, for logistic regression,
+/// the same probabilities with `-b 1`).
+pub fn liblinear_model_text(model: &LinearModel) -> Result<String> {
+    let solver = match model.kind {
+        ModelKind::Logistic => "L2R_LR",
+        ModelKind::Svm => "L2R_L1LOSS_SVC_DUAL",
+        ModelKind::SquaredHingeSvm => "L2R_L2LOSS_SVC",
+        ModelKind::Softmax => {
+            return Err(Error::Unsupported(
+                "LIBLINEAR has no softmax model (its multi-class models are one-vs-rest); only binary models can be exported".into(),
+            ))
+        }
+    };
+    let mut out = String::new();
+    let bias = if model.intercept { 1 } else { -1 };
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
+        "solver_type {solver}\nnr_class 2\nlabel {} {}\nnr_feature {}\nbias {bias}\nw\n",
+        model.classes[1], model.classes[0], model.n_features
+    );
+    for v in &model.weights[0] {
+        let _ = writeln!(out, "{v} ");
+    }
+    if model.intercept {
+        let _ = writeln!(out, "{} ", model.bias[0]);
+    }
+    Ok(out)
+}
 
 pub fn read_liblinear_model(path: &Path) -> Result<LinearModel> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;

@@ -5,11 +5,40 @@
 mod liblinear;
 mod persist;
 
-pub use liblinear::read_liblinear_model;
+pub use liblinear::{liblinear_model_text, looks_like_liblinear, read_liblinear_model};
 
 pub use persist::{load_model, save_model, MODEL_FORMAT, MODEL_VERSION};
 
 use crate::data::{Dataset, Features};
+
+/// A model file of either format: sigmax's JSON or LIBLINEAR's text (detected from the
+/// content). A file that is neither says what it looks like.
+pub fn load_any_model(path: &std::path::Path) -> Result<LinearModel> {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| Error::io(path, e))?;
+    let head = &head[..n];
+    if looks_like_liblinear(head) {
+        return read_liblinear_model(path);
+    }
+    let bad = |message: &str| Error::Model {
+        path: path.to_path_buf(),
+        message: message.to_string(),
+    };
+    if head.starts_with(b"SIGMAXNN") {
+        return Err(bad(
+            "this is a sigmax-nn checkpoint (a feature network); use `sigmax-nn eval`",
+        ));
+    }
+    let text = String::from_utf8_lossy(head);
+    let first = text.split_whitespace().next().unwrap_or("");
+    if !text.trim_start().starts_with('{') && first.parse::<f64>().is_ok() {
+        return Err(bad("this looks like a data file, not a model: did you swap MODEL and DATA? (the model comes first)"));
+    }
+    load_model(path)
+}
 use crate::error::{Error, Result};
 use crate::loss::{sigmoid, softmax_into};
 use serde::{Deserialize, Serialize};
