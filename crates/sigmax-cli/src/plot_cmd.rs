@@ -47,8 +47,10 @@ enum FigureCmd {
     Losses,
     /// cos θ and ψ(θ) of L-/A-Softmax for m = 1…4, CosFace and ArcFace target logits.
     Psi {
+        /// CosFace's margin m (a cosine offset) in its curve cos θ − m.
         #[arg(long, default_value_t = 0.35)]
         cosface_margin: f64,
+        /// ArcFace's margin m (radians) in its curve cos(θ + m).
         #[arg(long, default_value_t = 0.5)]
         arcface_margin: f64,
     },
@@ -86,6 +88,7 @@ enum FigureCmd {
     Calibration {
         #[command(flatten)]
         md: ModelData,
+        /// Number of equal-width probability bins.
         #[arg(long, default_value_t = 10)]
         bins: usize,
     },

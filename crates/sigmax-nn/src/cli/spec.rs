@@ -63,6 +63,7 @@ pub struct TrainArgs {
     /// BASE,GAMMA,POWER,MIN for max(MIN, BASE·(1+GAMMA·step)^-POWER).
     #[arg(long, default_value = "sphereface")]
     pub anneal: String,
+    /// Optimizer: adam, or sgd with --momentum.
     #[arg(long, value_enum, default_value = "adam")]
     pub optimizer: OptimizerArg,
     /// Learning rate (default 1e-3 for Adam, 0.05 for SGD).
@@ -71,6 +72,7 @@ pub struct TrainArgs {
     /// SGD momentum.
     #[arg(long, default_value_t = 0.9)]
     pub momentum: f64,
+    /// L2 weight decay on the network and head weights.
     #[arg(long, default_value_t = 5e-4)]
     pub weight_decay: f64,
     /// Learning-rate schedule: constant, cosine, or step:E1,E2[:FACTOR] (×FACTOR, default
@@ -80,8 +82,10 @@ pub struct TrainArgs {
     /// Images per mini-batch.
     #[arg(long = "batch-size", visible_alias = "batch", default_value_t = 128)]
     pub batch: usize,
+    /// Passes over the training images.
     #[arg(long, default_value_t = 20)]
     pub epochs: usize,
+    /// Seed of the weight initialization and the shuffles (same seed, same model).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// cpu, or cuda when built with `--features cuda`.

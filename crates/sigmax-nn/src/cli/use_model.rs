@@ -108,6 +108,7 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
 
 #[derive(Args)]
 pub struct EmbedArgs {
+    /// A model (checkpoint) from `sigmax-nn train`.
     pub model: PathBuf,
     #[command(flatten)]
     pub input: ModelInput,
@@ -258,8 +259,10 @@ pub struct RocArgs {
     pub input: ModelInput,
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Verification pairs per fold (half same-class, half different), 10 folds.
     #[arg(long, default_value_t = 600)]
     pub pairs_per_fold: usize,
+    /// Seed of the pair sampling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }
