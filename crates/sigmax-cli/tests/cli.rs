@@ -361,7 +361,12 @@ fn bad_model_files_are_clear_errors() {
         &["predict", s(&future), HEART],
         &["future.json", "newer sigmax"],
     );
-    fails_with(&["predict", HEART, HEART], &["not valid JSON"]);
+    fails_with(&["predict", HEART, HEART], &["looks like a data file"]);
+    let junk = write(dir.path(), "junk.json", "hello");
+    fails_with(
+        &["predict", s(&junk), HEART],
+        &["junk.json", "not valid JSON"],
+    );
 }
 
 #[test]
