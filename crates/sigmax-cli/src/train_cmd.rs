@@ -212,14 +212,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
                     grid.len()
                 );
                 println!(
-                    "  {:>12} {:>10} {:>10} {:>11}",
-                    "λ", "accuracy", "log loss", "iterations"
+                    "  {:>12} {:>12} {:>10} {:>10} {:>11}",
+                    "λ", "C", "accuracy", "log loss", "iterations"
                 );
                 for (i, r) in report.rows.iter().enumerate() {
                     let mark = if i == report.best { "  ← best" } else { "" };
+                    // C as LIBLINEAR / scikit-learn would state it for all the data.
+                    let c = 1.0 / (r.lambda * total_weight);
                     println!(
-                        "  {:>12.4e} {:>10.4} {:>10.5} {:>11}{mark}",
-                        r.lambda, r.accuracy, r.log_loss, r.iterations
+                        "  {:>12.4e} {:>12.4e} {:>10.4} {:>10.5} {:>11}{mark}",
+                        r.lambda, c, r.accuracy, r.log_loss, r.iterations
                     );
                 }
             }

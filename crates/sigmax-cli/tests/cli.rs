@@ -795,6 +795,21 @@ fn cross_validation_chooses_lambda_and_trains_with_it() {
         .all(|r| r["log_loss"].as_f64().unwrap() >= best["log_loss"].as_f64().unwrap()));
     let o = sigmax(&["train", HEART, "--cv", "5", "--path", "5", "-o", s(&m)]);
     assert!(o.ok && o.stdout.contains("← best"), "{}", o.stdout);
+    // C beside λ (λ = 1 on 270 rows is C = 1/270), and a C given with a grid is replaced.
+    assert!(o.stdout.contains("3.7037e-3"), "{}", o.stdout);
+    let o = sigmax(&[
+        "train",
+        HEART,
+        "-c",
+        "2",
+        "--cv",
+        "3",
+        "--lambdas",
+        "0.1,0.01",
+        "-o",
+        s(&m),
+    ]);
+    assert!(o.ok && o.stdout.contains("← best"), "{}", o.stderr);
     fails_with(
         &["train", HEART, "--cv", "1", "-o", s(&m)],
         &["cv", "between 2"],

@@ -77,6 +77,8 @@ pub fn cross_validate(
         for (g, &lambda) in grid.iter().enumerate() {
             let o = TrainOptions {
                 lambda: Some(lambda),
+                // The grid states λ; a C given with it is replaced, not combined.
+                c: None,
                 warm_start: warm.take(),
                 ..opts.clone()
             };
