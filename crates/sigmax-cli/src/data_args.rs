@@ -64,8 +64,9 @@ impl DataArgs {
         if self.format_of(path) != Format::Libsvm {
             anyhow::ensure!(
                 have == n_features,
-                "{}: {have} features per row, but the model expects {n_features}",
-                path.display()
+                "{}: {} per row, but the model expects {n_features}",
+                path.display(),
+                plural(have, "feature")
             );
         } else if have > n_features {
             eprintln!(
@@ -131,13 +132,30 @@ impl DataArgs {
                 0.25
             },
         };
+        let hint = |e: sigmax::Error| -> anyhow::Error {
+            let zero_index = matches!(&e, sigmax::Error::Parse { message, .. } if message.contains("indices are 1-based"));
+            if zero_index {
+                anyhow::anyhow!("{e}\n  on the command line: --zero-based reads 0-based indices")
+            } else {
+                e.into()
+            }
+        };
         if self.cache {
-            let (d, used) = data::load_cached(path, &opts)?;
+            let (d, used) = data::load_cached(path, &opts).map_err(hint)?;
             if let data::CacheUse::NotWritten(why) = used {
                 eprintln!("warning: could not write the data cache: {why}");
             }
             return Ok(d);
         }
-        Ok(data::load(path, &opts)?)
+        data::load(path, &opts).map_err(hint)
+    }
+}
+
+/// "1 feature", "2 features".
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }

@@ -208,8 +208,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             let report = sigmax::cv::cross_validate(&data, &opts, &grid, k, args.seed)?;
             if !args.json {
                 println!(
-                    "{k}-fold cross-validation ({} λ values, warm-started from the largest):",
-                    grid.len()
+                    "{k}-fold cross-validation ({}, warm-started from the largest):",
+                    crate::data_args::plural(grid.len(), "λ value")
                 );
                 println!(
                     "  {:>12} {:>12} {:>10} {:>10} {:>11}",

@@ -220,6 +220,10 @@ fn bad_data_files_name_the_file_line_and_problem() {
     }
     // 0 is fine in 0-based mode.
     let p = write(d, "zero_ok.svm", "1 0:1\n-1 1:1\n");
+    fails_with(
+        &["train", s(&p), "-o", s(&d.join("z.json"))],
+        &[":1: feature index 0", "--zero-based"],
+    );
     assert!(sigmax(&["train", s(&p), "--zero-based", "-o", s(&d.join("z.json"))]).ok);
 }
 
