@@ -135,6 +135,9 @@ fn bad_input_gets_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let e = fails(&["train", "--data", "/no/such/images.csv"]);
     assert!(e.contains("/no/such/images.csv: no such file"), "{e}");
+    // Settings are checked before the banner is printed.
+    let e = fails(&["train", "--epochs", "0"]);
+    assert!(e.contains("epochs") && !e.contains("training mlp"), "{e}");
 
     let small = dir.path().join("small.csv");
     std::fs::write(

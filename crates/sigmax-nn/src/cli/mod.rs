@@ -74,6 +74,8 @@ fn run_train(args: TrainArgs) -> Result<()> {
         Some(c) => c,
         None => args.config(&data)?,
     };
+    // Bad settings are reported before the "training …" banner, not after it.
+    config.validate()?;
     let resume = args.resume.then(|| args.output.clone());
     let run = RunOptions {
         checkpoint: Some(args.output.clone()),
