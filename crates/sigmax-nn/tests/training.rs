@@ -12,6 +12,12 @@ use sigmax_nn::nets::NetSpec;
 use sigmax_nn::train::{train, LrSchedule, OptimizerKind, RunOptions, TrainConfig, Trained};
 use sigmax_nn::NnError;
 
+/// The bit-for-bit test needs the CPU to itself: burn's rayon reductions split work
+/// adaptively (by work stealing), so a training run beside it in another test thread can
+/// change the summation order. It takes this lock for writing, the other training tests
+/// for reading.
+static EXCLUSIVE_CPU: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 fn small_data() -> (ImageSet, ImageSet) {
     // The embedded set interleaves the classes: 400 images hold 40 of each digit.
     (
@@ -72,6 +78,7 @@ fn fingerprint(t: &Trained) -> Vec<u32> {
 
 #[test]
 fn every_head_learns() {
+    let _shared = EXCLUSIVE_CPU.read().unwrap_or_else(|e| e.into_inner());
     let (data, test) = small_data();
     let device = Device::flex().autodiff();
     for head in [
@@ -116,6 +123,7 @@ fn every_head_learns() {
 
 #[test]
 fn same_seed_same_model_and_resume_matches_an_uninterrupted_run() {
+    let _alone = EXCLUSIVE_CPU.write().unwrap_or_else(|e| e.into_inner());
     let (data, _) = small_data();
     let dir = tempfile::tempdir().unwrap();
     let cfg = TrainConfig {
@@ -184,6 +192,7 @@ fn same_seed_same_model_and_resume_matches_an_uninterrupted_run() {
 
 #[test]
 fn divergence_is_reported_with_advice() {
+    let _shared = EXCLUSIVE_CPU.read().unwrap_or_else(|e| e.into_inner());
     let (data, _) = small_data();
     let cfg = TrainConfig {
         optimizer: OptimizerKind::Sgd { momentum: 0.9 },
