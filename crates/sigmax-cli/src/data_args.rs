@@ -1,7 +1,7 @@
 //! Options for reading a data file, shared by every command that reads one.
 
 use crate::choice::choice;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use sigmax::data::{self, CsvOptions, Dataset, Format, LabelColumn, LoadOptions};
 use std::path::PathBuf;
@@ -149,6 +149,16 @@ impl DataArgs {
         }
         data::load(path, &opts).map_err(hint)
     }
+}
+
+/// `data` with the sample weights of `file` (one per row), if a file is given.
+pub fn with_weight_file(data: Dataset, file: Option<&std::path::Path>) -> Result<Dataset> {
+    let Some(file) = file else {
+        return Ok(data);
+    };
+    let w = data::read_weights(file, data.n_rows())?;
+    data.with_weights(w)
+        .with_context(|| file.display().to_string())
 }
 
 /// "1 feature", "2 features".

@@ -1,6 +1,7 @@
 //! `sigmax predict` and `sigmax eval`.
 
-use crate::data_args::DataArgs;
+use crate::data_args::{with_weight_file, DataArgs};
+use crate::train_cmd::with_flag;
 use anyhow::{Context, Result};
 use clap::Args;
 use sigmax::atomic::write_atomically;
@@ -77,11 +78,7 @@ pub fn run_objective(args: ObjectiveArgs) -> Result<()> {
     } else {
         load_model(&args.model)?
     };
-    let mut data = args.data_args.load(&args.data)?;
-    if let Some(wf) = &args.weights {
-        let w = sigmax::data::read_weights(wf, data.n_rows())?;
-        data = data.with_weights(w)?;
-    }
+    let data = with_weight_file(args.data_args.load(&args.data)?, args.weights.as_deref())?;
     args.data_args
         .check_fits_model(&data, &args.data, model.n_features)?;
     let lambda = match (args.lambda, args.liblinear) {
@@ -93,14 +90,9 @@ pub fn run_objective(args: ObjectiveArgs) -> Result<()> {
         ),
     };
     let l1 = args.l1.unwrap_or(model.l1);
-    for (name, v) in [("--lambda", lambda), ("--l1", l1)] {
-        anyhow::ensure!(
-            v >= 0.0 && v.is_finite(),
-            "invalid {name} {v}: must be a finite number ≥ 0"
-        );
-    }
     let strengths = sigmax::train::Strengths { l2: lambda, l1 };
-    let j = sigmax::train::objective_at(&model, &data, strengths)?;
+    // The library checks the strengths (a negative λ is an error naming it).
+    let j = sigmax::train::objective_at(&model, &data, strengths).map_err(with_flag)?;
     let truth = model.class_ids(&data)?; // objective_at above already refused unknown labels
     let acc = accuracy(&truth, &model.predict(&data.x));
     println!(

@@ -1,7 +1,7 @@
 //! `sigmax train`.
 
 use crate::choice::choice;
-use crate::data_args::DataArgs;
+use crate::data_args::{with_weight_file, DataArgs};
 use crate::progress::SolverProgress;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -152,7 +152,7 @@ pub fn flag_of(parameter: &str) -> String {
 }
 
 /// A library error with the flags that set the parameters it names.
-fn with_flag(e: sigmax::Error) -> anyhow::Error {
+pub(crate) fn with_flag(e: sigmax::Error) -> anyhow::Error {
     match &e {
         sigmax::Error::InvalidParameter { name, .. } => {
             let flag = flag_of(name);
@@ -167,19 +167,12 @@ fn with_flag(e: sigmax::Error) -> anyhow::Error {
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let started = std::time::Instant::now();
-    let mut data = args.data_args.load(&args.data)?;
-    if let Some(wf) = &args.weights {
-        let w = sigmax::data::read_weights(wf, data.n_rows())?;
-        data = data
-            .with_weights(w)
-            .with_context(|| format!("{}", wf.display()))?;
-    }
+    let data = with_weight_file(args.data_args.load(&args.data)?, args.weights.as_deref())?;
     let load_seconds = started.elapsed().as_secs_f64();
     let mut opts = args.options()?;
     opts.validate().map_err(with_flag)?;
-    let total_weight = sigmax::train::effective_weights(&data, &opts.class_weight)
-        .context("--class-weight")?
-        .map_or(data.n_rows() as f64, |w| w.iter().sum());
+    let total_weight = sigmax::train::effective_total_weight(&data, &opts.class_weight)
+        .context("--class-weight")?;
     if let Some(init) = &args.init {
         let m = load_model(init)?;
         anyhow::ensure!(

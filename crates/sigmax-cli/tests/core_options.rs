@@ -377,4 +377,8 @@ fn objective_defaults_to_the_models_own_penalty() {
     );
     assert!((a - b).abs() <= 1e-12 * a, "train J {a} vs objective J {b}");
     assert_eq!(j["l1"], fit["l1"]);
+    fails_with(
+        &["objective", s(&m), HEART, "--lambda", "-1"],
+        &["invalid --lambda", "finite number ≥ 0"],
+    );
 }

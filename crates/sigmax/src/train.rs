@@ -7,7 +7,7 @@
 //! C·S), or defaults to C = 1; the penalty splits it as scikit-learn's `l1_ratio` does:
 //! λ₁ = r·α, λ₂ = (1 − r)·α, with r = 0 for `l2`, 1 for `l1`.
 
-use crate::data::{canonical_label, require_two_classes, Dataset, Features};
+use crate::data::{canonical_label, require_two_classes, weight_sum, Dataset, Features};
 use crate::error::{Error, Result};
 use crate::loss::BinaryLoss;
 use crate::model::{LinearModel, ModelKind};
@@ -389,6 +389,15 @@ pub fn effective_weights(data: &Dataset, class_weight: &ClassWeight) -> Result<O
     Ok(Some(w))
 }
 
+/// S, the sum of the effective weights (sample × class weights): the total that
+/// normalizes J and turns C into λ = 1/(C·S).
+pub fn effective_total_weight(data: &Dataset, class_weight: &ClassWeight) -> Result<f64> {
+    Ok(weight_sum(
+        effective_weights(data, class_weight)?.as_deref(),
+        data.n_rows(),
+    ))
+}
+
 /// A trained model and how the solver got there.
 pub struct Trained {
     pub model: LinearModel,
@@ -431,10 +440,16 @@ pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) ->
     opts.validate()?;
     require_two_classes(data)?;
     let kind = opts.resolve_model(data.classes.len())?;
-    let weights = effective_weights(data, &opts.class_weight)?;
-    let total = weights
-        .as_ref()
-        .map_or(data.n_rows() as f64, |w| w.iter().sum());
+    // Without class weights the data's own weights serve as they are (no copy).
+    let scaled;
+    let weights = match opts.class_weight {
+        ClassWeight::None => data.weights.as_deref(),
+        _ => {
+            scaled = effective_weights(data, &opts.class_weight)?;
+            scaled.as_deref()
+        }
+    };
+    let total = weight_sum(weights, data.n_rows());
     let strengths = opts.resolve_strengths(total);
     let (d, k) = (data.n_features(), data.classes.len());
     let solver = opts.resolve_solver(kind);
@@ -451,7 +466,7 @@ pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) ->
         k,
         strengths,
         opts.intercept,
-        weights.as_deref(),
+        weights,
     )?;
     let mut w = match &opts.warm_start {
         Some(w0) if w0.len() == obj.dim() => w0.clone(),

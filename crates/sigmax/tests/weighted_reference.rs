@@ -98,9 +98,7 @@ fn weighted_squared_hinge_and_l1_objectives_match_the_reference_tools() {
         let opts = options(f, kind);
         let what = format!("{} on {} (intercept {})", f.tool, f.data, f.intercept);
         let strengths = opts.resolve_strengths(
-            sigmax::train::effective_weights(&d, &opts.class_weight)
-                .unwrap()
-                .map_or(d.n_rows() as f64, |w| w.iter().sum()),
+            sigmax::train::effective_total_weight(&d, &opts.class_weight).unwrap(),
         );
         // C ↔ λ through Σ weights is the tools' mapping.
         assert!(

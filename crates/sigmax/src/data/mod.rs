@@ -104,9 +104,7 @@ impl Dataset {
 
     /// Σ of the sample weights (the row count without weights).
     pub fn total_weight(&self) -> f64 {
-        self.weights
-            .as_ref()
-            .map_or(self.n_rows() as f64, |w| w.iter().sum())
+        weight_sum(self.weights.as_deref(), self.n_rows())
     }
 
     pub fn n_rows(&self) -> usize {
@@ -155,6 +153,11 @@ impl Dataset {
         self.y.iter().for_each(|&k| c[k as usize] += 1);
         c
     }
+}
+
+/// Σ of `weights`, or `n_rows` when every row weighs 1 (`None`).
+pub fn weight_sum(weights: Option<&[f64]>, n_rows: usize) -> f64 {
+    weights.map_or(n_rows as f64, |w| w.iter().sum())
 }
 
 /// Reads one sample weight per line (blank lines and `#` comments skipped) for a data set

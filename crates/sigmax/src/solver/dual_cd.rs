@@ -41,10 +41,12 @@ impl DualCoordinateDescent {
                 "dual coordinate descent trains binary linear models without an intercept".into(),
             )
         })?;
-        let (upper_scale, diag_scale) = match view.loss {
-            BinaryLoss::Hinge => (1.0, 0.0),
-            BinaryLoss::SquaredHinge => (f64::INFINITY, 1.0),
-            BinaryLoss::Logistic | BinaryLoss::CrossEntropy => (0.0, 0.0),
+        // Per SVM loss: the dual's upper bound and diagonal term, per unit of C·s_i; the
+        // logistic loss has its own dual method.
+        let svm_terms = match view.loss {
+            BinaryLoss::Hinge => Some((1.0, 0.0)),
+            BinaryLoss::SquaredHinge => Some((f64::INFINITY, 1.0)),
+            BinaryLoss::Logistic | BinaryLoss::CrossEntropy => None,
             other => {
                 return Err(Error::Unsupported(format!(
                     "dual coordinate descent is for the logistic, hinge and squared hinge losses, not {other}"
@@ -69,12 +71,12 @@ impl DualCoordinateDescent {
                 expected: "must be > 0 for the dual solver",
             });
         }
-        if matches!(view.loss, BinaryLoss::Logistic | BinaryLoss::CrossEntropy) {
+        let Some((upper_scale, diag_scale)) = svm_terms else {
             let primal = |w: &[f64]| primal(&view, w);
             return super::dual_cd_logistic::minimize(
                 &view, self.stop, self.seed, w, primal, observer,
             );
-        }
+        };
         let x = view.x;
         let n = view.positive.len();
         let c = 1.0 / (lambda * view.erm.total_weight());

@@ -61,10 +61,17 @@ impl OwlQn {
         let full = |f: f64, w: &[f64]| f + l1.value(w);
         let mut tr = Tracker::starting_at(self.stop.tol, observer);
         let (mut g, mut pg) = (vec![0.0; n], vec![0.0; n]);
-        obj.value_grad(&vec![0.0; n], &mut g);
-        pseudo_gradient(&vec![0.0; n], &g, &l1, &mut pg);
+        let zero = vec![0.0; n];
+        // ‖◇J(0)‖ is the reference of the stopping rule; from w = 0 (no warm start) that
+        // pass is also the first iterate's.
+        let f_zero = obj.value_grad(&zero, &mut g);
+        pseudo_gradient(&zero, &g, &l1, &mut pg);
         tr.set_reference(norm(&pg).max(f64::MIN_POSITIVE));
-        let mut f = obj.value_grad(w, &mut g);
+        let mut f = if w.iter().all(|&v| v == 0.0) {
+            f_zero
+        } else {
+            obj.value_grad(w, &mut g)
+        };
         let mut pairs = CurvaturePairs::new(self.memory);
         let (mut w_new, mut g_new, mut dir) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         let mut orthant = vec![0.0; n];
