@@ -1,7 +1,7 @@
 //! `sigmax train`.
 
 use crate::choice::choice;
-use crate::data_args::{with_weight_file, DataArgs};
+use crate::data_args::{plural, with_weight_file, DataArgs};
 use crate::progress::SolverProgress;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -202,7 +202,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             if !args.json {
                 println!(
                     "{k}-fold cross-validation ({}, warm-started from the largest):",
-                    crate::data_args::plural(grid.len(), "λ value")
+                    plural(grid.len(), "λ value")
                 );
                 println!(
                     "  {:>12} {:>12} {:>10} {:>10} {:>11}",
@@ -259,6 +259,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         data.weights.as_deref(),
     );
     let r = &fit.report;
+    let solver = sigmax::solver::registry::entry(r.solver.parse()?)?;
     if args.json {
         let j = serde_json::json!({
             "objective": r.objective,
@@ -307,13 +308,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
             r.solver
         );
         println!(
-            "  {} after {} iterations: objective {:.12}, ‖∇J‖ = {:.3e} ({:.1e} of ‖∇J(0)‖)",
+            "  {} after {}: objective {:.12}, ‖∇J‖ = {:.3e} ({:.1e} of ‖∇J(0)‖)",
             if r.converged {
                 "converged"
             } else {
                 "NOT converged"
             },
-            r.iterations,
+            plural(r.iterations, solver.iteration),
             r.objective,
             r.grad_norm,
             r.grad_norm / r.grad_norm_at_zero
@@ -335,10 +336,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
         println!("  model written to {}", out.display());
     }
     if !r.converged {
-        eprintln!(
-            "warning: {}; raise --max-iter/--epochs or loosen --tol",
-            r.stop_reason
-        );
+        let advice = match solver.choice {
+            // A subgradient method on the hinge has no stopping test at all.
+            SolverChoice::Sgd if !fit.model.kind.binary_loss().is_some_and(|l| l.is_smooth()) => {
+                "SGD on a non-smooth loss runs all its epochs; for a converged SVM use the default solver (dual-cd)"
+            }
+            SolverChoice::Sgd => "raise --epochs or use the default solver",
+            _ => "raise --max-iter or loosen --tol",
+        };
+        eprintln!("warning: {}; {advice}", r.stop_reason);
     }
     Ok(())
 }

@@ -382,3 +382,42 @@ fn objective_defaults_to_the_models_own_penalty() {
         &["invalid --lambda", "finite number ≥ 0"],
     );
 }
+
+#[test]
+fn the_default_svm_converges_with_and_without_an_intercept() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    for extra in [&[][..], &["--no-bias"][..]] {
+        for model in ["svm", "squared-hinge-svm"] {
+            let mut args = vec!["train", HEART, "--model", model, "--json", "-o", s(&m)];
+            args.extend_from_slice(extra);
+            let o = sigmax(&args);
+            assert!(o.ok, "{}", o.stderr);
+            let j = json(&o);
+            assert_eq!(
+                j["converged"], true,
+                "{model} {extra:?}: {}",
+                j["stop_reason"]
+            );
+            if model == "svm" {
+                assert_eq!(j["solver"], "dual-cd");
+            }
+            assert!(!o.stderr.contains("warning"), "{}", o.stderr);
+        }
+    }
+    // SGD counts epochs and says so; its advice names the flags that apply to it.
+    let o = sigmax(&[
+        "train",
+        HEART,
+        "--model",
+        "svm",
+        "--solver",
+        "sgd",
+        "-o",
+        s(&m),
+    ]);
+    assert!(o.ok, "{}", o.stderr);
+    assert!(o.stdout.contains("after 50 epochs"), "{}", o.stdout);
+    assert!(!o.stderr.contains("--max-iter"), "{}", o.stderr);
+    assert!(o.stderr.contains("dual-cd"), "{}", o.stderr);
+}

@@ -266,12 +266,11 @@ impl TrainOptions {
     }
 
     /// The solver `Auto` stands for: OWL-QN with an L1 part; for the hinge SVM, dual
-    /// coordinate descent without an intercept and SGD with one; else trust-region Newton.
+    /// coordinate descent (with an intercept too, found by a 1-D search); else trust-region Newton.
     pub fn resolve_solver(&self, kind: ModelKind) -> SolverChoice {
         match (self.solver, kind) {
             (SolverChoice::Auto, _) if self.penalty != Penalty::L2 => SolverChoice::OwlQn,
-            (SolverChoice::Auto, ModelKind::Svm) if !self.intercept => SolverChoice::DualCd,
-            (SolverChoice::Auto, ModelKind::Svm) => SolverChoice::Sgd,
+            (SolverChoice::Auto, ModelKind::Svm) => SolverChoice::DualCd,
             (SolverChoice::Auto, _) => SolverChoice::Newton,
             (s, _) => s,
         }

@@ -275,12 +275,42 @@ fn svm_dual_coordinate_descent_reaches_the_minimum() {
             );
         }
     }
-    // The dual solver refuses what it cannot do.
+    // With an unregularized intercept (searched in 1-D over the dual's slope): a lower
+    // J than without, and no move of b alone or of (w, b) together lowers it.
     let with_bias = TrainOptions {
         intercept: true,
         ..svm(SolverChoice::DualCd)
     };
-    assert!(train(&d, &with_bias, None)
+    let fit = train(&d, &with_bias, None).unwrap();
+    assert!(fit.report.converged, "{}", fit.report.stop_reason);
+    let jb = objective_at(&fit.model, &d, lambda).unwrap();
+    assert!(jb < j, "J with intercept {jb} vs without {j}");
+    for eps in [1e-1, 1e-3, -1e-3, -1e-1] {
+        let mut m = fit.model.clone();
+        m.bias[0] += eps;
+        let moved = objective_at(&m, &d, lambda).unwrap();
+        assert!(
+            moved >= jb - 1e-7 * jb,
+            "J drops from {jb} to {moved} at b + {eps}"
+        );
+    }
+    for _ in 0..200 {
+        let dir: Vec<f64> = (0..14).map(|_| rng.random::<f64>() - 0.5).collect();
+        let mut m = fit.model.clone();
+        m.weights[0]
+            .iter_mut()
+            .zip(&dir)
+            .for_each(|(w, v)| *w += 1e-3 * v);
+        m.bias[0] += 1e-3 * dir[13];
+        let moved = objective_at(&m, &d, lambda).unwrap();
+        assert!(moved >= jb - 1e-7 * jb, "J drops from {jb} to {moved}");
+    }
+    // What the dual solver cannot do it refuses.
+    let logistic_with_bias = TrainOptions {
+        model: ModelChoice::Kind(ModelKind::Logistic),
+        ..with_bias
+    };
+    assert!(train(&d, &logistic_with_bias, None)
         .err()
         .unwrap()
         .to_string()

@@ -1,4 +1,4 @@
-//! Dual coordinate descent for linear SVMs without intercept, hinge and squared hinge
+//! Dual coordinate descent for linear SVMs, hinge and squared hinge
 //! (Hsieh, Chang, Lin, Keerthi & Sundararajan, "A dual coordinate descent method for
 //! large-scale linear SVM", ICML 2008, Algorithm 1; LIBLINEAR's `-s 3` and `-s 1`); the
 //! logistic loss goes to its own dual method in `dual_cd_logistic.rs` (LIBLINEAR `-s 7`).
@@ -12,6 +12,12 @@
 //! spread of the projected gradient, max PG − min PG over an epoch, is below tol times
 //! its first-epoch value; the report's gradient norm is that spread and its objective
 //! the primal J.
+//!
+//! With an unregularized intercept b the dual gains Σ y_i α_i = 0, which one-variable
+//! steps cannot keep (LIBLINEAR regularizes b instead, as an extra feature). Here b is the
+//! minimizer of the convex 1-D function P*(b) = min_w P(w, b), whose slope −Σ y_i α_i(b)
+//! each warm-started dual solve yields (see `SvmDual::solve_with_intercept`), so the
+//! intercept stays unregularized as in libsvm's SVC.
 
 use super::{Observer, SolverReport, StopRule, Tracker};
 use crate::data::par_row_reduce;
@@ -37,9 +43,7 @@ impl DualCoordinateDescent {
         observer: Option<Observer>,
     ) -> Result<SolverReport> {
         let view = obj.binary_view().ok_or_else(|| {
-            Error::Unsupported(
-                "dual coordinate descent trains binary linear models without an intercept".into(),
-            )
+            Error::Unsupported("dual coordinate descent trains binary linear models".into())
         })?;
         // Per SVM loss: the dual's upper bound and diagonal term, per unit of C·s_i; the
         // logistic loss has its own dual method.
@@ -53,14 +57,9 @@ impl DualCoordinateDescent {
                 )))
             }
         };
-        if view.intercept {
+        if view.intercept && svm_terms.is_none() {
             return Err(Error::Unsupported(
-                "dual coordinate descent has no unregularized intercept; train without one or use another solver".into(),
-            ));
-        }
-        if view.l1.strength > 0.0 {
-            return Err(Error::Unsupported(
-                "dual coordinate descent solves L2-regularized problems only".into(),
+                "logistic dual coordinate descent has no unregularized intercept; train without one or use another solver".into(),
             ));
         }
         let lambda = view.erm.lambda();
@@ -77,10 +76,40 @@ impl DualCoordinateDescent {
                 &view, self.stop, self.seed, w, primal, observer,
             );
         };
-        let x = view.x;
-        let n = view.positive.len();
         let c = 1.0 / (lambda * view.erm.total_weight());
-        // Per row: U_i and D_ii; rows of weight 0 stay at α_i = 0.
+        let mut dual = SvmDual::new(&view, c, upper_scale, diag_scale, self.seed);
+        let mut tr = Tracker::starting_at(self.stop.tol, observer);
+        w.iter_mut().for_each(|v| *v = 0.0);
+        if !view.intercept {
+            let (epochs, converged) = dual.solve_at_bias(0.0, w, self.stop.max_iter, &mut tr)?;
+            let reason = if converged {
+                format!("projected-gradient spread below tol after {epochs} epochs")
+            } else {
+                format!("ran all {epochs} epochs without reaching the tolerance")
+            };
+            return Ok(tr.finish("dual-cd", converged, reason));
+        }
+        dual.solve_with_intercept(w, self.stop, &mut tr)
+    }
+}
+
+/// The dual of the SVM at a fixed intercept b, whose α carries over from one b to the
+/// next (the box 0 ≤ α_i ≤ U_i does not depend on b; only the linear term does).
+struct SvmDual<'v> {
+    view: &'v BinaryView<'v>,
+    /// Per row: U_i and D_ii; rows of weight 0 stay at α_i = 0.
+    bounds: Vec<(f64, f64)>,
+    /// Q_ii + D_ii.
+    qd: Vec<f64>,
+    alpha: Vec<f64>,
+    order: Vec<usize>,
+    rng: ChaCha8Rng,
+    epochs: usize,
+}
+
+impl<'v> SvmDual<'v> {
+    fn new(view: &'v BinaryView<'v>, c: f64, upper_scale: f64, diag_scale: f64, seed: u64) -> Self {
+        let n = view.positive.len();
         let bounds: Vec<(f64, f64)> = (0..n)
             .map(|i| {
                 let ci = c * view.erm.weight(i);
@@ -92,27 +121,48 @@ impl DualCoordinateDescent {
                 ((upper_scale * ci).min(f64::MAX), diag)
             })
             .collect();
-        let qd: Vec<f64> = (0..n).map(|i| x.row(i).sq_norm() + bounds[i].1).collect();
-        let mut alpha = vec![0.0; n];
-        w.iter_mut().for_each(|v| *v = 0.0);
-        let mut tr = Tracker::starting_at(self.stop.tol, observer);
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let mut order: Vec<usize> = (0..n).filter(|&i| view.erm.weight(i) > 0.0).collect();
-        let mut first_spread = None;
-        for epoch in 1..=self.stop.max_iter {
-            order.shuffle(&mut rng);
+        let qd = (0..n)
+            .map(|i| view.x.row(i).sq_norm() + bounds[i].1)
+            .collect();
+        SvmDual {
+            view,
+            bounds,
+            qd,
+            alpha: vec![0.0; n],
+            order: (0..n).filter(|&i| view.erm.weight(i) > 0.0).collect(),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            epochs: 0,
+        }
+    }
+
+    /// Coordinate descent on min ½αᵀ(Q + D)α − Σ (1 − y_i b) α_i — the dual of the
+    /// primal whose margins are y_i (w·x_i + b) — for at most `max_epochs` epochs, from
+    /// the current α (w must equal Σ α_i y_i x_i). The first epoch ever sets the
+    /// reference of the stopping rule, so warm-started solves meet the same absolute
+    /// test. Returns the epochs run and whether the spread fell below the tolerance.
+    fn solve_at_bias(
+        &mut self,
+        b: f64,
+        w: &mut [f64],
+        max_epochs: usize,
+        tr: &mut Tracker,
+    ) -> Result<(usize, bool)> {
+        let view = self.view;
+        for run in 1..=max_epochs {
+            self.order.shuffle(&mut self.rng);
             let (mut pg_max, mut pg_min) = (f64::NEG_INFINITY, f64::INFINITY);
-            for &i in &order {
-                if qd[i] == 0.0 {
+            for &i in &self.order {
+                if self.qd[i] == 0.0 {
                     continue; // an all-zero row cannot change w
                 }
-                let (upper, diag) = bounds[i];
+                let (upper, diag) = self.bounds[i];
+                let a = self.alpha[i];
                 let y = if view.positive[i] { 1.0 } else { -1.0 };
-                let row = x.row(i);
-                let g = y * row.dot(w) - 1.0 + diag * alpha[i];
-                let pg = if alpha[i] == 0.0 {
+                let row = view.x.row(i);
+                let g = y * (row.dot(w) + b) - 1.0 + diag * a;
+                let pg = if a == 0.0 {
                     g.min(0.0)
-                } else if alpha[i] >= upper {
+                } else if a >= upper {
                     g.max(0.0)
                 } else {
                     g
@@ -120,39 +170,169 @@ impl DualCoordinateDescent {
                 pg_max = pg_max.max(pg);
                 pg_min = pg_min.min(pg);
                 if pg.abs() > 1e-12 {
-                    let new = (alpha[i] - g / qd[i]).clamp(0.0, upper);
-                    row.axpy((new - alpha[i]) * y, w);
-                    alpha[i] = new;
+                    let new = (a - g / self.qd[i]).clamp(0.0, upper);
+                    row.axpy((new - a) * y, w);
+                    self.alpha[i] = new;
                 }
             }
+            self.epochs += 1;
             let spread = (pg_max - pg_min).max(0.0);
-            let reference = *first_spread.get_or_insert(spread.max(f64::MIN_POSITIVE));
-            tr.set_reference(reference);
-            tr.record(epoch, primal(&view, w), spread)?;
+            if self.epochs == 1 {
+                tr.set_reference(spread.max(f64::MIN_POSITIVE));
+            }
+            tr.record(self.epochs, primal(view, w), spread)?;
             if tr.converged(spread) {
-                return Ok(tr.finish(
-                    "dual-cd",
-                    true,
-                    format!("projected-gradient spread below tol after {epoch} epochs"),
-                ));
+                return Ok((run, true));
             }
         }
-        Ok(tr.finish(
-            "dual-cd",
+        Ok((max_epochs, false))
+    }
+
+    /// −Σ y_i α_i: the derivative in b of P*(b) = min_w P(w, b) (by strong duality and
+    /// Danskin's theorem; a subgradient where P* has a kink). P* is convex, so this is
+    /// non-decreasing in b.
+    fn bias_slope(&self) -> f64 {
+        -self
+            .order
+            .iter()
+            .map(|&i| {
+                if self.view.positive[i] {
+                    self.alpha[i]
+                } else {
+                    -self.alpha[i]
+                }
+            })
+            .sum::<f64>()
+    }
+
+    /// Σ α_i, the scale against which the slope is judged.
+    fn dual_mass(&self) -> f64 {
+        self.order.iter().map(|&i| self.alpha[i]).sum()
+    }
+
+    /// The unregularized intercept: the SVM's dual gains the constraint Σ y_i α_i = 0,
+    /// which coordinate descent cannot keep one α at a time. Instead b is found as the
+    /// minimizer of the convex 1-D function P*(b), whose slope −Σ y_i α_i(b) comes out of
+    /// the dual solve at that b: bracket a sign change by doubling steps, then regula
+    /// falsi (Illinois variant) with bisection as a safeguard, each solve warm-started
+    /// from the last α. It stops when |Σ y_i α_i| ≤ tol·Σ α_i (the constraint holds to
+    /// the tolerance) or the bracket has shrunk to rounding (a kink of P* at b*).
+    fn solve_with_intercept(
+        &mut self,
+        w: &mut [f64],
+        stop: StopRule,
+        tr: &mut Tracker,
+    ) -> Result<SolverReport> {
+        const MAX_BIAS_STEPS: usize = 200;
+        let d = w.len() - 1;
+        let mut steps = 0;
+        let mut inner_ok = true;
+        let mut solve =
+            |dual: &mut Self, b: f64, w: &mut [f64], steps: &mut usize| -> Result<f64> {
+                w[d] = b;
+                *steps += 1;
+                let budget = stop.max_iter.saturating_sub(dual.epochs).max(1);
+                let (_, ok) = dual.solve_at_bias(b, w, budget, tr)?;
+                inner_ok &= ok;
+                Ok(dual.bias_slope())
+            };
+        let balanced = |dual: &Self, slope: f64| slope.abs() <= stop.tol * dual.dual_mass();
+        let finish = |tr: &mut Tracker, converged: bool, reason: String| {
+            let tr = std::mem::replace(tr, Tracker::starting_at(stop.tol, None));
+            Ok(tr.finish("dual-cd", converged, reason))
+        };
+        let mut b = 0.0;
+        let mut slope = solve(self, b, w, &mut steps)?;
+        if balanced(self, slope) {
+            return finish(
+                tr,
+                inner_ok,
+                format!("intercept balanced after {} epochs", self.epochs),
+            );
+        }
+        // Bracket: walk downhill with doubling steps until the slope changes sign.
+        let direction = -slope.signum();
+        let mut step = 1.0;
+        let (mut lo, mut g_lo, mut hi, mut g_hi) = loop {
+            let next = b + direction * step;
+            let g = solve(self, next, w, &mut steps)?;
+            if balanced(self, g) {
+                return finish(
+                    tr,
+                    inner_ok,
+                    format!("intercept balanced after {} epochs", self.epochs),
+                );
+            }
+            let crossed = g.signum() != -direction;
+            if crossed || steps >= MAX_BIAS_STEPS || self.epochs >= stop.max_iter {
+                break if direction > 0.0 {
+                    (b, slope, next, g)
+                } else {
+                    (next, g, b, slope)
+                };
+            }
+            (b, slope) = (next, g);
+            step *= 2.0;
+        };
+        // Illinois: halve the kept end's slope when the same end survives twice.
+        let mut kept_side = 0i8;
+        while g_lo < 0.0 && g_hi > 0.0 && steps < MAX_BIAS_STEPS && self.epochs < stop.max_iter {
+            let width = hi - lo;
+            if width <= 4.0 * f64::EPSILON * (1.0 + lo.abs().max(hi.abs())) {
+                return finish(
+                    tr,
+                    inner_ok,
+                    format!(
+                        "intercept at a kink of the objective after {} epochs",
+                        self.epochs
+                    ),
+                );
+            }
+            let secant = lo - g_lo * width / (g_hi - g_lo);
+            let next = if secant.is_finite() {
+                secant.clamp(lo + 0.01 * width, hi - 0.01 * width)
+            } else {
+                0.5 * (lo + hi)
+            };
+            let g = solve(self, next, w, &mut steps)?;
+            if balanced(self, g) {
+                return finish(
+                    tr,
+                    inner_ok,
+                    format!("intercept balanced after {} epochs", self.epochs),
+                );
+            }
+            if g < 0.0 {
+                (lo, g_lo) = (next, g);
+                if kept_side == 1 {
+                    g_hi *= 0.5;
+                }
+                kept_side = 1;
+            } else {
+                (hi, g_hi) = (next, g);
+                if kept_side == -1 {
+                    g_lo *= 0.5;
+                }
+                kept_side = -1;
+            }
+        }
+        finish(
+            tr,
             false,
             format!(
-                "ran all {} epochs without reaching the tolerance",
-                self.stop.max_iter
+                "stopped after {} epochs and {steps} intercept steps without balancing the intercept",
+                self.epochs
             ),
-        ))
+        )
     }
 }
 
-/// The primal J at w (no intercept).
+/// The primal J at w (with the intercept w[d] when the view has one).
 fn primal(view: &BinaryView, w: &[f64]) -> f64 {
+    let b = if view.intercept { w[w.len() - 1] } else { 0.0 };
     let mut acc = par_row_reduce(view.positive.len(), 1, |rows, acc| {
         for i in rows {
-            let z = view.x.row(i).dot(w);
+            let z = view.x.row(i).dot(w) + b;
             acc[0] += view.erm.weight(i) * view.loss.value(z, view.positive[i]);
         }
     });

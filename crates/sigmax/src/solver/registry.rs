@@ -35,8 +35,8 @@ crate::named_choice! {
         Gd = "gd",
         /// Mini-batch SGD.
         Sgd = "sgd",
-        /// Dual coordinate descent without intercept: linear SVMs (LIBLINEAR `-s 1`, `-s 3`)
-        /// and logistic regression (`-s 7`).
+        /// Dual coordinate descent: linear SVMs (LIBLINEAR `-s 1`, `-s 3`; with an
+        /// unregularized intercept too) and logistic regression without intercept (`-s 7`).
         DualCd = "dual-cd" | "dualcd",
         /// OWL-QN, for L1 and elastic-net penalties.
         OwlQn = "owlqn" | "owl-qn",
@@ -92,6 +92,9 @@ pub struct SolverEntry {
     pub choice: SolverChoice,
     /// Iteration limit when none is given (epochs for SGD and dual CD).
     pub default_max_iter: usize,
+    /// What one of its iterations is, in words ("iteration", or "epoch" for solvers that
+    /// count passes over the rows).
+    pub iteration: &'static str,
     /// The learning rate when none is given, for solvers that take one.
     pub default_learning_rate: Option<f64>,
     /// Needs a differentiable objective.
@@ -136,6 +139,7 @@ pub static REGISTRY: &[SolverEntry] = &[
     SolverEntry {
         choice: SolverChoice::Newton,
         default_max_iter: 1000,
+        iteration: "iteration",
         default_learning_rate: None,
         needs_smooth: true,
         handles_l1: false,
@@ -151,6 +155,7 @@ pub static REGISTRY: &[SolverEntry] = &[
     SolverEntry {
         choice: SolverChoice::Lbfgs,
         default_max_iter: 5000,
+        iteration: "iteration",
         default_learning_rate: None,
         needs_smooth: true,
         handles_l1: false,
@@ -164,6 +169,7 @@ pub static REGISTRY: &[SolverEntry] = &[
     SolverEntry {
         choice: SolverChoice::Gd,
         default_max_iter: 10_000,
+        iteration: "iteration",
         default_learning_rate: Some(1.0),
         needs_smooth: false,
         handles_l1: false,
@@ -178,6 +184,7 @@ pub static REGISTRY: &[SolverEntry] = &[
     SolverEntry {
         choice: SolverChoice::Sgd,
         default_max_iter: 50,
+        iteration: "epoch",
         default_learning_rate: Some(0.1),
         needs_smooth: false,
         handles_l1: false,
@@ -198,6 +205,7 @@ pub static REGISTRY: &[SolverEntry] = &[
     SolverEntry {
         choice: SolverChoice::DualCd,
         default_max_iter: 10_000,
+        iteration: "epoch",
         default_learning_rate: None,
         needs_smooth: false,
         handles_l1: false,
@@ -210,6 +218,7 @@ pub static REGISTRY: &[SolverEntry] = &[
     SolverEntry {
         choice: SolverChoice::OwlQn,
         default_max_iter: 5000,
+        iteration: "iteration",
         default_learning_rate: None,
         needs_smooth: true,
         handles_l1: true,

@@ -14,6 +14,8 @@ the tool's own objective written in sigmax's form:
 - liblinear-train -s 6 (L1 logistic, no bias): C·Σ ℓ_i + ‖w‖₁, i.e. λ₁ = 1/(nC), λ₂ = 0;
 - scikit-learn saga, penalty l1 / elasticnet (intercept unpenalized):
   C·Σ ℓ_i + r‖w‖₁ + (1 − r)/2‖w‖², i.e. λ₁ = r/(nC), λ₂ = (1 − r)/(nC);
+- scikit-learn SVC, linear kernel (libsvm; hinge, unregularized intercept, sample weights):
+  C·Σ s_i max(0, 1 − y_i(w·x_i + b)) + ½‖w‖², i.e. λ = 1/(C·Σ s_i);
 on heart_scale and on sparse_l1.svm (a small sparse set this script writes, seeded).
 
 Usage: python3 make_fixtures.py [--check]   (needs liblinear-tools and scikit-learn)
@@ -23,6 +25,7 @@ import json, os, subprocess, sys, tempfile
 import numpy as np
 from sklearn.datasets import load_svmlight_file, load_iris
 from sklearn.linear_model import LogisticRegression
+from sklearn.svm import SVC
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HEART = os.path.join(HERE, "..", "..", "data", "heart_scale")
@@ -100,6 +103,8 @@ def liblinear_weights(path, solver, c):
 
 
 def loss_values(kind, m):
+    if kind == "hinge":
+        return np.maximum(0.0, 1.0 - m)
     if kind == "squared-hinge":
         return np.maximum(0.0, 1.0 - m) ** 2
     return softplus(-m)
@@ -178,6 +183,22 @@ def weighted_fixtures():
             out.append(dict(data=data, model="logistic", tool=f"scikit-learn saga {penalty}", c=c, l1=l1, l2=l2,
                             intercept=True, sample_weight=None, class_weight=None, weights=[w.tolist()],
                             bias=[float(b)], objective=obj))
+    # Hinge SVM with an unregularized intercept: libsvm's SVC with a linear kernel solves
+    # C·Σ s_i max(0, 1 − y_i(w·x_i + b)) + ½‖w‖² exactly (its dual keeps Σ y_i α_i = 0).
+    for data, XX, yy, weights in [("heart_scale", X, y, None), ("heart_scale", X, y, sw),
+                                  ("sparse_l1", Xs, ys, None)]:
+        c = 0.5
+        clf = SVC(kernel="linear", C=c, tol=1e-12, shrinking=False)
+        clf.fit(XX, yy, sample_weight=weights)
+        w, b = clf.coef_[0], clf.intercept_[0]
+        if clf.classes_[1] != 1.0:
+            w, b = -w, -b
+        s = np.ones(len(yy)) if weights is None else weights
+        lam = 1.0 / (c * s.sum())
+        obj = float((s * loss_values("hinge", yy * (XX @ w + b))).sum() / s.sum() + 0.5 * lam * w @ w)
+        out.append(dict(data=data, model="svm", tool="scikit-learn SVC linear kernel", c=c, l1=0.0, l2=lam,
+                        intercept=True, sample_weight=None if weights is None else weights.tolist(),
+                        class_weight=None, weights=[w.tolist()], bias=[float(b)], objective=obj))
     return out
 
 
