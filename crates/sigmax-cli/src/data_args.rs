@@ -4,19 +4,30 @@ use crate::choice::choice;
 use anyhow::{Context, Result};
 use clap::Args;
 use sigmax::data::{self, CsvOptions, Dataset, Format, LabelColumn, LoadOptions};
+use sigmax::model::LinearModel;
+
+/// Whether data given to a model must have labels (evaluation) or may lack them
+/// (prediction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Labels {
+    Required,
+    Optional,
+}
 use std::path::PathBuf;
 
 #[derive(Args, Clone)]
 pub struct DataArgs {
-    /// File format (default: from the name: .csv[.gz] → csv, *idx* → idx, else libsvm).
+    /// File format (default: from the name: .csv, .tsv, .tab [.gz] → csv, *idx* → idx, else libsvm).
     #[arg(long, value_parser = choice::<Format>())]
     pub format: Option<Format>,
     /// LIBSVM feature indices start at 0 instead of 1.
     #[arg(long)]
     pub zero_based: bool,
-    /// CSV label column: first, last, a 0-based index or a header name.
-    #[arg(long, default_value = "last")]
-    pub label_col: String,
+    /// CSV label column: first, last, a 0-based index or a header name (default: last;
+    /// for data given to a model that knows its features' names, the one header column
+    /// that is not a feature, if any).
+    #[arg(long, value_name = "COLUMN")]
+    pub label_col: Option<String>,
     /// CSV: a column of sample weights (first, last, a 0-based index or a header name);
     /// it is not a feature.
     #[arg(long, value_name = "COLUMN")]
@@ -27,6 +38,10 @@ pub struct DataArgs {
     /// CSV: there is no header line.
     #[arg(long)]
     pub no_header: bool,
+    /// CSV field delimiter: a character or `tab` (default: detected: tab for .tsv
+    /// files or a first line with tabs, `;` for one with semicolons, else `,`).
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
     /// IDX: the labels file (default: the images file name with images-idx3 → labels-idx1).
     #[arg(long)]
     pub idx_labels: Option<PathBuf>,
@@ -54,7 +69,7 @@ impl DataArgs {
     /// features, so missing ones are zero and ones beyond the model are ignored (with one
     /// warning), as LIBLINEAR does. Decided by the file's format, not by how the data
     /// happens to be stored.
-    pub fn check_fits_model(
+    fn check_fits_model(
         &self,
         data: &Dataset,
         path: &std::path::Path,
@@ -78,31 +93,111 @@ impl DataArgs {
     }
 
     pub fn load(&self, path: &std::path::Path) -> Result<Dataset> {
-        self.load_with_label(
-            path,
-            self.label_col.parse::<LabelColumn>().expect("infallible"),
-        )
+        self.load_with_label(path, self.label_column())
     }
 
-    /// Data to apply a model with `n_features` features to: a CSV file whose rows have
-    /// exactly that many columns has no label column (prediction data usually has none);
-    /// otherwise as [`DataArgs::load`].
-    pub fn load_for_model(&self, path: &std::path::Path, n_features: usize) -> Result<Dataset> {
-        let d = self.load(path);
-        if self.format_of(path) == Format::Csv {
-            let unlabelled = match &d {
-                Ok(d) => d.n_features() + 1 == n_features,
-                Err(_) => true,
-            };
-            if unlabelled {
-                if let Ok(u) = self.load_with_label(path, LabelColumn::None) {
-                    if u.n_features() == n_features {
-                        return Ok(u);
-                    }
+    fn label_column(&self) -> LabelColumn {
+        self.label_col
+            .as_deref()
+            .unwrap_or("last")
+            .parse::<LabelColumn>()
+            .expect("infallible")
+    }
+
+    /// Data to apply `model` to, checked to fit it. CSV columns are matched to the
+    /// model's features by name when both have names (any order; the one other column
+    /// is the label); otherwise by position, where a CSV file whose rows have exactly
+    /// the model's width has no label column (prediction data usually has none), unless
+    /// `labels` are required.
+    pub fn load_for_model(
+        &self,
+        path: &std::path::Path,
+        model: &LinearModel,
+        labels: Labels,
+    ) -> Result<Dataset> {
+        let n_features = model.n_features;
+        let csv = self.format_of(path) == Format::Csv;
+        let names = model.feature_names.as_deref().filter(|_| csv);
+        let by_name = match names {
+            Some(names) if self.label_col.is_none() => {
+                self.csv_label_by_names(path, names, labels)?
+            }
+            _ => None,
+        };
+        let d = match by_name {
+            Some(label) => self.load_with_label(path, label)?,
+            None => {
+                let d = self.load(path);
+                let unlabelled = labels == Labels::Optional
+                    && csv
+                    && match &d {
+                        Ok(d) => d.n_features() + 1 == n_features,
+                        Err(_) => true,
+                    };
+                match unlabelled.then(|| self.load_with_label(path, LabelColumn::None)) {
+                    Some(Ok(u)) if u.n_features() == n_features => u,
+                    _ => d?,
                 }
             }
+        };
+        let d = match names {
+            Some(names) => d.with_features_named(names).with_context(|| {
+                format!(
+                    "{} (the model's features: {})",
+                    path.display(),
+                    names.join(", ")
+                )
+            })?,
+            None => d,
+        };
+        self.check_fits_model(&d, path, n_features)?;
+        Ok(d)
+    }
+
+    /// The label column of a CSV file whose header holds every one of the model's
+    /// feature `names`: the one other column (the weight column aside), or none.
+    /// `None` when the header does not name them all (then columns go by position).
+    fn csv_label_by_names(
+        &self,
+        path: &std::path::Path,
+        names: &[String],
+        labels: Labels,
+    ) -> Result<Option<LabelColumn>> {
+        let opts = self.csv_options(LabelColumn::None);
+        let Some(header) = data::first_row(path, &opts)? else {
+            return Ok(None);
+        };
+        if !names.iter().all(|n| header.contains(n)) {
+            return Ok(None);
         }
-        d
+        let weight = self.weight_col.as_deref();
+        let others: Vec<&String> = header
+            .iter()
+            .filter(|h| !names.contains(h) && Some(h.as_str()) != weight)
+            .collect();
+        Ok(match (others.as_slice(), labels) {
+            ([], Labels::Optional) => Some(LabelColumn::None),
+            ([label], _) => Some(LabelColumn::Name(label.to_string())),
+            _ => None,
+        })
+    }
+
+    fn csv_options(&self, label: LabelColumn) -> CsvOptions {
+        CsvOptions {
+            header: if self.header {
+                Some(true)
+            } else if self.no_header {
+                Some(false)
+            } else {
+                None
+            },
+            label,
+            weight: self
+                .weight_col
+                .as_ref()
+                .map(|c| c.parse::<LabelColumn>().expect("infallible")),
+            delimiter: self.delimiter,
+        }
     }
 
     fn load_with_label(&self, path: &std::path::Path, label: LabelColumn) -> Result<Dataset> {
@@ -110,21 +205,7 @@ impl DataArgs {
             format: Some(self.format_of(path)),
             zero_based: self.zero_based,
             max_features: self.max_features,
-            csv: CsvOptions {
-                header: if self.header {
-                    Some(true)
-                } else if self.no_header {
-                    Some(false)
-                } else {
-                    None
-                },
-                label,
-                weight: self
-                    .weight_col
-                    .as_ref()
-                    .map(|c| c.parse::<LabelColumn>().expect("infallible")),
-                delimiter: b',',
-            },
+            csv: self.csv_options(label),
             idx_labels: self.idx_labels.clone(),
             dense_above: if self.keep_sparse {
                 f64::INFINITY
@@ -134,8 +215,11 @@ impl DataArgs {
         };
         let hint = |e: sigmax::Error| -> anyhow::Error {
             let zero_index = matches!(&e, sigmax::Error::Parse { message, .. } if message.contains("indices are 1-based"));
+            let delimiter = matches!(&e, sigmax::Error::Parse { message, .. } if message.contains("set the delimiter"));
             if zero_index {
                 anyhow::anyhow!("{e}\n  on the command line: --zero-based reads 0-based indices")
+            } else if delimiter {
+                anyhow::anyhow!("{e}\n  on the command line: --delimiter CHAR (or --delimiter tab)")
             } else {
                 e.into()
             }
@@ -159,6 +243,14 @@ pub fn with_weight_file(data: Dataset, file: Option<&std::path::Path>) -> Result
     let w = data::read_weights(file, data.n_rows())?;
     data.with_weights(w)
         .with_context(|| file.display().to_string())
+}
+
+fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() && s != "\"" => Ok(s.as_bytes()[0]),
+        _ => Err(format!("expected one ASCII character or `tab`, not {s:?}")),
+    }
 }
 
 /// "1 feature", "2 features".

@@ -2,7 +2,7 @@
 //! Every figure has a default input (embedded or generated data) so it can be drawn
 //! without any file.
 
-use crate::data_args::DataArgs;
+use crate::data_args::{DataArgs, Labels};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use sigmax::data::{read_matrix_csv, Dataset};
@@ -207,8 +207,8 @@ pub fn run(args: PlotArgs) -> Result<()> {
 fn model_and_data(md: &ModelData) -> Result<(LinearModel, Dataset, Vec<u32>)> {
     let (m, d) = match (&md.model, &md.data) {
         (Some(m), Some(d)) => {
-            let (m, data) = (load_model(m)?, md.data_args.load(d)?);
-            md.data_args.check_fits_model(&data, d, m.n_features)?;
+            let m = load_model(m)?;
+            let data = md.data_args.load_for_model(d, &m, Labels::Required)?;
             (m, data)
         }
         (None, None) => {

@@ -1,6 +1,6 @@
 //! `sigmax predict` and `sigmax eval`.
 
-use crate::data_args::{with_weight_file, DataArgs};
+use crate::data_args::{with_weight_file, DataArgs, Labels};
 use crate::train_cmd::with_flag;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -78,9 +78,10 @@ pub fn run_objective(args: ObjectiveArgs) -> Result<()> {
     } else {
         load_model(&args.model)?
     };
-    let data = with_weight_file(args.data_args.load(&args.data)?, args.weights.as_deref())?;
-    args.data_args
-        .check_fits_model(&data, &args.data, model.n_features)?;
+    let data = args
+        .data_args
+        .load_for_model(&args.data, &model, Labels::Required)?;
+    let data = with_weight_file(data, args.weights.as_deref())?;
     let lambda = match (args.lambda, args.liblinear) {
         (Some(l), _) => l,
         (None, false) => model.lambda,
@@ -105,8 +106,7 @@ pub fn run_objective(args: ObjectiveArgs) -> Result<()> {
 /// Loads model and data and checks that their features fit together.
 fn load_both(model: &Path, data: &Path, args: &DataArgs) -> Result<(LinearModel, Dataset)> {
     let m = load_model(model)?;
-    let d = args.load_for_model(data, m.n_features)?;
-    args.check_fits_model(&d, data, m.n_features)?;
+    let d = args.load_for_model(data, &m, Labels::Optional)?;
     Ok((m, d))
 }
 

@@ -212,7 +212,7 @@ fn bad_data_files_name_the_file_line_and_problem() {
         (
             "nan.csv",
             "1,2,0\n3,nan,1\n",
-            "nan.csv:2: column 2: value is not finite",
+            "nan.csv:2: column 1: value is not finite",
         ),
     ] {
         let p = write(d, name, text);
@@ -629,7 +629,7 @@ fn loss_command_rejects_bad_input() {
     assert!(
         !o.ok
             && o.stderr
-                .contains("nan.csv:2: column 2: value is not finite"),
+                .contains("nan.csv:2: column 1: value is not finite"),
         "{}",
         o.stderr
     );

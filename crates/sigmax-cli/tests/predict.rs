@@ -137,3 +137,94 @@ fn liblinear_round_trips_give_the_same_predictions() {
     assert!(ours.ok, "{}", ours.stderr);
     assert_eq!(std::fs::read_to_string(&theirs).unwrap(), ours.stdout);
 }
+
+#[test]
+fn csv_columns_are_matched_by_name_in_any_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = write(dir.path(), "t.csv", "a,b,y\n1,2,p\n2,1,q\n3,3,p\n0,1,q\n");
+    let m = dir.path().join("m.json");
+    assert!(sigmax(&["train", s(&t), "-o", s(&m)]).ok);
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
+    assert_eq!(
+        model["model"]["feature_names"],
+        serde_json::json!(["a", "b"])
+    );
+    let score = |name: &str, text: &str| {
+        let f = write(dir.path(), name, text);
+        let o = sigmax(&["predict", s(&m), s(&f), "--scores"]);
+        assert!(o.ok, "{name}: {}", o.stderr);
+        o.stdout.lines().nth(1).unwrap().to_string()
+    };
+    // The same row: in order, swapped, with the label first, without a header.
+    let reference = score("u.csv", "a,b\n5.0,3.4\n");
+    assert_eq!(score("v.csv", "b,a\n3.4,5.0\n"), reference);
+    assert_eq!(score("w.csv", "y,b,a\np,3.4,5.0\n"), reference);
+    assert_eq!(score("z.csv", "5.0,3.4\n"), reference);
+    // Swapped columns give a different score when matched by position: the name match
+    // above is what makes them equal.
+    assert_ne!(score("p.csv", "3.4,5.0\n"), reference);
+    // Unknown or missing names are refused, naming them.
+    let x = write(dir.path(), "x.csv", "a,c\n5,3.4\n");
+    fails_with(
+        &["predict", s(&m), s(&x)],
+        &["x.csv", "missing \"b\"", "not in the model: \"c\""],
+    );
+    // Evaluation (objective) matches by name too.
+    let o = sigmax(&[
+        "objective",
+        s(&m),
+        s(&write(dir.path(), "e.csv", "b,y,a\n2,p,1\n1,q,2\n")),
+    ]);
+    assert!(o.ok, "{}", o.stderr);
+    let o2 = sigmax(&[
+        "objective",
+        s(&m),
+        s(&write(dir.path(), "e2.csv", "a,b,y\n1,2,p\n2,1,q\n")),
+    ]);
+    assert_eq!(o.stdout, o2.stdout);
+}
+
+#[test]
+fn tsv_and_semicolon_files_and_zero_based_columns_in_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("t.tsv", "a\tb\ty\n1\t2\tp\n2\t1\tq\n"),
+        ("t.txt.csv", "a\tb\ty\n1\t2\tp\n2\t1\tq\n"),
+        ("s.csv", "a;b;y\n1;2;p\n2;1;q\n"),
+    ] {
+        let f = write(dir.path(), name, text);
+        let o = sigmax(&["train", s(&f), "-o", s(&dir.path().join("m.json"))]);
+        assert!(o.ok, "{name}: {}", o.stderr);
+        assert!(
+            o.stdout.contains("2 rows, 2 features"),
+            "{name}: {}",
+            o.stdout
+        );
+    }
+    let f = write(dir.path(), "space.csv", "1 2 p\n2 1 q\n");
+    fails_with(
+        &["train", s(&f)],
+        &["space.csv:1", "single field", "--delimiter"],
+    );
+    let o = sigmax(&[
+        "train",
+        s(&f),
+        "--delimiter",
+        " ",
+        "-o",
+        s(&dir.path().join("m.json")),
+    ]);
+    assert!(o.ok, "{}", o.stderr);
+    // Columns are counted from 0 in errors, as in --label-col, with the header's name.
+    let f = write(dir.path(), "bad.csv", "a,b,y\n1,2,p\n1,x,q\n");
+    fails_with(
+        &["train", s(&f)],
+        &["bad.csv:3", "column 1 (\"b\")", "\"x\" is not a number"],
+    );
+    // --label-col 1 is that same column: the label now, and "y" a (non-numeric) feature.
+    fails_with(
+        &["train", s(&f), "--label-col", "1"],
+        &["bad.csv:2", "column 2 (\"y\")", "\"p\" is not a number"],
+    );
+}

@@ -188,7 +188,7 @@ fn bad_input_gets_a_clear_error() {
     .unwrap();
     let e = fails(&["train", "--data", p(&nan)]);
     assert!(
-        e.contains("nan.csv:2: column 16: value is not finite"),
+        e.contains("nan.csv:2: column 15: value is not finite"),
         "{e}"
     );
 

@@ -59,6 +59,7 @@ pub fn blobs(n_per_class: usize, centers: &[(f64, f64)], spread: f64, seed: u64)
         y,
         classes: (0..centers.len()).map(|c| c.to_string()).collect(),
         weights: None,
+        feature_names: None,
     }
 }
 

@@ -59,11 +59,40 @@ pub enum Error {
     },
     #[error("model file {path}: {message}")]
     Model { path: PathBuf, message: String },
+    /// The data's named columns are not the model's features.
+    #[error(
+        "the data's columns are not the model's features: {}",
+        describe_names(missing, unexpected)
+    )]
+    FeatureNames {
+        /// The model's features the data lacks.
+        missing: Vec<String>,
+        /// The data's columns the model does not know.
+        unexpected: Vec<String>,
+    },
     #[error("{0}")]
     Unsupported(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+fn describe_names(missing: &[String], unexpected: &[String]) -> String {
+    let list = |v: &[String]| {
+        v.iter()
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (missing.is_empty(), unexpected.is_empty()) {
+        (false, false) => format!(
+            "missing {}; not in the model: {}",
+            list(missing),
+            list(unexpected)
+        ),
+        (false, true) => format!("missing {}", list(missing)),
+        _ => format!("not in the model: {}", list(unexpected)),
+    }
+}
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

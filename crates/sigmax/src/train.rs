@@ -496,6 +496,7 @@ pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) ->
         intercept: opts.intercept,
         weights,
         bias,
+        feature_names: data.feature_names.clone(),
     };
     Ok(Trained { model, report })
 }

@@ -359,6 +359,7 @@ fn correlated(n: usize, d: usize, seed: u64) -> Dataset {
         y,
         classes: vec!["0".into(), "1".into()],
         weights: None,
+        feature_names: None,
     }
 }
 

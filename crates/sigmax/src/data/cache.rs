@@ -30,6 +30,9 @@ struct Header {
     /// Sample weights follow the features.
     #[serde(default)]
     weighted: bool,
+    /// The features' names (a CSV header's).
+    #[serde(default)]
+    feature_names: Option<Vec<String>>,
 }
 
 /// Where the cache of `path` lives.
@@ -132,6 +135,7 @@ fn encode(
         nnz,
         classes: d.classes.clone(),
         weighted: d.weights.is_some(),
+        feature_names: d.feature_names.clone(),
     };
     let json = serde_json::to_vec(&header).expect("header serializes");
     w.write_all(MAGIC)?;
@@ -224,6 +228,7 @@ fn decode(mut r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<
         y,
         classes: header.classes,
         weights,
+        feature_names: header.feature_names,
     }))
 }
 
@@ -299,6 +304,7 @@ mod tests {
         let (cached, second) = load_cached(&p, &opts).unwrap();
         assert_eq!(second, CacheUse::Hit);
         assert_eq!(cached.weights, parsed.weights);
+        assert_eq!(cached.feature_names, Some(vec!["x".to_string()]));
         same(&parsed, &cached);
     }
 

@@ -1,6 +1,9 @@
 //! CSV: one row per sample, numeric features and one label column (numbers or strings).
 //! A header line is optional; by default it is detected (a first row whose feature
-//! fields are not all numbers is a header).
+//! fields are not all numbers is a header), and its feature names are kept. The delimiter
+//! is detected too (tab for `.tsv`/`.tab` files or a first line with tabs, `;` for a first
+//! line with semicolons, else `,`). Columns are counted from 0 everywhere, in errors as
+//! in [`LabelColumn::Index`].
 
 use super::{read_file_bytes, Dataset, DenseMatrix, Features, LabelEncoder};
 use crate::error::{Error, Result};
@@ -46,7 +49,8 @@ pub struct CsvOptions {
     pub label: LabelColumn,
     /// A column of sample weights (finite numbers ≥ 0), not a feature.
     pub weight: Option<LabelColumn>,
-    pub delimiter: u8,
+    /// The field delimiter; `None`: detected from the file name and its first line.
+    pub delimiter: Option<u8>,
 }
 
 impl Default for CsvOptions {
@@ -55,7 +59,7 @@ impl Default for CsvOptions {
             header: None,
             label: LabelColumn::Last,
             weight: None,
-            delimiter: b',',
+            delimiter: None,
         }
     }
 }
@@ -67,10 +71,13 @@ pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset> {
 
 /// Parses CSV text already in memory (e.g. an embedded data set); `path` names it in errors.
 pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Dataset> {
+    let delimiter = opts
+        .delimiter
+        .unwrap_or_else(|| detect_delimiter(path, bytes));
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .delimiter(opts.delimiter)
+        .delimiter(delimiter)
         .from_reader(bytes);
     let records = rdr.byte_records();
     let mut record = csv::ByteRecord::new();
@@ -81,6 +88,13 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
     let mut data: Vec<f32> = Vec::new();
     let mut labels = LabelEncoder::default();
     let mut first = true;
+    let mut header_names: Vec<String> = Vec::new();
+    let mut has_header = false;
+    // "column 2" or, with a header, `column 2 ("petal width")`.
+    let column = |j: usize, names: &[String]| match names.get(j) {
+        Some(n) => format!("column {j} ({n:?})"),
+        None => format!("column {j}"),
+    };
     for rec in records {
         let rec = rec.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line() as usize);
@@ -98,10 +112,13 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
                 return Err(Error::parse(
                     path,
                     line,
-                    "a CSV row needs at least one feature and a label",
+                    format!(
+                        "a CSV row needs at least one feature and a label, but this one has a single field (delimiter {:?}); set the delimiter if the file uses another one",
+                        delimiter as char
+                    ),
                 ));
             }
-            let header_names: Vec<String> = rec
+            header_names = rec
                 .iter()
                 .map(|f| String::from_utf8_lossy(f).trim().to_string())
                 .collect();
@@ -135,8 +152,10 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
                         .any(|(j, f)| j != label_col && parse_f32(f).is_none())
             });
             if is_header {
+                has_header = true;
                 continue;
             }
+            header_names.clear();
         }
         record.clone_from(&rec);
         if record.len() != width {
@@ -169,8 +188,8 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
                             path,
                             line,
                             format!(
-                                "column {}: weight {:?} is not a finite number ≥ 0",
-                                j + 1,
+                                "{}: weight {:?} is not a finite number ≥ 0",
+                                column(j, &header_names),
                                 String::from_utf8_lossy(field)
                             ),
                         )
@@ -183,8 +202,8 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
                     path,
                     line,
                     format!(
-                        "column {}: {:?} is not a number",
-                        j + 1,
+                        "{}: {:?} is not a number",
+                        column(j, &header_names),
                         String::from_utf8_lossy(field)
                     ),
                 )
@@ -193,7 +212,7 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
                 return Err(Error::parse(
                     path,
                     line,
-                    format!("column {}: value is not finite", j + 1),
+                    format!("{}: value is not finite", column(j, &header_names)),
                 ));
             }
             data.push(v);
@@ -214,11 +233,27 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
     let (classes, y) = labels.finish();
     let features =
         width - (opts.label != LabelColumn::None) as usize - opts.weight.is_some() as usize;
+    // Kept only when distinct: with a repeated name, matching by name would be ambiguous,
+    // so such a file is matched by position.
+    let feature_names = has_header
+        .then(|| {
+            header_names
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != label_col && j != weight_col)
+                .map(|(_, name)| name.clone())
+                .collect::<Vec<_>>()
+        })
+        .filter(|names| {
+            let mut seen = std::collections::HashSet::new();
+            names.iter().all(|n| seen.insert(n.as_str()))
+        });
     let d = Dataset {
         x: Features::Dense(DenseMatrix::from_parts(n, features, data)),
         y,
         classes,
         weights: None,
+        feature_names,
     };
     if opts.weight.is_none() {
         return Ok(d);
@@ -254,6 +289,60 @@ fn resolve_column(
             )
         }),
     }
+}
+
+/// The delimiter of a CSV file: tab for `.tsv`/`.tab` names; else, from the first
+/// non-blank line, tab if it has one, `;` if it has one (a `;` file may use decimal
+/// commas), else `,`.
+pub fn detect_delimiter(path: &Path, bytes: &[u8]) -> u8 {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    if name.ends_with(".tsv") || name.ends_with(".tab") {
+        return b'\t';
+    }
+    let first = bytes
+        .split(|&b| b == b'\n')
+        .find(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .unwrap_or(&[]);
+    if first.contains(&b'\t') {
+        b'\t'
+    } else if first.contains(&b';') {
+        b';'
+    } else {
+        b','
+    }
+}
+
+/// The first line of a CSV file split into trimmed fields (with the detected delimiter),
+/// if the file has one; for matching a header against a model's feature names.
+pub fn first_row(path: &Path, opts: &CsvOptions) -> Result<Option<Vec<String>>> {
+    let bytes = read_file_bytes(path)?;
+    let delimiter = opts
+        .delimiter
+        .unwrap_or_else(|| detect_delimiter(path, &bytes));
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(&bytes[..]);
+    for rec in rdr.byte_records() {
+        let rec = rec.map_err(|e| {
+            Error::parse(
+                path,
+                e.position().map_or(0, |p| p.line() as usize),
+                format!("CSV: {e}"),
+            )
+        })?;
+        if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        return Ok(Some(
+            rec.iter()
+                .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                .collect(),
+        ));
+    }
+    Ok(None)
 }
 
 fn parse_f32(field: &[u8]) -> Option<f32> {
@@ -299,8 +388,7 @@ pub fn read_matrix_csv(path: &Path) -> Result<(Vec<f64>, usize, usize)> {
                         path,
                         line,
                         format!(
-                            "column {}: {:?} is not a number",
-                            j + 1,
+                            "column {j}: {:?} is not a number",
                             String::from_utf8_lossy(field)
                         ),
                     )
@@ -309,7 +397,7 @@ pub fn read_matrix_csv(path: &Path) -> Result<(Vec<f64>, usize, usize)> {
                 return Err(Error::parse(
                     path,
                     line,
-                    format!("column {}: value is not finite", j + 1),
+                    format!("column {j}: value is not finite"),
                 ));
             }
             values.push(v);
@@ -369,10 +457,49 @@ mod tests {
         let e = csv("1,2,0\n1,NaN,1\n", &CsvOptions::default())
             .unwrap_err()
             .to_string();
-        assert!(e.contains(":2: column 2: value is not finite"), "{e}");
+        assert!(e.contains(":2: column 1: value is not finite"), "{e}");
         let e = csv("1,2,0\n1,x,1\n", &CsvOptions::default())
             .unwrap_err()
             .to_string();
-        assert!(e.contains(":2: column 2: \"x\" is not a number"), "{e}");
+        assert!(e.contains(":2: column 1: \"x\" is not a number"), "{e}");
+        // With a header, the column's name too; counted from 0 like --label-col.
+        let e = csv("a,b,y\n1,2,0\n1,x,1\n", &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(":3: column 1 (\"b\"): \"x\" is not a number"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn header_names_are_kept_for_the_feature_columns() {
+        let d = csv(
+            "a,y,b\n1,p,2\n3,q,4\n",
+            &CsvOptions {
+                label: "y".parse().unwrap(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            d.feature_names,
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+        let d = csv("1,2,p\n3,4,q\n", &CsvOptions::default()).unwrap();
+        assert_eq!(d.feature_names, None);
+    }
+
+    #[test]
+    fn tabs_and_semicolons_are_detected() {
+        for text in ["a\tb\ty\n1\t2\tp\n3\t4\tq\n", "a;b;y\n1;2;p\n3;4;q\n"] {
+            let d = csv(text, &CsvOptions::default()).unwrap();
+            assert_eq!((d.n_rows(), d.n_features()), (2, 2), "{text:?}");
+            assert_eq!(d.classes, vec!["p", "q"]);
+        }
+        let e = csv("1 2 p\n3 4 q\n", &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("single field") && e.contains("delimiter"), "{e}");
     }
 }

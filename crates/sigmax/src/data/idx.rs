@@ -67,6 +67,7 @@ pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
         y,
         classes,
         weights: None,
+        feature_names: None,
     })
 }
 

@@ -266,6 +266,7 @@ impl<'p> Builder<'p> {
             y: self.y.into_iter().map(|k| remap[k as usize]).collect(),
             classes,
             weights: None,
+            feature_names: None,
         })
     }
 }

@@ -11,7 +11,8 @@ mod matrix;
 
 pub use cache::{cache_path, load_cached, CacheUse};
 pub use csv_format::{
-    read_csv, read_csv_bytes, read_matrix_csv, CsvOptions, LabelColumn, UNLABELLED,
+    detect_delimiter, first_row, read_csv, read_csv_bytes, read_matrix_csv, CsvOptions,
+    LabelColumn, UNLABELLED,
 };
 pub(crate) use dense_kernels::{dense_axpy_group, dense_dot_group};
 pub use idx::read_idx;
@@ -35,6 +36,10 @@ pub struct Dataset {
     /// Sample weight of each row (`None`: every row weighs 1). Set with
     /// [`Dataset::with_weights`], which checks them.
     pub weights: Option<Vec<f64>>,
+    /// The features' names, one per column, where the file had them (a CSV header);
+    /// trained models keep them, so data with the columns in another order is matched
+    /// by name ([`Dataset::with_features_named`]).
+    pub feature_names: Option<Vec<String>>,
 }
 
 impl Dataset {
@@ -56,6 +61,7 @@ impl Dataset {
             y,
             classes,
             weights: None,
+            feature_names: None,
         })
     }
 
@@ -80,6 +86,7 @@ impl Dataset {
             y,
             classes,
             weights: None,
+            feature_names: None,
         })
     }
 
@@ -113,6 +120,58 @@ impl Dataset {
     pub fn n_features(&self) -> usize {
         self.x.n_cols()
     }
+    /// The data with its columns in the order of `names` (a model's features), matched by
+    /// name when the data has names; data without names is taken as it is (by position).
+    /// Names the model has and the data lacks, or the other way round, are an error
+    /// naming them.
+    pub fn with_features_named(self, names: &[String]) -> Result<Dataset> {
+        let Some(have) = self.feature_names.as_deref() else {
+            return Ok(self);
+        };
+        if have == names {
+            return Ok(self);
+        }
+        let position: std::collections::HashMap<&str, usize> = have
+            .iter()
+            .enumerate()
+            .map(|(j, n)| (n.as_str(), j))
+            .collect();
+        let wanted: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+        let missing: Vec<String> = names
+            .iter()
+            .filter(|n| !position.contains_key(n.as_str()))
+            .cloned()
+            .collect();
+        let unexpected: Vec<String> = have
+            .iter()
+            .filter(|n| !wanted.contains(n.as_str()))
+            .cloned()
+            .collect();
+        if !missing.is_empty() || !unexpected.is_empty() || have.len() != names.len() {
+            return Err(Error::FeatureNames {
+                missing,
+                unexpected,
+            });
+        }
+        let order: Vec<usize> = names.iter().map(|n| position[n.as_str()]).collect();
+        let Features::Dense(m) = &self.x else {
+            return Err(Error::Unsupported(
+                "reordering the columns of sparse data by name".into(),
+            ));
+        };
+        let (rows, cols) = (self.x.n_rows(), self.x.n_cols());
+        let mut data = Vec::with_capacity(rows * cols);
+        for i in 0..rows {
+            let row = m.row(i);
+            data.extend(order.iter().map(|&j| row[j]));
+        }
+        Ok(Dataset {
+            x: Features::Dense(DenseMatrix::from_parts(rows, cols, data)),
+            feature_names: Some(names.to_vec()),
+            ..self
+        })
+    }
+
     /// Rows selected by index, same classes.
     pub fn select(&self, rows: &[usize]) -> Dataset {
         Dataset {
@@ -123,6 +182,7 @@ impl Dataset {
                 .weights
                 .as_ref()
                 .map(|w| rows.iter().map(|&i| w[i]).collect()),
+            feature_names: self.feature_names.clone(),
         }
     }
     /// Labels of the rows as strings.
@@ -288,7 +348,10 @@ impl Format {
             .map(|s| s.to_string_lossy().to_lowercase())
             .unwrap_or_default();
         let name = name.strip_suffix(".gz").unwrap_or(&name);
-        if name.ends_with(".csv") {
+        if [".csv", ".tsv", ".tab"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+        {
             Format::Csv
         } else if name.contains("idx1") || name.contains("idx3") || name.ends_with(".idx") {
             Format::Idx
@@ -370,6 +433,41 @@ pub fn require_two_classes(d: &Dataset) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_are_reordered_by_name_and_mismatches_named() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let x = Features::Dense(DenseMatrix::new(2, 3, vec![1., 2., 3., 4., 5., 6.]).unwrap());
+        let d = Dataset {
+            feature_names: Some(names(&["c", "a", "b"])),
+            ..Dataset::new(x, &["p", "q"]).unwrap()
+        };
+        let r = d
+            .clone()
+            .with_features_named(&names(&["a", "b", "c"]))
+            .unwrap();
+        assert_eq!(r.x.row(0).dot(&[1.0, 10.0, 100.0]), 2.0 + 30.0 + 100.0);
+        assert_eq!(r.x.row(1).dot(&[1.0, 10.0, 100.0]), 5.0 + 60.0 + 400.0);
+        assert_eq!(r.feature_names, Some(names(&["a", "b", "c"])));
+        let e = d
+            .clone()
+            .with_features_named(&names(&["a", "b", "z"]))
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::FeatureNames { missing, unexpected }
+            if missing == &names(&["z"]) && unexpected == &names(&["c"])),
+            "{e}"
+        );
+        assert!(d.with_features_named(&names(&["a", "b"])).is_err());
+        // Data without names is taken by position.
+        let plain = Dataset::new(
+            Features::Dense(DenseMatrix::new(1, 2, vec![1., 2.]).unwrap()),
+            &["p"],
+        )
+        .unwrap();
+        let same = plain.with_features_named(&names(&["b", "a"])).unwrap();
+        assert_eq!(same.x.row(0).dot(&[1.0, 10.0]), 21.0);
+    }
 
     #[test]
     fn labels_sorted_numerically_and_canonical() {

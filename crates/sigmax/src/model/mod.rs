@@ -92,6 +92,10 @@ pub struct LinearModel {
     pub weights: Vec<Vec<f64>>,
     /// One bias per weight row (zeros without an intercept).
     pub bias: Vec<f64>,
+    /// The features' names where the training data had them (a CSV header), so that
+    /// data with its columns in another order is matched by name, not by position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_names: Option<Vec<String>>,
 }
 
 impl LinearModel {
@@ -116,6 +120,7 @@ impl LinearModel {
             intercept,
             weights,
             bias,
+            feature_names: None,
         };
         m.validate()?;
         Ok(m)
@@ -155,6 +160,23 @@ impl LinearModel {
                 expected: rows,
                 got: self.bias.len(),
             });
+        }
+        if let Some(names) = &self.feature_names {
+            if names.len() != self.n_features {
+                return Err(Error::Shape {
+                    what: "feature names",
+                    expected: self.n_features,
+                    got: names.len(),
+                });
+            }
+            let mut seen = std::collections::HashSet::new();
+            if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
+                return Err(Error::InvalidParameter {
+                    name: "feature_names",
+                    value: dup.clone(),
+                    expected: "distinct names",
+                });
+            }
         }
         for r in &self.weights {
             if r.len() != self.n_features {

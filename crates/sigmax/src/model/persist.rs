@@ -7,8 +7,9 @@
 //!              "weights": [[...13 numbers...]], "bias": [0.12] } }
 //! ```
 //! `weights` has one row for a binary model (positive class `classes[1]`) and K rows for
-//! softmax; `bias` one entry per row (zeros when `intercept` is false). Readers refuse
-//! files from a newer version.
+//! softmax; `bias` one entry per row (zeros when `intercept` is false). Optional: `l1`
+//! (λ₁, when nonzero) and `feature_names` (from a CSV header; data is then matched to the
+//! model by column name). Readers refuse files from a newer version.
 
 use super::LinearModel;
 use crate::atomic::write_atomically;
