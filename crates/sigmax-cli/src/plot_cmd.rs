@@ -67,6 +67,7 @@ enum FigureCmd {
     Boundary {
         /// Model file; without MODEL and DATA a model is trained on generated 2-D data.
         model: Option<PathBuf>,
+        /// Labelled data with two features, drawn over the model's regions.
         data: Option<PathBuf>,
         /// The generated data set used without MODEL/DATA.
         #[arg(long, value_enum, default_value = "softmax")]

@@ -52,8 +52,8 @@ pub struct TrainArgs {
     #[arg(long, overrides_with = "bias")]
     pub no_bias: bool,
     /// Solver: auto = newton (trust-region Newton-CG) for logistic, softmax and the
-    /// squared-hinge SVM, owlqn with an L1 part; for the hinge svm, dual-cd (dual
-    /// coordinate descent) with --no-bias, else sgd.
+    /// squared-hinge SVM, owlqn with an L1 part, dual-cd (dual coordinate descent) for
+    /// the hinge svm.
     #[arg(long, value_parser = choice::<SolverChoice>(), default_value = "auto")]
     pub solver: SolverChoice,
     /// Newton's CG preconditioner: sampled-hessian = the Hessian estimated on 5,000 rows

@@ -5,6 +5,13 @@ use std::path::{Path, PathBuf};
 
 mod common;
 use common::*;
+#[path = "common/help.rs"]
+mod help;
+
+#[test]
+fn every_option_of_every_command_has_help_text() {
+    help::assert_every_option_has_help(env!("CARGO_BIN_EXE_sigmax"));
+}
 
 #[test]
 fn quickstart_trains_evaluates_and_explains_a_patient() {

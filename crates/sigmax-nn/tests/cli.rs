@@ -3,6 +3,13 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
+#[path = "../../sigmax-cli/tests/common/help.rs"]
+mod help;
+
+#[test]
+fn every_option_of_every_command_has_help_text() {
+    help::assert_every_option_has_help(env!("CARGO_BIN_EXE_sigmax-nn"));
+}
 
 fn sigmax_nn(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sigmax-nn"))

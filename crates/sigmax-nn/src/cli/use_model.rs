@@ -55,6 +55,7 @@ pub struct EvalArgs {
     /// Seed of the pair draw.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }
@@ -257,6 +258,7 @@ pub struct RocArgs {
     /// The classes each model's head does not know are its open set.
     #[command(flatten)]
     pub input: ModelInput,
+    /// The figure: .png or .svg.
     #[arg(short, long)]
     pub output: PathBuf,
     /// Verification pairs per fold (half same-class, half different), 10 folds.
