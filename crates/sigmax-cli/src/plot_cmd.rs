@@ -35,6 +35,22 @@ pub struct ModelData {
     data_args: DataArgs,
 }
 
+impl ModelData {
+    /// "MODEL on DATA" by file name, or the embedded demo's description.
+    fn title(&self) -> String {
+        let name = |p: &PathBuf| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        };
+        match (&self.model, &self.data) {
+            (Some(m), Some(d)) => format!("{} on {}", name(m), name(d)),
+            _ => "logistic regression on held-out heart_scale rows".into(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Demo {
     Binary,
@@ -84,7 +100,13 @@ enum FigureCmd {
         weights: Option<PathBuf>,
     },
     /// ROC curve with AUC (binary models).
-    Roc(ModelData),
+    Roc {
+        #[command(flatten)]
+        md: ModelData,
+        /// A logarithmic false-positive-rate axis (to read TAR at FAR = 1e-3 … 1e-2).
+        #[arg(long)]
+        log_far: bool,
+    },
     /// Reliability (calibration) diagram.
     Calibration {
         #[command(flatten)]
@@ -137,7 +159,7 @@ pub fn run(args: PlotArgs) -> Result<()> {
         FigureCmd::Embedding { features, weights } => {
             plot_embedding(features.as_deref(), weights.as_deref(), &out)?
         }
-        FigureCmd::Roc(md) => {
+        FigureCmd::Roc { md, log_far } => {
             let (m, d, truth) = model_and_data(&md)?;
             if m.kind == ModelKind::Softmax {
                 bail!(
@@ -154,6 +176,8 @@ pub fn run(args: PlotArgs) -> Result<()> {
                         positive,
                         m.decision_function(&d.x),
                     )],
+                    title: format!("ROC: {}", md.title()),
+                    log_far,
                 },
                 &out,
             )?
@@ -299,27 +323,31 @@ fn plot_embedding(features: Option<&Path>, weights: Option<&Path>, out: &Path) -
         }
         None => None,
     };
+    // Without weights, the class means stand in for the class directions.
+    let w = w.unwrap_or_else(|| {
+        let k = classes.len();
+        let mut means = vec![0.0; k * d];
+        let mut counts = vec![0.0f64; k];
+        for (row, &c) in x.chunks(d).zip(&labels) {
+            counts[c as usize] += 1.0;
+            means[c as usize * d..(c as usize + 1) * d]
+                .iter_mut()
+                .zip(row)
+                .for_each(|(m, v)| *m += v);
+        }
+        means
+            .chunks_mut(d)
+            .zip(&counts)
+            .for_each(|(m, &n)| m.iter_mut().for_each(|v| *v /= n.max(1.0)));
+        means
+    });
     if d == 2 {
-        render(&EmbeddingFigure::new(x, d, labels, classes, w, title)?, out)?;
+        let directions = EmbeddingFigure::directions(&w);
+        render(
+            &EmbeddingFigure::new(x, d, labels, classes, directions, title)?,
+            out,
+        )?;
     } else {
-        // Without weights, compare against the class means.
-        let w = w.unwrap_or_else(|| {
-            let k = classes.len();
-            let mut means = vec![0.0; k * d];
-            let mut counts = vec![0.0f64; k];
-            for (row, &c) in x.chunks(d).zip(&labels) {
-                counts[c as usize] += 1.0;
-                means[c as usize * d..(c as usize + 1) * d]
-                    .iter_mut()
-                    .zip(row)
-                    .for_each(|(m, v)| *m += v);
-            }
-            means
-                .chunks_mut(d)
-                .zip(&counts)
-                .for_each(|(m, &n)| m.iter_mut().for_each(|v| *v /= n.max(1.0)));
-            means
-        });
         render(&AngleHistogramFigure::new(&x, &w, d, &labels, title)?, out)?;
     }
     Ok(())

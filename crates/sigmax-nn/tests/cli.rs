@@ -114,6 +114,76 @@ fn train_resume_eval_embed_plot_and_roc() {
     ]);
     assert!(out.contains("asoftmax m=2 AUC"), "{out}");
     assert!(roc.exists());
+
+    // A head of classes 0–6 on data of 0–9: the 2-D picture colors all ten classes and
+    // draws the head's weight directions; --classes head keeps its own classes only.
+    let svg = dir.path().join("e.svg");
+    ok(&["plot", p(&model), "-o", p(&svg)]);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("class weight directions"),
+        "no weight directions drawn"
+    );
+    assert!(
+        text.contains(">\n9\n<") || text.contains(">9<"),
+        "class 9 not in the legend"
+    );
+    ok(&["plot", p(&model), "--classes", "head", "-o", p(&svg)]);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        !(text.contains(">\n9\n<") || text.contains(">9<")),
+        "--classes head kept class 9"
+    );
+    // Several models in a grid: each panel is titled by its file.
+    let copy = dir.path().join("copy.sxnn");
+    std::fs::copy(&model, &copy).unwrap();
+    ok(&["plot", p(&model), p(&copy), "-o", p(&svg)]);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("m.sxnn: ") && text.contains("copy.sxnn: "),
+        "grid titles"
+    );
+    // Open-set ROC: a log FAR axis by default, titled by the data.
+    let roc_svg = dir.path().join("roc.svg");
+    ok(&[
+        "roc",
+        p(&model),
+        "-o",
+        p(&roc_svg),
+        "--pairs-per-fold",
+        "50",
+    ]);
+    let text = std::fs::read_to_string(&roc_svg).unwrap();
+    assert!(
+        text.contains("(log scale)") && text.contains("ROC on mnist5k-test"),
+        "roc svg"
+    );
+    // A model of 16-dimensional features on a subset: angle histograms of the head's
+    // classes by default (a note says what was left out); roc without unseen classes
+    // says how to get them.
+    let wide = dir.path().join("wide.sxnn");
+    ok(&[
+        "train",
+        "--net",
+        "mlp",
+        "--dim",
+        "16",
+        "--limit",
+        "300",
+        "--classes",
+        "0-6",
+        "--batch",
+        "100",
+        "--epochs",
+        "1",
+        "-o",
+        p(&wide),
+    ]);
+    let o = sigmax_nn(&["plot", p(&wide), "-o", p(&png)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("300 images of other classes are left out"));
+    let e = fails(&["roc", p(&wide), "--classes", "head", "-o", p(&roc)]);
+    assert!(e.contains("train with --classes"), "{e}");
 }
 
 #[test]

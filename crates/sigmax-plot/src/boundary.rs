@@ -2,7 +2,8 @@
 //! as a heat map with the 0.5 contour (binary), or the argmax regions (softmax), under the
 //! points colored by class.
 
-use crate::{color, font, legend, range_of, Figure, PlotError, PlotResult};
+use crate::colorbar::{draw_colorbar, split_for_colorbar};
+use crate::{color, font, legend, range_of, smooth_line, Figure, PlotError, PlotResult};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use sigmax::data::{Dataset, DenseMatrix, Features};
@@ -46,7 +47,12 @@ fn blend(a: RGBColor, b: RGBColor, t: f64) -> RGBColor {
 
 impl Figure for BoundaryFigure<'_> {
     fn size(&self) -> (u32, u32) {
-        (800, 700)
+        // Binary models get a colour bar on the right.
+        if self.model.kind == ModelKind::Softmax {
+            (800, 700)
+        } else {
+            (920, 700)
+        }
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult
@@ -77,7 +83,13 @@ impl Figure for BoundaryFigure<'_> {
                 "boundary"
             }
         );
-        let mut chart = ChartBuilder::on(root)
+        let binary = m.kind != ModelKind::Softmax;
+        let (root, bar) = if binary {
+            split_for_colorbar(root)
+        } else {
+            (root.clone(), root.clone())
+        };
+        let mut chart = ChartBuilder::on(&root)
             .caption(title, font(24))
             .margin(15)
             .x_label_area_size(45)
@@ -105,29 +117,37 @@ impl Figure for BoundaryFigure<'_> {
             DenseMatrix::new(GRID * GRID, 2, grid).expect("GRID² points of 2 coordinates"),
         );
         let light = |c: RGBColor, t: f64| blend(WHITE, c, t);
+        // Binary models: a diverging scale through white at P = 0.5 (score 0); its bar.
+        let probability_fill = |p: f64| {
+            if p >= 0.5 {
+                light(color(1), 0.6 * (p - 0.5) * 2.0)
+            } else {
+                light(color(0), 0.6 * (0.5 - p) * 2.0)
+            }
+        };
+        let score_fill = |z: f64| light(color((z > 0.0) as usize), (z.abs() / 2.0).min(1.0) * 0.6);
         let fills: Vec<RGBColor> = match m.kind {
             ModelKind::Softmax => m
                 .predict(&gx)
                 .iter()
                 .map(|&c| light(color(c as usize), 0.35))
                 .collect(),
-            ModelKind::Logistic => m
-                .predict_proba(&gx)
-                .map_err(|e| PlotError::BadInput(e.to_string()))?
-                .chunks(2)
-                .map(|p| {
-                    if p[1] >= 0.5 {
-                        light(color(1), 0.6 * (p[1] - 0.5) * 2.0)
-                    } else {
-                        light(color(0), 0.6 * (0.5 - p[1]) * 2.0)
-                    }
-                })
-                .collect(),
-            _ => m
-                .decision_function(&gx)
-                .iter()
-                .map(|&z| light(color((z > 0.0) as usize), (z.abs() / 2.0).min(1.0) * 0.6))
-                .collect(),
+            ModelKind::Logistic => {
+                let label = format!("P(class {})", m.classes[1]);
+                draw_colorbar(&bar, (0.0, 1.0), probability_fill, &label)?;
+                m.predict_proba(&gx)
+                    .map_err(|e| PlotError::BadInput(e.to_string()))?
+                    .chunks(2)
+                    .map(|p| probability_fill(p[1]))
+                    .collect()
+            }
+            _ => {
+                draw_colorbar(&bar, (-2.0, 2.0), score_fill, "score w·x + b (clipped)")?;
+                m.decision_function(&gx)
+                    .iter()
+                    .map(|&z| score_fill(z))
+                    .collect()
+            }
         };
         chart.draw_series((0..GRID * GRID).map(|k| {
             let (a, b) = (k / GRID, k % GRID);
@@ -152,11 +172,10 @@ impl Figure for BoundaryFigure<'_> {
             } else {
                 "score 0"
             };
-            chart
-                .draw_series(LineSeries::new(line, BLACK.stroke_width(3)))?
+            smooth_line(&mut chart, &line, BLACK.to_rgba(), 2.0)?
                 .label(label)
                 .legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(3))
+                    PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2))
                 });
         }
         for (c, name) in m.classes.iter().enumerate() {

@@ -1,7 +1,7 @@
 //! Training curves: the relative gap of the objective to the best value against
 //! iterations and against seconds, several runs overlaid (log scale).
 
-use crate::{color, font, legend, range_of, Figure, PlotError, PlotResult};
+use crate::{color, font, legend, range_of, smooth_line, Figure, PlotError, PlotResult};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -147,11 +147,10 @@ impl Figure for CurvesFigure {
                     .map(|p| (x_of(p, by_time), gap(p.2)))
                     .collect();
                 let few = pts.len() <= 60;
-                chart
-                    .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))?
+                smooth_line(&mut chart, &pts, c.to_rgba(), 1.5)?
                     .label(run.name.clone())
                     .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
+                        PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(2))
                     });
                 if few {
                     chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled())))?;

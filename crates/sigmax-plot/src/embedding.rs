@@ -3,7 +3,7 @@
 //! dimensions, histograms of the angle between each feature and its own class weight
 //! versus the other classes' weights.
 
-use crate::{color, font, legend, range_of, xy_chart, Figure, PlotError, PlotResult};
+use crate::{color, font, legend, range_of, smooth_line, xy_chart, Figure, PlotError, PlotResult};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -13,30 +13,31 @@ pub struct EmbeddingFigure {
     pub features: Vec<f64>,
     pub labels: Vec<u32>,
     pub classes: Vec<String>,
-    pub weights: Option<Vec<f64>>,
+    /// Each class's weight direction, where it has one (a head trained on a subset of the
+    /// classes has none for the others); empty: no directions drawn.
+    pub weights: Vec<Option<[f64; 2]>>,
     pub title: String,
 }
 
 impl EmbeddingFigure {
+    /// `weights`: one direction per class (as many as `classes`), or none at all.
     pub fn new(
         features: Vec<f64>,
         d: usize,
         labels: Vec<u32>,
         classes: Vec<String>,
-        weights: Option<Vec<f64>>,
+        weights: Vec<Option<[f64; 2]>>,
         title: String,
     ) -> Result<Self, PlotError> {
         if d != 2 {
             return Err(PlotError::BadInput(format!("a 2-D embedding picture needs 2 features per row, got {d} (use the angle histogram)")));
         }
-        if let Some(w) = &weights {
-            if w.len() != 2 * classes.len() {
-                return Err(PlotError::BadInput(format!(
-                    "weights: expected {} rows of 2, got {} values",
-                    classes.len(),
-                    w.len()
-                )));
-            }
+        if !weights.is_empty() && weights.len() != classes.len() {
+            return Err(PlotError::BadInput(format!(
+                "weights: expected one direction per class ({}), got {}",
+                classes.len(),
+                weights.len()
+            )));
         }
         Ok(EmbeddingFigure {
             features,
@@ -45,6 +46,27 @@ impl EmbeddingFigure {
             weights,
             title,
         })
+    }
+
+    /// The points of the right panel: each feature scaled to unit length (on the circle;
+    /// no jitter), a zero feature at the origin.
+    pub fn normalized(&self) -> Vec<(f64, f64)> {
+        self.features
+            .chunks(2)
+            .map(|p| {
+                let n = (p[0] * p[0] + p[1] * p[1]).sqrt();
+                if n > 0.0 {
+                    (p[0] / n, p[1] / n)
+                } else {
+                    (0.0, 0.0)
+                }
+            })
+            .collect()
+    }
+
+    /// Row-major K × 2 weights (one row per class) as directions.
+    pub fn directions(weights: &[f64]) -> Vec<Option<[f64; 2]>> {
+        weights.chunks(2).map(|w| Some([w[0], w[1]])).collect()
     }
 }
 
@@ -61,65 +83,62 @@ impl Figure for EmbeddingFigure {
         let titled = root.titled(&self.title, font(24))?;
         let panels = titled.split_evenly((1, 2));
         let pts: Vec<(f64, f64)> = self.features.chunks(2).map(|p| (p[0], p[1])).collect();
+        let on_circle = self.normalized();
         let r = range_of(pts.iter().flat_map(|p| [p.0.abs(), p.1.abs()])).1 * 1.05;
         for (panel, normalized) in panels.iter().zip([false, true]) {
             let lim = if normalized { 1.25 } else { r };
+            let caption = match (normalized, self.weights.is_empty()) {
+                (false, _) => "features",
+                (true, true) => "normalized x/‖x‖: every point on the unit circle",
+                (true, false) => {
+                    "normalized x/‖x‖ on the unit circle; lines: class weight directions"
+                }
+            };
+            let (x_desc, y_desc) = if normalized {
+                ("x₁/‖x‖", "x₂/‖x‖")
+            } else {
+                ("feature 1 (x₁)", "feature 2 (x₂)")
+            };
             let mut chart = ChartBuilder::on(panel)
-                .caption(
-                    if normalized {
-                        "normalized: x/‖x‖"
-                    } else {
-                        "features"
-                    },
-                    font(18),
-                )
+                .caption(caption, font(17))
                 .margin(12)
-                .x_label_area_size(35)
-                .y_label_area_size(45)
+                .x_label_area_size(45)
+                .y_label_area_size(55)
                 .build_cartesian_2d(-lim..lim, -lim..lim)?;
-            chart.configure_mesh().label_style(font(13)).draw()?;
+            chart
+                .configure_mesh()
+                .x_desc(x_desc)
+                .y_desc(y_desc)
+                .label_style(font(13))
+                .axis_desc_style(font(15))
+                .draw()?;
             if normalized {
-                let circle: Vec<(f64, f64)> = (0..=360)
-                    .map(|t| (t as f64).to_radians())
+                let circle: Vec<(f64, f64)> = (0..=720)
+                    .map(|t| (t as f64 * 0.5).to_radians())
                     .map(|t| (t.cos(), t.sin()))
                     .collect();
-                chart.draw_series(LineSeries::new(circle, BLACK.mix(0.3)))?;
+                smooth_line(&mut chart, &circle, BLACK.mix(0.3), 1.0)?;
             }
             for (c, name) in self.classes.iter().enumerate() {
                 let col = color(c);
-                let mine = pts
+                // On the circle, points of one class pile up: lighter dots show density.
+                let (radius, alpha) = if normalized { (2, 0.25) } else { (2, 0.6) };
+                let mine = if normalized { &on_circle } else { &pts }
                     .iter()
                     .zip(&self.labels)
                     .filter(|(_, &l)| l as usize == c)
-                    .map(|(p, _)| {
-                        if normalized {
-                            let n = (p.0 * p.0 + p.1 * p.1).sqrt().max(1e-300);
-                            // A little radial spread so overlapping points stay visible.
-                            let jitter = 1.0
-                                + 0.08
-                                    * (((p.0 * 12.9898 + p.1 * 78.233).sin() * 43758.5453)
-                                        .fract()
-                                        .abs()
-                                        - 0.5);
-                            (p.0 / n * jitter, p.1 / n * jitter)
-                        } else {
-                            *p
-                        }
-                    });
-                let s =
-                    chart.draw_series(mine.map(|p| Circle::new(p, 2, col.mix(0.6).filled())))?;
+                    .map(|(p, _)| *p);
+                let s = chart
+                    .draw_series(mine.map(|p| Circle::new(p, radius, col.mix(alpha).filled())))?;
                 if !normalized {
                     s.label(name.clone())
                         .legend(move |(x, y)| Circle::new((x + 10, y), 5, col.filled()));
                 }
-                if let Some(w) = &self.weights {
-                    let (wx, wy) = (w[2 * c], w[2 * c + 1]);
+                if let Some(Some([wx, wy])) = self.weights.get(c) {
                     let n = (wx * wx + wy * wy).sqrt().max(1e-300);
                     let len = if normalized { 1.2 } else { lim * 0.95 };
-                    chart.draw_series(LineSeries::new(
-                        vec![(0.0, 0.0), (wx / n * len, wy / n * len)],
-                        col.stroke_width(3),
-                    ))?;
+                    let line = [(0.0, 0.0), (wx / n * len, wy / n * len)];
+                    smooth_line(&mut chart, &line, col.to_rgba(), 2.0)?;
                 }
             }
             if !normalized {

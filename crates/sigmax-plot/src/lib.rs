@@ -1,16 +1,19 @@
 //! sigmax's figures, drawn with plotters into PNG or SVG (the file extension decides).
 //!
-//! Text is rendered with an embedded DejaVu Sans (Bitstream Vera license, see
-//! `assets/DejaVuSans-LICENSE.txt`), so no system fonts are needed. Each figure is a value
+//! Text in PNGs is rendered with an embedded DejaVu Sans (Bitstream Vera license, see
+//! `assets/DejaVuSans-LICENSE.txt`), so no system fonts are needed; SVGs name the font
+//! ("DejaVu Sans, sans-serif") and leave the glyphs to the viewer. Each figure is a value
 //! implementing [`Figure`]; [`render`] draws it into a file atomically (temp file + rename).
 
 mod boundary;
+mod colorbar;
 mod curves;
 mod embedding;
 mod evaluation;
 mod grid;
 mod losses;
 mod psi;
+mod smooth;
 
 pub use boundary::BoundaryFigure;
 pub use curves::{read_log_csv, CurvesFigure, Run};
@@ -19,6 +22,7 @@ pub use evaluation::{CalibrationFigure, ConfusionFigure, RocFigure};
 pub use grid::FigureGrid;
 pub use losses::LossesFigure;
 pub use psi::PsiFigure;
+pub(crate) use smooth::smooth_line;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -62,11 +66,17 @@ pub trait Figure {
 
 static FONT: Once = Once::new();
 
-/// Registers the embedded font under the family name "sans-serif" (once per process).
+/// The font family of every text: PNGs are drawn with the embedded DejaVu Sans registered
+/// under this name; SVGs keep their text as text and name it as a CSS font list, so a
+/// viewer uses DejaVu Sans if it has it and its own sans-serif otherwise (the glyphs are
+/// not embedded: an SVG's look depends on the viewer's fonts; the PNG's does not).
+const FONT_FAMILY: &str = "DejaVu Sans, sans-serif";
+
+/// Registers the embedded font under [`FONT_FAMILY`] (once per process).
 fn ensure_font() {
     FONT.call_once(|| {
         let bytes: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");
-        if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_err() {
+        if plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, bytes).is_err() {
             panic!("the embedded DejaVu Sans font is invalid");
         }
     });
@@ -91,7 +101,7 @@ pub fn render(fig: &impl Figure, path: &Path) -> PlotResult {
     sigmax::atomic::write_atomically_via(path, &format!(".{ext}"), |tmp| {
         if ext == "png" {
             let root = BitMapBackend::new(tmp, size).into_drawing_area();
-            fig.draw(&root)?;
+            smooth::with_raster(true, || fig.draw(&root))?;
             root.present()?;
         } else {
             let root = SVGBackend::new(tmp, size).into_drawing_area();
@@ -156,7 +166,7 @@ where
 
 /// Text style helper.
 pub(crate) fn font(size: u32) -> TextStyle<'static> {
-    ("sans-serif", size).into_font().into()
+    (FONT_FAMILY, size).into_font().into()
 }
 
 /// The legend box every figure uses.

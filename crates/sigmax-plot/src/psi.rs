@@ -2,7 +2,7 @@
 //! A-Softmax for m = 1…4 (Liu et al. 2016, Fig. 3), CosFace cos θ − m and ArcFace
 //! cos(θ + m) with its monotone fallback.
 
-use crate::{color, legend, xy_chart, Figure, PlotResult};
+use crate::{color, legend, smooth_line, xy_chart, Figure, PlotResult};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use sigmax::margin::Psi;
@@ -51,30 +51,33 @@ impl Figure for PsiFigure {
             format!("CosFace cos θ − {cm}"),
             thetas.iter().map(|&t| (t, t.cos() - cm)).collect(),
         ));
+        // ArcFace's cos(θ + m) turns upward past θ = π − m, which would reward a larger
+        // angle; implementations switch to cos θ − m·sin m there (InsightFace's default,
+        // pytorch-metric-learning since PR #539), a jump at π − m (−1 to −cos m − m sin m,
+        // insightface issue #228), drawn as a break rather than a vertical segment.
         let am = self.arcface_margin;
+        let mut arcface: Vec<(f64, f64)> = Vec::new();
+        for &t in &thetas {
+            if t + am > PI && arcface.last().is_some_and(|p| p.0 + am <= PI) {
+                arcface.push((f64::NAN, f64::NAN));
+            }
+            let v = if t + am <= PI {
+                (t + am).cos()
+            } else {
+                t.cos() - am * am.sin()
+            };
+            arcface.push((t, v));
+        }
         series.push((
-            format!("ArcFace cos(θ + {am})"),
-            thetas
-                .iter()
-                .map(|&t| {
-                    (
-                        t,
-                        if t + am <= PI {
-                            (t + am).cos()
-                        } else {
-                            t.cos() - am * am.sin()
-                        },
-                    )
-                })
-                .collect(),
+            format!("ArcFace cos(θ + {am}); past θ = π − {am}: cos θ − {am}·sin {am}"),
+            arcface,
         ));
         for (i, (name, pts)) in series.into_iter().enumerate() {
             let c = color(i);
-            chart
-                .draw_series(LineSeries::new(pts, c.stroke_width(3)))?
+            smooth_line(&mut chart, &pts, c.to_rgba(), 2.0)?
                 .label(name)
                 .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
+                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(2))
                 });
         }
         legend(&mut chart, SeriesLabelPosition::LowerLeft)

@@ -37,6 +37,11 @@ fn check(fig: &impl Figure, name: &str, svg_needles: &[&str]) {
     for n in svg_needles {
         assert!(text.contains(n), "{name}: the SVG lacks {n:?}");
     }
+    // SVG text names the embedded font first and a generic fallback.
+    assert!(
+        text.contains(r#"font-family="DejaVu Sans, sans-serif""#),
+        "{name}: SVG font"
+    );
     let files: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -122,7 +127,7 @@ fn decision_boundaries() {
         .unwrap()
         .model;
         let needles: &[&str] = if kind == ModelKind::Logistic {
-            &["P = 0.5", "class 0", "class 1"]
+            &["P = 0.5", "class 0", "class 1", "P(class 1)"] // the colour bar's label
         } else {
             &["class 2", "regions"]
         };
@@ -151,7 +156,7 @@ fn embeddings() {
         2,
         d.y.clone(),
         d.classes.clone(),
-        Some(w.clone()),
+        EmbeddingFigure::directions(&w),
         "toy".into(),
     )
     .unwrap();
@@ -167,7 +172,7 @@ fn embeddings() {
         3,
         vec![0, 1],
         vec!["a".into(), "b".into()],
-        None,
+        vec![],
         "t".into()
     )
     .is_err());
@@ -179,7 +184,7 @@ fn embeddings() {
                 2,
                 d.y.clone(),
                 d.classes.clone(),
-                Some(w.clone()),
+                EmbeddingFigure::directions(&w),
                 t.into(),
             )
             .unwrap()
@@ -199,16 +204,30 @@ fn evaluation_pictures() {
     let (tr, te) = heart_scale().split(0.2, 1);
     let m = train(&tr, &TrainOptions::default(), None).unwrap().model;
     let positive: Vec<bool> = te.y.iter().map(|&c| c == 1).collect();
+    let curves = vec![(
+        "logistic".into(),
+        positive.clone(),
+        m.decision_function(&te.x),
+    )];
+    check(
+        &RocFigure::new(curves.clone()),
+        "roc",
+        &["AUC 0.8", "false positive rate", "ROC curve"],
+    );
     check(
         &RocFigure {
-            curves: vec![(
-                "logistic".into(),
-                positive.clone(),
-                m.decision_function(&te.x),
-            )],
+            curves,
+            title: "ROC: m.json on test.svm".into(),
+            log_far: true,
         },
-        "roc",
-        &["AUC 0.8", "false positive rate"],
+        "roc-log",
+        &[
+            "AUC 0.8",
+            "(log scale)",
+            "ROC: m.json on test.svm",
+            "1e-1",
+            "1e0",
+        ],
     );
     let p = m.predict_proba(&te.x).unwrap();
     let cal = CalibrationFigure {
@@ -232,6 +251,7 @@ fn evaluation_pictures() {
             &cm.counts[0][0].to_string(),
             "true class",
             "predicted class",
+            "count", // the colour bar
         ],
     );
 }
@@ -256,4 +276,82 @@ fn wrong_extension_and_bad_logs_are_errors() {
         .unwrap()
         .to_string()
         .contains(":2: expected numbers"));
+}
+
+/// How much of `ink` a pixel is, if it is `ink` blended over white (None otherwise).
+fn coverage_of(pixel: [u8; 3], ink: [u8; 3]) -> Option<f64> {
+    let shares: Vec<f64> = (0..3)
+        .filter(|&k| ink[k] < 200)
+        .map(|k| (255.0 - pixel[k] as f64) / (255.0 - ink[k] as f64))
+        .collect();
+    let (lo, hi) = shares
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &s| {
+            (l.min(s), h.max(s))
+        });
+    let untouched = (0..3).all(|k| ink[k] < 200 || pixel[k] >= 250);
+    (hi - lo < 0.12 && lo > 0.05 && hi < 1.05 && untouched).then_some(0.5 * (lo + hi))
+}
+
+#[test]
+fn curves_are_drawn_as_thin_anti_aliased_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("losses.png");
+    render(&LossesFigure, &png).unwrap();
+    let img = image::open(&png).unwrap().to_rgb8();
+    let c = color(2); // the logistic (log₂) curve, green
+    let ink = [c.0, c.1, c.2];
+    let (mut partial, mut widest) = (0, 0);
+    for x in 100..img.width() - 250 {
+        let mut run = 0;
+        for y in 0..img.height() {
+            match coverage_of(img.get_pixel(x, y).0, ink) {
+                Some(a) => {
+                    if a < 0.85 {
+                        partial += 1;
+                    }
+                    if a >= 0.5 {
+                        run += 1;
+                        widest = widest.max(run);
+                    } else {
+                        run = 0;
+                    }
+                }
+                None => run = 0,
+            }
+        }
+    }
+    assert!(widest <= 3, "a line {widest} px thick");
+    assert!(
+        partial > 300,
+        "{partial} partly covered pixels: not anti-aliased"
+    );
+}
+
+#[test]
+fn normalized_features_lie_on_the_unit_circle() {
+    let d = blobs(40, &[(3.0, 0.0), (-2.0, 2.0)], 1.5, 3);
+    let mut x = Vec::new();
+    for i in 0..d.n_rows() {
+        d.x.row(i).for_each(|_, v| x.push(v));
+    }
+    let fig =
+        EmbeddingFigure::new(x, 2, d.y.clone(), d.classes.clone(), vec![], "t".into()).unwrap();
+    for (a, b) in fig.normalized() {
+        assert!(
+            ((a * a + b * b).sqrt() - 1.0).abs() < 1e-12,
+            "({a}, {b}) off the circle"
+        );
+    }
+    // Directions for some classes only (a head trained on a subset).
+    let partial = EmbeddingFigure::new(
+        fig.features.clone(),
+        2,
+        d.y.clone(),
+        d.classes.clone(),
+        vec![Some([1.0, 0.0]), None],
+        "subset".into(),
+    )
+    .unwrap();
+    check(&partial, "partial", &["subset", "class weight directions"]);
 }

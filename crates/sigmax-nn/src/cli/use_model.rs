@@ -19,6 +19,10 @@ pub struct ModelInput {
     /// cpu, or cuda when built with `--features cuda`.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Use only the images of these classes: e.g. 0-6 or 1,3,5, or `head` for the
+    /// classes the model's head was trained on (default: every image of the data).
+    #[arg(long)]
+    pub classes: Option<String>,
 }
 
 /// A loaded model, the images and their embedding.
@@ -33,6 +37,18 @@ impl ModelInput {
     fn embed(&self, path: &std::path::Path) -> Result<Used> {
         let device = sigmax_nn::device(&self.device)?;
         let (model, spec, data) = load_model_and_data(path, &self.data, &device)?;
+        let data = match self.classes.as_deref() {
+            None => data,
+            Some("head") => data.with_classes(&spec.classes),
+            Some(list) => data.with_classes(&super::spec::parse_classes(list)?),
+        };
+        if data.is_empty() {
+            bail!(
+                "{}: no images of the classes {}",
+                data.source,
+                self.classes.as_deref().unwrap_or_default()
+            );
+        }
         let emb = embed(&model, &spec, &data, &device);
         Ok(Used {
             model,
@@ -76,9 +92,9 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "model {} ({:?}, dim {}), data {}",
+        "model {} ({}, dim {}), data {}",
         a.model.display(),
-        spec.head,
+        head_name(&spec.head),
         spec.dim,
         data.source
     );
@@ -196,30 +212,64 @@ pub fn run_plot(a: PlotArgs) -> Result<()> {
             data,
             emb,
         } = a.input.embed(path)?;
+        // Several models: each panel names its file, as two runs may share head and data.
+        let file = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let title = match (&a.title, a.models.len()) {
             (Some(t), 1) => t.clone(),
-            _ => format!("{} — {}", head_name(&spec.head), data.source),
+            (_, 1) => format!("{} on {}", head_name(&spec.head), data.source),
+            _ => format!("{file}: {} on {}", head_name(&spec.head), data.source),
         };
+        let d = spec.dim;
         let features: Vec<f64> = emb.features.iter().map(|&v| v as f64).collect();
         let weights: Vec<f64> = model.class_weights().iter().map(|&v| v as f64).collect();
-        // Colors by the data's classes; images of classes the head never saw are drawn too.
-        let classes = data.classes();
-        let labels: Vec<u32> = data
-            .labels
-            .iter()
-            .map(|l| classes.iter().position(|c| c == l).unwrap() as u32)
-            .collect();
-        if spec.dim == 2 {
-            // Class weights are drawn when the data's classes are exactly the head's.
-            let w = (classes == spec.classes).then_some(weights);
+        let head_index = |label: u32| spec.classes.iter().position(|&c| c == label);
+        if d == 2 {
+            // Colors by the data's classes; images of classes the head never saw are
+            // drawn too, without a weight direction.
+            let classes = data.classes();
+            let labels: Vec<u32> = data
+                .labels
+                .iter()
+                .map(|l| classes.iter().position(|c| c == l).unwrap() as u32)
+                .collect();
+            let directions = classes
+                .iter()
+                .map(|&c| head_index(c).map(|k| [weights[2 * k], weights[2 * k + 1]]))
+                .collect();
             let names = classes.iter().map(|c| c.to_string()).collect();
-            embeddings.push(EmbeddingFigure::new(features, 2, labels, names, w, title)?);
+            embeddings.push(EmbeddingFigure::new(
+                features, 2, labels, names, directions, title,
+            )?);
         } else {
-            if classes != spec.classes {
-                bail!("{}: angle histograms need data of exactly the head's classes {:?} (found {classes:?})", path.display(), spec.classes);
+            // Each image's angle to its own class's weight: only the head's classes have one.
+            let (mut own, mut labels) = (Vec::new(), Vec::new());
+            for (row, &l) in features.chunks(d).zip(&data.labels) {
+                if let Some(k) = head_index(l) {
+                    own.extend_from_slice(row);
+                    labels.push(k as u32);
+                }
+            }
+            if labels.is_empty() {
+                bail!(
+                    "{}: {} has no images of the head's classes {:?}",
+                    path.display(),
+                    data.source,
+                    spec.classes
+                );
+            }
+            if labels.len() < data.len() {
+                eprintln!(
+                    "note: {}: angle histograms use the {} images of the head's classes {:?}; {} images of other classes are left out",
+                    path.display(),
+                    labels.len(),
+                    spec.classes,
+                    data.len() - labels.len()
+                );
             }
             histograms.push(AngleHistogramFigure::new(
-                &features, &weights, spec.dim, &labels, title,
+                &own, &weights, d, &labels, title,
             )?);
         }
     }
@@ -267,6 +317,10 @@ pub struct RocArgs {
     /// Seed of the pair sampling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// A linear false-positive-rate axis (default: logarithmic, to read TAR at FAR =
+    /// 1e-3 … 1e-2 as verification results are read).
+    #[arg(long)]
+    pub linear_far: bool,
 }
 
 pub fn run_roc(a: RocArgs) -> Result<()> {
@@ -277,7 +331,7 @@ pub fn run_roc(a: RocArgs) -> Result<()> {
         } = a.input.embed(path)?;
         let Some(v) = open_set(&emb, &spec, &data, a.pairs_per_fold, a.seed) else {
             bail!(
-                "{}: {} has no images of two or more classes outside the head's {:?}",
+                "{}: {} has no images of two or more classes outside the head's {:?}; an open-set ROC needs classes the head never saw (train with --classes to hold some out)",
                 path.display(),
                 data.source,
                 spec.classes
@@ -293,7 +347,15 @@ pub fn run_roc(a: RocArgs) -> Result<()> {
         );
         curves.push((head_name(&spec.head), v.truth, v.scores));
     }
-    sigmax_plot::render(&RocFigure { curves }, &a.output)?;
+    let title = format!("Open-set verification ROC on {}", a.input.data);
+    sigmax_plot::render(
+        &RocFigure {
+            curves,
+            title,
+            log_far: !a.linear_far,
+        },
+        &a.output,
+    )?;
     eprintln!("wrote {}", a.output.display());
     Ok(())
 }
