@@ -13,9 +13,11 @@ mkdir -p "$out" docs/nn
 run_set() { # data-train data-test epochs tag
   local models=()
   for entry in "${PICTURE_HEADS[@]}"; do
-    local name=${entry%%|*} flags=${entry#*|}
+    local name=${entry%%|*} flags=${entry#*|} anneal=()
+    # λ annealing is a setting of the L-Softmax / A-Softmax heads only.
+    case "$flags" in *lsoftmax*|*asoftmax*) anneal=(--anneal "$ANNEAL") ;; esac
     echo "== $4 $name" >&2
-    $NN train --device "${DEVICE:-cpu}" --data "$1" --test "$2" --net "$NET" --dim 2 --epochs "$3" --anneal "$ANNEAL" $flags \
+    $NN train --device "${DEVICE:-cpu}" --data "$1" --test "$2" --net "$NET" --dim 2 --epochs "$3" "${anneal[@]}" $flags \
       -o "$out/$4-$name.sxnn" 2>&1 | grep -E "^(test|error)" >&2
     models+=("$out/$4-$name.sxnn")
   done

@@ -25,7 +25,7 @@ pub struct LossArgs {
     #[arg(long, num_args = 3, value_names = ["M1", "M2", "M3"])]
     pub margins: Option<Vec<f64>>,
     /// Annealing λ of lsoftmax/asoftmax (0 = the pure margin loss).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub lambda: f64,
     /// Features, one row per sample (CSV, no header).
     #[arg(long)]
@@ -54,9 +54,21 @@ impl LossArgs {
             scale: self.scale,
             margins: self.margins.as_ref().map(|m| [m[0], m[1], m[2]]),
         };
-        self.head
+        let head = self
+            .head
             .build(&params)
-            .with_context(|| format!("--head {}", self.head))
+            .with_context(|| format!("--head {}", self.head))?;
+        if !(self.lambda >= 0.0 && self.lambda.is_finite()) {
+            bail!("--lambda {}: expected a finite number ≥ 0", self.lambda);
+        }
+        if self.lambda != 0.0 && !head.anneals() {
+            bail!(
+                "--lambda {}: λ annealing applies to lsoftmax and asoftmax only, not to --head {}",
+                self.lambda,
+                self.head
+            );
+        }
+        Ok(head)
     }
 }
 

@@ -573,6 +573,15 @@ fn loss_command_rejects_bad_input() {
         "{}",
         o.stderr
     );
+    // λ belongs to the annealing heads only; a negative one is refused.
+    let o = run(base(&["--labels", s(&y), "--lambda", "3"]));
+    assert!(
+        !o.ok && o.stderr.contains("lsoftmax and asoftmax only"),
+        "{}",
+        o.stderr
+    );
+    let o = run(base(&["--labels", s(&y), "--lambda", "-1"]));
+    assert!(!o.ok && o.stderr.contains("≥ 0"), "{}", o.stderr);
     let short = write(dir.path(), "short_y.csv", "0\n1\n");
     let o = run(base(&["--labels", s(&short)]));
     assert!(

@@ -215,6 +215,13 @@ fn bad_input_gets_a_clear_error() {
     // Settings are checked before the banner is printed.
     let e = fails(&["train", "--epochs", "0"]);
     assert!(e.contains("epochs") && !e.contains("training mlp"), "{e}");
+    // Settings the chosen head or optimizer does not take are refused, not ignored.
+    let e = fails(&["train", "--head", "arcface", "--anneal", "none"]);
+    assert!(e.contains("lsoftmax and asoftmax only"), "{e}");
+    let e = fails(&["train", "--momentum", "0.5"]);
+    assert!(e.contains("--optimizer sgd"), "{e}");
+    let e = fails(&["train", "--head", "softmax", "--scale", "30"]);
+    assert!(e.contains("no scale"), "{e}");
 
     let small = dir.path().join("small.csv");
     std::fs::write(

@@ -85,7 +85,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
     };
     if !args.json {
         eprintln!(
-            "training {} + {} (dim {}) on {} images of classes {:?} from {}, {} epochs, batch {}",
+            "training {} + {} (dim {}) on {} images of classes {:?} from {}, {} epoch{}, batch {}",
             config.model.net.name(),
             config.model.head,
             config.model.dim,
@@ -96,6 +96,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
             config.model.classes,
             data.source,
             config.epochs,
+            if config.epochs == 1 { "" } else { "s" },
             config.batch_size
         );
     }

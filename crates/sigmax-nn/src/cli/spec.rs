@@ -61,17 +61,17 @@ pub struct TrainArgs {
     /// λ annealing of L-Softmax / A-Softmax: sphereface (λ = max(5, 1000/(1+0.12·step)),
     /// default), lsoftmax-mnist (1000·(1+2.5e-5·step)^-35), none (λ = 0), or
     /// BASE,GAMMA,POWER,MIN for max(MIN, BASE·(1+GAMMA·step)^-POWER).
-    #[arg(long, default_value = "sphereface")]
-    pub anneal: String,
+    #[arg(long)]
+    pub anneal: Option<String>,
     /// Optimizer: adam, or sgd with --momentum.
     #[arg(long, value_enum, default_value = "adam")]
     pub optimizer: OptimizerArg,
     /// Learning rate (default 1e-3 for Adam, 0.05 for SGD).
     #[arg(long = "learning-rate", visible_alias = "lr")]
     pub lr: Option<f64>,
-    /// SGD momentum.
-    #[arg(long, default_value_t = 0.9)]
-    pub momentum: f64,
+    /// SGD momentum (default 0.9; only with --optimizer sgd).
+    #[arg(long)]
+    pub momentum: Option<f64>,
     /// L2 weight decay on the network and head weights.
     #[arg(long, default_value_t = 5e-4)]
     pub weight_decay: f64,
@@ -137,14 +137,24 @@ impl TrainArgs {
                 margins: self.margins.as_ref().map(|m| [m[0], m[1], m[2]]),
             })
             .with_context(|| format!("--head {}", self.head))?;
-        let (optimizer, default_lr) = match self.optimizer {
-            OptimizerArg::Sgd => (
+        // Settings that do not apply are refused rather than ignored.
+        if let (Some(a), false) = (&self.anneal, head.anneals()) {
+            bail!(
+                "--anneal {a}: λ annealing applies to lsoftmax and asoftmax only, not to --head {}",
+                self.head
+            );
+        }
+        let (optimizer, default_lr) = match (self.optimizer, self.momentum) {
+            (OptimizerArg::Sgd, m) => (
                 OptimizerKind::Sgd {
-                    momentum: self.momentum,
+                    momentum: m.unwrap_or(0.9),
                 },
                 0.05,
             ),
-            OptimizerArg::Adam => (OptimizerKind::Adam, 1e-3),
+            (OptimizerArg::Adam, Some(m)) => {
+                bail!("--momentum {m}: applies to --optimizer sgd, not adam")
+            }
+            (OptimizerArg::Adam, None) => (OptimizerKind::Adam, 1e-3),
         };
         let net = match self.net {
             NetArg::Mlp => NetSpec::mlp_default(),
@@ -166,7 +176,7 @@ impl TrainArgs {
             batch_size: self.batch,
             epochs: self.epochs,
             seed: self.seed,
-            annealing: parse_annealing(&self.anneal)?,
+            annealing: parse_annealing(self.anneal.as_deref().unwrap_or("sphereface"))?,
             data: self.data.clone(),
             limit: self.limit,
         })
