@@ -228,7 +228,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
         .resolve_model(data.classes.len())
         .unwrap_or(ModelKind::Logistic);
     let progress = SolverProgress::new(opts.resolve_solver(kind).name(), args.json);
-    let mut observe = |r: &sigmax::solver::IterRecord| progress.update(r);
+    let mut observe = |r: &sigmax::solver::IterRecord| {
+        progress.update(r);
+        std::ops::ControlFlow::Continue(())
+    };
     let fit = train(&data, &opts, Some(&mut observe));
     progress.finish();
     let fit = fit

@@ -51,6 +51,9 @@ pub enum Error {
         objective: f64,
         advice: &'static str,
     },
+    /// The caller's observer asked the fit to stop (e.g. on Ctrl-C).
+    #[error("training interrupted at iteration {iteration}")]
+    Interrupted { iteration: usize },
     #[error("label {label:?} (row {row}) is not one of the model's classes {classes:?}")]
     UnknownLabel {
         label: String,

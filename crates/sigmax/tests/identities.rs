@@ -431,3 +431,46 @@ fn softmax_preconditioners_reach_the_same_optimum() {
         assert!((j - best).abs() < 1e-12 * best, "{p:?}: {j} vs {best}");
     }
 }
+
+#[test]
+fn an_observer_can_interrupt_every_solver() {
+    use std::ops::ControlFlow;
+    let d = heart();
+    for solver in [
+        SolverChoice::Newton,
+        SolverChoice::Lbfgs,
+        SolverChoice::Gd,
+        SolverChoice::Sgd,
+        SolverChoice::DualCd,
+        SolverChoice::OwlQn,
+    ] {
+        let opts = TrainOptions {
+            solver,
+            intercept: solver != SolverChoice::DualCd,
+            penalty: if solver == SolverChoice::OwlQn {
+                sigmax::train::Penalty::L1
+            } else {
+                sigmax::train::Penalty::L2
+            },
+            tol: 1e-14,
+            ..TrainOptions::default()
+        };
+        let mut seen = 0;
+        let mut stop_at_two = |r: &sigmax::solver::IterRecord| {
+            seen = r.iteration;
+            if r.iteration >= 2 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        let Err(e) = train(&d, &opts, Some(&mut stop_at_two)) else {
+            panic!("{solver}: not interrupted");
+        };
+        assert!(
+            matches!(e, sigmax::Error::Interrupted { iteration: 2 }),
+            "{solver}: {e}"
+        );
+        assert_eq!(seen, 2, "{solver}");
+    }
+}

@@ -70,8 +70,9 @@ pub struct SolverReport {
     pub history: Vec<IterRecord>,
 }
 
-/// Receives each iteration as it happens (progress bars, logs).
-pub type Observer<'a> = &'a mut dyn FnMut(&IterRecord);
+/// Receives each iteration as it happens (progress bars, logs, a caller's interrupt
+/// check); `ControlFlow::Break` stops the fit with [`Error::Interrupted`].
+pub type Observer<'a> = &'a mut dyn FnMut(&IterRecord) -> std::ops::ControlFlow<()>;
 
 /// Bookkeeping shared by all solvers: timing, history, the stopping test.
 pub(crate) struct Tracker<'o> {
@@ -114,7 +115,9 @@ impl<'o> Tracker<'o> {
         };
         self.history.push(r);
         if let Some(o) = self.observer.as_mut() {
-            o(&r);
+            if o(&r).is_break() {
+                return Err(Error::Interrupted { iteration });
+            }
         }
         if !objective.is_finite() || !grad_norm.is_finite() {
             return Err(Error::Diverged {

@@ -1,0 +1,299 @@
+//! `sigmax._sigmax`: the compiled half of the Python package. It converts NumPy / SciPy
+//! inputs into sigmax's data types, trains with the GIL released (Ctrl-C still stops a
+//! long fit, between iterations), and hands coefficients back as NumPy arrays. The
+//! estimator classes live in pure Python (`python/sigmax`), the pattern that passes
+//! scikit-learn's estimator checks (cloning, pickling and parameters stay plain Python).
+//!
+//! What is copied: features are stored as f32 by sigmax, so a dense array (float32 or
+//! float64, C or Fortran order, read-only memory maps included) is copied once into a
+//! row-major f32 matrix, and a CSR matrix's arrays once into (usize, u32, f32) arrays.
+
+use numpy::ndarray::ArrayView2;
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use sigmax::data::{CsrMatrix, Dataset, DenseMatrix, Features, Format, LoadOptions};
+use sigmax::model::ModelKind;
+use sigmax::train::{ModelChoice, Penalty, SolverChoice, TrainOptions};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// A 2-D array of any layout as a row-major f32 matrix.
+fn dense_from<T: Copy + Into<f64>>(a: ArrayView2<'_, T>) -> PyResult<Features> {
+    let (rows, cols) = a.dim();
+    let mut data = Vec::with_capacity(rows * cols);
+    for row in a.rows() {
+        data.extend(row.iter().map(|&v| v.into() as f32));
+    }
+    check_f32(&data)?;
+    Ok(Features::Dense(
+        DenseMatrix::new(rows, cols, data).map_err(value_error)?,
+    ))
+}
+
+/// float64 values beyond f32's range would become infinite in sigmax's storage.
+fn check_f32(values: &[f32]) -> PyResult<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(value_error(format!(
+            "X holds a value that is not a finite float32 (entry {i}); sigmax stores features as float32 (|x| < 3.4e38)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// An integer index array (int32 or int64) as `usize`s, refusing negative entries.
+fn index_array(a: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<usize>> {
+    let from = |v: i64| {
+        usize::try_from(v)
+            .map_err(|_| value_error(format!("CSR {what} holds a negative entry {v}")))
+    };
+    if let Ok(a) = a.extract::<PyReadonlyArray1<'_, i32>>() {
+        a.as_array().iter().map(|&v| from(v as i64)).collect()
+    } else {
+        let a: PyReadonlyArray1<'_, i64> = a
+            .extract()
+            .map_err(|_| value_error(format!("CSR {what} must be an int32 or int64 array")))?;
+        a.as_array().iter().map(|&v| from(v)).collect()
+    }
+}
+
+/// Features from a 2-D NumPy array, or from a tuple (data, indices, indptr, n_cols) of a
+/// CSR matrix with sorted indices and no duplicates.
+fn features(x: &Bound<'_, PyAny>) -> PyResult<Features> {
+    if x.is_instance_of::<PyTuple>() {
+        let (data, indices, indptr, n_cols): (
+            Bound<'_, PyAny>,
+            Bound<'_, PyAny>,
+            Bound<'_, PyAny>,
+            usize,
+        ) = x.extract()?;
+        let values: Vec<f32> = if let Ok(a) = data.extract::<PyReadonlyArray1<'_, f64>>() {
+            a.as_array().iter().map(|&v| v as f32).collect()
+        } else {
+            let a: PyReadonlyArray1<'_, f32> = data
+                .extract()
+                .map_err(|_| value_error("CSR data must be a float32 or float64 array"))?;
+            a.as_array().to_vec()
+        };
+        check_f32(&values)?;
+        let idx = index_array(&indices, "indices")?;
+        let idx: Vec<u32> = idx
+            .into_iter()
+            .map(|j| {
+                u32::try_from(j).map_err(|_| value_error(format!("CSR index {j} exceeds 2^32")))
+            })
+            .collect::<PyResult<_>>()?;
+        let ptr = index_array(&indptr, "indptr")?;
+        let m = CsrMatrix::try_new(n_cols, ptr, idx, values).map_err(value_error)?;
+        return Ok(Features::Sparse(m));
+    }
+    if let Ok(a) = x.extract::<PyReadonlyArray2<'_, f64>>() {
+        return dense_from(a.as_array());
+    }
+    match x.extract::<PyReadonlyArray2<'_, f32>>() {
+        Ok(a) => dense_from(a.as_array()),
+        Err(_) => Err(value_error(
+            "X must be a 2-D float32 or float64 array or CSR parts",
+        )),
+    }
+}
+
+/// The training options from the estimator's parameters (sigmax's own names).
+#[allow(clippy::too_many_arguments)]
+fn options(
+    model: &str,
+    c: f64,
+    penalty: &str,
+    l1_ratio: Option<f64>,
+    intercept: bool,
+    solver: &str,
+    tol: f64,
+    max_iter: Option<usize>,
+    warm_start: Option<Vec<f64>>,
+) -> PyResult<TrainOptions> {
+    let kind: ModelKind = model.parse().map_err(value_error)?;
+    let opts = TrainOptions {
+        model: ModelChoice::Kind(kind),
+        c: Some(c),
+        penalty: penalty.parse::<Penalty>().map_err(value_error)?,
+        l1_ratio,
+        intercept,
+        solver: solver.parse::<SolverChoice>().map_err(value_error)?,
+        tol,
+        max_iter,
+        warm_start,
+        ..TrainOptions::default()
+    };
+    opts.validate().map_err(value_error)?;
+    Ok(opts)
+}
+
+/// Trains one linear model. `y` holds class ids 0..n_classes; `sample_weight` the
+/// effective weights (sample × class weights). Returns a dict: `coef` (rows × d),
+/// `intercept` (rows), `n_iter`, `converged`, `stop_reason`, `objective`, `solver`.
+#[pyfunction]
+#[pyo3(signature = (x, y, n_classes, sample_weight, model, c, penalty, l1_ratio, intercept, solver, tol, max_iter, warm_start, n_jobs, verbose))]
+#[allow(clippy::too_many_arguments)]
+fn fit_linear<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    y: PyReadonlyArray1<'py, i64>,
+    n_classes: usize,
+    sample_weight: Option<PyReadonlyArray1<'py, f64>>,
+    model: &str,
+    c: f64,
+    penalty: &str,
+    l1_ratio: Option<f64>,
+    intercept: bool,
+    solver: &str,
+    tol: f64,
+    max_iter: Option<usize>,
+    warm_start: Option<PyReadonlyArray1<'py, f64>>,
+    n_jobs: Option<i64>,
+    verbose: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let x = features(x)?;
+    let ids: Vec<u32> = y
+        .as_array()
+        .iter()
+        .map(|&v| {
+            u32::try_from(v)
+                .ok()
+                .filter(|&k| (k as usize) < n_classes)
+                .ok_or_else(|| value_error(format!("class id {v} outside 0..{n_classes}")))
+        })
+        .collect::<PyResult<_>>()?;
+    let classes = (0..n_classes).map(|k| k.to_string()).collect();
+    let mut data = Dataset::from_class_ids(x, ids, classes).map_err(value_error)?;
+    if let Some(w) = sample_weight {
+        data = data
+            .with_weights(w.as_array().to_vec())
+            .map_err(value_error)?;
+    }
+    let warm = warm_start.map(|w| w.as_array().to_vec());
+    let opts = options(
+        model, c, penalty, l1_ratio, intercept, solver, tol, max_iter, warm,
+    )?;
+    let pool = match n_jobs {
+        None | Some(-1) => None,
+        Some(n) if n >= 1 => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n as usize)
+                .build()
+                .map_err(value_error)?,
+        ),
+        Some(n) => return Err(value_error(format!("n_jobs={n}: expected None, -1 or ≥ 1"))),
+    };
+    // The fit runs without the GIL; between iterations it looks for Ctrl-C (and prints
+    // progress when verbose) with the GIL taken back for a moment.
+    let mut interrupt: Option<PyErr> = None;
+    let fitted = py.detach(|| {
+        let mut observe = |r: &sigmax::solver::IterRecord| {
+            Python::attach(|py| {
+                if verbose {
+                    let line = format!(
+                        "iteration {:>5}: objective {:.12}, ‖∇J‖ {:.3e}\n",
+                        r.iteration, r.objective, r.grad_norm
+                    );
+                    let _ = py
+                        .import("sys")
+                        .and_then(|s| s.getattr("stderr"))
+                        .and_then(|e| e.call_method1("write", (line,)));
+                }
+                match py.check_signals() {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(e) => {
+                        interrupt = Some(e);
+                        ControlFlow::Break(())
+                    }
+                }
+            })
+        };
+        match &pool {
+            Some(p) => p.install(|| sigmax::train::train(&data, &opts, Some(&mut observe))),
+            None => sigmax::train::train(&data, &opts, Some(&mut observe)),
+        }
+    });
+    if let Some(e) = interrupt {
+        return Err(e);
+    }
+    let fitted = fitted.map_err(|e| match e {
+        sigmax::Error::Interrupted { .. } => PyKeyboardInterrupt::new_err(e.to_string()),
+        e => value_error(e),
+    })?;
+    let out = PyDict::new(py);
+    let coef = PyArray2::from_vec2(py, &fitted.model.weights).map_err(value_error)?;
+    out.set_item("coef", coef)?;
+    out.set_item("intercept", PyArray1::from_vec(py, fitted.model.bias))?;
+    out.set_item("n_iter", fitted.report.iterations)?;
+    out.set_item("converged", fitted.report.converged)?;
+    out.set_item("stop_reason", fitted.report.stop_reason)?;
+    out.set_item("objective", fitted.report.objective)?;
+    out.set_item("solver", fitted.report.solver)?;
+    Ok(out)
+}
+
+/// Reads a LIBSVM / svmlight file with sigmax's parser. Returns (data f32, indices,
+/// indptr, n_cols, class names, class id per row); the indices and indptr are int32
+/// when they fit, else int64.
+#[pyfunction]
+#[pyo3(signature = (path, zero_based, n_features))]
+fn load_svmlight<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    zero_based: bool,
+    n_features: Option<usize>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let opts = LoadOptions {
+        format: Some(Format::Libsvm),
+        zero_based,
+        dense_above: f64::INFINITY,
+        ..LoadOptions::default()
+    };
+    let d = py
+        .detach(|| sigmax::data::load(&path, &opts))
+        .map_err(value_error)?;
+    let Features::Sparse(m) = &d.x else {
+        return Err(value_error("the LIBSVM reader returned dense data"));
+    };
+    let (indptr, indices, values) = m.parts();
+    let cols = match n_features {
+        Some(n) if n < d.n_features() => {
+            return Err(value_error(format!(
+                "{}: n_features={n}, but the file uses feature indices up to {}",
+                path.display(),
+                d.n_features()
+            )))
+        }
+        Some(n) => n,
+        None => d.n_features(),
+    };
+    let wide = cols > i32::MAX as usize || values.len() > i32::MAX as usize;
+    let data = PyArray1::from_slice(py, values);
+    let (idx, ptr): (Bound<'py, PyAny>, Bound<'py, PyAny>) = if wide {
+        (
+            PyArray1::from_iter(py, indices.iter().map(|&j| j as i64)).into_any(),
+            PyArray1::from_iter(py, indptr.iter().map(|&p| p as i64)).into_any(),
+        )
+    } else {
+        (
+            PyArray1::from_iter(py, indices.iter().map(|&j| j as i32)).into_any(),
+            PyArray1::from_iter(py, indptr.iter().map(|&p| p as i32)).into_any(),
+        )
+    };
+    let ids = PyArray1::from_slice(py, &d.y);
+    (data, idx, ptr, cols, d.classes.clone(), ids).into_pyobject(py)
+}
+
+#[pymodule]
+fn _sigmax(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(fit_linear, m)?)?;
+    m.add_function(wrap_pyfunction!(load_svmlight, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
