@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""sigmax's Python estimators against scikit-learn's, side by side in one run.
+
+Same objective on both sides (C·Σℓ + ½‖w‖², intercept unpenalized), each tool at a
+tolerance that reaches the optimum to ~1e-6 relative; medians of --repeats fits; the
+relative objective gap to the better of the two is printed so the speed is compared at
+equal accuracy. Also the LIBSVM reader against sklearn.datasets.load_svmlight_file.
+
+Usage (with the package installed, see README "Python"):
+    python bench/python_bench.py [--repeats 3] [--fashion ../shared/data/fashion-mnist] [--multiclass]
+"""
+import argparse
+import gzip
+import os
+import statistics
+import tempfile
+import time
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn import linear_model
+from sklearn.datasets import dump_svmlight_file, load_svmlight_file, make_classification
+
+import sigmax
+
+
+def median_time(fn, repeats):
+    times, out = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
+
+
+def objective(est, X, y, C):
+    """C·Σ log-loss + ½‖W‖² (scikit-learn's form), from predict_log_proba."""
+    logp = est.predict_log_proba(X)
+    idx = np.searchsorted(est.classes_, y)
+    return -C * logp[np.arange(len(y)), idx].sum() + 0.5 * (est.coef_ ** 2).sum()
+
+
+def idx_images(path):
+    with gzip.open(path) if path.endswith(".gz") else open(path, "rb") as f:
+        raw = f.read()
+    n, r, c = (int.from_bytes(raw[4 + 4 * k: 8 + 4 * k], "big") for k in range(3))
+    return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, r * c) / 255.0
+
+
+def idx_labels(path):
+    with gzip.open(path) if path.endswith(".gz") else open(path, "rb") as f:
+        raw = f.read()
+    return np.frombuffer(raw, dtype=np.uint8, offset=8).astype(int)
+
+
+def datasets(fashion_dir, multiclass=False):
+    rng = np.random.default_rng(0)
+    X, y = make_classification(n_samples=20000, n_features=300, n_informative=60, random_state=0)
+    yield "dense 20000×300 binary (generated)", X, y
+    Xs = sp.random(50000, 20000, density=0.005, format="csr", random_state=1, dtype=np.float64)
+    w = rng.standard_normal(20000)
+    ys = (Xs @ w + 0.3 * rng.standard_normal(50000) > 0).astype(int)
+    yield "sparse 50000×20000, 100 nnz/row, binary (generated)", Xs, ys
+    if fashion_dir and os.path.isdir(fashion_dir):
+        files = os.listdir(fashion_dir)
+        img = next(f for f in files if "train-images" in f)
+        lab = next(f for f in files if "train-labels" in f)
+        Xf, yf = idx_images(os.path.join(fashion_dir, img)), idx_labels(os.path.join(fashion_dir, lab))
+        keep = (yf == 0) | (yf == 6)  # T-shirt vs shirt: the hard pair
+        yield "Fashion-MNIST T-shirt vs shirt (12000×784, real)", Xf[keep], yf[keep]
+        if multiclass:  # scikit-learn's lbfgs needs minutes per fit here
+            yield "Fashion-MNIST 10 classes (60000×784, real)", Xf, yf
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--fashion", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "fashion-mnist"))
+    ap.add_argument("--C", type=float, default=1.0)
+    ap.add_argument("--multiclass", action="store_true", help="add Fashion-MNIST's 10 classes (slow)")
+    args = ap.parse_args()
+    C = args.C
+    print(f"| data | sigmax | scikit-learn lbfgs | ratio | objective gap sigmax / sklearn |")
+    print("|---|---|---|---|---|")
+    for name, X, y in datasets(args.fashion, args.multiclass):
+        ours = lambda: sigmax.LogisticRegression(C=C, tol=1e-6).fit(X, y)
+        ref = lambda: linear_model.LogisticRegression(C=C, tol=1e-8, max_iter=20000).fit(X, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t_ours, m_ours = median_time(ours, args.repeats)
+            t_ref, m_ref = median_time(ref, args.repeats)
+        j_ours, j_ref = objective(m_ours, X, y, C), objective(m_ref, X, y, C)
+        best = min(j_ours, j_ref)
+        print(f"| {name} | {t_ours:.3f} s | {t_ref:.3f} s | {t_ours / t_ref:.3f} | "
+              f"{(j_ours - best) / best:.1e} / {(j_ref - best) / best:.1e} |")
+    # The reader: one generated sparse file, both parsers.
+    with tempfile.TemporaryDirectory() as d:
+        X, y = next(ds for ds in datasets(None) if ds[0].startswith("sparse"))[1:]
+        path = os.path.join(d, "sparse.svm")
+        dump_svmlight_file(X, y, path, zero_based=False)
+        size = os.path.getsize(path) / 1e6
+        t_ours, (Xo, _) = median_time(lambda: sigmax.load_svmlight(path), args.repeats)
+        t_ref, (Xr, _) = median_time(lambda: load_svmlight_file(path, zero_based=False), args.repeats)
+        assert Xo.shape[0] == Xr.shape[0] and Xo.nnz == Xr.nnz
+        print(f"| load_svmlight, {size:.0f} MB file | {t_ours:.3f} s | {t_ref:.3f} s (load_svmlight_file) | {t_ours / t_ref:.3f} | |")
+
+
+if __name__ == "__main__":
+    main()
