@@ -228,3 +228,38 @@ fn tsv_and_semicolon_files_and_zero_based_columns_in_errors() {
         &["bad.csv:2", "column 2 (\"y\")", "\"p\" is not a number"],
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn outputs_write_through_fifos_and_symlinks_without_replacing_them() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("model.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let o = sigmax(&["train", HEART, "-o", s(&fifo)]);
+    assert!(o.ok, "{}", o.stderr);
+    assert!(reader.join().unwrap().contains("sigmax-model"));
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    let real = dir.path().join("real.json");
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    assert!(sigmax(&["train", HEART, "-o", s(&link)]).ok);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&real)
+        .unwrap()
+        .contains("sigmax-model"));
+}

@@ -1,11 +1,65 @@
 //! Writing files atomically: the contents go to a temporary file in the target's
-//! directory, are flushed to disk, and the file is renamed over the target, so a crash
-//! leaves either the old file or the new one, never half of one. Every file sigmax
-//! writes (models, caches, checkpoints, figures, predictions) goes through here.
+//! directory, are flushed to disk, and the file is renamed over the target (then the
+//! directory is synced), so a crash leaves either the old file or the new one, never half
+//! of one. Every file sigmax writes (models, caches, checkpoints, figures, predictions)
+//! goes through here.
+//!
+//! What is at the path decides how: a regular file is replaced and keeps its permission
+//! bits; a symbolic link is followed and its target replaced (the link stays); a device,
+//! FIFO or socket (`/dev/null`, `/dev/stdout`, a named pipe) is written to directly, never
+//! replaced by a regular file; a directory is an error.
 
 use crate::error::{Error, Result};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// How a write to a path is carried out.
+enum Target {
+    /// Through a temporary file renamed onto `path`, with these permission bits.
+    Replace { path: PathBuf, mode: Option<u32> },
+    /// Straight into an existing special file.
+    Direct(PathBuf),
+}
+
+fn target(path: &Path) -> Result<Target> {
+    // A symlink is followed: the file it points to is the one written.
+    let real = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            let link = std::fs::read_link(path).map_err(|e| Error::io(path, e))?;
+            match path.parent() {
+                Some(dir) if link.is_relative() => dir.join(link),
+                _ => link,
+            }
+        }
+        _ => path.to_path_buf(),
+    };
+    match std::fs::metadata(&real) {
+        Err(_) => Ok(Target::Replace {
+            path: real,
+            mode: None,
+        }),
+        Ok(m) if m.is_dir() => Err(Error::io(
+            path,
+            std::io::Error::other("is a directory, not a file to write"),
+        )),
+        Ok(m) if m.is_file() => Ok(Target::Replace {
+            mode: mode_of(&m),
+            path: real,
+        }),
+        Ok(_) => Ok(Target::Direct(real)),
+    }
+}
+
+#[cfg(unix)]
+fn mode_of(m: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(m.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn mode_of(_: &std::fs::Metadata) -> Option<u32> {
+    None
+}
 
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -18,14 +72,27 @@ pub fn write_atomically_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let mut tmp = temp_beside(path, "")?;
+    let (real, mode) = match target(path)? {
+        Target::Direct(p) => {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&p)
+                .map_err(|e| Error::io(&p, e))?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+            return fill(&mut w)
+                .and_then(|()| w.flush())
+                .map_err(|e| Error::io(&p, e));
+        }
+        Target::Replace { path, mode } => (path, mode),
+    };
+    let mut tmp = temp_beside(&real, "")?;
     {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         fill(&mut w)
             .and_then(|()| w.flush())
-            .map_err(|e| Error::io(path, e))?;
+            .map_err(|e| Error::io(&real, e))?;
     }
-    publish(tmp, path)
+    publish(tmp, &real, mode)
 }
 
 /// For writers that want a path rather than a stream (e.g. image encoders): `write`
@@ -39,9 +106,26 @@ pub fn write_atomically_via<E>(
 where
     E: From<Error>,
 {
-    let tmp = temp_beside(path, suffix)?;
-    write(tmp.path())?;
-    Ok(publish(tmp, path)?)
+    match target(path)? {
+        Target::Replace { path, mode } => {
+            let tmp = temp_beside(&path, suffix)?;
+            write(tmp.path())?;
+            Ok(publish(tmp, &path, mode)?)
+        }
+        Target::Direct(p) => {
+            // The writer wants a path: a private temporary, then copied into the special
+            // file (the temporary is removed when `tmp` drops).
+            let dir = std::env::temp_dir();
+            let tmp = tempfile::Builder::new()
+                .prefix(".sigmax-")
+                .suffix(suffix)
+                .tempfile_in(&dir)
+                .map_err(|e| Error::io(&dir, e))?;
+            write(tmp.path())?;
+            let bytes = std::fs::read(tmp.path()).map_err(|e| Error::io(tmp.path(), e))?;
+            Ok(write_atomically(&p, &bytes)?)
+        }
+    }
 }
 
 fn temp_beside(path: &Path, suffix: &str) -> Result<tempfile::NamedTempFile> {
@@ -56,25 +140,84 @@ fn temp_beside(path: &Path, suffix: &str) -> Result<tempfile::NamedTempFile> {
         .map_err(|e| Error::io(dir, e))
 }
 
-/// Flushes the finished temporary file and renames it onto `path`, readable by others as
-/// an ordinary file would be (temporary files are created private, mode 0600).
-fn publish(tmp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
+/// Flushes the finished temporary file and renames it onto `path` with the replaced
+/// file's permission bits, or (a new file) readable by others as an ordinary file would
+/// be (temporary files are created private, mode 0600); then syncs the directory so the
+/// rename itself survives a crash.
+fn publish(tmp: tempfile::NamedTempFile, path: &Path, mode: Option<u32>) -> Result<()> {
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::io(tmp.path(), e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+        let mode = mode.unwrap_or(0o644);
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
             .map_err(|e| Error::io(tmp.path(), e))?;
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        // Best effort: some file systems cannot sync a directory.
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_written_into_and_links_followed_and_modes_kept() {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        // A FIFO stands for every special file (devices, sockets): written into.
+        let dir = tempfile::tempdir().unwrap();
+        // A FIFO stays a FIFO: a reader thread gets the bytes.
+        let fifo = dir.path().join("pipe");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_atomically(&fifo, b"through the pipe").unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
+        // (Not tried on /dev/null itself: a regression would replace the machine's device.)
+        // A symlink is followed: the target changes, the link remains a link.
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, b"old").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("real.json", &link).unwrap();
+        write_atomically(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        // ... and the replaced file keeps its mode.
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // A directory is refused, naming it.
+        let e = write_atomically(dir.path(), b"x").unwrap_err().to_string();
+        assert!(e.contains("is a directory"), "{e}");
+    }
 
     #[test]
     fn a_failed_write_leaves_the_old_file_and_no_temporary() {
