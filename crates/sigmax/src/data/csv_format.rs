@@ -74,12 +74,7 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
     let delimiter = opts
         .delimiter
         .unwrap_or_else(|| detect_delimiter(path, bytes));
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(bytes);
-    let records = rdr.byte_records();
+    let rows = records(path, bytes, delimiter);
     let mut record = csv::ByteRecord::new();
     let mut width = 0usize;
     let mut label_col = 0usize;
@@ -95,15 +90,9 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
         Some(n) => format!("column {j} ({n:?})"),
         None => format!("column {j}"),
     };
-    for rec in records {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line() as usize);
-            Error::parse(path, line, format!("CSV: {e}"))
-        })?;
+    for rec in rows {
+        let rec = rec?;
         let line = rec.position().map_or(0, |p| p.line() as usize);
-        if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
-            continue; // blank line
-        }
         if first {
             first = false;
             width = rec.len();
@@ -320,29 +309,36 @@ pub fn first_row(path: &Path, opts: &CsvOptions) -> Result<Option<Vec<String>>> 
     let delimiter = opts
         .delimiter
         .unwrap_or_else(|| detect_delimiter(path, &bytes));
-    let mut rdr = csv::ReaderBuilder::new()
+    let first = records(path, &bytes, delimiter).next().transpose()?;
+    Ok(first.map(|rec| {
+        rec.iter()
+            .map(|f| String::from_utf8_lossy(f).trim().to_string())
+            .collect()
+    }))
+}
+
+/// The records of CSV text with `delimiter` (no header handling, rows of any width),
+/// blank lines skipped, errors naming `path` and the line.
+fn records<'a>(
+    path: &'a Path,
+    bytes: &'a [u8],
+    delimiter: u8,
+) -> impl Iterator<Item = Result<csv::ByteRecord>> + 'a {
+    csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
-        .from_reader(&bytes[..]);
-    for rec in rdr.byte_records() {
-        let rec = rec.map_err(|e| {
-            Error::parse(
-                path,
-                e.position().map_or(0, |p| p.line() as usize),
-                format!("CSV: {e}"),
-            )
-        })?;
-        if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        return Ok(Some(
-            rec.iter()
-                .map(|f| String::from_utf8_lossy(f).trim().to_string())
-                .collect(),
-        ));
-    }
-    Ok(None)
+        .from_reader(bytes)
+        .into_byte_records()
+        .map(move |rec| {
+            rec.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                Error::parse(path, line, format!("CSV: {e}"))
+            })
+        })
+        .filter(
+            |rec| !matches!(rec, Ok(r) if r.len() == 1 && r[0].iter().all(u8::is_ascii_whitespace)),
+        )
 }
 
 fn parse_f32(field: &[u8]) -> Option<f32> {
@@ -353,23 +349,10 @@ fn parse_f32(field: &[u8]) -> Option<f32> {
 /// have the same number of fields; errors name the line.
 pub fn read_matrix_csv(path: &Path) -> Result<(Vec<f64>, usize, usize)> {
     let bytes = read_file_bytes(path)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(&bytes[..]);
     let (mut values, mut rows, mut cols) = (Vec::new(), 0usize, 0usize);
-    for rec in rdr.byte_records() {
-        let rec = rec.map_err(|e| {
-            Error::parse(
-                path,
-                e.position().map_or(0, |p| p.line() as usize),
-                format!("CSV: {e}"),
-            )
-        })?;
+    for rec in records(path, &bytes, b',') {
+        let rec = rec?;
         let line = rec.position().map_or(0, |p| p.line() as usize);
-        if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
         if rows == 0 {
             cols = rec.len();
         } else if rec.len() != cols {
