@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use sigmax::data::{self, CsvOptions, Dataset, Format, LabelColumn, LoadOptions};
 use sigmax::model::LinearModel;
+use std::path::PathBuf;
 
 /// Whether data given to a model must have labels (evaluation) or may lack them
 /// (prediction).
@@ -13,7 +14,6 @@ pub enum Labels {
     Required,
     Optional,
 }
-use std::path::PathBuf;
 
 #[derive(Args, Clone)]
 pub struct DataArgs {

@@ -83,11 +83,11 @@ impl Figure for BoundaryFigure<'_> {
                 "boundary"
             }
         );
-        let binary = m.kind != ModelKind::Softmax;
-        let (root, bar) = if binary {
-            split_for_colorbar(root)
+        let (root, bar) = if m.kind == ModelKind::Softmax {
+            (root.clone(), None)
         } else {
-            (root.clone(), root.clone())
+            let (main, bar) = split_for_colorbar(root);
+            (main, Some(bar))
         };
         let mut chart = ChartBuilder::on(&root)
             .caption(title, font(24))
@@ -134,7 +134,9 @@ impl Figure for BoundaryFigure<'_> {
                 .collect(),
             ModelKind::Logistic => {
                 let label = format!("P(class {})", m.classes[1]);
-                draw_colorbar(&bar, (0.0, 1.0), probability_fill, &label)?;
+                if let Some(bar) = &bar {
+                    draw_colorbar(bar, (0.0, 1.0), probability_fill, &label)?;
+                }
                 m.predict_proba(&gx)
                     .map_err(|e| PlotError::BadInput(e.to_string()))?
                     .chunks(2)
@@ -142,7 +144,9 @@ impl Figure for BoundaryFigure<'_> {
                     .collect()
             }
             _ => {
-                draw_colorbar(&bar, (-2.0, 2.0), score_fill, "score w·x + b (clipped)")?;
+                if let Some(bar) = &bar {
+                    draw_colorbar(bar, (-2.0, 2.0), score_fill, "score w·x + b (clipped)")?;
+                }
                 m.decision_function(&gx)
                     .iter()
                     .map(|&z| score_fill(z))

@@ -103,36 +103,6 @@ fn features(x: &Bound<'_, PyAny>) -> PyResult<Features> {
     }
 }
 
-/// The training options from the estimator's parameters (sigmax's own names).
-#[allow(clippy::too_many_arguments)]
-fn options(
-    model: &str,
-    c: f64,
-    penalty: &str,
-    l1_ratio: Option<f64>,
-    intercept: bool,
-    solver: &str,
-    tol: f64,
-    max_iter: Option<usize>,
-    warm_start: Option<Vec<f64>>,
-) -> PyResult<TrainOptions> {
-    let kind: ModelKind = model.parse().map_err(value_error)?;
-    let opts = TrainOptions {
-        model: ModelChoice::Kind(kind),
-        c: Some(c),
-        penalty: penalty.parse::<Penalty>().map_err(value_error)?,
-        l1_ratio,
-        intercept,
-        solver: solver.parse::<SolverChoice>().map_err(value_error)?,
-        tol,
-        max_iter,
-        warm_start,
-        ..TrainOptions::default()
-    };
-    opts.validate().map_err(value_error)?;
-    Ok(opts)
-}
-
 /// Trains one linear model. `y` holds class ids 0..n_classes; `sample_weight` the
 /// effective weights (sample × class weights). Returns a dict: `coef` (rows × d),
 /// `intercept` (rows), `n_iter`, `converged`, `stop_reason`, `objective`, `solver`.
@@ -175,10 +145,20 @@ fn fit_linear<'py>(
             .with_weights(w.as_array().to_vec())
             .map_err(value_error)?;
     }
-    let warm = warm_start.map(|w| w.as_array().to_vec());
-    let opts = options(
-        model, c, penalty, l1_ratio, intercept, solver, tol, max_iter, warm,
-    )?;
+    // The estimator's parameters in sigmax's own names.
+    let opts = TrainOptions {
+        model: ModelChoice::Kind(model.parse::<ModelKind>().map_err(value_error)?),
+        c: Some(c),
+        penalty: penalty.parse::<Penalty>().map_err(value_error)?,
+        l1_ratio,
+        intercept,
+        solver: solver.parse::<SolverChoice>().map_err(value_error)?,
+        tol,
+        max_iter,
+        warm_start: warm_start.map(|w| w.as_array().to_vec()),
+        ..TrainOptions::default()
+    };
+    opts.validate().map_err(value_error)?;
     let pool = match n_jobs {
         None | Some(-1) => None,
         Some(n) if n >= 1 => Some(

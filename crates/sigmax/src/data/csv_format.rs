@@ -303,18 +303,44 @@ pub fn detect_delimiter(path: &Path, bytes: &[u8]) -> u8 {
 }
 
 /// The first line of a CSV file split into trimmed fields (with the detected delimiter),
-/// if the file has one; for matching a header against a model's feature names.
+/// if the file has one; for matching a header against a model's feature names. Reads
+/// only up to that line.
 pub fn first_row(path: &Path, opts: &CsvOptions) -> Result<Option<Vec<String>>> {
-    let bytes = read_file_bytes(path)?;
+    let Some(line) = first_nonblank_line(path)? else {
+        return Ok(None);
+    };
     let delimiter = opts
         .delimiter
-        .unwrap_or_else(|| detect_delimiter(path, &bytes));
-    let first = records(path, &bytes, delimiter).next().transpose()?;
+        .unwrap_or_else(|| detect_delimiter(path, &line));
+    let first = records(path, &line, delimiter).next().transpose()?;
     Ok(first.map(|rec| {
         rec.iter()
             .map(|f| String::from_utf8_lossy(f).trim().to_string())
             .collect()
     }))
+}
+
+/// The first non-blank line of a plain or gzip file, without reading the rest.
+fn first_nonblank_line(path: &Path) -> Result<Option<Vec<u8>>> {
+    use std::io::{BufRead, BufReader, Read, Seek};
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut magic = [0u8; 2];
+    let got = file.read(&mut magic).map_err(|e| Error::io(path, e))?;
+    file.rewind().map_err(|e| Error::io(path, e))?;
+    let gzip = got == 2 && magic == [0x1f, 0x8b];
+    let reader: Box<dyn BufRead> = if gzip {
+        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
+    } else {
+        Box::new(BufReader::new(file))
+    };
+    for line in reader.split(b'\n') {
+        let line =
+            line.map_err(|e| Error::bad_file(path, format!("reading the first line: {e}")))?;
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Some(line));
+        }
+    }
+    Ok(None)
 }
 
 /// The records of CSV text with `delimiter` (no header handling, rows of any width),

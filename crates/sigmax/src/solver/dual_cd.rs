@@ -241,32 +241,32 @@ impl<'v> SvmDual<'v> {
             b = found.b;
             step = found.width.max(1e-6 * (1.0 + b.abs()));
             let last = stage_tol <= stop.tol;
-            let reason = match found.outcome {
-                SearchOutcome::OutOfBudget => {
-                    let tr = std::mem::replace(tr, Tracker::starting_at(stop.tol, None));
-                    return Ok(tr.finish(
-                        "dual-cd",
-                        false,
-                        format!(
-                            "stopped after {} epochs and {steps} intercept steps without balancing the intercept",
-                            self.epochs
-                        ),
-                    ));
-                }
+            let (converged, reason) = match found.outcome {
+                SearchOutcome::OutOfBudget => (
+                    false,
+                    format!(
+                        "stopped after {} epochs and {steps} intercept steps without balancing the intercept",
+                        self.epochs
+                    ),
+                ),
                 _ if !last => {
                     stage_tol = (stage_tol * 1e-2).max(stop.tol);
                     continue;
                 }
-                SearchOutcome::Balanced => {
-                    format!("intercept balanced after {} epochs", self.epochs)
-                }
-                SearchOutcome::Kink => format!(
-                    "intercept at a kink of the objective after {} epochs",
-                    self.epochs
+                SearchOutcome::Balanced => (
+                    found.inner_converged,
+                    format!("intercept balanced after {} epochs", self.epochs),
+                ),
+                SearchOutcome::Kink => (
+                    found.inner_converged,
+                    format!(
+                        "intercept at a kink of the objective after {} epochs",
+                        self.epochs
+                    ),
                 ),
             };
             let tr = std::mem::replace(tr, Tracker::starting_at(stop.tol, None));
-            return Ok(tr.finish("dual-cd", found.inner_converged, reason));
+            return Ok(tr.finish("dual-cd", converged, reason));
         }
     }
 
