@@ -226,8 +226,14 @@ impl DataArgs {
         };
         if self.cache {
             let (d, used) = data::load_cached(path, &opts).map_err(hint)?;
-            if let data::CacheUse::NotWritten(why) = used {
-                eprintln!("warning: could not write the data cache: {why}");
+            match used {
+                data::CacheUse::NotWritten(why) => {
+                    eprintln!("warning: could not write the data cache: {why}")
+                }
+                data::CacheUse::Rebuilt(why) => {
+                    eprintln!("note: the data cache was damaged and has been rebuilt ({why})")
+                }
+                _ => {}
             }
             return Ok(d);
         }

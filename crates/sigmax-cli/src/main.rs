@@ -56,6 +56,8 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Ctrl-C or a kill during a write leaves no hidden temporary behind.
+    sigmax::atomic::remove_unfinished_on_signals();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Quickstart(a) => quickstart::run(a),

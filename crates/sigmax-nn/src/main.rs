@@ -6,6 +6,8 @@ mod cli;
 use clap::Parser;
 
 fn main() {
+    // Ctrl-C or a kill while a checkpoint is written leaves no hidden temporary behind.
+    sigmax::atomic::remove_unfinished_on_signals();
     let args = cli::Cli::parse();
     if let Err(e) = cli::run(args) {
         eprintln!("error: {e:#}");

@@ -73,6 +73,17 @@ pub enum Error {
         /// The data's columns the model does not know.
         unexpected: Vec<String>,
     },
+    /// An allocation that input asked for and that does not fit (see [`crate::limits`]).
+    #[error(
+        "{what} would need {} but {} of memory is available",
+        crate::limits::human_bytes(*needed),
+        crate::limits::human_bytes(*available)
+    )]
+    TooLarge {
+        what: String,
+        needed: u64,
+        available: u64,
+    },
     #[error("{0}")]
     Unsupported(String),
 }

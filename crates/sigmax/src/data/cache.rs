@@ -2,10 +2,16 @@
 //! beside `FILE`, written atomically after the first parse and used while the source's
 //! size, modification time and the load options are unchanged (otherwise it is rebuilt).
 //!
-//! Layout (little-endian): `SXCACHE1`, u64 header length, the JSON header, then the labels
+//! Layout (little-endian): `SXCACHE2`, u64 header length, the JSON header, then the labels
 //! (u32 × n), either the dense values (f32 × n·d) or the CSR arrays (u64 row pointers
 //! × (n+1), u32 indices × nnz, f32 values × nnz), then the sample weights (f64 × n) when
-//! the data has them.
+//! the data has them, and last a CRC-32 of everything after the magic bytes.
+//!
+//! Reading it back trusts nothing: sizes are checked against the file's length before
+//! anything is allocated, the checksum must match, values must be finite, the CSR
+//! invariants must hold; a cache that fails is rebuilt from the source with a note
+//! saying why ([`CacheUse::Rebuilt`]). A cache path that is not a regular file (a FIFO
+//! would block the reader forever) is neither read nor written.
 
 use super::{load, CsrMatrix, Dataset, DenseMatrix, Features, LoadOptions};
 use crate::error::{Error, Result};
@@ -14,7 +20,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-const MAGIC: &[u8; 8] = b"SXCACHE1";
+const MAGIC: &[u8; 8] = b"SXCACHE2";
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Header {
@@ -50,6 +56,18 @@ pub enum CacheUse {
     Written,
     /// Parsed, but the cache could not be written (why, in words); the data are fine.
     NotWritten(String),
+    /// The cache was damaged (why, in words), so the source was parsed and the cache
+    /// written anew.
+    Rebuilt(String),
+}
+
+/// What reading a cache file found.
+enum Decoded {
+    Hit(Dataset),
+    /// Written for another version of the source or other options: replaced quietly.
+    Stale,
+    /// Damaged: replaced with a note.
+    Corrupt(String),
 }
 
 /// [`load`] through the cache: read `FILE.sxcache` when it matches `path` and `opts`, else
@@ -59,19 +77,73 @@ pub enum CacheUse {
 pub fn load_cached(path: &Path, opts: &LoadOptions) -> Result<(Dataset, CacheUse)> {
     let key = source_key(path, opts)?;
     let cache = cache_path(path);
-    let cached = std::fs::File::open(&cache).ok().and_then(|f| {
-        let size = f.metadata().ok()?.len();
-        decode(std::io::BufReader::with_capacity(1 << 20, f), size, &key)
-            .ok()
-            .flatten()
-    });
-    if let Some(d) = cached {
-        return Ok((d, CacheUse::Hit));
+    match std::fs::metadata(&cache) {
+        Ok(m) if !m.is_file() => {
+            let d = load(path, opts)?;
+            let why = format!("{} is not a regular file", cache.display());
+            return Ok((d, CacheUse::NotWritten(why)));
+        }
+        _ => {}
     }
+    let found = match std::fs::File::open(&cache) {
+        Err(_) => Decoded::Stale,
+        Ok(f) => {
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            match decode(std::io::BufReader::with_capacity(1 << 20, f), size, &key) {
+                Ok(found) => found,
+                Err(e) => Decoded::Corrupt(format!("unreadable ({e})")),
+            }
+        }
+    };
+    let damage = match found {
+        Decoded::Hit(d) => return Ok((d, CacheUse::Hit)),
+        Decoded::Stale => None,
+        Decoded::Corrupt(why) => Some(why),
+    };
     let d = load(path, opts)?;
     match crate::atomic::write_atomically_with(&cache, |w| encode(&d, key, w)) {
-        Ok(()) => Ok((d, CacheUse::Written)),
+        Ok(()) => match damage {
+            Some(why) => Ok((d, CacheUse::Rebuilt(format!("{}: {why}", cache.display())))),
+            None => Ok((d, CacheUse::Written)),
+        },
         Err(e) => Ok((d, CacheUse::NotWritten(e.to_string()))),
+    }
+}
+
+/// A writer or reader that keeps a CRC-32 of the bytes passing through.
+struct Crc<T> {
+    inner: T,
+    hasher: crc32fast::Hasher,
+}
+
+impl<T> Crc<T> {
+    fn new(inner: T) -> Self {
+        Crc {
+            inner,
+            hasher: crc32fast::Hasher::new(),
+        }
+    }
+    fn sum(&self) -> u32 {
+        self.hasher.clone().finalize()
+    }
+}
+
+impl<T: Write> Write for Crc<T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<T: Read> Read for Crc<T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
     }
 }
 
@@ -139,6 +211,8 @@ fn encode(
     };
     let json = serde_json::to_vec(&header).expect("header serializes");
     w.write_all(MAGIC)?;
+    let mut c = Crc::new(w);
+    let w: &mut dyn Write = &mut c;
     w.write_all(&(json.len() as u64).to_le_bytes())?;
     w.write_all(&json)?;
     u32::write_all(&d.y, w)?;
@@ -152,31 +226,43 @@ fn encode(
             f32::write_all(values, w)?;
         }
     }
-    match &d.weights {
-        Some(s) => f64::write_all(s, w),
-        None => Ok(()),
+    if let Some(s) = &d.weights {
+        f64::write_all(s, w)?;
     }
+    let sum = c.sum();
+    c.inner.write_all(&sum.to_le_bytes())
 }
 
-/// The data set, if the stream is a well-formed cache for `key` (`Ok(None)`: it is not).
-/// `size` is the cache file's length: a header whose arrays would not fill exactly that
-/// much is refused before anything is allocated.
-fn decode(mut r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<Option<Dataset>> {
+/// The data set, if the stream is a sound cache for `key`. `size` is the cache file's
+/// length: a header whose arrays would not fill exactly that much is refused before
+/// anything is allocated.
+fn decode(r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<Decoded> {
+    let corrupt = |why: &str| Ok(Decoded::Corrupt(why.to_string()));
+    let mut r = r;
     let mut magic = [0u8; 8];
     r.read_exact(&mut magic)?;
+    if &magic != MAGIC {
+        // An older layout (or not a cache): rebuilt quietly if it is ours.
+        return if magic.starts_with(b"SXCACHE") {
+            Ok(Decoded::Stale)
+        } else {
+            corrupt("not a sigmax cache (wrong magic bytes)")
+        };
+    }
+    let mut r = Crc::new(r);
     let mut len = [0u8; 8];
     r.read_exact(&mut len)?;
-    let len = u64::from_le_bytes(len) as usize;
-    if &magic != MAGIC || len > 1 << 30 {
-        return Ok(None);
+    let len = u64::from_le_bytes(len);
+    if len > size.saturating_sub(20) {
+        return corrupt("header length beyond the end of the file");
     }
-    let mut json = vec![0u8; len];
+    let mut json = vec![0u8; len as usize];
     r.read_exact(&mut json)?;
     let Ok(header) = serde_json::from_slice::<Header>(&json) else {
-        return Ok(None);
+        return corrupt("unreadable header");
     };
     if (header.source_len, header.source_mtime_ns, &header.options) != (key.0, key.1, &key.2) {
-        return Ok(None);
+        return Ok(Decoded::Stale);
     }
     let (rows, cols) = (header.rows as u128, header.cols as u128);
     let arrays = 4 * rows
@@ -184,13 +270,10 @@ fn decode(mut r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<
             .nnz
             .map_or(4 * rows * cols, |nnz| 8 * (rows + 1) + 8 * nnz as u128)
         + if header.weighted { 8 * rows } else { 0 };
-    if 16 + len as u128 + arrays != size as u128 {
-        return Ok(None);
+    if 8 + 8 + len as u128 + arrays + 4 != size as u128 {
+        return corrupt("its size does not match its header");
     }
     let y = u32::read_vec(&mut r, header.rows)?;
-    if y.iter().any(|&c| c as usize >= header.classes.len()) {
-        return Ok(None);
-    }
     let x = match header.nnz {
         None => Features::Dense(DenseMatrix::from_parts(
             header.rows,
@@ -198,32 +281,53 @@ fn decode(mut r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<
             f32::read_vec(&mut r, header.rows * header.cols)?,
         )),
         Some(nnz) => {
-            let indptr = u64::read_vec(&mut r, header.rows + 1)?
+            let indptr: Vec<usize> = u64::read_vec(&mut r, header.rows + 1)?
                 .into_iter()
-                .map(|v| v as usize)
+                .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
                 .collect();
             let indices = u32::read_vec(&mut r, nnz)?;
             let values = f32::read_vec(&mut r, nnz)?;
-            let Ok(m) = CsrMatrix::try_new(header.cols, indptr, indices, values) else {
-                return Ok(None);
-            };
-            Features::Sparse(m)
+            match CsrMatrix::try_new(header.cols, indptr, indices, values) {
+                Ok(m) => Features::Sparse(m),
+                Err(_) => return corrupt("broken sparse rows"),
+            }
         }
     };
     let weights = if header.weighted {
-        let w = f64::read_vec(&mut r, header.rows)?;
-        if crate::objective::check_sample_weights(&w, header.rows).is_err() {
-            return Ok(None);
-        }
-        Some(w)
+        Some(f64::read_vec(&mut r, header.rows)?)
     } else {
         None
     };
-    // Nothing may follow.
-    if r.read(&mut [0u8; 1])? != 0 {
-        return Ok(None);
+    let expected = r.sum();
+    let mut stored = [0u8; 4];
+    r.inner.read_exact(&mut stored)?;
+    if u32::from_le_bytes(stored) != expected {
+        return corrupt("checksum mismatch");
     }
-    Ok(Some(Dataset {
+    // Checked even though the checksum matched: a cache must never be less safe than
+    // its source.
+    if y.iter().any(|&c| c as usize >= header.classes.len()) {
+        return corrupt("a label beyond the classes");
+    }
+    let finite = match &x {
+        Features::Dense(m) => m.data().iter().all(|v| v.is_finite()),
+        Features::Sparse(m) => m.parts().2.iter().all(|v| v.is_finite()),
+    };
+    if !finite {
+        return corrupt("a value that is not finite");
+    }
+    if let Some(w) = &weights {
+        if crate::objective::check_sample_weights(w, header.rows).is_err() {
+            return corrupt("bad sample weights");
+        }
+    }
+    let mut names = header.classes.clone();
+    names.sort();
+    names.dedup();
+    if names.len() != header.classes.len() {
+        return corrupt("duplicate class names");
+    }
+    Ok(Decoded::Hit(Dataset {
         x,
         y,
         classes: header.classes,
@@ -328,10 +432,59 @@ mod tests {
         let bytes = std::fs::read(&c).unwrap();
         std::fs::write(&c, &bytes[..bytes.len() - 3]).unwrap();
         let (d, how) = load_cached(&p, &LoadOptions::default()).unwrap();
-        assert_eq!((how, d.n_rows()), (CacheUse::Written, 3));
+        assert_eq!(d.n_rows(), 3);
+        assert!(
+            matches!(how, CacheUse::Rebuilt(ref why) if why.contains("size")),
+            "{how:?}"
+        );
         assert_eq!(
             load_cached(&p, &LoadOptions::default()).unwrap().1,
             CacheUse::Hit
         );
+    }
+
+    /// Every single-byte change of a cache is caught (by the checksum or a check before
+    /// it) and the data come from the source, equal to an uncached parse.
+    #[test]
+    fn any_flipped_byte_of_a_cache_is_caught_and_the_cache_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let sparse = LoadOptions {
+            dense_above: f64::INFINITY,
+            ..Default::default()
+        };
+        for opts in [LoadOptions::default(), sparse] {
+            let p = write(dir.path(), "f.svm", "+1 1:0.5 3:2\n-1 2:1\n+1 1:1 2:-1\n");
+            let truth = load(&p, &opts).unwrap();
+            load_cached(&p, &opts).unwrap();
+            let c = cache_path(&p);
+            let good = std::fs::read(&c).unwrap();
+            for at in 0..good.len() {
+                let mut bad = good.clone();
+                bad[at] ^= 0x10;
+                std::fs::write(&c, &bad).unwrap();
+                let (d, how) = load_cached(&p, &opts).unwrap();
+                assert!(
+                    matches!(how, CacheUse::Rebuilt(_) | CacheUse::Written),
+                    "byte {at}: {how:?}"
+                );
+                same(&truth, &d);
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_at_the_cache_path_is_left_alone_instead_of_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "d.svm", "+1 1:1\n-1 2:1\n");
+        let c = cache_path(&p);
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&c)
+            .status()
+            .unwrap()
+            .success());
+        let (d, how) = load_cached(&p, &LoadOptions::default()).unwrap();
+        assert_eq!(d.n_rows(), 2);
+        assert!(matches!(how, CacheUse::NotWritten(ref w) if w.contains("not a regular file")));
     }
 }

@@ -5,7 +5,7 @@
 //! line with semicolons, else `,`). Columns are counted from 0 everywhere, in errors as
 //! in [`LabelColumn::Index`].
 
-use super::{read_file_bytes, Dataset, DenseMatrix, Features, LabelEncoder};
+use super::{check_label, read_file_bytes, Contents, Dataset, DenseMatrix, Features, LabelEncoder};
 use crate::error::{Error, Result};
 use std::path::Path;
 
@@ -66,7 +66,7 @@ impl Default for CsvOptions {
 
 /// Reads a CSV file (gzip or plain) into dense features.
 pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset> {
-    read_csv_bytes(path, &read_file_bytes(path)?, opts)
+    read_csv_bytes(path, &read_file_bytes(path, Contents::Text)?, opts)
 }
 
 /// Parses CSV text already in memory (e.g. an embedded data set); `path` names it in errors.
@@ -164,6 +164,7 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
                 if l.trim().is_empty() {
                     return Err(Error::parse(path, line, "empty label"));
                 }
+                check_label(l).map_err(|m| Error::parse(path, line, m))?;
                 labels.push(l);
                 continue;
             }
@@ -374,7 +375,7 @@ fn parse_f32(field: &[u8]) -> Option<f32> {
 /// A headerless numeric CSV as a row-major matrix: (values, rows, columns). Every row must
 /// have the same number of fields; errors name the line.
 pub fn read_matrix_csv(path: &Path) -> Result<(Vec<f64>, usize, usize)> {
-    let bytes = read_file_bytes(path)?;
+    let bytes = read_file_bytes(path, Contents::Text)?;
     let (mut values, mut rows, mut cols) = (Vec::new(), 0usize, 0usize);
     for rec in records(path, &bytes, b',') {
         let rec = rec?;

@@ -2,7 +2,7 @@
 //! u32, then the data. Images (u8, 3 dims) become dense rows scaled to [0, 1]; labels
 //! come from the matching `*-labels-idx1-ubyte[.gz]` file.
 
-use super::{read_file_bytes, Dataset, DenseMatrix, Features, LabelEncoder};
+use super::{read_file_bytes, Contents, Dataset, DenseMatrix, Features, LabelEncoder};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -57,7 +57,13 @@ pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
             ),
         ));
     }
-    let d: usize = img_dims[1..].iter().product();
+    let d = img_dims[1..]
+        .iter()
+        .try_fold(1usize, |acc, &k| acc.checked_mul(k))
+        .filter(|&d| d > 0)
+        .ok_or_else(|| Error::bad_file(images, format!("IDX image dims {img_dims:?}")))?;
+    crate::limits::check_elements("the images as floats", pixels.len() as u64, 4)
+        .map_err(|e| Error::bad_file(images, e.to_string()))?;
     let data = pixels.iter().map(|&p| p as f32 / 255.0).collect();
     let mut li = LabelEncoder::default();
     raw_labels.iter().for_each(|l| li.push(&l.to_string()));
@@ -73,7 +79,7 @@ pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
 
 /// Dimensions and payload of an unsigned-byte IDX file.
 fn read_idx_u8(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
-    let b = read_file_bytes(path)?;
+    let b = read_file_bytes(path, Contents::Binary)?;
     if b.len() < 4 || b[0] != 0 || b[1] != 0 {
         return Err(Error::bad_file(path, "not an IDX file (bad magic number)"));
     }
@@ -94,7 +100,13 @@ fn read_idx_u8(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
     let dims: Vec<usize> = (0..ndim)
         .map(|k| u32::from_be_bytes(b[4 + 4 * k..8 + 4 * k].try_into().unwrap()) as usize)
         .collect();
-    let expected: usize = dims.iter().product();
+    // Checked: dimensions whose product wraps around must not pass the size test.
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| {
+            Error::bad_file(path, format!("IDX dims {dims:?}: their product overflows"))
+        })?;
     if b.len() - header != expected {
         return Err(Error::bad_file(
             path,

@@ -14,8 +14,9 @@
 //! into the dense matrix at the end, each freed as soon as it is copied, so the text's
 //! CSR form never exists in one piece next to the dense one.
 
-use super::{CsrMatrix, Dataset, DenseMatrix, Features, LabelEncoder, LoadOptions};
+use super::{check_label, CsrMatrix, Dataset, DenseMatrix, Features, LabelEncoder, LoadOptions};
 use crate::error::{Error, Result};
+use crate::limits::{MAX_FEATURES, MAX_LINE_BYTES};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::io::Read;
@@ -27,6 +28,7 @@ const BLOCK_BYTES: usize = 1 << 23;
 /// Reads a LIBSVM file (gzip or plain), streaming; stored densely when at least
 /// `opts.dense_above` of the entries are nonzero.
 pub fn read_libsvm(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
+    check_max_features(opts.max_features)?;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
     let gz = {
@@ -55,6 +57,22 @@ pub fn read_libsvm(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         } else {
             block.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1)
         };
+        if cut == 0 {
+            // No line end yet: one long line, read on into the same buffer (not carried
+            // into a fresh one block after block), up to the line length limit.
+            if block.len() > MAX_LINE_BYTES {
+                return Err(Error::parse(
+                    path,
+                    builder.next_line,
+                    format!(
+                        "line longer than {} without a line end (not a text file?)",
+                        crate::limits::human_bytes(MAX_LINE_BYTES as u64)
+                    ),
+                ));
+            }
+            eof = read_block(&mut source, &mut block).map_err(|e| Error::io(path, e))?;
+            continue;
+        }
         next.clear();
         let (parsed, read) = rayon::join(
             || builder.add_block(&block[..cut]),
@@ -76,6 +94,18 @@ pub fn read_libsvm(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     builder.finish()
 }
 
+/// Column indices are u32: more features than that cannot be stored.
+fn check_max_features(max_features: usize) -> Result<()> {
+    if max_features > MAX_FEATURES {
+        return Err(Error::InvalidParameter {
+            name: "max_features",
+            value: max_features.to_string(),
+            expected: "at most 2^32 = 4294967296 (feature indices are stored as 32-bit numbers)",
+        });
+    }
+    Ok(())
+}
+
 /// Appends up to one block of bytes; `true` at the end of the input. (read_to_end grows
 /// the buffer only as far as the data goes: a small file never costs 8 MiB.)
 fn read_block(source: &mut Box<dyn Read + Send>, buf: &mut Vec<u8>) -> std::io::Result<bool> {
@@ -91,6 +121,7 @@ pub fn parse_libsvm(
     zero_based: bool,
     max_features: usize,
 ) -> Result<Dataset> {
+    check_max_features(max_features)?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::bad_file(path, "the file is empty"));
     }
@@ -323,6 +354,7 @@ impl<'a> LocalLabels<'a> {
             return Ok(k);
         }
         let name = std::str::from_utf8(raw).map_err(|_| "label is not valid UTF-8".to_string())?;
+        check_label(name)?;
         let k = self.names.len() as u32;
         self.names.push(name);
         if self.names.len() > Self::LINEAR {

@@ -76,7 +76,7 @@ impl CsrMatrix {
             return Err("indices/values length");
         }
         for w in indptr.windows(2) {
-            if w[0] > w[1] {
+            if w[0] > w[1] || w[1] > indices.len() {
                 return Err("indptr not monotone");
             }
             let idx = &indices[w[0]..w[1]];

@@ -223,7 +223,7 @@ pub fn weight_sum(weights: Option<&[f64]>, n_rows: usize) -> f64 {
 /// Reads one sample weight per line (blank lines and `#` comments skipped) for a data set
 /// of `n_rows` rows: finite numbers ≥ 0, exactly one per row.
 pub fn read_weights(path: &Path, n_rows: usize) -> Result<Vec<f64>> {
-    let bytes = read_file_bytes(path)?;
+    let bytes = read_file_bytes(path, Contents::Text)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| Error::bad_file(path, format!("not UTF-8 text ({e})")))?;
     let mut w = Vec::with_capacity(n_rows);
@@ -322,12 +322,31 @@ impl LabelEncoder {
     }
 }
 
-/// "+1", "1", "1.0" → "1"; other strings unchanged (trimmed).
+/// "+1", "1", "1.0" → "1", "-0" → "0"; other strings unchanged (trimmed).
 pub fn canonical_label(raw: &str) -> String {
     let t = raw.trim();
     match t.parse::<f64>() {
+        Ok(v) if v == 0.0 => "0".to_string(),
         Ok(v) if v.is_finite() => format!("{v}"),
         _ => t.to_string(),
+    }
+}
+
+/// Refuses label spellings that are not class names: control characters (a run of NUL
+/// bytes is what a crash leaves at the end of a file) and numbers that are not finite
+/// (`1e400`, `inf`, `nan`: `1e400` and `inf` would be two classes of one value).
+pub fn check_label(raw: &str) -> std::result::Result<(), String> {
+    if raw.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+        return Err(format!(
+            "label {raw:?} contains control characters (NUL bytes are what a crash leaves at the end of a file)"
+        ));
+    }
+    match raw.trim().parse::<f64>() {
+        Ok(v) if !v.is_finite() => Err(format!(
+            "label {:?} is a number that is not finite; class labels must be finite numbers or names",
+            raw.trim()
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -341,7 +360,9 @@ crate::named_choice! {
 }
 
 impl Format {
-    /// Guessed from the file name: `.csv[.gz]` → CSV, `idx` in the name → IDX, else LIBSVM.
+    /// Guessed from the file name: `.csv`/`.tsv`/`.tab` → CSV; `.idx` or the MNIST
+    /// convention `…idx3-ubyte` (`idx1`…`idx4`) → IDX; else LIBSVM (`.gz` looked through).
+    /// `x_idx1.svm` is LIBSVM: `idx` elsewhere in a name says nothing.
     pub fn from_path(path: &Path) -> Format {
         let name = path
             .file_name()
@@ -353,7 +374,13 @@ impl Format {
             .any(|ext| name.ends_with(ext))
         {
             Format::Csv
-        } else if name.contains("idx1") || name.contains("idx3") || name.ends_with(".idx") {
+        } else if name.ends_with(".idx")
+            || name.strip_suffix("-ubyte").is_some_and(|n| {
+                ["idx1", "idx2", "idx3", "idx4"]
+                    .iter()
+                    .any(|s| n.ends_with(s))
+            })
+        {
             Format::Idx
         } else {
             Format::Libsvm
@@ -403,21 +430,85 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
 
 /// Whole file into memory, gunzipped if it starts with the gzip magic bytes.
 /// An empty file is an error here, so every reader gets it named the same way.
-pub(crate) fn read_file_bytes(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::bad_file(path, format!("gzip: {e}")))?;
-        out
-    } else {
-        raw
+/// What is read is bounded: never more than the memory available (a gzip bomb is
+/// refused, not decompressed into an OOM), and for `Contents::Text` never a line longer
+/// than [`MAX_LINE_BYTES`](crate::limits::MAX_LINE_BYTES) (a file without line ends,
+/// such as a zero-filled one, is refused after that much).
+pub(crate) fn read_file_bytes(path: &Path, contents: Contents) -> Result<Vec<u8>> {
+    use crate::limits::{available_memory, human_bytes, MAX_LINE_BYTES};
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let gz = {
+        use std::io::BufRead;
+        reader
+            .fill_buf()
+            .map_err(|e| Error::io(path, e))?
+            .starts_with(&[0x1f, 0x8b])
     };
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+    let mut source: Box<dyn Read> = if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(reader))
+    } else {
+        Box::new(reader)
+    };
+    let budget = available_memory();
+    let mut out = Vec::new();
+    let (mut line, mut line_start) = (1usize, 0usize);
+    loop {
+        let before = out.len();
+        let got = source
+            .by_ref()
+            .take(1 << 20)
+            .read_to_end(&mut out)
+            .map_err(|e| {
+                if gz {
+                    Error::bad_file(path, format!("gzip: {e}"))
+                } else {
+                    Error::io(path, e)
+                }
+            })?;
+        if got == 0 {
+            break;
+        }
+        if out.len() as u64 > budget {
+            return Err(Error::bad_file(
+                path,
+                format!(
+                    "the data is larger than the {} of memory available",
+                    human_bytes(budget)
+                ),
+            ));
+        }
+        if contents == Contents::Text {
+            for (k, &b) in out[before..].iter().enumerate() {
+                if b == b'\n' {
+                    line += 1;
+                    line_start = before + k + 1;
+                }
+            }
+            if out.len() - line_start > MAX_LINE_BYTES {
+                return Err(Error::parse(
+                    path,
+                    line,
+                    format!(
+                        "line longer than {} without a line end (not a text file?)",
+                        human_bytes(MAX_LINE_BYTES as u64)
+                    ),
+                ));
+            }
+        }
+    }
+    if out.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::bad_file(path, "the file is empty"));
     }
-    Ok(bytes)
+    Ok(out)
+}
+
+/// What a file read by [`read_file_bytes`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Contents {
+    /// Lines of text: bounded line length.
+    Text,
+    Binary,
 }
 
 /// Checks that at least two classes are present (training needs two).
@@ -510,6 +601,27 @@ mod tests {
             Format::from_path(Path::new("train-images-idx3-ubyte.gz")),
             Format::Idx
         );
+        assert_eq!(
+            Format::from_path(Path::new("t10k-labels.idx1-ubyte")),
+            Format::Idx
+        );
         assert_eq!(Format::from_path(Path::new("heart_scale")), Format::Libsvm);
+        assert_eq!(Format::from_path(Path::new("x_idx1.svm")), Format::Libsvm);
+        assert_eq!(Format::from_path(Path::new("idx3_rows")), Format::Libsvm);
+    }
+
+    #[test]
+    fn labels_that_are_one_value_are_one_class_and_bad_labels_are_refused() {
+        let mut enc = LabelEncoder::default();
+        for raw in ["0", "-0", "+0", "0.0", "1", "1.0"] {
+            enc.push(raw);
+        }
+        assert_eq!(enc.finish().0, ["0", "1"]);
+        for bad in ["\0\0\0", "1e400", "inf", "-inf", "NaN", "a\x07b"] {
+            assert!(check_label(bad).is_err(), "{bad:?}");
+        }
+        for good in ["1", "-1", "cat", "class a", "1e300"] {
+            assert!(check_label(good).is_ok(), "{good:?}");
+        }
     }
 }

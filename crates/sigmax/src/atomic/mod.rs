@@ -8,6 +8,14 @@
 //! bits; a symbolic link is followed and its target replaced (the link stays); a device,
 //! FIFO or socket (`/dev/null`, `/dev/stdout`, a named pipe) is written to directly, never
 //! replaced by a regular file; a directory is an error.
+//!
+//! Nothing is left behind: an unfinished temporary file is removed when its write fails,
+//! when the process gets SIGINT, SIGTERM or SIGHUP (once a front end has called
+//! [`remove_unfinished_on_signals`]), and, after a SIGKILL or a power cut, on the next
+//! write to the same path (temporaries are named `.NAME.sigmax-tmp-PID-XXXXXX`, and one
+//! whose process is gone is stale).
+
+mod signals;
 
 use crate::error::{Error, Result};
 use std::io::Write;
@@ -61,6 +69,12 @@ fn mode_of(_: &std::fs::Metadata) -> Option<u32> {
     None
 }
 
+/// Makes SIGINT, SIGTERM and SIGHUP remove the temporaries being written before the
+/// process ends as the signal says (for front ends: a library should not own signals).
+pub fn remove_unfinished_on_signals() {
+    signals::install();
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomically_with(path, |w| w.write_all(bytes))
@@ -87,11 +101,12 @@ pub fn write_atomically_with(
     };
     let mut tmp = temp_beside(&real, "")?;
     {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.file.as_file_mut());
         fill(&mut w)
             .and_then(|()| w.flush())
             .map_err(|e| Error::io(&real, e))?;
     }
+    pause_for_signal_tests();
     publish(tmp, &real, mode)
 }
 
@@ -109,42 +124,110 @@ where
     match target(path)? {
         Target::Replace { path, mode } => {
             let tmp = temp_beside(&path, suffix)?;
-            write(tmp.path())?;
+            write(tmp.file.path())?;
             Ok(publish(tmp, &path, mode)?)
         }
         Target::Direct(p) => {
             // The writer wants a path: a private temporary, then copied into the special
             // file (the temporary is removed when `tmp` drops).
-            let dir = std::env::temp_dir();
-            let tmp = tempfile::Builder::new()
-                .prefix(".sigmax-")
-                .suffix(suffix)
-                .tempfile_in(&dir)
-                .map_err(|e| Error::io(&dir, e))?;
-            write(tmp.path())?;
-            let bytes = std::fs::read(tmp.path()).map_err(|e| Error::io(tmp.path(), e))?;
+            let tmp = temp_in(&std::env::temp_dir(), "special", suffix)?;
+            let at = tmp.file.path();
+            write(at)?;
+            let bytes = std::fs::read(at).map_err(|e| Error::io(at, e))?;
             Ok(write_atomically(&p, &bytes)?)
         }
     }
 }
 
-fn temp_beside(path: &Path, suffix: &str) -> Result<tempfile::NamedTempFile> {
+/// Tests of the signal cleanup need a write in progress when the signal comes: with
+/// `SIGMAX_TEST_WRITE_PAUSE_MS` set, a finished temporary waits that long before it is
+/// published.
+fn pause_for_signal_tests() {
+    if let Some(ms) = std::env::var("SIGMAX_TEST_WRITE_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+fn temp_beside(path: &Path, suffix: &str) -> Result<Unfinished> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    tempfile::Builder::new()
-        .prefix(".sigmax-")
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    remove_stale_temporaries(dir, &name);
+    temp_in(dir, &name, suffix)
+}
+
+/// The prefix of sigmax's temporary files for a target named `name`.
+fn temp_prefix(name: &str) -> String {
+    format!(".{name}.sigmax-tmp-")
+}
+
+fn temp_in(dir: &Path, name: &str, suffix: &str) -> Result<Unfinished> {
+    let file = tempfile::Builder::new()
+        .prefix(&format!("{}{}-", temp_prefix(name), std::process::id()))
         .suffix(suffix)
         .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))
+        .map_err(|e| Error::io(dir, e))?;
+    let known = KnownToSignals(signals::register(file.path()));
+    Ok(Unfinished { file, known })
+}
+
+/// A temporary file being written (dropping it removes it), known to the signal handler
+/// until it is published or dropped.
+struct Unfinished {
+    file: tempfile::NamedTempFile,
+    known: KnownToSignals,
+}
+
+struct KnownToSignals(Option<usize>);
+
+impl Drop for KnownToSignals {
+    fn drop(&mut self) {
+        if let Some(slot) = self.0.take() {
+            signals::unregister(slot);
+        }
+    }
+}
+
+/// Removes temporaries for `name` in `dir` left by processes that no longer run (killed
+/// mid-write); best effort, a file that cannot be removed stays.
+fn remove_stale_temporaries(dir: &Path, name: &str) {
+    let prefix = temp_prefix(name);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !signals::process_exists(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Flushes the finished temporary file and renames it onto `path` with the replaced
 /// file's permission bits, or (a new file) readable by others as an ordinary file would
 /// be (temporary files are created private, mode 0600); then syncs the directory so the
 /// rename itself survives a crash.
-fn publish(tmp: tempfile::NamedTempFile, path: &Path, mode: Option<u32>) -> Result<()> {
+fn publish(unfinished: Unfinished, path: &Path, mode: Option<u32>) -> Result<()> {
+    // `_known` is dropped last: the signal handler may remove the temporary until it has
+    // been renamed (afterwards its name no longer exists).
+    let Unfinished {
+        file: tmp,
+        known: _known,
+    } = unfinished;
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::io(tmp.path(), e))?;
@@ -217,6 +300,25 @@ mod tests {
         // A directory is refused, naming it.
         let e = write_atomically(dir.path(), b"x").unwrap_err().to_string();
         assert!(e.contains("is a directory"), "{e}");
+    }
+
+    #[test]
+    fn stale_temporaries_of_dead_processes_are_removed_on_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.json");
+        // pid 999999999 is above Linux's pid_max: no such process.
+        let dead = dir.path().join(".m.json.sigmax-tmp-999999999-abcdef");
+        let live = dir
+            .path()
+            .join(format!(".m.json.sigmax-tmp-{}-abcdef", std::process::id()));
+        let other = dir.path().join(".n.json.sigmax-tmp-999999999-abcdef");
+        for f in [&dead, &live, &other] {
+            std::fs::write(f, b"half").unwrap();
+        }
+        write_atomically(&p, b"new").unwrap();
+        assert!(!dead.exists(), "a dead process's temporary is removed");
+        assert!(live.exists(), "a running process's temporary stays");
+        assert!(other.exists(), "another target's temporary is not touched");
     }
 
     #[test]
