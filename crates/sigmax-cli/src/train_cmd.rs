@@ -158,6 +158,9 @@ pub(crate) fn with_flag(e: sigmax::Error) -> anyhow::Error {
             let flag = flag_of(name);
             anyhow::Error::new(e).context(format!("invalid {flag}"))
         }
+        sigmax::Error::Diverged { advice, .. } if advice.contains("line search") => {
+            anyhow::anyhow!("{e}\n  on the command line: --solver newton or --solver lbfgs")
+        }
         sigmax::Error::Diverged { .. } => anyhow::anyhow!(
             "{e}\n  on the command line: a smaller --learning-rate, or a larger --lambda"
         ),
@@ -192,6 +195,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         Some(k) => {
             let grid = match (&args.lambdas, args.path) {
                 (Some(l), _) => l.clone(),
+                (None, Some(0)) => anyhow::bail!("invalid --path 0: the path needs at least one λ"),
                 (None, Some(n)) => sigmax::cv::lambda_grid(1.0, 1e-6, n),
                 (None, None) => vec![opts.resolve_lambda(total_weight)],
             };

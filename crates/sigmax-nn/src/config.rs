@@ -77,6 +77,26 @@ impl TrainConfig {
                 self.model.classes
             ));
         }
+        self.model.validate()?;
+        if let OptimizerKind::Sgd { momentum } = self.optimizer {
+            if !(0.0..1.0).contains(&momentum) {
+                return bad(format!("momentum {momentum} must be in [0, 1)"));
+            }
+        }
+        if let LrSchedule::Step { factor, .. } = &self.schedule {
+            if !(*factor > 0.0 && factor.is_finite()) {
+                return bad(format!("step factor {factor} must be a finite number > 0"));
+            }
+        }
+        let a = &self.annealing;
+        if ![a.base, a.gamma, a.power, a.lambda_min]
+            .iter()
+            .all(|v| v.is_finite() && *v >= 0.0)
+        {
+            return bad(format!(
+                "annealing {a:?}: every parameter must be finite and ≥ 0"
+            ));
+        }
         Ok(())
     }
 

@@ -11,7 +11,7 @@ pub enum NnError {
     Checkpoint { path: String, message: String },
     #[error("invalid setting: {0}")]
     Config(String),
-    /// The loss became NaN or infinite.
+    /// The loss became NaN or infinite, or climbed far above its start.
     #[error(
         "training diverged at epoch {epoch}, step {step}: loss {loss} (λ = {lambda}); lower the learning rate (now {lr}), or raise λ_min of the annealing for L-Softmax / A-Softmax"
     )]

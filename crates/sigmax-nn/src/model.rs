@@ -22,6 +22,46 @@ pub struct ModelSpec {
     pub classes: Vec<u32>,
 }
 
+/// Bounds on a model's shape, checked before anything is allocated for it (a checkpoint's
+/// header is input like any other).
+const MAX_DIM: usize = 1 << 16;
+const MAX_SIDE: usize = 1 << 12;
+const MAX_CLASSES: usize = 1 << 20;
+
+impl ModelSpec {
+    pub fn validate(&self) -> crate::error::Result<()> {
+        let bad = |m: String| Err(crate::error::NnError::Config(m));
+        if self.dim == 0 || self.dim > MAX_DIM {
+            return bad(format!(
+                "feature dimension {} must be 1–{MAX_DIM}",
+                self.dim
+            ));
+        }
+        if self.height == 0 || self.width == 0 || self.height > MAX_SIDE || self.width > MAX_SIDE {
+            return bad(format!(
+                "image size {}×{} must be 1–{MAX_SIDE} on each side",
+                self.height, self.width
+            ));
+        }
+        if self.classes.len() > MAX_CLASSES {
+            return bad(format!(
+                "{} classes: at most {MAX_CLASSES}",
+                self.classes.len()
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(c) = self.classes.iter().find(|c| !seen.insert(**c)) {
+            return bad(format!("class {c} appears twice in the head's classes"));
+        }
+        self.head.validate()?;
+        // The head's weights and the first layer (pixels × hidden units) dominate.
+        let params =
+            (self.classes.len() as u64 * self.dim as u64) + (self.height * self.width) as u64 * 256;
+        sigmax::limits::check_elements("the model's parameters", params, 4)?;
+        Ok(())
+    }
+}
+
 #[derive(Module, Debug)]
 pub struct FeatureModel {
     pub net: FeatureNet,

@@ -57,6 +57,11 @@ pub fn targets(spec: &ModelSpec, data: &ImageSet) -> Vec<Option<u32>> {
         .collect()
 }
 
+/// An epoch whose mean loss is this many times the loss at the first step has diverged.
+/// (Annealed L-Softmax / A-Softmax raise the loss as λ falls, by less than 3× in the
+/// schedules of `MARGIN-NOTES.md`; a diverging run climbs by orders of magnitude.)
+const DIVERGED_LOSS_FACTOR: f64 = 10.0;
+
 /// Trains `config` on `data` (images of classes outside `config.model.classes` are skipped).
 pub fn train(
     config: &TrainConfig,
@@ -106,6 +111,9 @@ pub fn train(
     let batch = config.batch_size.min(rows.len());
     let batches = rows.len().div_ceil(batch);
     let last_epoch = run.stop_after.unwrap_or(config.epochs).min(config.epochs);
+    // The loss at this run's first step: an epoch whose mean loss ends far above it has
+    // diverged (a too-large learning rate climbs without ever giving NaN).
+    let mut first_loss: Option<f64> = None;
     while epochs_done < last_epoch {
         let epoch = epochs_done;
         let started = Instant::now();
@@ -138,6 +146,7 @@ pub fn train(
                     lr,
                 });
             }
+            first_loss.get_or_insert(loss_value);
             let hits: i64 = plain
                 .argmax(1)
                 .flatten::<1>(0, 1)
@@ -173,6 +182,16 @@ pub fn train(
             });
         }
         let seconds = started.elapsed().as_secs_f64();
+        let mean_loss = loss_sum / seen as f64;
+        if first_loss.is_some_and(|l0| mean_loss > DIVERGED_LOSS_FACTOR * l0.max(1e-3)) {
+            return Err(NnError::Diverged {
+                epoch: epoch + 1,
+                step,
+                loss: mean_loss,
+                lambda,
+                lr,
+            });
+        }
         history.push(EpochLog {
             epoch: epoch + 1,
             loss: loss_sum / seen as f64,

@@ -34,7 +34,8 @@ pub struct CvReport {
 /// `n` values log-spaced from `hi` down to `lo`.
 pub fn lambda_grid(hi: f64, lo: f64, n: usize) -> Vec<f64> {
     if n <= 1 {
-        return vec![hi];
+        // n = 0 is an empty grid, which cross_validate refuses, naming it.
+        return vec![hi; n];
     }
     (0..n)
         .map(|i| hi * (lo / hi).powf(i as f64 / (n - 1) as f64))

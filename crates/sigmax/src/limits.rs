@@ -1,7 +1,7 @@
 //! Guards for sizes that come from input: every allocation whose size a file or a setting
 //! decides (rows, columns, classes × features, header fields, margins, line lengths) is
 //! computed with checked arithmetic and compared with the memory this process can get
-//! before it is made, so hostile or corrupt input ends in an error naming the size, not in
+//! before it is made (margins have their own bound, `margin::MAX_INTEGER_MARGIN`), so hostile or corrupt input ends in an error naming the size, not in
 //! an allocation abort, an OOM kill or a swap storm.
 //!
 //! The memory available is the smallest of: Linux's `MemAvailable`, the cgroup's limit
@@ -17,10 +17,6 @@ pub const MAX_LINE_BYTES: usize = 64 << 20;
 
 /// Column indices are stored as `u32`: at most 2³² features.
 pub const MAX_FEATURES: usize = 1 << 32;
-
-/// The largest margin m of L-Softmax / A-Softmax (cos mθ is expanded in m/2 + 1 terms,
-/// and the papers use m ≤ 4; beyond ~1000 the binomial coefficients overflow f64).
-pub const MAX_ANGULAR_MARGIN: u32 = 1000;
 
 /// Bytes of `count` elements of `elem_bytes` each, or an error if that overflows.
 pub fn bytes_of(what: &str, count: u64, elem_bytes: u64) -> Result<u64> {

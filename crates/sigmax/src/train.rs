@@ -434,6 +434,31 @@ pub fn linear_objective<'a>(
     })
 }
 
+/// Refuses a fit whose parameters and the solver's working vectors would not fit in
+/// memory (one stray feature index 10⁸ with 1000 classes asks for 10¹¹ parameters).
+fn check_fit_memory(kind: ModelKind, d: usize, k: usize, solver: SolverChoice) -> Result<()> {
+    let rows = if kind == ModelKind::Softmax { k } else { 1 } as u64;
+    let params = (d as u64)
+        .checked_add(1)
+        .and_then(|c| c.checked_mul(rows))
+        .ok_or_else(|| Error::TooLarge {
+            what: format!("{rows} × {d} parameters"),
+            needed: u64::MAX,
+            available: crate::limits::available_memory(),
+        })?;
+    // The parameters, the solver's vectors, and the objective's gradient buffers.
+    let vectors = registry::entry(solver).map_or(8, |e| e.working_vectors) + 4;
+    crate::limits::check_elements(
+        &format!(
+            "training {} ({params} parameters for {rows} × {d} features, {vectors} vectors of them for solver {})",
+            kind.name(),
+            solver.name()
+        ),
+        params.saturating_mul(vectors),
+        8,
+    )
+}
+
 /// Fits a model to `data`. `observer` sees every iteration (for progress display).
 pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) -> Result<Trained> {
     opts.validate()?;
@@ -452,6 +477,7 @@ pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) ->
     let strengths = opts.resolve_strengths(total);
     let (d, k) = (data.n_features(), data.classes.len());
     let solver = opts.resolve_solver(kind);
+    check_fit_memory(kind, d, k, solver)?;
     let loss = match (kind.binary_loss(), opts.label_form) {
         (Some(BinaryLoss::Logistic), LabelForm::ZeroOne) => BinaryLoss::CrossEntropy,
         (Some(l), _) => l,

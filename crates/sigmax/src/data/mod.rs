@@ -326,7 +326,8 @@ impl LabelEncoder {
 pub fn canonical_label(raw: &str) -> String {
     let t = raw.trim();
     match t.parse::<f64>() {
-        Ok(v) if v == 0.0 => "0".to_string(),
+        // (The pattern compares with ==, so -0.0 matches too.)
+        Ok(0.0) => "0".to_string(),
         Ok(v) if v.is_finite() => format!("{v}"),
         _ => t.to_string(),
     }

@@ -61,12 +61,21 @@ pub fn read_liblinear_model(path: &Path) -> Result<LinearModel> {
             Some("solver_type") => solver = f.next().unwrap_or_default().to_string(),
             Some("nr_class") => {}
             Some("label") => labels = f.map(canonical_label).collect(),
-            Some("nr_feature") => d = f.next().and_then(|v| v.parse::<usize>().ok()),
+            Some("nr_feature") => {
+                let v = f.next().unwrap_or_default();
+                d = Some(v.parse::<usize>().map_err(|_| {
+                    bad(
+                        i + 1,
+                        format!("nr_feature {v:?} is not a number of features"),
+                    )
+                })?)
+            }
             Some("bias") => {
                 bias = f
                     .next()
-                    .and_then(|v| v.parse().ok())
-                    .ok_or_else(|| bad(i + 1, "bad bias".into()))?
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .filter(|b| b.is_finite())
+                    .ok_or_else(|| bad(i + 1, "bias is not a finite number".into()))?
             }
             Some("w") => break,
             Some(other) => return Err(bad(i + 1, format!("unexpected header field {other:?}"))),
@@ -95,8 +104,18 @@ pub fn read_liblinear_model(path: &Path) -> Result<LinearModel> {
             format!("{} classes: LIBLINEAR's multi-class models are one-vs-rest, not softmax; only binary models are read", labels.len()),
         ));
     }
-    let rows = d + (bias >= 0.0) as usize;
-    let mut w = Vec::with_capacity(rows);
+    if labels[0] == labels[1] {
+        return Err(Error::bad_file(
+            path,
+            format!("the two labels are the same ({:?})", labels[0]),
+        ));
+    }
+    // nr_feature is not trusted: the weight lines must be there before room is made.
+    let rows = d
+        .checked_add((bias >= 0.0) as usize)
+        .ok_or_else(|| Error::bad_file(path, format!("nr_feature {d} is too large")))?;
+    let remaining = text.len() / 2 + 1;
+    let mut w = Vec::with_capacity(rows.min(remaining));
     for r in 0..rows {
         let (i, line) = lines.next().ok_or_else(|| {
             Error::bad_file(path, format!("truncated: {r} of {rows} weight lines"))
@@ -105,6 +124,9 @@ pub fn read_liblinear_model(path: &Path) -> Result<LinearModel> {
             .trim()
             .parse()
             .map_err(|_| bad(i + 1, format!("bad weight {line:?}")))?;
+        if !v.is_finite() {
+            return Err(bad(i + 1, format!("weight {v} is not finite")));
+        }
         w.push(v);
     }
     // The bias feature's weight times its value is the intercept.

@@ -136,6 +136,27 @@ impl LinearModel {
                 got: k,
             });
         }
+        // "1" and "1.0" name one class: compared as the data readers would intern them.
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = self
+            .classes
+            .iter()
+            .find(|c| !seen.insert(crate::data::canonical_label(c)))
+        {
+            return Err(Error::InvalidParameter {
+                name: "classes",
+                value: format!("{dup:?} (twice)"),
+                expected: "distinct class names",
+            });
+        }
+        if !(self.lambda >= 0.0 && self.lambda.is_finite() && self.l1 >= 0.0 && self.l1.is_finite())
+        {
+            return Err(Error::InvalidParameter {
+                name: "lambda",
+                value: format!("{} (l1 {})", self.lambda, self.l1),
+                expected: "finite numbers ≥ 0",
+            });
+        }
         let rows = match self.kind {
             ModelKind::Softmax => k,
             _ => 1,

@@ -101,6 +101,9 @@ pub struct SolverEntry {
     pub needs_smooth: bool,
     /// Minimizes objectives with an L1 part.
     pub handles_l1: bool,
+    /// Parameter-sized vectors it keeps besides the parameters (for the memory check
+    /// before a fit: L-BFGS's 10 pairs, Newton's CG vectors, ...).
+    pub working_vectors: u64,
     build: fn(&SolverSettings, &SolverEntry) -> Box<dyn Solver>,
 }
 
@@ -143,6 +146,7 @@ pub static REGISTRY: &[SolverEntry] = &[
         default_learning_rate: None,
         needs_smooth: true,
         handles_l1: false,
+        working_vectors: 8,
         build: |s, e| {
             Box::new(TrustRegionNewton {
                 stop: e.stop(s),
@@ -159,6 +163,7 @@ pub static REGISTRY: &[SolverEntry] = &[
         default_learning_rate: None,
         needs_smooth: true,
         handles_l1: false,
+        working_vectors: 24,
         build: |s, e| {
             Box::new(Lbfgs {
                 stop: e.stop(s),
@@ -173,6 +178,7 @@ pub static REGISTRY: &[SolverEntry] = &[
         default_learning_rate: Some(1.0),
         needs_smooth: false,
         handles_l1: false,
+        working_vectors: 3,
         build: |s, e| {
             Box::new(GradientDescent {
                 stop: e.stop(s),
@@ -188,6 +194,7 @@ pub static REGISTRY: &[SolverEntry] = &[
         default_learning_rate: Some(0.1),
         needs_smooth: false,
         handles_l1: false,
+        working_vectors: 3,
         build: |s, e| {
             Box::new(Sgd {
                 stop: e.stop(s),
@@ -209,6 +216,7 @@ pub static REGISTRY: &[SolverEntry] = &[
         default_learning_rate: None,
         needs_smooth: false,
         handles_l1: false,
+        working_vectors: 2,
         build: |s, e| {
             let mut stop = e.stop(s);
             stop.tol = stop.tol.max(1e-12);
@@ -222,6 +230,7 @@ pub static REGISTRY: &[SolverEntry] = &[
         default_learning_rate: None,
         needs_smooth: true,
         handles_l1: true,
+        working_vectors: 26,
         build: |s, e| {
             Box::new(OwlQn {
                 stop: e.stop(s),
