@@ -221,7 +221,7 @@ impl DataArgs {
             } else if delimiter {
                 anyhow::anyhow!("{e}\n  on the command line: --delimiter CHAR (or --delimiter tab)")
             } else {
-                e.into()
+                crate::train_cmd::with_flag(e)
             }
         };
         if self.cache {

@@ -58,7 +58,12 @@ fn main() -> ExitCode {
     }
     // Ctrl-C or a kill during a write leaves no hidden temporary behind.
     sigmax::atomic::remove_unfinished_on_signals();
-    let cli = Cli::parse();
+    // Every error exits with 1, usage errors included (help and --version exit 0).
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        let code = if e.use_stderr() { 1 } else { 0 };
+        let _ = e.print();
+        std::process::exit(code)
+    });
     let result = match cli.command {
         Command::Quickstart(a) => quickstart::run(a),
         Command::Train(a) => train_cmd::run(a),

@@ -202,7 +202,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             if let Some(bad) = grid.iter().find(|l| !(**l >= 0.0 && l.is_finite())) {
                 anyhow::bail!("invalid λ {bad} in the grid: λ must be a finite number ≥ 0");
             }
-            let report = sigmax::cv::cross_validate(&data, &opts, &grid, k, args.seed)?;
+            let report =
+                sigmax::cv::cross_validate(&data, &opts, &grid, k, args.seed).map_err(with_flag)?;
             if !args.json {
                 println!(
                     "{k}-fold cross-validation ({}, warm-started from the largest):",

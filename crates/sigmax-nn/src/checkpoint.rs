@@ -174,11 +174,18 @@ impl Checkpoint {
             path: self.source.clone(),
             message,
         };
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.model.clone()))
-            .map_err(|e| bad(format!("reading the model: {e:?}")))?;
-        let model = FeatureModel::new(self.header.spec(), device)
-            .try_load_record(record)
-            .map_err(|e| bad(format!("the parameters do not fit the stored model: {e:?}")))?;
+        // burn's record loader panics on some malformed records (a tensor of the wrong
+        // dtype); a checkpoint is input, so that becomes an error naming the file.
+        let load = || -> std::result::Result<FeatureModel, String> {
+            let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(self.model.clone()))
+                .map_err(|e| format!("reading the model: {e:?}"))?;
+            FeatureModel::new(self.header.spec(), device)
+                .try_load_record(record)
+                .map_err(|e| format!("the parameters do not fit the stored model: {e:?}"))
+        };
+        let model = quietly_caught(load)
+            .unwrap_or_else(|panic| Err(format!("malformed model parameters ({panic})")))
+            .map_err(bad)?;
         let mut check = FiniteCheck { bad: 0 };
         model.visit(&mut check);
         if check.bad > 0 {
@@ -189,6 +196,20 @@ impl Checkpoint {
         }
         Ok(model)
     }
+}
+
+/// Runs `f`, turning a panic into its message, without the panic hook's report on stderr.
+fn quietly_caught<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    r.map_err(|e| {
+        e.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panic".into())
+    })
 }
 
 fn checkpoint_error(path: &Path, message: String) -> NnError {

@@ -8,7 +8,12 @@ use clap::Parser;
 fn main() {
     // Ctrl-C or a kill while a checkpoint is written leaves no hidden temporary behind.
     sigmax::atomic::remove_unfinished_on_signals();
-    let args = cli::Cli::parse();
+    // Every error exits with 1, usage errors included (help and --version exit 0).
+    let args = cli::Cli::try_parse().unwrap_or_else(|e| {
+        let code = if e.use_stderr() { 1 } else { 0 };
+        let _ = e.print();
+        std::process::exit(code)
+    });
     if let Err(e) = cli::run(args) {
         eprintln!("error: {e:#}");
         std::process::exit(1);

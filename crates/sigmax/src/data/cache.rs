@@ -89,7 +89,11 @@ pub fn load_cached(path: &Path, opts: &LoadOptions) -> Result<(Dataset, CacheUse
         Err(_) => Decoded::Stale,
         Ok(f) => {
             let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-            match decode(std::io::BufReader::with_capacity(1 << 20, f), size, &key) {
+            match decode(
+                std::io::BufReader::with_capacity(1 << 20, f),
+                size,
+                Some(&key),
+            ) {
                 Ok(found) => found,
                 Err(e) => Decoded::Corrupt(format!("unreadable ({e})")),
             }
@@ -107,6 +111,17 @@ pub fn load_cached(path: &Path, opts: &LoadOptions) -> Result<(Dataset, CacheUse
             None => Ok((d, CacheUse::Written)),
         },
         Err(e) => Ok((d, CacheUse::NotWritten(e.to_string()))),
+    }
+}
+
+/// Decodes a cache file's bytes with every check but the comparison with its source
+/// (for tools that inspect caches, and for the fuzz harness); `Err` says what is wrong.
+pub fn decode_cache(bytes: &[u8]) -> std::result::Result<Dataset, String> {
+    match decode(bytes, bytes.len() as u64, None) {
+        Ok(Decoded::Hit(d)) => Ok(d),
+        Ok(Decoded::Stale) => Err("an older cache layout".into()),
+        Ok(Decoded::Corrupt(why)) => Err(why),
+        Err(e) => Err(format!("truncated ({e})")),
     }
 }
 
@@ -236,7 +251,7 @@ fn encode(
 /// The data set, if the stream is a sound cache for `key`. `size` is the cache file's
 /// length: a header whose arrays would not fill exactly that much is refused before
 /// anything is allocated.
-fn decode(r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<Decoded> {
+fn decode(r: impl Read, size: u64, key: Option<&(u64, u128, String)>) -> io::Result<Decoded> {
     let corrupt = |why: &str| Ok(Decoded::Corrupt(why.to_string()));
     let mut r = r;
     let mut magic = [0u8; 8];
@@ -261,8 +276,10 @@ fn decode(r: impl Read, size: u64, key: &(u64, u128, String)) -> io::Result<Deco
     let Ok(header) = serde_json::from_slice::<Header>(&json) else {
         return corrupt("unreadable header");
     };
-    if (header.source_len, header.source_mtime_ns, &header.options) != (key.0, key.1, &key.2) {
-        return Ok(Decoded::Stale);
+    if let Some(key) = key {
+        if (header.source_len, header.source_mtime_ns, &header.options) != (key.0, key.1, &key.2) {
+            return Ok(Decoded::Stale);
+        }
     }
     let (rows, cols) = (header.rows as u128, header.cols as u128);
     let arrays = 4 * rows

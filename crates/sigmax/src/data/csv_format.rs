@@ -5,7 +5,9 @@
 //! line with semicolons, else `,`). Columns are counted from 0 everywhere, in errors as
 //! in [`LabelColumn::Index`].
 
-use super::{check_label, read_file_bytes, Contents, Dataset, DenseMatrix, Features, LabelEncoder};
+use super::{
+    check_label, excerpt, read_file_bytes, Contents, Dataset, DenseMatrix, Features, LabelEncoder,
+};
 use crate::error::{Error, Result};
 use std::path::Path;
 
@@ -87,7 +89,7 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
     let mut has_header = false;
     // "column 2" or, with a header, `column 2 ("petal width")`.
     let column = |j: usize, names: &[String]| match names.get(j) {
-        Some(n) => format!("column {j} ({n:?})"),
+        Some(n) => format!("column {j} ({})", excerpt(n)),
         None => format!("column {j}"),
     };
     for rec in rows {
@@ -178,9 +180,9 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
                             path,
                             line,
                             format!(
-                                "{}: weight {:?} is not a finite number ≥ 0",
+                                "{}: weight {} is not a finite number ≥ 0",
                                 column(j, &header_names),
-                                String::from_utf8_lossy(field)
+                                excerpt(&String::from_utf8_lossy(field))
                             ),
                         )
                     })?;
@@ -192,9 +194,9 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
                     path,
                     line,
                     format!(
-                        "{}: {:?} is not a number",
+                        "{}: {} is not a number",
                         column(j, &header_names),
-                        String::from_utf8_lossy(field)
+                        excerpt(&String::from_utf8_lossy(field))
                     ),
                 )
             })?;
@@ -398,8 +400,8 @@ pub fn read_matrix_csv(path: &Path) -> Result<(Vec<f64>, usize, usize)> {
                         path,
                         line,
                         format!(
-                            "column {j}: {:?} is not a number",
-                            String::from_utf8_lossy(field)
+                            "column {j}: {} is not a number",
+                            excerpt(&String::from_utf8_lossy(field))
                         ),
                     )
                 })?;

@@ -25,7 +25,20 @@ pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
             images.with_file_name(name.replace("images-idx3", "labels-idx1"))
         }
     };
-    let (img_dims, pixels) = read_idx_u8(images)?;
+    let image_bytes = read_file_bytes(images, Contents::Binary)?;
+    let label_bytes = read_file_bytes(&labels_path, Contents::Binary)?;
+    parse_idx(&image_bytes, &label_bytes, images, &labels_path)
+}
+
+/// Parses IDX images and labels already in memory (gunzipped); the paths name them in
+/// errors.
+pub fn parse_idx(
+    image_bytes: &[u8],
+    label_bytes: &[u8],
+    images: &Path,
+    labels_path: &Path,
+) -> Result<Dataset> {
+    let (img_dims, pixels) = parse_idx_u8(image_bytes, images)?;
     if img_dims.len() < 2 {
         return Err(Error::bad_file(
             images,
@@ -35,10 +48,10 @@ pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
             ),
         ));
     }
-    let (lab_dims, raw_labels) = read_idx_u8(&labels_path)?;
+    let (lab_dims, raw_labels) = parse_idx_u8(label_bytes, labels_path)?;
     if lab_dims.len() != 1 {
         return Err(Error::bad_file(
-            &labels_path,
+            labels_path,
             format!(
                 "expected a labels file (1 dim), found {} dims",
                 lab_dims.len()
@@ -48,7 +61,7 @@ pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
     let n = img_dims[0];
     if lab_dims[0] != n {
         return Err(Error::bad_file(
-            &labels_path,
+            labels_path,
             format!(
                 "{} labels for {} images in {}",
                 lab_dims[0],
@@ -78,8 +91,7 @@ pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
 }
 
 /// Dimensions and payload of an unsigned-byte IDX file.
-fn read_idx_u8(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
-    let b = read_file_bytes(path, Contents::Binary)?;
+fn parse_idx_u8<'b>(b: &'b [u8], path: &Path) -> Result<(Vec<usize>, &'b [u8])> {
     if b.len() < 4 || b[0] != 0 || b[1] != 0 {
         return Err(Error::bad_file(path, "not an IDX file (bad magic number)"));
     }
@@ -116,7 +128,7 @@ fn read_idx_u8(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
             ),
         ));
     }
-    Ok((dims, b[header..].to_vec()))
+    Ok((dims, &b[header..]))
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@
 //! into the dense matrix at the end, each freed as soon as it is copied, so the text's
 //! CSR form never exists in one piece next to the dense one.
 
-use super::{check_label, CsrMatrix, Dataset, DenseMatrix, Features, LabelEncoder, LoadOptions};
+use super::{
+    check_label, excerpt, CsrMatrix, Dataset, DenseMatrix, Features, LabelEncoder, LoadOptions,
+};
 use crate::error::{Error, Result};
 use crate::limits::{MAX_FEATURES, MAX_LINE_BYTES};
 use rayon::prelude::*;
@@ -57,6 +59,16 @@ pub fn read_libsvm(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         } else {
             block.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1)
         };
+        if eof && block.len() > MAX_LINE_BYTES && !block.contains(&b'\n') {
+            return Err(Error::parse(
+                path,
+                builder.next_line,
+                format!(
+                    "line longer than {} without a line end (not a text file?)",
+                    crate::limits::human_bytes(MAX_LINE_BYTES as u64)
+                ),
+            ));
+        }
         if cut == 0 {
             // No line end yet: one long line, read on into the same buffer (not carried
             // into a fresh one block after block), up to the line length limit.
@@ -421,7 +433,8 @@ fn parse_chunk(
         if raw_label.contains(&b':') {
             let shown = String::from_utf8_lossy(raw_label);
             return Err(err(format!(
-                "row starts with {shown:?}; expected a label before the features"
+                "row starts with {}; expected a label before the features",
+                excerpt(&shown)
             )));
         }
         let label = labels.id(raw_label).map_err(err)?;
@@ -445,7 +458,9 @@ fn parse_chunk(
                     .iter()
                     .position(|&x| is_space(x) || x == b'\n')
                     .map_or(n, |e| tok_start + e);
-                String::from_utf8_lossy(&b[tok_start..end]).into_owned()
+                excerpt(&String::from_utf8_lossy(
+                    &b[tok_start..end.min(tok_start + 200)],
+                ))
             };
             if b[p..].starts_with(b"qid:") {
                 while p < n && !ends(b[p]) {
@@ -471,32 +486,35 @@ fn parse_chunk(
             if p == n || b[p] != b':' {
                 let t = show();
                 return Err(err(if t.contains(':') {
-                    format!("bad feature index in {t:?}")
+                    format!("bad feature index in {t}")
                 } else {
-                    format!("token {t:?} is not index:value")
+                    format!("token {t} is not index:value")
                 }));
             }
             if p == tok_start {
-                return Err(err(format!("token {:?} has no feature index", show())));
+                return Err(err(format!("token {} has no feature index", show())));
             }
             if overflow {
-                return Err(err(format!("bad feature index in {:?}", show())));
+                return Err(err(format!("bad feature index in {}", show())));
             }
             p += 1; // ':'
             if p == n || ends(b[p]) {
-                return Err(err(format!("token {:?} has no value", show())));
+                return Err(err(format!("token {} has no value", show())));
             }
             let (v, used) = fast_float2::parse_partial::<f32, _>(&b[p..])
-                .map_err(|_| err(format!("bad value in {:?}", show())))?;
+                .map_err(|_| err(format!("bad value in {}", show())))?;
             p += used;
             if p < n && !ends(b[p]) {
-                return Err(err(format!("bad value in {:?}", show())));
+                return Err(err(format!("bad value in {}", show())));
             }
             if !v.is_finite() {
-                return Err(err(format!("value in {:?} is not finite", show())));
+                return Err(err(format!("value in {} is not finite", show())));
             }
             if idx < offset {
-                return Err(err(format!("feature index {idx} in {:?}: indices are 1-based (use 0-based mode for index 0)", show())));
+                return Err(err(format!(
+                    "feature index {idx} in {}: indices are 1-based (use 0-based mode for index 0)",
+                    show()
+                )));
             }
             if let Some(q) = prev {
                 if idx <= q {

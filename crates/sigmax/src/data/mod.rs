@@ -9,13 +9,13 @@ mod idx;
 mod libsvm;
 mod matrix;
 
-pub use cache::{cache_path, load_cached, CacheUse};
+pub use cache::{cache_path, decode_cache, load_cached, CacheUse};
 pub use csv_format::{
     detect_delimiter, first_row, read_csv, read_csv_bytes, read_matrix_csv, CsvOptions,
     LabelColumn, UNLABELLED,
 };
 pub(crate) use dense_kernels::{dense_axpy_group, dense_dot_group};
-pub use idx::read_idx;
+pub use idx::{parse_idx, read_idx};
 pub use libsvm::{parse_libsvm, read_libsvm};
 pub use matrix::{par_row_reduce, par_row_reduce_mut, CsrMatrix, DenseMatrix, Features, Row};
 
@@ -234,7 +234,7 @@ pub fn read_weights(path: &Path, n_rows: usize) -> Result<Vec<f64>> {
         }
         let v: f64 = t
             .parse()
-            .map_err(|_| Error::parse(path, i + 1, format!("{t:?} is not a number")))?;
+            .map_err(|_| Error::parse(path, i + 1, format!("{} is not a number", excerpt(t))))?;
         if !(v >= 0.0 && v.is_finite()) {
             return Err(Error::parse(
                 path,
@@ -333,19 +333,30 @@ pub fn canonical_label(raw: &str) -> String {
     }
 }
 
+/// A piece of input quoted in an error message: escaped like `{:?}`, and cut to its first
+/// 40 characters (a 64 MiB "label" of NUL bytes must not become a 64 MiB message).
+pub fn excerpt(s: &str) -> String {
+    const SHOWN: usize = 40;
+    match s.char_indices().nth(SHOWN) {
+        None => format!("{s:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &s[..cut], s.len()),
+    }
+}
+
 /// Refuses label spellings that are not class names: control characters (a run of NUL
 /// bytes is what a crash leaves at the end of a file) and numbers that are not finite
 /// (`1e400`, `inf`, `nan`: `1e400` and `inf` would be two classes of one value).
 pub fn check_label(raw: &str) -> std::result::Result<(), String> {
     if raw.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
         return Err(format!(
-            "label {raw:?} contains control characters (NUL bytes are what a crash leaves at the end of a file)"
+            "label {} contains control characters (NUL bytes are what a crash leaves at the end of a file)",
+            excerpt(raw)
         ));
     }
     match raw.trim().parse::<f64>() {
         Ok(v) if !v.is_finite() => Err(format!(
-            "label {:?} is a number that is not finite; class labels must be finite numbers or names",
-            raw.trim()
+            "label {} is a number that is not finite; class labels must be finite numbers or names",
+            excerpt(raw.trim())
         )),
         _ => Ok(()),
     }
@@ -609,6 +620,14 @@ mod tests {
         assert_eq!(Format::from_path(Path::new("heart_scale")), Format::Libsvm);
         assert_eq!(Format::from_path(Path::new("x_idx1.svm")), Format::Libsvm);
         assert_eq!(Format::from_path(Path::new("idx3_rows")), Format::Libsvm);
+    }
+
+    #[test]
+    fn excerpts_are_short() {
+        assert_eq!(excerpt("a\"b"), "\"a\\\"b\"");
+        let long = "\0".repeat(1000);
+        let e = excerpt(&long);
+        assert!(e.len() < 300 && e.ends_with("(1000 bytes)"), "{e}");
     }
 
     #[test]

@@ -52,6 +52,11 @@ pub fn liblinear_model_text(model: &LinearModel) -> Result<String> {
 
 pub fn read_liblinear_model(path: &Path) -> Result<LinearModel> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse_liblinear_model(&text, path)
+}
+
+/// Parses a LIBLINEAR model's text; `path` names it in errors.
+pub fn parse_liblinear_model(text: &str, path: &Path) -> Result<LinearModel> {
     let bad = |line: usize, msg: String| Error::parse(path, line, msg);
     let mut lines = text.lines().enumerate();
     let (mut solver, mut labels, mut d, mut bias) = (String::new(), Vec::new(), None, -1.0);

@@ -5,9 +5,11 @@
 mod liblinear;
 mod persist;
 
-pub use liblinear::{liblinear_model_text, looks_like_liblinear, read_liblinear_model};
+pub use liblinear::{
+    liblinear_model_text, looks_like_liblinear, parse_liblinear_model, read_liblinear_model,
+};
 
-pub use persist::{load_model, save_model, MODEL_FORMAT, MODEL_VERSION};
+pub use persist::{load_model, parse_model, save_model, MODEL_FORMAT, MODEL_VERSION};
 
 use crate::data::{Dataset, Features};
 

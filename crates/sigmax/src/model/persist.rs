@@ -42,11 +42,16 @@ pub fn save_model(model: &LinearModel, path: &Path) -> Result<()> {
 /// Reads and validates a model file.
 pub fn load_model(path: &Path) -> Result<LinearModel> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_model(&bytes, path)
+}
+
+/// Parses and validates a model file's bytes; `path` names them in errors.
+pub fn parse_model(bytes: &[u8], path: &Path) -> Result<LinearModel> {
     let bad = |message: String| Error::Model {
         path: path.to_path_buf(),
         message,
     };
-    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         if e.is_eof() {
             bad(format!("truncated file ({e})"))
         } else {
