@@ -26,6 +26,8 @@ struct Run {
 
 /// Runs sigmax in `dir` with `args` (`{}` in an argument is replaced by `dir`), measuring
 /// its peak RSS; killed after TIME_LIMIT (a hang).
+// The child is reaped by wait4 (which also reports its peak RSS), not by Child::wait.
+#[allow(clippy::zombie_processes)]
 fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let args: Vec<String> = args
         .iter()
@@ -62,6 +64,7 @@ fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         }
         if started.elapsed() > TIME_LIMIT {
             let _ = child.kill();
+            let _ = child.wait();
             panic!("sigmax {args:?} hung (killed after {TIME_LIMIT:?})");
         }
         std::thread::sleep(Duration::from_millis(5));

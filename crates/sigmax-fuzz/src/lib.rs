@@ -174,11 +174,8 @@ pub fn mask(message: &str) -> String {
                 chars.next();
             }
             _ if quoted => {}
-            '0'..='9' => {
-                if !out.ends_with('#') {
-                    out.push('#');
-                }
-            }
+            '0'..='9' if out.ends_with('#') => {}
+            '0'..='9' => out.push('#'),
             c if c.is_ascii_alphabetic() || " :;,.()=<>≥_-/".contains(c) => out.push(c),
             _ => {}
         }

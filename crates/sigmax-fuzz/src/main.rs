@@ -289,7 +289,8 @@ fn run_caught(target: Target, input: &[u8]) -> Result<String, String> {
     })
 }
 
-fn read_dir_files(dir: &Path) -> Vec<Vec<u8>> {
+/// The files of `dir`, sorted (none if it cannot be read).
+fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|r| {
             r.flatten()
@@ -299,7 +300,14 @@ fn read_dir_files(dir: &Path) -> Vec<Vec<u8>> {
         })
         .unwrap_or_default();
     files.sort();
-    files.iter().filter_map(|p| std::fs::read(p).ok()).collect()
+    files
+}
+
+fn read_dir_files(dir: &Path) -> Vec<Vec<u8>> {
+    files_in(dir)
+        .iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .collect()
 }
 
 /// Runs every file of the directories once; exit 1 if any panics.
@@ -307,15 +315,7 @@ fn replay(target: Target, dirs: &[String]) -> ExitCode {
     let mut failures = 0;
     let mut count = 0;
     for dir in dirs {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map(|r| {
-                r.flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.is_file())
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
+        let files = files_in(Path::new(dir));
         for f in files {
             let input = std::fs::read(&f).unwrap();
             count += 1;

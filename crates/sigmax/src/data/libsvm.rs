@@ -59,29 +59,13 @@ pub fn read_libsvm(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         } else {
             block.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1)
         };
-        if eof && block.len() > MAX_LINE_BYTES && !block.contains(&b'\n') {
-            return Err(Error::parse(
-                path,
-                builder.next_line,
-                format!(
-                    "line longer than {} without a line end (not a text file?)",
-                    crate::limits::human_bytes(MAX_LINE_BYTES as u64)
-                ),
-            ));
+        // A line without an end so far (or at all): refused past the line length limit.
+        let unterminated = cut == 0 || (eof && !block.contains(&b'\n'));
+        if unterminated && block.len() > MAX_LINE_BYTES {
+            return Err(super::line_too_long(path, builder.next_line));
         }
         if cut == 0 {
-            // No line end yet: one long line, read on into the same buffer (not carried
-            // into a fresh one block after block), up to the line length limit.
-            if block.len() > MAX_LINE_BYTES {
-                return Err(Error::parse(
-                    path,
-                    builder.next_line,
-                    format!(
-                        "line longer than {} without a line end (not a text file?)",
-                        crate::limits::human_bytes(MAX_LINE_BYTES as u64)
-                    ),
-                ));
-            }
+            // Read on into the same buffer (not carried into a fresh one block after block).
             eof = read_block(&mut source, &mut block).map_err(|e| Error::io(path, e))?;
             continue;
         }

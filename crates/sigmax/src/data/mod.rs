@@ -498,14 +498,7 @@ pub(crate) fn read_file_bytes(path: &Path, contents: Contents) -> Result<Vec<u8>
                 }
             }
             if out.len() - line_start > MAX_LINE_BYTES {
-                return Err(Error::parse(
-                    path,
-                    line,
-                    format!(
-                        "line longer than {} without a line end (not a text file?)",
-                        human_bytes(MAX_LINE_BYTES as u64)
-                    ),
-                ));
+                return Err(line_too_long(path, line));
             }
         }
     }
@@ -513,6 +506,18 @@ pub(crate) fn read_file_bytes(path: &Path, contents: Contents) -> Result<Vec<u8>
         return Err(Error::bad_file(path, "the file is empty"));
     }
     Ok(out)
+}
+
+/// The error for a line past [`MAX_LINE_BYTES`](crate::limits::MAX_LINE_BYTES).
+pub(crate) fn line_too_long(path: &Path, line: usize) -> Error {
+    Error::parse(
+        path,
+        line,
+        format!(
+            "line longer than {} without a line end (not a text file?)",
+            crate::limits::human_bytes(crate::limits::MAX_LINE_BYTES as u64)
+        ),
+    )
 }
 
 /// What a file read by [`read_file_bytes`] holds.
