@@ -200,8 +200,18 @@ impl DataArgs {
         }
     }
 
+    /// The library's load options these flags describe, for `path`.
+    pub fn load_options(&self, path: &std::path::Path) -> LoadOptions {
+        self.load_options_with(path, self.label_column())
+    }
+
     fn load_with_label(&self, path: &std::path::Path, label: LabelColumn) -> Result<Dataset> {
-        let opts = LoadOptions {
+        let opts = self.load_options_with(path, label);
+        self.load_with(path, opts)
+    }
+
+    fn load_options_with(&self, path: &std::path::Path, label: LabelColumn) -> LoadOptions {
+        LoadOptions {
             format: Some(self.format_of(path)),
             zero_based: self.zero_based,
             max_features: self.max_features,
@@ -212,7 +222,10 @@ impl DataArgs {
             } else {
                 0.25
             },
-        };
+        }
+    }
+
+    fn load_with(&self, path: &std::path::Path, opts: LoadOptions) -> Result<Dataset> {
         let hint = |e: sigmax::Error| -> anyhow::Error {
             let zero_index = matches!(&e, sigmax::Error::Parse { message, .. } if message.contains("indices are 1-based"));
             let delimiter = matches!(&e, sigmax::Error::Parse { message, .. } if message.contains("set the delimiter"));

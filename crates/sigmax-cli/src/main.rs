@@ -3,6 +3,7 @@
 
 mod choice;
 mod data_args;
+mod distributed;
 mod export_cmd;
 mod loss_cmd;
 mod plot_cmd;

@@ -107,6 +107,11 @@ pub struct TrainArgs {
     /// Print one JSON object with the results on stdout instead of a summary.
     #[arg(long)]
     pub json: bool,
+    /// Train on rows spread over the processes of `mpirun -np P sigmax train DATA
+    /// --distributed` (each reads its share: DATA.0, DATA.1, … or 1/P of a LIBSVM file);
+    /// needs a build with the `mpi` feature.
+    #[arg(long)]
+    pub distributed: bool,
     #[command(flatten)]
     pub data_args: DataArgs,
 }
@@ -169,6 +174,9 @@ pub(crate) fn with_flag(e: sigmax::Error) -> anyhow::Error {
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
+    if args.distributed {
+        return crate::distributed::run(args);
+    }
     let started = std::time::Instant::now();
     let data = with_weight_file(args.data_args.load(&args.data)?, args.weights.as_deref())?;
     let load_seconds = started.elapsed().as_secs_f64();

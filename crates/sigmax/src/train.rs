@@ -11,7 +11,9 @@ use crate::data::{canonical_label, require_two_classes, weight_sum, Dataset, Fea
 use crate::error::{Error, Result};
 use crate::loss::BinaryLoss;
 use crate::model::{LinearModel, ModelKind};
-use crate::objective::{BinaryObjective, ErmObjective, Objective, SoftmaxObjective};
+use crate::objective::{
+    BinaryObjective, ErmObjective, LocalReducer, Objective, Reducer, SoftmaxObjective,
+};
 use crate::solver::registry;
 pub use crate::solver::{
     Observer, PreconditionerChoice, Schedule, SolverChoice, SolverReport, SolverSettings,
@@ -415,13 +417,33 @@ pub fn linear_objective<'a>(
     intercept: bool,
     weights: Option<&'a [f64]>,
 ) -> Result<Box<dyn Objective + 'a>> {
+    static LOCAL: LocalReducer = LocalReducer;
+    linear_objective_over(
+        kind, loss, x, y, n_classes, strengths, intercept, weights, &LOCAL,
+    )
+}
+
+/// [`linear_objective`] whose passes are summed through `reducer` (rows spread over
+/// processes).
+#[allow(clippy::too_many_arguments)]
+pub fn linear_objective_over<'a>(
+    kind: ModelKind,
+    loss: BinaryLoss,
+    x: &'a Features,
+    y: &'a [u32],
+    n_classes: usize,
+    strengths: Strengths,
+    intercept: bool,
+    weights: Option<&'a [f64]>,
+    reducer: &'a dyn Reducer,
+) -> Result<Box<dyn Objective + 'a>> {
     Ok(match kind {
         ModelKind::Softmax => {
             let mut o = SoftmaxObjective::new(x, y, n_classes, strengths.l2, intercept)?;
             if let Some(s) = weights {
                 o = o.with_sample_weights(s)?;
             }
-            Box::new(o.with_l1(strengths.l1)?)
+            Box::new(o.with_reducer(reducer)?.with_l1(strengths.l1)?)
         }
         _ => {
             let positive = y.iter().map(|&c| c == 1).collect();
@@ -429,7 +451,7 @@ pub fn linear_objective<'a>(
             if let Some(s) = weights {
                 o = o.with_sample_weights(s)?;
             }
-            Box::new(o.with_l1(strengths.l1)?)
+            Box::new(o.with_reducer(reducer)?.with_l1(strengths.l1)?)
         }
     })
 }
@@ -461,6 +483,22 @@ fn check_fit_memory(kind: ModelKind, d: usize, k: usize, solver: SolverChoice) -
 
 /// Fits a model to `data`. `observer` sees every iteration (for progress display).
 pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) -> Result<Trained> {
+    train_over(data, opts, observer, &LocalReducer)
+}
+
+/// [`train`] on rows spread over several processes: each calls it with its own rows, laid
+/// out on the classes and features all of them agreed on
+/// ([`Dataset::with_global_shape`]), the same options, and a `reducer` that sums across
+/// them. Every pass, S = Σ s_i (so the default λ) and the stopping rule's ‖∇J(0)‖ are
+/// global; every process gets the same model. Only solvers that see the data through the
+/// objective take part (not SGD or dual CD, which walk the rows themselves), and class
+/// weights must be `None` (balancing would need global class counts).
+pub fn train_over(
+    data: &Dataset,
+    opts: &TrainOptions,
+    observer: Option<Observer>,
+    reducer: &dyn Reducer,
+) -> Result<Trained> {
     opts.validate()?;
     require_two_classes(data)?;
     let kind = opts.resolve_model(data.classes.len())?;
@@ -473,8 +511,9 @@ pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) ->
             scaled.as_deref()
         }
     };
-    let total = weight_sum(weights, data.n_rows());
-    let strengths = opts.resolve_strengths(total);
+    let mut total = [weight_sum(weights, data.n_rows())];
+    reducer.sum(&mut total);
+    let strengths = opts.resolve_strengths(total[0]);
     let (d, k) = (data.n_features(), data.classes.len());
     let solver = opts.resolve_solver(kind);
     check_fit_memory(kind, d, k, solver)?;
@@ -483,7 +522,7 @@ pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) ->
         (Some(l), _) => l,
         (None, _) => BinaryLoss::Logistic,
     };
-    let mut obj = linear_objective(
+    let mut obj = linear_objective_over(
         kind,
         loss,
         &data.x,
@@ -492,6 +531,7 @@ pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) ->
         strengths,
         opts.intercept,
         weights,
+        reducer,
     )?;
     let mut w = match &opts.warm_start {
         Some(w0) if w0.len() == obj.dim() => w0.clone(),
@@ -502,7 +542,7 @@ pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) ->
                 got: w0.len(),
             })
         }
-        None => vec![0.0; obj.dim()],
+        None => crate::limits::try_filled("the parameters", obj.dim(), 0.0)?,
     };
     let settings = opts.solver_settings(solver, strengths.l2);
     let report = registry::minimize(solver, &settings, obj.as_mut(), &mut w, observer)?;

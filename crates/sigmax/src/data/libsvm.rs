@@ -38,11 +38,98 @@ pub fn read_libsvm(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         let head = reader.fill_buf().map_err(|e| Error::io(path, e))?;
         head.starts_with(&[0x1f, 0x8b])
     };
-    let mut source: Box<dyn Read + Send> = if gz {
+    let source: Box<dyn Read + Send> = if gz {
         Box::new(flate2::read::MultiGzDecoder::new(reader))
     } else {
         Box::new(reader)
     };
+    read_libsvm_from(source, path, opts)
+}
+
+/// One of `parts` shares of a LIBSVM file, split by bytes at line boundaries (share k
+/// holds the lines that start in bytes [k·len/parts, (k+1)·len/parts)): for distributed
+/// training, where each process reads only its share. Returns the rows and where the
+/// share starts: its first line's number (1-based) is not known without reading what
+/// comes before, so errors name lines counted from the share's start, and the share's
+/// line count is returned for the caller to turn them into file lines. A share without
+/// rows is an empty data set. Gzip files cannot be split (use one file per process).
+pub fn read_libsvm_share(
+    path: &Path,
+    opts: &LoadOptions,
+    part: usize,
+    parts: usize,
+) -> Result<(Dataset, usize)> {
+    use std::io::{BufRead, Seek, SeekFrom};
+    check_max_features(opts.max_features)?;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut head = [0u8; 2];
+    if file.read(&mut head).map_err(|e| Error::io(path, e))? == 2 && head == [0x1f, 0x8b] {
+        return Err(Error::bad_file(
+            path,
+            "a gzip file cannot be split into shares; give one file per process (DATA.0, DATA.1, …)",
+        ));
+    }
+    // The first line start at or after byte `at`.
+    let mut line_start = |at: u64| -> Result<u64> {
+        if at == 0 || at >= len {
+            return Ok(at.min(len));
+        }
+        file.seek(SeekFrom::Start(at - 1))
+            .map_err(|e| Error::io(path, e))?;
+        let mut r = std::io::BufReader::new(&mut file);
+        let mut skipped = Vec::new();
+        let n = r
+            .read_until(b'\n', &mut skipped)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(at - 1 + n as u64)
+    };
+    let parts = parts.max(1) as u64;
+    let start = line_start(len * part as u64 / parts)?;
+    let end = line_start(len * (part as u64 + 1) / parts)?;
+    let empty = || Dataset {
+        x: Features::Sparse(CsrMatrix::new(0, vec![0], vec![], vec![])),
+        y: vec![],
+        classes: vec![],
+        weights: None,
+        feature_names: None,
+    };
+    if end <= start {
+        return Ok((empty(), 0));
+    }
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| Error::io(path, e))?;
+    let mut share = std::io::BufReader::with_capacity(1 << 16, &file).take(end - start);
+    let mut lines = 0usize;
+    let mut last = b'\n';
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = share.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
+        last = buf[n - 1];
+    }
+    lines += usize::from(last != b'\n');
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| Error::io(path, e))?;
+    let source = Box::new(std::io::BufReader::with_capacity(1 << 16, file).take(end - start));
+    match read_libsvm_from(source, path, opts) {
+        Err(Error::BadFile { message, .. })
+            if message.starts_with("no data rows") || message.contains("empty") =>
+        {
+            Ok((empty(), lines))
+        }
+        r => r.map(|d| (d, lines)),
+    }
+}
+
+fn read_libsvm_from(
+    mut source: Box<dyn Read + Send>,
+    path: &Path,
+    opts: &LoadOptions,
+) -> Result<Dataset> {
     let mut builder = Builder::new(path, opts.zero_based, opts.max_features, opts.dense_above);
     // Two buffers, allocated once and swapped: one is parsed while the other is filled.
     let mut block: Vec<u8> = Vec::new();

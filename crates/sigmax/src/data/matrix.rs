@@ -202,6 +202,29 @@ pub enum Features {
 }
 
 impl Features {
+    /// The same rows with `cols` ≥ `n_cols()` columns (the new ones zero).
+    pub fn widened(self, cols: usize) -> Features {
+        assert!(cols >= self.n_cols(), "widened to fewer columns");
+        match self {
+            Features::Sparse(mut m) => {
+                m.cols = cols;
+                Features::Sparse(m)
+            }
+            Features::Dense(m) if m.cols == cols => Features::Dense(m),
+            Features::Dense(m) => {
+                let mut data = vec![0f32; m.rows * cols];
+                for i in 0..m.rows {
+                    data[i * cols..i * cols + m.cols].copy_from_slice(m.row(i));
+                }
+                Features::Dense(DenseMatrix {
+                    rows: m.rows,
+                    cols,
+                    data,
+                })
+            }
+        }
+    }
+
     pub fn n_rows(&self) -> usize {
         match self {
             Features::Dense(m) => m.rows,

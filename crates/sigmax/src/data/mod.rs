@@ -16,7 +16,7 @@ pub use csv_format::{
 };
 pub(crate) use dense_kernels::{dense_axpy_group, dense_dot_group};
 pub use idx::{parse_idx, read_idx};
-pub use libsvm::{parse_libsvm, read_libsvm};
+pub use libsvm::{parse_libsvm, read_libsvm, read_libsvm_share};
 pub use matrix::{par_row_reduce, par_row_reduce_mut, CsrMatrix, DenseMatrix, Features, Row};
 
 use crate::error::{Error, Result};
@@ -43,6 +43,50 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// The same rows laid out on `classes` (which must contain every class here) and
+    /// `n_features` ≥ this set's columns: for a share of rows that must agree with the
+    /// other shares on class ids and parameter layout (distributed training).
+    pub fn with_global_shape(self, classes: &[String], n_features: usize) -> Result<Dataset> {
+        let remap: Vec<u32> = self
+            .classes
+            .iter()
+            .map(|c| {
+                classes
+                    .iter()
+                    .position(|g| g == c)
+                    .map(|k| k as u32)
+                    .ok_or_else(|| Error::UnknownLabel {
+                        label: c.clone(),
+                        row: 0,
+                        classes: classes.to_vec(),
+                    })
+            })
+            .collect::<Result<_>>()?;
+        if n_features < self.n_features() {
+            return Err(Error::Shape {
+                what: "features of the global layout (at least this share's)",
+                expected: self.n_features(),
+                got: n_features,
+            });
+        }
+        Ok(Dataset {
+            x: self.x.widened(n_features),
+            y: self.y.iter().map(|&k| remap[k as usize]).collect(),
+            classes: classes.to_vec(),
+            weights: self.weights,
+            feature_names: self.feature_names,
+        })
+    }
+
+    /// The classes of several shares as one sorted list (sorted as [`LabelEncoder`] sorts).
+    pub fn union_of_classes<S: AsRef<str>>(names: &[S]) -> Vec<String> {
+        let mut enc = LabelEncoder::default();
+        for n in names {
+            enc.intern(n.as_ref());
+        }
+        enc.finish_classes().0
+    }
+
     /// Features and one raw label per row (any spelling: numbers are canonicalized, so
     /// "+1" and "1" are one class), classes sorted as [`LabelEncoder`] does.
     pub fn new<S: AsRef<str>>(x: Features, labels: &[S]) -> Result<Dataset> {

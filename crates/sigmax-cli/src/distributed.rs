@@ -1,0 +1,307 @@
+//! `sigmax train --distributed` under `mpirun`: data-parallel training on MPI, as
+//! MPI-LIBLINEAR does it (Zhuang, Chin, Juan & Lin, PAKDD 2015): rows are split across
+//! the processes, the parameters are replicated, and every process runs the same solver;
+//! each pass over the data ends in an allreduce of its accumulator (the library's
+//! `Reducer` seam), so each function value costs an allreduce of a few numbers and each
+//! gradient or Hessian-vector product one of a parameter-sized vector. Classes, the
+//! number of features, Σ weights (so the default λ) and ‖∇J(0)‖ are global, so every
+//! process holds the model one process would have found (up to summation order).
+//!
+//! Each process reads only its share: `DATA.0`, `DATA.1`, … when those exist (one file
+//! per process, any format), else the lines of LIBSVM file `DATA` that start in its
+//! 1/P of the bytes. An error on any process (a bad line, a missing share) stops every
+//! process with that error; process 0 writes the model, atomically, once.
+
+use crate::train_cmd::TrainArgs;
+use anyhow::Result;
+
+#[cfg(not(feature = "mpi"))]
+pub fn run(_args: TrainArgs) -> Result<()> {
+    anyhow::bail!(
+        "--distributed needs a sigmax built with MPI: cargo build --release -p sigmax-cli --features mpi (see the README, \"Training on a cluster\")"
+    )
+}
+
+#[cfg(feature = "mpi")]
+pub use with_mpi::run;
+
+#[cfg(feature = "mpi")]
+mod with_mpi {
+    use super::*;
+    use crate::train_cmd::with_flag;
+    use anyhow::Context;
+    use mpi::collective::SystemOperation;
+    use mpi::datatype::PartitionMut;
+    use mpi::topology::SimpleCommunicator;
+    use mpi::traits::*;
+    use sigmax::data::{read_libsvm_share, Dataset, Format};
+    use sigmax::model::save_model;
+    use sigmax::objective::Reducer;
+    use sigmax::solver::{PreconditionerChoice, SolverChoice};
+    use sigmax::train::ClassWeight;
+    use std::path::PathBuf;
+    use std::sync::Mutex;
+    use std::time::Instant;
+
+    /// Sums through MPI_Allreduce, counting bytes and time.
+    struct MpiReducer<'c> {
+        world: &'c SimpleCommunicator,
+        stats: Mutex<CommStats>,
+    }
+
+    #[derive(Default, Clone, Copy)]
+    struct CommStats {
+        calls: u64,
+        bytes: u64,
+        seconds: f64,
+    }
+
+    // SAFETY: MPI runs with the `Single` threading level, which allows MPI calls from one
+    // thread only. The library calls `Reducer::sum` from the thread that runs the fit
+    // (after each pass's parallel part, never inside it), which is the main thread here;
+    // the mutex only guards the counters.
+    unsafe impl Sync for MpiReducer<'_> {}
+
+    impl Reducer for MpiReducer<'_> {
+        fn sum(&self, partial: &mut [f64]) {
+            let started = Instant::now();
+            let mut total = vec![0.0; partial.len()];
+            self.world
+                .all_reduce_into(&partial[..], &mut total[..], SystemOperation::sum());
+            partial.copy_from_slice(&total);
+            let mut s = self.stats.lock().unwrap();
+            s.calls += 1;
+            s.bytes += 8 * partial.len() as u64;
+            s.seconds += started.elapsed().as_secs_f64();
+        }
+    }
+
+    /// Every process's bytes, in rank order. (Each message travels with one leading byte:
+    /// OpenMPI refuses an Allgatherv whose buffers are all empty.)
+    fn all_gather_bytes(world: &SimpleCommunicator, mine: &[u8]) -> Vec<Vec<u8>> {
+        let mine = [&[b'#'][..], mine].concat();
+        let mine = &mine[..];
+        let size = world.size() as usize;
+        let mut counts = vec![0i32; size];
+        world.all_gather_into(&(mine.len() as i32), &mut counts[..]);
+        let displs: Vec<i32> = counts
+            .iter()
+            .scan(0, |at, &c| {
+                let d = *at;
+                *at += c;
+                Some(d)
+            })
+            .collect();
+        let mut all = vec![0u8; counts.iter().map(|&c| c as usize).sum()];
+        {
+            let mut part = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+            world.all_gather_varcount_into(mine, &mut part);
+        }
+        (0..size)
+            .map(|r| all[displs[r] as usize + 1..(displs[r] + counts[r]) as usize].to_vec())
+            .collect()
+    }
+
+    /// This process's share and the number of lines in it.
+    fn read_share(args: &TrainArgs, rank: usize, size: usize) -> Result<(Dataset, usize)> {
+        let per_rank = PathBuf::from(format!("{}.{rank}", args.data.display()));
+        let first = PathBuf::from(format!("{}.0", args.data.display()));
+        if first.exists() && !args.data.exists() {
+            let d = args.data_args.load(&per_rank)?;
+            return Ok((d, 0));
+        }
+        let opts = args.data_args.load_options(&args.data);
+        if opts.format != Some(Format::Libsvm) {
+            anyhow::bail!(
+                "{}: only LIBSVM files are split by bytes; give one file per process ({}.0, {}.1, …)",
+                args.data.display(),
+                args.data.display(),
+                args.data.display()
+            );
+        }
+        Ok(read_libsvm_share(&args.data, &opts, rank, size)?)
+    }
+
+    fn refuse_what_does_not_distribute(args: &TrainArgs) -> Result<()> {
+        let unsupported = [
+            (args.cv.is_some(), "--cv"),
+            (args.init.is_some(), "--init"),
+            (
+                args.weights.is_some(),
+                "--weights (use a weight column in per-process CSV files)",
+            ),
+            (args.data_args.cache, "--cache"),
+        ];
+        if let Some((_, flag)) = unsupported.iter().find(|(on, _)| *on) {
+            anyhow::bail!("{flag} is not supported with --distributed yet");
+        }
+        Ok(())
+    }
+
+    pub fn run(args: TrainArgs) -> Result<()> {
+        let universe = mpi::initialize().context("MPI could not be initialized")?;
+        let world = universe.world();
+        let (rank, size) = (world.rank() as usize, world.size() as usize);
+        let started = Instant::now();
+        refuse_what_does_not_distribute(&args)?;
+
+        // Read; then every process learns whether any failed, and the first failure
+        // (by file position) is everyone's error.
+        let share = read_share(&args, rank, size);
+        let my_lines = share.as_ref().map_or(0, |s| s.1) as u64;
+        let mut lines = vec![0u64; size];
+        world.all_gather_into(&my_lines, &mut lines[..]);
+        let message = match &share {
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                // Lines are counted from the share's start; the shares before it hold
+                // `before` lines (all of them were read: this is the first failure).
+                let before = lines[..rank].iter().sum::<u64>() as usize;
+                let text = match e.downcast_ref::<sigmax::Error>() {
+                    Some(sigmax::Error::Parse {
+                        path,
+                        line,
+                        message,
+                    }) => format!("{}:{}: {message}", path.display(), line + before),
+                    _ => format!("{e:#}"),
+                };
+                format!("process {rank} of {size}: {text}").into_bytes()
+            }
+        };
+        let failures = all_gather_bytes(&world, &message);
+        if let Some(first) = failures.iter().find(|m| !m.is_empty()) {
+            anyhow::bail!("{}", String::from_utf8_lossy(first));
+        }
+        let (data, _) = share.expect("checked above");
+
+        // Agree on the classes and the number of features.
+        let names = data.classes.join("\0");
+        let all_names: Vec<String> = all_gather_bytes(&world, names.as_bytes())
+            .into_iter()
+            .flat_map(|b| {
+                String::from_utf8_lossy(&b)
+                    .split('\0')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let classes = Dataset::union_of_classes(&all_names);
+        let mut n_features = 0u64;
+        world.all_reduce_into(
+            &(data.n_features() as u64),
+            &mut n_features,
+            SystemOperation::max(),
+        );
+        let mut n_rows = 0u64;
+        world.all_reduce_into(&(data.n_rows() as u64), &mut n_rows, SystemOperation::sum());
+        let data = data.with_global_shape(&classes, n_features as usize)?;
+        let load_seconds = started.elapsed().as_secs_f64();
+
+        let mut opts = args.options()?;
+        opts.validate().map_err(with_flag)?;
+        if opts.class_weight != ClassWeight::None {
+            anyhow::bail!("--class-weight is not supported with --distributed yet");
+        }
+        let kind = opts.resolve_model(classes.len()).map_err(with_flag)?;
+        let solver = opts.resolve_solver(kind);
+        if !matches!(
+            solver,
+            SolverChoice::Newton | SolverChoice::Lbfgs | SolverChoice::Gd | SolverChoice::OwlQn
+        ) {
+            anyhow::bail!(
+                "solver {} walks the rows itself and cannot run distributed; use newton, lbfgs, gd or owlqn (the hinge SVM needs dual-cd: use --model squared-hinge-svm)",
+                solver.name()
+            );
+        }
+        opts.solver = solver;
+        // The sampled Hessian would be drawn from each process's own rows (and differ);
+        // the diagonal is a pass over the data like any other, summed across processes.
+        if matches!(
+            opts.preconditioner,
+            PreconditionerChoice::Auto | PreconditionerChoice::SampledHessian
+        ) {
+            opts.preconditioner = PreconditionerChoice::Diagonal;
+        }
+
+        let reducer = MpiReducer {
+            world: &world,
+            stats: Mutex::new(CommStats::default()),
+        };
+        let fit = sigmax::train::train_over(&data, &opts, None, &reducer)
+            .map_err(with_flag)
+            .with_context(|| format!("training on {} ({size} processes)", args.data.display()))?;
+        // Every process must hold the same model: compare the objective's bits.
+        let bits = fit.report.objective.to_bits();
+        let (mut lo, mut hi) = (0u64, 0u64);
+        world.all_reduce_into(&bits, &mut lo, SystemOperation::min());
+        world.all_reduce_into(&bits, &mut hi, SystemOperation::max());
+        anyhow::ensure!(
+            lo == hi,
+            "the processes disagree on the objective; not writing a model"
+        );
+        let stats = *reducer.stats.lock().unwrap();
+        if rank != 0 {
+            return Ok(());
+        }
+        let out = args.output.clone().unwrap_or_else(|| {
+            let name = args
+                .data
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or("data".into());
+            PathBuf::from(format!("{name}.model.json"))
+        });
+        save_model(&fit.model, &out)?;
+        let r = &fit.report;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "objective": r.objective,
+                    "grad_norm": r.grad_norm,
+                    "iterations": r.iterations,
+                    "converged": r.converged,
+                    "hess_vec_products": r.hess_vec_products,
+                    "solver": r.solver,
+                    "model": fit.model.kind.name(),
+                    "lambda": fit.model.lambda,
+                    "n_rows": n_rows,
+                    "n_features": n_features,
+                    "classes": classes,
+                    "ranks": size,
+                    "allreduce_calls": stats.calls,
+                    "bytes_communicated": stats.bytes,
+                    "communication_seconds": stats.seconds,
+                    "seconds": r.seconds,
+                    "load_seconds": load_seconds,
+                    "model_path": out,
+                })
+            );
+        } else {
+            println!(
+                "trained {} on {} with {size} processes: {n_rows} rows, {n_features} features, {} classes",
+                fit.model.kind.name(),
+                args.data.display(),
+                classes.len()
+            );
+            println!(
+                "  {} after {} iterations: objective {:.12} (solver {})",
+                if r.converged {
+                    "converged"
+                } else {
+                    "NOT converged"
+                },
+                r.iterations,
+                r.objective,
+                r.solver
+            );
+            println!(
+                "  communication: {} allreduces, {} bytes per process, {:.3} s of {:.3} s",
+                stats.calls, stats.bytes, stats.seconds, r.seconds
+            );
+            println!("  model written to {}", out.display());
+        }
+        Ok(())
+    }
+}

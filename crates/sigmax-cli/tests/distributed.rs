@@ -1,0 +1,319 @@
+//! `sigmax train --distributed` under mpirun (built with `--features mpi`; CI installs
+//! OpenMPI): 1, 2, 3 and 4 processes give the model one process gives, errors on one
+//! process stop all of them with the file and line, and a killed process leaves no model.
+#![cfg(feature = "mpi")]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const HEART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sigmax/data/heart_scale");
+
+/// `timeout 120 mpirun -np P sigmax ARGS` (as root in containers: allowed and
+/// oversubscribed, as on this 2-core machine).
+fn mpirun(dir: &Path, np: usize, args: &[&str]) -> Output {
+    Command::new("timeout")
+        .arg("120")
+        .args([
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-np",
+            &np.to_string(),
+        ])
+        .arg(env!("CARGO_BIN_EXE_sigmax"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("mpirun (install OpenMPI: apt-get install openmpi-bin libopenmpi-dev)")
+}
+
+fn sigmax(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sigmax"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// All weights and intercepts of a model file, flattened.
+fn params(path: &Path) -> Vec<f64> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let m = &v["model"];
+    let mut out: Vec<f64> = m["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()))
+        .collect();
+    out.extend(
+        m["bias"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap()),
+    );
+    out
+}
+
+/// Weights equal to `rel` of their largest (the summation order differs with the split:
+/// Newton's iterates stay within 1e-14 of the serial ones, L-BFGS's history carries the
+/// rounding further, to ~1e-10 at a tolerance of 1e-10).
+fn assert_same_model_to(a: &Path, b: &Path, rel: f64, what: &str) {
+    let (a, b) = (params(a), params(b));
+    assert_eq!(a.len(), b.len(), "{what}");
+    let scale = a.iter().fold(0f64, |m, v| m.max(v.abs()));
+    let diff = a
+        .iter()
+        .zip(&b)
+        .fold(0f64, |m, (x, y)| m.max((x - y).abs()));
+    assert!(
+        diff <= rel * scale,
+        "{what}: max difference {diff:e} (scale {scale:e})"
+    );
+}
+
+fn assert_same_model(a: &Path, b: &Path, what: &str) {
+    assert_same_model_to(a, b, 1e-12, what)
+}
+
+/// A sparse 4-class set: 600 rows, 200 features, ~8 nonzeros per row (seeded LCG).
+fn sparse_four_classes(path: &Path) {
+    let mut state = 12345u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as f64 / (1u64 << 31) as f64
+    };
+    let mut text = String::new();
+    for i in 0..600 {
+        let class = i % 4;
+        let mut cols: Vec<usize> = (0..8).map(|_| (next() * 200.0) as usize).collect();
+        cols.push(class * 50 + (next() * 10.0) as usize);
+        cols.sort();
+        cols.dedup();
+        text.push_str(&format!("{class}"));
+        for c in cols {
+            text.push_str(&format!(" {}:{:.4}", c + 1, 0.2 + next()));
+        }
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn one_to_four_processes_give_the_serial_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(HEART, d.join("heart")).unwrap();
+    sparse_four_classes(&d.join("sparse.svm"));
+    let cases: &[(&str, &[&str])] = &[
+        ("heart", &[]),
+        ("heart", &["--no-bias"]),
+        ("heart", &["--solver", "lbfgs"]),
+        ("sparse.svm", &[]),
+        ("sparse.svm", &["--solver", "lbfgs", "--no-bias"]),
+    ];
+    for (data, extra) in cases {
+        let common = |out: &str| {
+            let mut a = vec!["train", data, "--tol", "1e-10", "-o"];
+            a.push(Box::leak(out.to_string().into_boxed_str()));
+            a.extend_from_slice(extra);
+            a
+        };
+        // The serial reference with the preconditioner a distributed run uses.
+        let mut serial = common("serial.json");
+        serial.extend(["--preconditioner", "diagonal"]);
+        let o = sigmax(d, &serial);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        for np in 1..=4 {
+            let mut args = common("dist.json");
+            args.push("--distributed");
+            let o = mpirun(d, np, &args);
+            assert!(
+                o.status.success(),
+                "{data} {extra:?} np {np}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let rel = if extra.contains(&"lbfgs") {
+                1e-8
+            } else {
+                1e-12
+            };
+            let what = format!("{data} {extra:?} np {np}");
+            assert_same_model_to(&d.join("serial.json"), &d.join("dist.json"), rel, &what);
+        }
+    }
+    // Without mpirun: a singleton of one process.
+    let o = sigmax(
+        d,
+        &[
+            "train",
+            "heart",
+            "--distributed",
+            "--tol",
+            "1e-10",
+            "-o",
+            "single.json",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = sigmax(
+        d,
+        &[
+            "train",
+            "heart",
+            "--preconditioner",
+            "diagonal",
+            "--tol",
+            "1e-10",
+            "-o",
+            "serial.json",
+        ],
+    );
+    assert!(o.status.success());
+    assert_same_model(&d.join("serial.json"), &d.join("single.json"), "singleton");
+}
+
+#[test]
+fn one_file_per_process_gives_the_model_of_their_concatenation() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = std::fs::read_to_string(HEART).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (a, b) = lines.split_at(100);
+    std::fs::write(d.join("all.svm"), text.as_bytes()).unwrap();
+    std::fs::write(d.join("part.svm.0"), a.join("\n") + "\n").unwrap();
+    std::fs::write(d.join("part.svm.1"), b.join("\n") + "\n").unwrap();
+    let o = sigmax(
+        d,
+        &[
+            "train",
+            "all.svm",
+            "--preconditioner",
+            "diagonal",
+            "--tol",
+            "1e-10",
+            "-o",
+            "serial.json",
+        ],
+    );
+    assert!(o.status.success());
+    let o = mpirun(
+        d,
+        2,
+        &[
+            "train",
+            "part.svm",
+            "--distributed",
+            "--tol",
+            "1e-10",
+            "-o",
+            "dist.json",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same_model(
+        &d.join("serial.json"),
+        &d.join("dist.json"),
+        "per-process files",
+    );
+}
+
+#[test]
+fn a_bad_line_on_one_process_stops_every_process_with_its_file_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut text = std::fs::read_to_string(HEART).unwrap();
+    // Line 250 (in the last process's share) is broken.
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[249] = "+1 1:0.5 2:abc".into();
+    text = lines.join("\n") + "\n";
+    std::fs::write(d.join("bad.svm"), text).unwrap();
+    std::fs::write(d.join("m.json"), b"previous").unwrap();
+    for np in [2, 3] {
+        let o = mpirun(
+            d,
+            np,
+            &["train", "bad.svm", "--distributed", "-o", "m.json"],
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && o.status.code() != Some(124),
+            "np {np}: {err}"
+        );
+        assert!(
+            err.contains("bad.svm:250:") && err.contains("bad value"),
+            "np {np}: {err}"
+        );
+        assert_eq!(std::fs::read(d.join("m.json")).unwrap(), b"previous");
+    }
+    // A missing share: every process stops, naming the file.
+    let o = mpirun(
+        d,
+        2,
+        &["train", "nope.svm", "--distributed", "-o", "m.json"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("nope.svm"), "{err}");
+}
+
+#[test]
+fn a_killed_process_aborts_the_job_and_leaves_the_previous_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(HEART, d.join("heart")).unwrap();
+    std::fs::write(d.join("killed.json"), b"previous").unwrap();
+    // A long fit (gradient descent with a tiny step, many iterations) to kill mid-way.
+    let mut child = Command::new("timeout")
+        .arg("120")
+        .args([
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-np",
+            "2",
+        ])
+        .arg(env!("CARGO_BIN_EXE_sigmax"))
+        .args([
+            "train",
+            "heart",
+            "--distributed",
+            "--solver",
+            "gd",
+            "--learning-rate",
+            "1e-6",
+            "--max-iter",
+            "100000000",
+            "-o",
+            "killed.json",
+        ])
+        .current_dir(d)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let pids = Command::new("pgrep")
+        .args(["-f", "killed.json"])
+        .output()
+        .unwrap();
+    let pids = String::from_utf8_lossy(&pids.stdout);
+    let sigmax_pid = pids
+        .lines()
+        .filter_map(|p| p.trim().parse::<u32>().ok())
+        .find(|&p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "sigmax")
+        })
+        .expect("a running sigmax process");
+    Command::new("kill")
+        .args(["-9", &sigmax_pid.to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success() && status.code() != Some(124),
+        "the job ends, not hangs: {status:?}"
+    );
+    assert_eq!(std::fs::read(d.join("killed.json")).unwrap(), b"previous");
+}
