@@ -200,7 +200,9 @@ impl DataArgs {
         }
     }
 
-    /// The library's load options these flags describe, for `path`.
+    /// The library's load options these flags describe, for `path` (the distributed
+    /// reader's; unused without the `mpi` feature).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     pub fn load_options(&self, path: &std::path::Path) -> LoadOptions {
         self.load_options_with(path, self.label_column())
     }
