@@ -17,7 +17,7 @@ pub enum Labels {
 
 #[derive(Args, Clone)]
 pub struct DataArgs {
-    /// File format (default: from the name: .csv, .tsv, .tab [.gz] → csv, *idx* → idx, else libsvm).
+    /// File format (default: from the name: .csv, .tsv, .tab [.gz] → csv, .idx or *idx3-ubyte → idx, else libsvm).
     #[arg(long, value_parser = choice::<Format>())]
     pub format: Option<Format>,
     /// LIBSVM feature indices start at 0 instead of 1.

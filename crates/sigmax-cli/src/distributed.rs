@@ -49,12 +49,20 @@ mod with_mpi {
         stats: Mutex<CommStats>,
     }
 
+    /// Allreduces of a few numbers (function values, S) and of parameter-sized vectors
+    /// (gradients, Hessian-vector products), kept apart: the first measure the latency α,
+    /// the second the cost per byte β of an α–β model.
     #[derive(Default, Clone, Copy)]
     struct CommStats {
         calls: u64,
         bytes: u64,
         seconds: f64,
+        small_calls: u64,
+        small_seconds: f64,
     }
+
+    /// Up to this many numbers an allreduce counts as small (latency-bound).
+    const SMALL: usize = 16;
 
     // SAFETY: MPI runs with the `Single` threading level, which allows MPI calls from one
     // thread only. The library calls `Reducer::sum` from the thread that runs the fit
@@ -70,9 +78,14 @@ mod with_mpi {
                 .all_reduce_into(&partial[..], &mut total[..], SystemOperation::sum());
             partial.copy_from_slice(&total);
             let mut s = self.stats.lock().unwrap();
+            let seconds = started.elapsed().as_secs_f64();
             s.calls += 1;
             s.bytes += 8 * partial.len() as u64;
-            s.seconds += started.elapsed().as_secs_f64();
+            s.seconds += seconds;
+            if partial.len() <= SMALL {
+                s.small_calls += 1;
+                s.small_seconds += seconds;
+            }
         }
     }
 
@@ -273,6 +286,8 @@ mod with_mpi {
                     "allreduce_calls": stats.calls,
                     "bytes_communicated": stats.bytes,
                     "communication_seconds": stats.seconds,
+                    "small_allreduces": stats.small_calls,
+                    "small_allreduce_seconds": stats.small_seconds,
                     "seconds": r.seconds,
                     "load_seconds": load_seconds,
                     "model_path": out,

@@ -317,3 +317,68 @@ fn a_killed_process_aborts_the_job_and_leaves_the_previous_model() {
     );
     assert_eq!(std::fs::read(d.join("killed.json")).unwrap(), b"previous");
 }
+
+#[test]
+fn sample_weights_in_per_process_csv_files_give_the_weighted_serial_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // heart_scale as CSV with a weight column (weights 0.5, 1, 2, 3 in turn).
+    let text = std::fs::read_to_string(HEART).unwrap();
+    let rows: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut it = l.split_whitespace();
+            let label = it.next().unwrap();
+            let mut x = [0.0f64; 13];
+            for t in it {
+                let (j, v) = t.split_once(':').unwrap();
+                x[j.parse::<usize>().unwrap() - 1] = v.parse().unwrap();
+            }
+            let w = [0.5, 1.0, 2.0, 3.0][i % 4];
+            let xs: Vec<String> = x.iter().map(|v| v.to_string()).collect();
+            format!("{},{w},{label}", xs.join(","))
+        })
+        .collect();
+    let header = (1..=13)
+        .map(|j| format!("f{j}"))
+        .collect::<Vec<_>>()
+        .join(",")
+        + ",w,y";
+    let csv = |rows: &[String]| format!("{header}\n{}\n", rows.join("\n"));
+    std::fs::write(d.join("all.csv"), csv(&rows)).unwrap();
+    let (a, rest) = rows.split_at(90);
+    let (b, c) = rest.split_at(90);
+    for (k, part) in [a, b, c].iter().enumerate() {
+        std::fs::write(d.join(format!("part.csv.{k}")), csv(part)).unwrap();
+    }
+    let common = ["--weight-col", "w", "--tol", "1e-10"];
+    let mut serial = vec![
+        "train",
+        "all.csv",
+        "--preconditioner",
+        "diagonal",
+        "-o",
+        "serial.json",
+    ];
+    serial.extend(common);
+    let o = sigmax(d, &serial);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut dist = vec![
+        "train",
+        "part.csv",
+        "--distributed",
+        "-o",
+        "dist.json",
+        "--format",
+        "csv",
+    ];
+    dist.extend(common);
+    let o = mpirun(d, 3, &dist);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same_model(
+        &d.join("serial.json"),
+        &d.join("dist.json"),
+        "weighted CSV shares",
+    );
+}
