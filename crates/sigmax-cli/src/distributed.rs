@@ -123,6 +123,13 @@ mod with_mpi {
             let d = args.data_args.load(&per_rank)?;
             return Ok((d, 0));
         }
+        if args.data_args.cache {
+            anyhow::bail!(
+                "--cache works with one file per process ({}.0, {}.1, …; each gets its own cache), not with a file split by bytes",
+                args.data.display(),
+                args.data.display()
+            );
+        }
         let opts = args.data_args.load_options(&args.data);
         if opts.format != Some(Format::Libsvm) {
             anyhow::bail!(
@@ -143,7 +150,6 @@ mod with_mpi {
                 args.weights.is_some(),
                 "--weights (use a weight column in per-process CSV files)",
             ),
-            (args.data_args.cache, "--cache"),
         ];
         if let Some((_, flag)) = unsupported.iter().find(|(on, _)| *on) {
             anyhow::bail!("{flag} is not supported with --distributed yet");

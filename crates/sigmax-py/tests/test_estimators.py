@@ -29,10 +29,10 @@ def expected_failures(estimator):
     name = type(estimator).__name__
     equivalence = ["check_sample_weight_equivalence_on_dense_data",
                    "check_sample_weight_equivalence_on_sparse_data"]
-    if name == "LinearSVC":
-        # Holds at tol=1e-10 (measured); at the default tol the two fits agree only to
-        # the tolerance (the squared hinge's generalized Hessian and the hinge's dual CD
-        # converge slower near kinks of the loss).
+    if name == "LinearSVC" and estimator.loss == "hinge":
+        # The hinge's dual CD stops at tol=1e-4 by default; the two fits then agree to
+        # the tolerance only (at tol=1e-10 they agree to 1e-7: measured). The default
+        # LinearSVC (squared hinge, Newton to 1e-10) passes.
         return {c: "equal to 1e-7 only at tol=1e-10" for c in equivalence}
     if name == "LogisticRegressionCV":
         # Repeated rows land in other folds than their weighted original, so the chosen

@@ -41,7 +41,8 @@ def _check_common(est):
     C = est.C
     _check_param("C", C, isinstance(C, numbers.Real) and not isinstance(C, bool)
                  and np.isfinite(C) and C > 0, "a float > 0")
-    _check_param("tol", est.tol, isinstance(est.tol, numbers.Real) and est.tol > 0, "a float > 0")
+    _check_param("tol", est.tol, est.tol is None or (isinstance(est.tol, numbers.Real) and est.tol > 0),
+                 "a float > 0 (or None: the estimator's default)")
     mi = est.max_iter
     _check_param("max_iter", mi, mi is None or (isinstance(mi, numbers.Integral) and mi >= 1),
                  "None or an int >= 1")
@@ -90,6 +91,10 @@ def _effective_weights(est, y_ids, n_classes, sample_weight):
 class _SigmaxLinearClassifier(ClassifierMixin, BaseEstimator):
     """What the linear classifiers share: input checks, the call into sigmax, scores."""
 
+    def _tol(self):
+        """The stopping tolerance in effect (``tol=None``: the estimator's default)."""
+        return 1e-6 if self.tol is None else self.tol
+
     def _validate_fit_input(self, X, y, sample_weight):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc", "coo"],
                              dtype=[np.float64, np.float32], order=None)
@@ -112,7 +117,7 @@ class _SigmaxLinearClassifier(ClassifierMixin, BaseEstimator):
     def _fit_one(self, X, y_ids, n_classes, weights, model, penalty, l1_ratio, solver, warm):
         return _sigmax.fit_linear(
             _as_input(X), y_ids, n_classes, weights, model, float(self.C), penalty,
-            l1_ratio, bool(self.fit_intercept), solver, float(self.tol),
+            l1_ratio, bool(self.fit_intercept), solver, float(self._tol()),
             None if self.max_iter is None else int(self.max_iter), warm,
             self.n_jobs, bool(self.verbose),
         )
@@ -234,11 +239,19 @@ class LinearSVC(_SigmaxLinearClassifier):
 
     Unlike scikit-learn's (LIBLINEAR's) the intercept is not penalized: sigmax's dual
     coordinate descent searches it exactly, as libsvm's ``SVC(kernel='linear')`` does.
-    ``tol`` is the relative projected-gradient test of the dual solver (or the gradient
-    test of Newton for the squared hinge with ``solver='newton'``).
+    ``tol`` is the relative gradient-norm test of Newton for the squared hinge (default
+    1e-10: Newton converges fast, and so a weight of k and k copies of a row give the same
+    model to 1e-7, which scikit-learn's sample-weight equivalence checks ask) or the
+    relative projected-gradient test of dual coordinate descent for the hinge (default
+    1e-4; the dual converges slowly near the end).
     """
 
-    def __init__(self, C=1.0, loss="squared_hinge", fit_intercept=True, tol=1e-4,
+    def _tol(self):
+        if self.tol is not None:
+            return self.tol
+        return 1e-10 if self.loss == "squared_hinge" else 1e-4
+
+    def __init__(self, C=1.0, loss="squared_hinge", fit_intercept=True, tol=None,
                  max_iter=None, solver="auto", class_weight=None, n_jobs=None, verbose=0):
         self.C = C
         self.loss = loss
