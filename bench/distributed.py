@@ -58,7 +58,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results-distributed.md"))
     a = ap.parse_args()
     build()
-    lines = ["| set | P | iterations | passes | s / iteration | compute s / it. | comm. s / it. | MB sent / it. | max weight diff vs P = 1 |",
+    lines = ["| set | P | iterations | passes | s / iteration | compute s / it. | comm. s / it. | KB sent / it. | max weight diff vs P = 1 |",
              "|---|---|---|---|---|---|---|---|---|"]
     fits = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,7 +78,7 @@ def main():
                 scale = max(abs(v) for v in ref)
                 diff = max(abs(x - y) for x, y in zip(ref, w)) / scale
                 lines.append(f"| {name} | {np} | {it} | {passes} | {total / it:.3f} | {(total - comm) / it:.3f} | {comm / it:.4f} | "
-                             f"{runs[0]['bytes_communicated'] / it / 1e6:.2f} | {diff:.1e} |")
+                             f"{runs[0]['bytes_communicated'] / it / 1e3:.1f} | {diff:.1e} |")
                 fits[(name, np)] = dict(it=it, passes=passes, total=total, comm=comm, d=runs[0]["n_features"],
                                         small=runs[0]["small_allreduces"], small_s=med("small_allreduce_seconds"),
                                         bytes=runs[0]["bytes_communicated"])
