@@ -10,8 +10,8 @@ This machine has 2 cores on one memory bus, so P = 2 and 4 share the same cores 
 oversubscribed): the table shows what communication costs, not scaling. The projection
 below it is a model, not a measurement: an α–β model of the allreduce (α from the small
 allreduces of the run, β from the parameter-sized ones, ring allreduce 2(N−1)/N·bytes·β +
-2·log2(N)·α) and the measured compute per iteration of one process, for N nodes of this
-machine's size on a set 100× the sparse one (same features, 100× the rows, so 100× the
+2·log2(N)·α) and the measured compute per iteration of this machine (P = 2, a process per core), for N nodes of
+its size on a set 100× the sparse one (same features, 100× the rows, so 100× the
 compute per iteration and the same vectors to reduce), with the measured iteration count.
 
 usage: bench/distributed.py [--repeats 3] [--sets sparse,dense] [--out bench/results-distributed.md]
@@ -21,7 +21,10 @@ import argparse, json, math, os, statistics, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "bench", "data")
-SIGMAX = os.path.join(ROOT, "target", "release", "sigmax")
+# Its own target directory: a plain `cargo build --release` (no mpi feature) must not
+# replace the binary under a running benchmark.
+MPI_TARGET = os.path.join(ROOT, "target", "mpi")
+SIGMAX = os.path.join(MPI_TARGET, "release", "sigmax")
 LAMBDA = 1e-4
 
 
@@ -30,7 +33,7 @@ def sh(cmd, **kw):
 
 
 def build():
-    sh(["cargo", "build", "--release", "-q", "-p", "sigmax-cli", "--features", "mpi"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "-q", "-p", "sigmax-cli", "--features", "mpi", "--target-dir", MPI_TARGET], cwd=ROOT)
     sh(["cargo", "build", "--release", "-q", "-p", "sigmax", "--example", "bench_data"], cwd=ROOT)
     if not os.path.exists(os.path.join(DATA, "dense.test.svm")):
         os.makedirs(DATA, exist_ok=True)
@@ -49,6 +52,28 @@ def run(data, np, model):
 def weights(model):
     m = json.load(open(model))["model"]
     return [v for row in m["weights"] for v in row] + m["bias"]
+
+
+def projection(name, fits, alpha, beta):
+    """The α–β model's table. A node is this machine: its compute per iteration is that of
+    P = 2 (one process per core, both cores busy), ×100 for 100× the rows."""
+    one, node = fits[(name, 1)], fits[(name, 2)]
+    it = one["it"]
+    compute_it = (node["total"] - node["comm"]) / node["it"] * 100
+    vec_per_it, small_per_it = one["passes"] / it, one["small"] / it
+    out = ["", f"α–β projection (a model, not a measurement) for the {name} set ×100 rows on N nodes like this one (2 cores each):",
+           f"α = {alpha * 1e6:.1f} µs, β = {beta * 1e9:.3f} ns/byte (loopback, measured at P = 2); compute per iteration on one node ×100 rows = {compute_it:.2f} s;"
+           f" {it} iterations, {vec_per_it:.1f} vector allreduces of {8 * one['d'] / 1e6:.1f} MB per iteration.", "",
+           "| nodes N | compute s / it. | comm. s / it. | projected time to gap 1e-6 (s) | speed-up vs 1 node |", "|---|---|---|---|---|"]
+    t1 = None
+    for n in (1, 4, 8, 16, 32, 64):
+        ring = 0.0 if n == 1 else 2 * (n - 1) / n * 8 * one["d"] * beta + 2 * math.log2(n) * alpha
+        small = 0.0 if n == 1 else 2 * math.log2(n) * alpha
+        comm_it = vec_per_it * ring + small_per_it * small
+        total = it * (compute_it / n + comm_it)
+        t1 = t1 or total
+        out.append(f"| {n} | {compute_it / n:.3f} | {comm_it:.4f} | {total:.1f} | {t1 / total:.1f}× |")
+    return out
 
 
 def main():
@@ -91,20 +116,7 @@ def main():
     vec_s = f["comm"] - f["small_s"]
     vec_bytes = f["passes"] * 8 * f["d"]
     beta = max(vec_s - f["passes"] * 2 * alpha, 0.0) / max(vec_bytes * 2 * (2 - 1) / 2, 1)
-    base = fits[(name, 1)]
-    compute_it = (base["total"] - base["comm"]) / base["it"] * 100  # 100× the rows
-    out = ["", f"α–β projection (a model, not a measurement) for the {name} set ×100 rows on N nodes like this one:",
-           f"α = {alpha * 1e6:.1f} µs, β = {beta * 1e9:.3f} ns/byte (loopback, measured at P = 2); compute per iteration on one node ×100 rows = {compute_it:.2f} s;"
-           f" {base['it']} iterations, {base['passes'] / base['it']:.1f} vector allreduces of {8 * base['d'] / 1e6:.1f} MB per iteration.", "",
-           "| nodes N | compute s / it. | comm. s / it. | projected time to gap 1e-6 (s) | speed-up vs 1 node |", "|---|---|---|---|---|"]
-    t1 = None
-    for n in (1, 4, 8, 16, 32, 64):
-        ring = 0.0 if n == 1 else 2 * (n - 1) / n * 8 * base["d"] * beta + 2 * math.log2(n) * alpha
-        small = 0.0 if n == 1 else 2 * math.log2(n) * alpha
-        comm_it = base["passes"] / base["it"] * ring + base["small"] / base["it"] * small
-        total = base["it"] * (compute_it / n + comm_it)
-        t1 = t1 or total
-        out.append(f"| {n} | {compute_it / n:.3f} | {comm_it:.4f} | {total:.1f} | {t1 / total:.1f}× |")
+    out = projection(name, fits, alpha, beta)
     text = "\n".join(lines + out) + "\n"
     print("\n".join(out))
     with open(a.out, "w") as fh:

@@ -45,9 +45,11 @@ pub struct DataArgs {
     /// IDX: the labels file (default: the images file name with images-idx3 → labels-idx1).
     #[arg(long)]
     pub idx_labels: Option<PathBuf>,
-    /// Refuse LIBSVM files with feature indices beyond this (guards memory).
-    #[arg(long, default_value_t = 1 << 27)]
-    pub max_features: usize,
+    /// Refuse LIBSVM files with feature indices beyond this (guards memory; default
+    /// 2^27). Given explicitly, it also allows indices far beyond the data's size (a
+    /// hashed feature space), which are refused by default as a stray index.
+    #[arg(long)]
+    pub max_features: Option<usize>,
     /// Keep LIBSVM data sparse (CSR) even when it is dense enough to store densely
     /// (by default data with ≥ 25% nonzeros is stored as a dense matrix).
     #[arg(long)]
@@ -216,7 +218,8 @@ impl DataArgs {
         LoadOptions {
             format: Some(self.format_of(path)),
             zero_based: self.zero_based,
-            max_features: self.max_features,
+            max_features: self.max_features.unwrap_or(LoadOptions::default().max_features),
+            wide_indices: self.max_features.is_some(),
             csv: self.csv_options(label),
             idx_labels: self.idx_labels.clone(),
             dense_above: if self.keep_sparse {

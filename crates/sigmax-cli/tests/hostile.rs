@@ -254,6 +254,17 @@ fn data_cases() -> Vec<Case> {
             &["d.svm:2:", "exceeds the limit"],
         ),
         t(
+            "one stray index at the default limit",
+            b"+1 1:1\n-1 2:1\n+1 134217000:1\n-1 1:1\n",
+            &["d.svm:3:", "stray index"],
+        ),
+        case(
+            "a wide index allowed by an explicit --max-features",
+            &[("d.svm", b"+1 1:1\n-1 2:1\n+1 3000000:1\n-1 1:1\n")],
+            &["train", "d.svm", "--max-features", "4000000", "-o", "m.json"],
+            &[],
+        ),
+        t(
             "index overflowing u64",
             b"+1 99999999999999999999999:1\n",
             &["d.svm:1:", "bad feature index"],

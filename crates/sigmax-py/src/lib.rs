@@ -233,6 +233,8 @@ fn load_svmlight<'py>(
         format: Some(Format::Libsvm),
         zero_based,
         dense_above: f64::INFINITY,
+        // n_features given: the caller expects a feature space wider than the data.
+        wide_indices: n_features.is_some(),
         ..LoadOptions::default()
     };
     let d = py

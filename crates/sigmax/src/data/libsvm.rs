@@ -131,6 +131,7 @@ fn read_libsvm_from(
     opts: &LoadOptions,
 ) -> Result<Dataset> {
     let mut builder = Builder::new(path, opts.zero_based, opts.max_features, opts.dense_above);
+    builder.wide_indices = opts.wide_indices;
     // Two buffers, allocated once and swapped: one is parsed while the other is filled.
     let mut block: Vec<u8> = Vec::new();
     let mut next: Vec<u8> = Vec::new();
@@ -209,6 +210,7 @@ pub fn parse_libsvm(
         return Err(Error::bad_file(path, "the file is empty"));
     }
     let mut builder = Builder::new(path, zero_based, max_features, f64::INFINITY);
+    builder.wide_indices = true;
     builder.add_block(bytes)?;
     builder.finish()
 }
@@ -220,6 +222,8 @@ struct Chunk<'a> {
     labels: Vec<&'a str>,
     rows: Piece,
     max_col: usize,
+    /// The line (within the chunk, 0-based) of the row with the largest index.
+    max_col_line: usize,
     /// Lines in the chunk (for the line numbers of later chunks).
     lines: usize,
 }
@@ -240,6 +244,10 @@ struct Builder<'p> {
     max_features: usize,
     dense_above: f64,
     next_line: usize,
+    /// The line of the row with the largest feature index so far.
+    widest_line: usize,
+    /// See [`LoadOptions::wide_indices`].
+    wide_indices: bool,
     labels: LabelEncoder,
     y: Vec<u32>,
     cols: usize,
@@ -262,6 +270,8 @@ impl<'p> Builder<'p> {
             max_features,
             dense_above,
             next_line: 1,
+            widest_line: 1,
+            wide_indices: false,
             labels: LabelEncoder::default(),
             y: Vec::new(),
             cols: 0,
@@ -317,6 +327,9 @@ impl<'p> Builder<'p> {
             }
         }
         for c in chunks {
+            if c.max_col > self.cols {
+                self.widest_line = self.next_line + c.max_col_line;
+            }
             self.next_line += c.lines;
             let ids: Vec<u32> = c.labels.iter().map(|l| self.labels.intern(l)).collect();
             self.y.extend(c.label_ids.iter().map(|&k| ids[k as usize]));
@@ -356,6 +369,19 @@ impl<'p> Builder<'p> {
             return Err(Error::bad_file(
                 self.path,
                 "no data rows (only comments or blank lines)",
+            ));
+        }
+        const WIDE: usize = 1 << 20;
+        if !self.wide_indices && self.cols > WIDE && self.cols / 16 > self.nnz {
+            return Err(Error::parse(
+                self.path,
+                self.widest_line,
+                format!(
+                    "feature index {} makes {} features for {} stored values in the whole file (a stray index?); if it is real, set max-features above it",
+                    self.cols - 1 + usize::from(!self.zero_based),
+                    self.cols,
+                    self.nnz
+                ),
             ));
         }
         let dense = self.looks_dense();
@@ -472,6 +498,7 @@ fn parse_chunk(
         labels: vec![],
         rows,
         max_col: 0,
+        max_col_line: 0,
         lines: 0,
     };
     let mut labels = LocalLabels::default();
@@ -606,7 +633,10 @@ fn parse_chunk(
             c.rows.values.push(v);
         }
         if let Some(&last) = c.rows.indices[start..].last() {
-            c.max_col = c.max_col.max(last as usize + 1);
+            if last as usize + 1 > c.max_col {
+                c.max_col = last as usize + 1;
+                c.max_col_line = line;
+            }
         }
         c.label_ids.push(label);
         c.rows.row_nnz.push((c.rows.indices.len() - start) as u32);
@@ -644,6 +674,21 @@ mod tests {
 
     fn err_of(text: &str) -> String {
         parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn one_stray_index_is_refused_unless_wide_indices_are_allowed() {
+        let text = "+1 1:1\n-1 2:1\n+1 5000000:1\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.svm");
+        std::fs::write(&path, text).unwrap();
+        let e = read_libsvm(&path, &LoadOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("w.svm:3:") && e.contains("feature index 5000000") && e.contains("stray"), "{e}");
+        let wide = LoadOptions {
+            wide_indices: true,
+            ..LoadOptions::default()
+        };
+        assert_eq!(read_libsvm(&path, &wide).unwrap().n_features(), 5_000_000);
     }
 
     #[test]

@@ -460,6 +460,12 @@ pub struct LoadOptions {
     /// Store LIBSVM data densely when at least this fraction of entries is nonzero
     /// (dense rows take less memory there and their products vectorize). 1.0 keeps CSR.
     pub dense_above: f64,
+    /// Accept a feature index far beyond the data's size. By default a LIBSVM file whose
+    /// largest index makes more than 2²⁰ features and more than 16 per stored value is
+    /// refused, naming that index's line: one stray index (a corrupt line) would
+    /// otherwise make every weight vector of the fit that long. Set it for hashed feature
+    /// spaces that are mostly empty (the CLI sets it when `--max-features` is given).
+    pub wide_indices: bool,
 }
 
 impl Default for LoadOptions {
@@ -471,6 +477,7 @@ impl Default for LoadOptions {
             csv: CsvOptions::default(),
             idx_labels: None,
             dense_above: 0.25,
+            wide_indices: false,
         }
     }
 }
