@@ -218,7 +218,9 @@ impl DataArgs {
         LoadOptions {
             format: Some(self.format_of(path)),
             zero_based: self.zero_based,
-            max_features: self.max_features.unwrap_or(LoadOptions::default().max_features),
+            max_features: self
+                .max_features
+                .unwrap_or(LoadOptions::default().max_features),
             wide_indices: self.max_features.is_some(),
             csv: self.csv_options(label),
             idx_labels: self.idx_labels.clone(),

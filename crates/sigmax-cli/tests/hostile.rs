@@ -261,7 +261,14 @@ fn data_cases() -> Vec<Case> {
         case(
             "a wide index allowed by an explicit --max-features",
             &[("d.svm", b"+1 1:1\n-1 2:1\n+1 3000000:1\n-1 1:1\n")],
-            &["train", "d.svm", "--max-features", "4000000", "-o", "m.json"],
+            &[
+                "train",
+                "d.svm",
+                "--max-features",
+                "4000000",
+                "-o",
+                "m.json",
+            ],
             &[],
         ),
         t(

@@ -682,8 +682,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.svm");
         std::fs::write(&path, text).unwrap();
-        let e = read_libsvm(&path, &LoadOptions::default()).unwrap_err().to_string();
-        assert!(e.contains("w.svm:3:") && e.contains("feature index 5000000") && e.contains("stray"), "{e}");
+        let e = read_libsvm(&path, &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("w.svm:3:") && e.contains("feature index 5000000") && e.contains("stray"),
+            "{e}"
+        );
         let wide = LoadOptions {
             wide_indices: true,
             ..LoadOptions::default()
