@@ -144,7 +144,6 @@ mod with_mpi {
 
     fn refuse_what_does_not_distribute(args: &TrainArgs) -> Result<()> {
         let unsupported = [
-            (args.cv.is_some(), "--cv"),
             (args.init.is_some(), "--init"),
             (
                 args.weights.is_some(),
@@ -247,6 +246,33 @@ mod with_mpi {
             world: &world,
             stats: Mutex::new(CommStats::default()),
         };
+        // Cross-validation: every process deals its rows into the folds with its own
+        // seed; the fits and the scores are global.
+        let cv = match args.cv {
+            Some(k) => {
+                let mut total = [sigmax::data::weight_sum(
+                    data.weights.as_deref(),
+                    data.n_rows(),
+                )];
+                reducer.sum(&mut total);
+                let grid = match (&args.lambdas, args.path) {
+                    (Some(l), _) => l.clone(),
+                    (None, Some(0)) => {
+                        anyhow::bail!("invalid --path 0: the path needs at least one λ")
+                    }
+                    (None, Some(n)) => sigmax::cv::lambda_grid(1.0, 1e-6, n),
+                    (None, None) => vec![opts.resolve_lambda(total[0])],
+                };
+                let seed = args.seed.wrapping_add(rank as u64);
+                let report =
+                    sigmax::cv::cross_validate_over(&data, &opts, &grid, k, seed, &reducer)
+                        .map_err(with_flag)?;
+                opts.lambda = Some(report.rows[report.best].lambda);
+                opts.c = None;
+                Some(report)
+            }
+            None => None,
+        };
         let fit = sigmax::train::train_over(&data, &opts, None, &reducer)
             .map_err(with_flag)
             .with_context(|| format!("training on {} ({size} processes)", args.data.display()))?;
@@ -297,6 +323,7 @@ mod with_mpi {
                     "seconds": r.seconds,
                     "load_seconds": load_seconds,
                     "model_path": out,
+                    "cv": cv,
                 })
             );
         } else {
@@ -321,6 +348,17 @@ mod with_mpi {
                 "  communication: {} allreduces, {} bytes per process, {:.3} s of {:.3} s",
                 stats.calls, stats.bytes, stats.seconds, r.seconds
             );
+            if let Some(cv) = &cv {
+                let best = &cv.rows[cv.best];
+                println!(
+                    "  {}-fold cross-validation over {} λ values: best λ = {:.4e} (accuracy {:.4}, log loss {:.5})",
+                    cv.folds,
+                    cv.rows.len(),
+                    best.lambda,
+                    best.accuracy,
+                    best.log_loss
+                );
+            }
             println!("  model written to {}", out.display());
         }
         Ok(())

@@ -453,3 +453,36 @@ fn mnist_three_against_five_at_four_processes_gives_the_serial_model() {
         "MNIST 3 vs 5",
     );
 }
+
+#[test]
+fn cross_validation_runs_distributed_and_picks_a_lambda_of_the_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(HEART, d.join("heart")).unwrap();
+    let o = mpirun(
+        d,
+        3,
+        &[
+            "train",
+            "heart",
+            "--distributed",
+            "--cv",
+            "3",
+            "--path",
+            "4",
+            "--json",
+            "-o",
+            "cv.json",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = j["cv"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    for r in rows {
+        let acc = r["accuracy"].as_f64().unwrap();
+        assert!((0.6..=1.0).contains(&acc), "{r}");
+    }
+    let best = &rows[j["cv"]["best"].as_u64().unwrap() as usize];
+    assert_eq!(best["lambda"].as_f64(), j["lambda"].as_f64());
+}

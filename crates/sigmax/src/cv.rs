@@ -6,7 +6,8 @@
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::metrics::{weighted_accuracy, weighted_log_loss};
-use crate::train::{train, TrainOptions};
+use crate::objective::{LocalReducer, Reducer};
+use crate::train::{train_over, TrainOptions};
 use serde::Serialize;
 
 /// Cross-validated scores of one λ.
@@ -50,7 +51,26 @@ pub fn cross_validate(
     folds: usize,
     seed: u64,
 ) -> Result<CvReport> {
-    if folds < 2 || folds > data.n_rows() {
+    cross_validate_over(data, opts, lambdas, folds, seed, &LocalReducer)
+}
+
+/// [`cross_validate`] on rows spread over processes (see [`crate::train::train_over`]):
+/// each process deals its own rows into the folds (stratified, seeded by `seed` and
+/// nothing else, so every process must pass its own seed, e.g. `seed + rank`, for the
+/// folds not to repeat one pattern), fold k of the whole is the union of the processes'
+/// fold k, every fit is distributed, and the scores are weighted means over all
+/// validation rows.
+pub fn cross_validate_over(
+    data: &Dataset,
+    opts: &TrainOptions,
+    lambdas: &[f64],
+    folds: usize,
+    seed: u64,
+    reducer: &dyn Reducer,
+) -> Result<CvReport> {
+    let mut n = [data.n_rows() as f64];
+    reducer.sum(&mut n);
+    if folds < 2 || folds as f64 > n[0] {
         return Err(Error::InvalidParameter {
             name: "cv",
             value: folds.to_string(),
@@ -83,17 +103,34 @@ pub fn cross_validate(
                 warm_start: warm.take(),
                 ..opts.clone()
             };
-            let fit = train(&tr, &o, None)?;
+            let fit = train_over(&tr, &o, None, reducer)?;
             let m = &fit.model;
             // Validation scores weigh rows by their sample weights (class weights shape
-            // the fit only, as in scikit-learn's scorers).
+            // the fit only, as in scikit-learn's scorers); summed over the processes as
+            // (mean × weight, weight).
             let vw = va.weights.as_deref();
-            acc[g] += weighted_accuracy(&va.y, &m.predict(&va.x), vw) / folds as f64;
-            ll[g] += m
-                .predict_proba(&va.x)
-                .map(|p| weighted_log_loss(&va.y, &p, m.n_classes(), vw))
-                .unwrap_or(f64::NAN)
-                / folds as f64;
+            let w = crate::data::weight_sum(vw, va.n_rows());
+            let mut sums = if w > 0.0 {
+                let a = weighted_accuracy(&va.y, &m.predict(&va.x), vw);
+                let l = m
+                    .predict_proba(&va.x)
+                    .map(|p| weighted_log_loss(&va.y, &p, m.n_classes(), vw))
+                    .unwrap_or(f64::NAN);
+                [a * w, l * w, w]
+            } else {
+                [
+                    0.0,
+                    if m.predict_proba(&va.x).is_ok() {
+                        0.0
+                    } else {
+                        f64::NAN
+                    },
+                    0.0,
+                ]
+            };
+            reducer.sum(&mut sums);
+            acc[g] += sums[0] / sums[2] / folds as f64;
+            ll[g] += sums[1] / sums[2] / folds as f64;
             iters[g] += fit.report.iterations;
             warm = Some(m.flat_params());
         }
@@ -140,6 +177,7 @@ fn fold_assignment(data: &Dataset, folds: usize, seed: u64) -> Vec<usize> {
 mod tests {
     use super::*;
     use crate::datasets::heart_scale;
+    use crate::train::train;
 
     #[test]
     fn warm_started_path_reaches_the_cold_optima_in_fewer_iterations() {
