@@ -121,7 +121,18 @@ mod with_mpi {
         let first = PathBuf::from(format!("{}.0", args.data.display()));
         if first.exists() && !args.data.exists() {
             let d = args.data_args.load(&per_rank)?;
+            // A weight file per process too: W.0, W.1, … beside DATA.0, DATA.1, ….
+            let weights = args
+                .weights
+                .as_ref()
+                .map(|w| PathBuf::from(format!("{}.{rank}", w.display())));
+            let d = crate::data_args::with_weight_file(d, weights.as_deref())?;
             return Ok((d, 0));
+        }
+        if args.weights.is_some() {
+            anyhow::bail!(
+                "--weights with --distributed needs one data file and one weight file per process (DATA.0 and W.0, DATA.1 and W.1, …), or a weight column in per-process CSV files"
+            );
         }
         if args.data_args.cache {
             anyhow::bail!(
@@ -142,26 +153,11 @@ mod with_mpi {
         Ok(read_libsvm_share(&args.data, &opts, rank, size)?)
     }
 
-    fn refuse_what_does_not_distribute(args: &TrainArgs) -> Result<()> {
-        let unsupported = [
-            (args.init.is_some(), "--init"),
-            (
-                args.weights.is_some(),
-                "--weights (use a weight column in per-process CSV files)",
-            ),
-        ];
-        if let Some((_, flag)) = unsupported.iter().find(|(on, _)| *on) {
-            anyhow::bail!("{flag} is not supported with --distributed yet");
-        }
-        Ok(())
-    }
-
     pub fn run(args: TrainArgs) -> Result<()> {
         let universe = mpi::initialize().context("MPI could not be initialized")?;
         let world = universe.world();
         let (rank, size) = (world.rank() as usize, world.size() as usize);
         let started = Instant::now();
-        refuse_what_does_not_distribute(&args)?;
 
         // Read; then every process learns whether any failed, and the first failure
         // (by file position) is everyone's error.
@@ -242,6 +238,20 @@ mod with_mpi {
             opts.preconditioner = PreconditionerChoice::Diagonal;
         }
 
+        if let Some(init) = &args.init {
+            let m = sigmax::model::load_model(init)?;
+            anyhow::ensure!(
+                m.classes == data.classes && m.n_features == data.n_features() && m.intercept == opts.intercept,
+                "{}: the starting model has {} features, classes {:?} and {} intercept; the data (all processes) has {} features, classes {:?}",
+                init.display(),
+                m.n_features,
+                m.classes,
+                if m.intercept { "an" } else { "no" },
+                data.n_features(),
+                data.classes
+            );
+            opts.warm_start = Some(m.flat_params());
+        }
         let reducer = MpiReducer {
             world: &world,
             stats: Mutex::new(CommStats::default()),

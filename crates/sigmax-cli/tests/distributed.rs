@@ -185,6 +185,75 @@ fn one_file_per_process_gives_the_model_of_their_concatenation() {
     std::fs::write(d.join("all.svm"), text.as_bytes()).unwrap();
     std::fs::write(d.join("part.svm.0"), a.join("\n") + "\n").unwrap();
     std::fs::write(d.join("part.svm.1"), b.join("\n") + "\n").unwrap();
+    // Weight files per process, and the same weights for the serial run.
+    let w: Vec<String> = (0..lines.len())
+        .map(|i| ["1", "2", "0.5"][i % 3].to_string())
+        .collect();
+    std::fs::write(d.join("w.txt"), w.join("\n") + "\n").unwrap();
+    std::fs::write(d.join("w.txt.0"), w[..100].join("\n") + "\n").unwrap();
+    std::fs::write(d.join("w.txt.1"), w[100..].join("\n") + "\n").unwrap();
+    let o = sigmax(
+        d,
+        &[
+            "train",
+            "all.svm",
+            "--weights",
+            "w.txt",
+            "--preconditioner",
+            "diagonal",
+            "--tol",
+            "1e-10",
+            "-o",
+            "wserial.json",
+        ],
+    );
+    assert!(o.status.success());
+    let o = mpirun(
+        d,
+        2,
+        &[
+            "train",
+            "part.svm",
+            "--weights",
+            "w.txt",
+            "--distributed",
+            "--tol",
+            "1e-10",
+            "-o",
+            "wdist.json",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same_model(
+        &d.join("wserial.json"),
+        &d.join("wdist.json"),
+        "per-process weight files",
+    );
+    // A warm start from the serial model: already optimal, so the same model.
+    let o = mpirun(
+        d,
+        2,
+        &[
+            "train",
+            "part.svm",
+            "--init",
+            "wserial.json",
+            "--weights",
+            "w.txt",
+            "--distributed",
+            "--tol",
+            "1e-10",
+            "-o",
+            "warm.json",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same_model_to(
+        &d.join("wserial.json"),
+        &d.join("warm.json"),
+        1e-9,
+        "--init",
+    );
     let o = sigmax(
         d,
         &[
