@@ -73,10 +73,7 @@ mod with_mpi {
     impl Reducer for MpiReducer<'_> {
         fn sum(&self, partial: &mut [f64]) {
             let started = Instant::now();
-            let mut total = vec![0.0; partial.len()];
-            self.world
-                .all_reduce_into(&partial[..], &mut total[..], SystemOperation::sum());
-            partial.copy_from_slice(&total);
+            world_sum(self.world, partial);
             let mut s = self.stats.lock().unwrap();
             let seconds = started.elapsed().as_secs_f64();
             s.calls += 1;
@@ -87,6 +84,13 @@ mod with_mpi {
                 s.small_seconds += seconds;
             }
         }
+    }
+
+    /// Element-wise sum over the processes, in place.
+    fn world_sum(world: &SimpleCommunicator, v: &mut [f64]) {
+        let mut total = vec![0.0; v.len()];
+        world.all_reduce_into(&v[..], &mut total[..], SystemOperation::sum());
+        v.copy_from_slice(&total);
     }
 
     /// Every process's bytes, in rank order. (Each message travels with one leading byte:
@@ -214,8 +218,23 @@ mod with_mpi {
 
         let mut opts = args.options()?;
         opts.validate().map_err(with_flag)?;
-        if opts.class_weight != ClassWeight::None {
-            anyhow::bail!("--class-weight is not supported with --distributed yet");
+        // Balanced class weights need the classes' global totals: resolved here into
+        // explicit per-class weights (named ones are the same on every process anyway).
+        if opts.class_weight == ClassWeight::Balanced {
+            let mut per_class = vec![0.0; classes.len()];
+            for i in 0..data.n_rows() {
+                per_class[data.y[i] as usize] += data.weight(i);
+            }
+            world_sum(&world, &mut per_class);
+            let total: f64 = per_class.iter().sum();
+            let k = classes.len() as f64;
+            opts.class_weight = ClassWeight::Given(
+                classes
+                    .iter()
+                    .zip(&per_class)
+                    .map(|(c, &s)| (c.clone(), if s > 0.0 { total / (k * s) } else { 0.0 }))
+                    .collect(),
+            );
         }
         let kind = opts.resolve_model(classes.len()).map_err(with_flag)?;
         let solver = opts.resolve_solver(kind);

@@ -113,6 +113,8 @@ fn one_to_four_processes_give_the_serial_model() {
         ("heart", &["--solver", "lbfgs"]),
         ("sparse.svm", &[]),
         ("sparse.svm", &["--solver", "lbfgs", "--no-bias"]),
+        ("heart", &["--class-weight", "balanced"]),
+        ("heart", &["--class-weight", "1:3"]),
     ];
     for (data, extra) in cases {
         let common = |out: &str| {

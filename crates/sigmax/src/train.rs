@@ -491,8 +491,9 @@ pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) ->
 /// ([`Dataset::with_global_shape`]), the same options, and a `reducer` that sums across
 /// them. Every pass, S = Σ s_i (so the default λ) and the stopping rule's ‖∇J(0)‖ are
 /// global; every process gets the same model. Only solvers that see the data through the
-/// objective take part (not SGD or dual CD, which walk the rows themselves), and class
-/// weights must be `None` (balancing would need global class counts).
+/// objective take part (not SGD or dual CD, which walk the rows themselves), and
+/// `ClassWeight::Balanced` counts this process's rows only: resolve it from global class
+/// totals into `ClassWeight::Given` first.
 pub fn train_over(
     data: &Dataset,
     opts: &TrainOptions,
