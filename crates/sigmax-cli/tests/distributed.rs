@@ -137,11 +137,10 @@ fn one_to_four_processes_give_the_serial_model() {
                 "{data} {extra:?} np {np}: {}",
                 String::from_utf8_lossy(&o.stderr)
             );
-            let rel = if extra.contains(&"lbfgs") {
-                1e-8
-            } else {
-                1e-12
-            };
+            // L-BFGS carries rounding in its history; with class weights the rounding of
+            // the split changed one CG step count (62 vs 63 products): to the tolerance.
+            let path_dependent = extra.contains(&"lbfgs") || extra.contains(&"--class-weight");
+            let rel = if path_dependent { 1e-8 } else { 1e-12 };
             let what = format!("{data} {extra:?} np {np}");
             assert_same_model_to(&d.join("serial.json"), &d.join("dist.json"), rel, &what);
         }
