@@ -113,10 +113,24 @@ def test_hinge_svm_with_intercept_matches_libsvm():
 
 
 def test_squared_hinge_without_intercept_matches_liblinear():
+    # LIBLINEAR's dual CD (random coordinate order; at tol=1e-12 it may stop at max_iter
+    # short of it) is compared on the objective both minimize,
+    # ½‖w‖² + C Σ max(0, 1 − y w·x)², with a fixed random_state.
     X, y = heart()
-    ours = sigmax.LinearSVC(C=0.5, fit_intercept=False, tol=1e-10, max_iter=100000).fit(X, y)
-    ref = svm.LinearSVC(C=0.5, fit_intercept=False, dual=True, tol=1e-12, max_iter=1000000).fit(X, y)
-    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-5, atol=1e-6)
+    C = 0.5
+    ours = sigmax.LinearSVC(C=C, fit_intercept=False, tol=1e-10, max_iter=100000).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = svm.LinearSVC(C=C, fit_intercept=False, dual=True, tol=1e-10, max_iter=1000000,
+                            random_state=0).fit(X, y)
+    sign = np.where(y == ours.classes_[1], 1.0, -1.0)
+
+    def primal(w):
+        return 0.5 * w @ w + C * np.sum(np.maximum(0.0, 1.0 - sign * (X @ w)) ** 2)
+
+    j_ours, j_ref = primal(ours.coef_[0]), primal(ref.coef_[0])
+    assert abs(j_ours - j_ref) <= 1e-6 * j_ref and j_ours <= j_ref * (1 + 1e-9), (j_ours, j_ref)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-2, atol=1e-3)
 
 
 def test_multiclass_svm_is_one_vs_rest():
