@@ -18,7 +18,7 @@ run_one() {
     local start=$(date +%s)
     if nice -n 19 target/release/sigmax-fuzz run "$t" --seconds "$seconds" --findings fuzz-findings \
         > "fuzz-findings/$t.out" 2> "fuzz-findings/$t.err"; then status=clean; else status=FINDINGS; fi
-    echo "$(date -u +%FT%TZ) $t ${seconds}s wall $(( $(date +%s) - start ))s: $(tail -1 "fuzz-findings/$t.out") — $status" >> fuzz-findings/log
+    echo "$(date -u +%FT%TZ) $t ${seconds}s wall $(( $(date +%s) - start ))s: $(tail -n 1 "fuzz-findings/$t.err") — $status" >> fuzz-findings/log
 }
 export -f run_one
 export seconds

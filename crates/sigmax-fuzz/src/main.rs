@@ -177,8 +177,17 @@ fn current_path(findings: &Path, target: Target) -> PathBuf {
     findings.join(format!(".current-{}", target.name()))
 }
 
+/// FNV-1a (64 bit): the name of an input's file. (Not CRC-32: inputs whose checksum the
+/// fix-up repaired all have the same CRC-32, the CRC's residue 0x2144DF1C.)
+fn name_of(input: &[u8]) -> String {
+    let h = input.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{h:016x}")
+}
+
 fn save(dir: &Path, input: &[u8]) -> PathBuf {
-    let p = dir.join(format!("{:08x}", crc32fast::hash(input)));
+    let p = dir.join(name_of(input));
     if !p.exists() {
         std::fs::write(&p, input).unwrap();
     }
@@ -186,11 +195,7 @@ fn save(dir: &Path, input: &[u8]) -> PathBuf {
 }
 
 fn save_finding(findings: &Path, target: Target, kind: &str, input: &[u8]) -> PathBuf {
-    let p = findings.join(format!(
-        "{}-{kind}-{:08x}",
-        target.name(),
-        crc32fast::hash(input)
-    ));
+    let p = findings.join(format!("{}-{kind}-{}", target.name(), name_of(input)));
     std::fs::write(&p, input).unwrap();
     p
 }
