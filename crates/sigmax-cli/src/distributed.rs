@@ -257,19 +257,8 @@ mod with_mpi {
             opts.preconditioner = PreconditionerChoice::Diagonal;
         }
 
-        if let Some(init) = &args.init {
-            let m = sigmax::model::load_model(init)?;
-            anyhow::ensure!(
-                m.classes == data.classes && m.n_features == data.n_features() && m.intercept == opts.intercept,
-                "{}: the starting model has {} features, classes {:?} and {} intercept; the data (all processes) has {} features, classes {:?}",
-                init.display(),
-                m.n_features,
-                m.classes,
-                if m.intercept { "an" } else { "no" },
-                data.n_features(),
-                data.classes
-            );
-            opts.warm_start = Some(m.flat_params());
+        if let Some(w) = args.warm_start(&data, opts.intercept)? {
+            opts.warm_start = Some(w);
         }
         let reducer = MpiReducer {
             world: &world,
@@ -284,14 +273,7 @@ mod with_mpi {
                     data.n_rows(),
                 )];
                 reducer.sum(&mut total);
-                let grid = match (&args.lambdas, args.path) {
-                    (Some(l), _) => l.clone(),
-                    (None, Some(0)) => {
-                        anyhow::bail!("invalid --path 0: the path needs at least one λ")
-                    }
-                    (None, Some(n)) => sigmax::cv::lambda_grid(1.0, 1e-6, n),
-                    (None, None) => vec![opts.resolve_lambda(total[0])],
-                };
+                let grid = args.lambda_grid(opts.resolve_lambda(total[0]))?;
                 let seed = args.seed.wrapping_add(rank as u64);
                 let report =
                     sigmax::cv::cross_validate_over(&data, &opts, &grid, k, seed, &reducer)
@@ -318,14 +300,7 @@ mod with_mpi {
         if rank != 0 {
             return Ok(());
         }
-        let out = args.output.clone().unwrap_or_else(|| {
-            let name = args
-                .data
-                .file_name()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or("data".into());
-            PathBuf::from(format!("{name}.model.json"))
-        });
+        let out = args.output_path();
         save_model(&fit.model, &out)?;
         let r = &fit.report;
         if args.json {

@@ -117,6 +117,56 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
+    /// Where the model goes: `-o`, else DATA's file name + `.model.json`.
+    pub(crate) fn output_path(&self) -> PathBuf {
+        self.output.clone().unwrap_or_else(|| {
+            let name = self
+                .data
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or("data".into());
+            PathBuf::from(format!("{name}.model.json"))
+        })
+    }
+
+    /// The λ grid of `--cv`: `--lambdas`, `--path N`, or the one λ of the options.
+    pub(crate) fn lambda_grid(&self, default_lambda: f64) -> Result<Vec<f64>> {
+        let grid = match (&self.lambdas, self.path) {
+            (Some(l), _) => l.clone(),
+            (None, Some(0)) => anyhow::bail!("invalid --path 0: the path needs at least one λ"),
+            (None, Some(n)) => sigmax::cv::lambda_grid(1.0, 1e-6, n),
+            (None, None) => vec![default_lambda],
+        };
+        if let Some(bad) = grid.iter().find(|l| !(**l >= 0.0 && l.is_finite())) {
+            anyhow::bail!("invalid λ {bad} in the grid: λ must be a finite number ≥ 0");
+        }
+        Ok(grid)
+    }
+
+    /// `--init`: the starting model's parameters, checked against the data's layout.
+    pub(crate) fn warm_start(
+        &self,
+        data: &sigmax::data::Dataset,
+        intercept: bool,
+    ) -> Result<Option<Vec<f64>>> {
+        let Some(init) = &self.init else {
+            return Ok(None);
+        };
+        let m = load_model(init)?;
+        anyhow::ensure!(
+            m.classes == data.classes && m.n_features == data.n_features() && m.intercept == intercept,
+            "{}: the starting model has {} features, classes {:?} and {} intercept; the data has {} features, classes {:?} (and --{}bias)",
+            init.display(),
+            m.n_features,
+            m.classes,
+            if m.intercept { "an" } else { "no" },
+            data.n_features(),
+            data.classes,
+            if intercept { "" } else { "no-" }
+        );
+        Ok(Some(m.flat_params()))
+    }
+
     /// The library's options from the flags (values are checked by the library, whose
     /// errors name the parameter; see [`flag_of`]).
     pub fn options(&self) -> Result<TrainOptions> {
@@ -184,32 +234,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
     opts.validate().map_err(with_flag)?;
     let total_weight = sigmax::train::effective_total_weight(&data, &opts.class_weight)
         .context("--class-weight")?;
-    if let Some(init) = &args.init {
-        let m = load_model(init)?;
-        anyhow::ensure!(
-            m.classes == data.classes && m.n_features == data.n_features() && m.intercept == opts.intercept,
-            "{}: the starting model has {} features, classes {:?} and {} intercept; the data has {} features, classes {:?} (and --{}bias)",
-            init.display(),
-            m.n_features,
-            m.classes,
-            if m.intercept { "an" } else { "no" },
-            data.n_features(),
-            data.classes,
-            if opts.intercept { "" } else { "no-" }
-        );
-        opts.warm_start = Some(m.flat_params());
+    if let Some(w) = args.warm_start(&data, opts.intercept)? {
+        opts.warm_start = Some(w);
     }
     let cv = match args.cv {
         Some(k) => {
-            let grid = match (&args.lambdas, args.path) {
-                (Some(l), _) => l.clone(),
-                (None, Some(0)) => anyhow::bail!("invalid --path 0: the path needs at least one λ"),
-                (None, Some(n)) => sigmax::cv::lambda_grid(1.0, 1e-6, n),
-                (None, None) => vec![opts.resolve_lambda(total_weight)],
-            };
-            if let Some(bad) = grid.iter().find(|l| !(**l >= 0.0 && l.is_finite())) {
-                anyhow::bail!("invalid λ {bad} in the grid: λ must be a finite number ≥ 0");
-            }
+            let grid = args.lambda_grid(opts.resolve_lambda(total_weight))?;
             let report =
                 sigmax::cv::cross_validate(&data, &opts, &grid, k, args.seed).map_err(with_flag)?;
             if !args.json {
@@ -250,14 +280,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let fit = fit
         .map_err(with_flag)
         .with_context(|| format!("training on {}", args.data.display()))?;
-    let out = args.output.clone().unwrap_or_else(|| {
-        let name = args
-            .data
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or("data".into());
-        PathBuf::from(format!("{name}.model.json"))
-    });
+    let out = args.output_path();
     save_model(&fit.model, &out)?;
     if let Some(log) = &args.log_csv {
         let mut text = String::from("iteration,seconds,objective,grad_norm\n");
