@@ -38,7 +38,6 @@ mod with_mpi {
     use sigmax::model::save_model;
     use sigmax::objective::Reducer;
     use sigmax::solver::{PreconditionerChoice, SolverChoice};
-    use sigmax::train::ClassWeight;
     use std::path::PathBuf;
     use std::sync::Mutex;
     use std::time::Instant;
@@ -218,24 +217,6 @@ mod with_mpi {
 
         let mut opts = args.options()?;
         opts.validate().map_err(with_flag)?;
-        // Balanced class weights need the classes' global totals: resolved here into
-        // explicit per-class weights (named ones are the same on every process anyway).
-        if opts.class_weight == ClassWeight::Balanced {
-            let mut per_class = vec![0.0; classes.len()];
-            for i in 0..data.n_rows() {
-                per_class[data.y[i] as usize] += data.weight(i);
-            }
-            world_sum(&world, &mut per_class);
-            let total: f64 = per_class.iter().sum();
-            let k = classes.len() as f64;
-            opts.class_weight = ClassWeight::Given(
-                classes
-                    .iter()
-                    .zip(&per_class)
-                    .map(|(c, &s)| (c.clone(), if s > 0.0 { total / (k * s) } else { 0.0 }))
-                    .collect(),
-            );
-        }
         let kind = opts.resolve_model(classes.len()).map_err(with_flag)?;
         let solver = opts.resolve_solver(kind);
         if !matches!(

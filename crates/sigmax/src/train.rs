@@ -142,6 +142,12 @@ impl std::str::FromStr for ClassWeight {
 impl ClassWeight {
     /// The weight of each class of `data` (in class-id order).
     pub fn per_class(&self, data: &Dataset) -> Result<Vec<f64>> {
+        self.per_class_over(data, &LocalReducer)
+    }
+
+    /// [`ClassWeight::per_class`] for rows spread over processes: the classes' totals
+    /// that balancing needs are summed through `reducer`.
+    pub fn per_class_over(&self, data: &Dataset, reducer: &dyn Reducer) -> Result<Vec<f64>> {
         let k = data.classes.len();
         match self {
             ClassWeight::None => Ok(vec![1.0; k]),
@@ -150,6 +156,7 @@ impl ClassWeight {
                 for i in 0..data.n_rows() {
                     per_class[data.y[i] as usize] += data.weight(i);
                 }
+                reducer.sum(&mut per_class);
                 let total: f64 = per_class.iter().sum();
                 Ok(per_class
                     .iter()
@@ -379,10 +386,20 @@ impl TrainOptions {
 
 /// The sample weights of `data` times its class weights (`None`: every row weighs 1).
 pub fn effective_weights(data: &Dataset, class_weight: &ClassWeight) -> Result<Option<Vec<f64>>> {
+    effective_weights_over(data, class_weight, &LocalReducer)
+}
+
+/// [`effective_weights`] for rows spread over processes (see
+/// [`ClassWeight::per_class_over`]).
+pub fn effective_weights_over(
+    data: &Dataset,
+    class_weight: &ClassWeight,
+    reducer: &dyn Reducer,
+) -> Result<Option<Vec<f64>>> {
     if *class_weight == ClassWeight::None {
         return Ok(data.weights.clone());
     }
-    let per_class = class_weight.per_class(data)?;
+    let per_class = class_weight.per_class_over(data, reducer)?;
     let w: Vec<f64> = (0..data.n_rows())
         .map(|i| data.weight(i) * per_class[data.y[i] as usize])
         .collect();
@@ -491,9 +508,8 @@ pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) ->
 /// ([`Dataset::with_global_shape`]), the same options, and a `reducer` that sums across
 /// them. Every pass, S = Σ s_i (so the default λ) and the stopping rule's ‖∇J(0)‖ are
 /// global; every process gets the same model. Only solvers that see the data through the
-/// objective take part (not SGD or dual CD, which walk the rows themselves), and
-/// `ClassWeight::Balanced` counts this process's rows only: resolve it from global class
-/// totals into `ClassWeight::Given` first.
+/// objective take part (not SGD or dual CD, which walk the rows themselves); balanced
+/// class weights come from the classes' global totals.
 pub fn train_over(
     data: &Dataset,
     opts: &TrainOptions,
@@ -508,7 +524,7 @@ pub fn train_over(
     let weights = match opts.class_weight {
         ClassWeight::None => data.weights.as_deref(),
         _ => {
-            scaled = effective_weights(data, &opts.class_weight)?;
+            scaled = effective_weights_over(data, &opts.class_weight, reducer)?;
             scaled.as_deref()
         }
     };
