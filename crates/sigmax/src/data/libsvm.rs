@@ -43,7 +43,7 @@ pub fn read_libsvm(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     } else {
         Box::new(reader)
     };
-    read_libsvm_from(source, path, opts)
+    read_libsvm_from(source, path, opts, false).map(|(d, _)| d)
 }
 
 /// One of `parts` shares of a LIBSVM file, split by bytes at line boundaries (share k
@@ -87,56 +87,29 @@ pub fn read_libsvm_share(
     let parts = parts.max(1) as u64;
     let start = line_start(len * part as u64 / parts)?;
     let end = line_start(len * (part as u64 + 1) / parts)?;
-    let empty = || Dataset {
-        x: Features::Sparse(CsrMatrix::new(0, vec![0], vec![], vec![])),
-        y: vec![],
-        classes: vec![],
-        weights: None,
-        feature_names: None,
-    };
-    if end <= start {
-        return Ok((empty(), 0));
-    }
-    file.seek(SeekFrom::Start(start))
-        .map_err(|e| Error::io(path, e))?;
-    let mut share = std::io::BufReader::with_capacity(1 << 16, &file).take(end - start);
-    let mut lines = 0usize;
-    let mut last = b'\n';
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = share.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
-        last = buf[n - 1];
-    }
-    lines += usize::from(last != b'\n');
+    // (An empty range is a share without rows.)
     file.seek(SeekFrom::Start(start))
         .map_err(|e| Error::io(path, e))?;
     let source = Box::new(std::io::BufReader::with_capacity(1 << 16, file).take(end - start));
-    match read_libsvm_from(source, path, opts) {
-        Err(Error::BadFile { message, .. })
-            if message.starts_with("no data rows") || message.contains("empty") =>
-        {
-            Ok((empty(), lines))
-        }
-        r => r.map(|d| (d, lines)),
-    }
+    read_libsvm_from(source, path, opts, true)
 }
 
+/// Parses LIBSVM text from `source`; returns the rows and the number of lines read. A
+/// `share` of a file may hold no rows (an empty data set), a whole file may not.
 fn read_libsvm_from(
     mut source: Box<dyn Read + Send>,
     path: &Path,
     opts: &LoadOptions,
-) -> Result<Dataset> {
+    share: bool,
+) -> Result<(Dataset, usize)> {
     let mut builder = Builder::new(path, opts.zero_based, opts.max_features, opts.dense_above);
     builder.wide_indices = opts.wide_indices;
+    builder.empty_ok = share;
     // Two buffers, allocated once and swapped: one is parsed while the other is filled.
     let mut block: Vec<u8> = Vec::new();
     let mut next: Vec<u8> = Vec::new();
     let mut eof = read_block(&mut source, &mut block).map_err(|e| Error::io(path, e))?;
-    if block.is_empty() {
+    if block.is_empty() && !share {
         return Err(Error::bad_file(path, "the file is empty"));
     }
     loop {
@@ -152,7 +125,7 @@ fn read_libsvm_from(
         if unterminated && block.len() > MAX_LINE_BYTES {
             return Err(super::line_too_long(path, builder.next_line));
         }
-        if cut == 0 {
+        if cut == 0 && !eof {
             // Read on into the same buffer (not carried into a fresh one block after block).
             eof = read_block(&mut source, &mut block).map_err(|e| Error::io(path, e))?;
             continue;
@@ -175,7 +148,8 @@ fn read_libsvm_from(
         eof = read.map_err(|e| Error::io(path, e))?;
         std::mem::swap(&mut block, &mut next);
     }
-    builder.finish()
+    let lines = builder.next_line - 1;
+    builder.finish().map(|d| (d, lines))
 }
 
 /// Column indices are u32: more features than that cannot be stored.
@@ -248,6 +222,8 @@ struct Builder<'p> {
     widest_line: usize,
     /// See [`LoadOptions::wide_indices`].
     wide_indices: bool,
+    /// No rows is an empty data set, not an error (a share of a file).
+    empty_ok: bool,
     labels: LabelEncoder,
     y: Vec<u32>,
     cols: usize,
@@ -272,6 +248,7 @@ impl<'p> Builder<'p> {
             next_line: 1,
             widest_line: 1,
             wide_indices: false,
+            empty_ok: false,
             labels: LabelEncoder::default(),
             y: Vec::new(),
             cols: 0,
@@ -365,7 +342,7 @@ impl<'p> Builder<'p> {
     }
 
     fn finish(mut self) -> Result<Dataset> {
-        if self.y.is_empty() {
+        if self.y.is_empty() && !self.empty_ok {
             return Err(Error::bad_file(
                 self.path,
                 "no data rows (only comments or blank lines)",
@@ -674,6 +651,25 @@ mod tests {
 
     fn err_of(text: &str) -> String {
         parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn shares_partition_the_rows_and_count_the_lines() {
+        let text = "+1 1:1\n\n-1 2:1 # c\n+1 1:2 3:1\n-1 3:4\n+1 2:2";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.svm");
+        std::fs::write(&path, text).unwrap();
+        let whole = read_libsvm(&path, &LoadOptions::default()).unwrap();
+        for parts in [1, 2, 3, 7, 40] {
+            let (mut rows, mut lines) = (0, 0);
+            for part in 0..parts {
+                let (d, n) =
+                    read_libsvm_share(&path, &LoadOptions::default(), part, parts).unwrap();
+                rows += d.n_rows();
+                lines += n;
+            }
+            assert_eq!((rows, lines), (whole.n_rows(), 6), "{parts} parts");
+        }
     }
 
     #[test]
