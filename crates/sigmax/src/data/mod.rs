@@ -515,7 +515,7 @@ pub(crate) fn read_file_bytes(path: &Path, contents: Contents) -> Result<Vec<u8>
     };
     let budget = available_memory();
     let mut out = Vec::new();
-    let (mut line, mut line_start) = (1usize, 0usize);
+    let mut line_start = 0usize;
     loop {
         let before = out.len();
         let got = source
@@ -542,13 +542,13 @@ pub(crate) fn read_file_bytes(path: &Path, contents: Contents) -> Result<Vec<u8>
             ));
         }
         if contents == Contents::Text {
-            for (k, &b) in out[before..].iter().enumerate() {
-                if b == b'\n' {
-                    line += 1;
-                    line_start = before + k + 1;
-                }
+            // Only the last line end matters as the bytes go; lines are counted for the
+            // error alone.
+            if let Some(k) = out[before..].iter().rposition(|&b| b == b'\n') {
+                line_start = before + k + 1;
             }
             if out.len() - line_start > MAX_LINE_BYTES {
+                let line = 1 + out[..line_start].iter().filter(|&&b| b == b'\n').count();
                 return Err(line_too_long(path, line));
             }
         }
