@@ -35,6 +35,41 @@ fn sigmax(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The serial reference: `sigmax train DATA EXTRA` with the preconditioner a distributed
+/// run uses and a tight tolerance, written to `out`; it must succeed.
+fn train_serial(dir: &Path, data: &str, extra: &[&str], out: &str) {
+    let mut args = vec![
+        "train",
+        data,
+        "--preconditioner",
+        "diagonal",
+        "--tol",
+        "1e-10",
+        "-o",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    let o = sigmax(dir, &args);
+    assert!(
+        o.status.success(),
+        "serial {data} {extra:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `mpirun -np NP sigmax train DATA --distributed EXTRA` at the same tolerance, written to
+/// `out`; it must succeed.
+fn train_distributed(dir: &Path, np: usize, data: &str, extra: &[&str], out: &str) {
+    let mut args = vec!["train", data, "--distributed", "--tol", "1e-10", "-o", out];
+    args.extend_from_slice(extra);
+    let o = mpirun(dir, np, &args);
+    assert!(
+        o.status.success(),
+        "{data} {extra:?} np {np}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 /// All weights and intercepts of a model file, flattened.
 fn params(path: &Path) -> Vec<f64> {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
@@ -117,26 +152,9 @@ fn one_to_four_processes_give_the_serial_model() {
         ("heart", &["--class-weight", "1:3"]),
     ];
     for (data, extra) in cases {
-        let common = |out: &str| {
-            let mut a = vec!["train", data, "--tol", "1e-10", "-o"];
-            a.push(Box::leak(out.to_string().into_boxed_str()));
-            a.extend_from_slice(extra);
-            a
-        };
-        // The serial reference with the preconditioner a distributed run uses.
-        let mut serial = common("serial.json");
-        serial.extend(["--preconditioner", "diagonal"]);
-        let o = sigmax(d, &serial);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        train_serial(d, data, extra, "serial.json");
         for np in 1..=4 {
-            let mut args = common("dist.json");
-            args.push("--distributed");
-            let o = mpirun(d, np, &args);
-            assert!(
-                o.status.success(),
-                "{data} {extra:?} np {np}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
+            train_distributed(d, np, data, extra, "dist.json");
             // L-BFGS carries rounding in its history; with class weights the rounding of
             // the split changed one CG step count (62 vs 63 products): to the tolerance.
             let path_dependent = extra.contains(&"lbfgs") || extra.contains(&"--class-weight");
@@ -159,20 +177,7 @@ fn one_to_four_processes_give_the_serial_model() {
         ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = sigmax(
-        d,
-        &[
-            "train",
-            "heart",
-            "--preconditioner",
-            "diagonal",
-            "--tol",
-            "1e-10",
-            "-o",
-            "serial.json",
-        ],
-    );
-    assert!(o.status.success());
+    train_serial(d, "heart", &[], "serial.json");
     assert_same_model(&d.join("serial.json"), &d.join("single.json"), "singleton");
 }
 
@@ -193,101 +198,36 @@ fn one_file_per_process_gives_the_model_of_their_concatenation() {
     std::fs::write(d.join("w.txt"), w.join("\n") + "\n").unwrap();
     std::fs::write(d.join("w.txt.0"), w[..100].join("\n") + "\n").unwrap();
     std::fs::write(d.join("w.txt.1"), w[100..].join("\n") + "\n").unwrap();
-    let o = sigmax(
-        d,
-        &[
-            "train",
-            "all.svm",
-            "--weights",
-            "w.txt",
-            "--preconditioner",
-            "diagonal",
-            "--tol",
-            "1e-10",
-            "-o",
-            "wserial.json",
-        ],
-    );
-    assert!(o.status.success());
-    let o = mpirun(
-        d,
-        2,
-        &[
-            "train",
-            "part.svm",
-            "--weights",
-            "w.txt",
-            "--distributed",
-            "--tol",
-            "1e-10",
-            "-o",
-            "wdist.json",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let weights = ["--weights", "w.txt"];
+    train_serial(d, "all.svm", &weights, "wserial.json");
+    train_distributed(d, 2, "part.svm", &weights, "wdist.json");
     assert_same_model(
         &d.join("wserial.json"),
         &d.join("wdist.json"),
         "per-process weight files",
     );
     // A warm start from the serial model: already optimal, so the same model.
-    let o = mpirun(
-        d,
-        2,
-        &[
-            "train",
-            "part.svm",
-            "--init",
-            "wserial.json",
-            "--weights",
-            "w.txt",
-            "--distributed",
-            "--tol",
-            "1e-10",
-            "-o",
-            "warm.json",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let warm = ["--init", "wserial.json", "--weights", "w.txt"];
+    train_distributed(d, 2, "part.svm", &warm, "warm.json");
     assert_same_model_to(
         &d.join("wserial.json"),
         &d.join("warm.json"),
         1e-9,
         "--init",
     );
-    let o = sigmax(
-        d,
-        &[
-            "train",
-            "all.svm",
-            "--preconditioner",
-            "diagonal",
-            "--tol",
-            "1e-10",
-            "-o",
-            "serial.json",
-        ],
-    );
-    assert!(o.status.success());
-    let o = mpirun(
-        d,
-        2,
-        &[
-            "train",
-            "part.svm",
-            "--distributed",
-            "--tol",
-            "1e-10",
-            "-o",
-            "dist.json",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    train_serial(d, "all.svm", &[], "serial.json");
+    train_distributed(d, 2, "part.svm", &[], "dist.json");
     assert_same_model(
         &d.join("serial.json"),
         &d.join("dist.json"),
         "per-process files",
     );
+    // With --cache: the first run writes a cache per share, the second reads them.
+    for run in ["writes", "reads"] {
+        train_distributed(d, 2, "part.svm", &["--cache"], "cached.json");
+        assert_same_model(&d.join("serial.json"), &d.join("cached.json"), run);
+        assert!(d.join("part.svm.0.sxcache").exists() && d.join("part.svm.1.sxcache").exists());
+    }
 }
 
 #[test]
@@ -422,30 +362,9 @@ fn sample_weights_in_per_process_csv_files_give_the_weighted_serial_model() {
     for (k, part) in [a, b, c].iter().enumerate() {
         std::fs::write(d.join(format!("part.csv.{k}")), csv(part)).unwrap();
     }
-    let common = ["--weight-col", "w", "--tol", "1e-10"];
-    let mut serial = vec![
-        "train",
-        "all.csv",
-        "--preconditioner",
-        "diagonal",
-        "-o",
-        "serial.json",
-    ];
-    serial.extend(common);
-    let o = sigmax(d, &serial);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let mut dist = vec![
-        "train",
-        "part.csv",
-        "--distributed",
-        "-o",
-        "dist.json",
-        "--format",
-        "csv",
-    ];
-    dist.extend(common);
-    let o = mpirun(d, 3, &dist);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    train_serial(d, "all.csv", &["--weight-col", "w"], "serial.json");
+    let shares = ["--weight-col", "w", "--format", "csv"];
+    train_distributed(d, 3, "part.csv", &shares, "dist.json");
     assert_same_model(
         &d.join("serial.json"),
         &d.join("dist.json"),
@@ -486,34 +405,8 @@ fn mnist_three_against_five_at_four_processes_gives_the_serial_model() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("mnist35.svm"), text).unwrap();
-    let o = sigmax(
-        d,
-        &[
-            "train",
-            "mnist35.svm",
-            "--preconditioner",
-            "diagonal",
-            "--tol",
-            "1e-10",
-            "-o",
-            "serial.json",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = mpirun(
-        d,
-        4,
-        &[
-            "train",
-            "mnist35.svm",
-            "--distributed",
-            "--tol",
-            "1e-10",
-            "-o",
-            "dist.json",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    train_serial(d, "mnist35.svm", &[], "serial.json");
+    train_distributed(d, 4, "mnist35.svm", &[], "dist.json");
     // Real pixels are ill-conditioned: the rounding of the split can change Newton's
     // path, and the models then agree to the tolerance (8e-10 relative seen), not 1e-12.
     assert_same_model_to(
