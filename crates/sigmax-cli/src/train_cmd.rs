@@ -59,7 +59,7 @@ pub struct TrainArgs {
     /// Newton's CG preconditioner: sampled-hessian = the Hessian estimated on 5,000 rows
     /// (binary models up to ~2,900 parameters), jacobi = diag(∇²J), diagonal =
     /// LIBLINEAR's mix 0.99·I + 0.01·diag(∇²J); auto = sampled-hessian where it fits,
-    /// else jacobi for binary models and none for softmax.
+    /// else jacobi for binary models and sparse softmax, none for dense softmax.
     #[arg(long, value_parser = choice::<PreconditionerChoice>(), default_value = "auto")]
     pub preconditioner: PreconditionerChoice,
     /// Stop when ‖∇J(w)‖ ≤ tol·‖∇J(0)‖.

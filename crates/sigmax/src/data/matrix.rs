@@ -4,9 +4,11 @@
 //! bandwidth-bound); every product accumulates in `f64`. Feature indices are 0-based
 //! `u32`, so a CSR entry costs 8 bytes (LIBLINEAR's `feature_node` costs 16).
 
+use super::columns::Columns;
 use super::dense_kernels::{dense_axpy, dense_axpy_group, dense_dot, dense_dot_group};
 use rayon::prelude::*;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 /// Dense row-major matrix.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,12 +46,23 @@ impl DenseMatrix {
 
 /// Compressed sparse rows: row `i` holds `indices[indptr[i]..indptr[i+1]]` (strictly
 /// increasing) and the matching `values`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct CsrMatrix {
     cols: usize,
     indptr: Vec<usize>,
     indices: Vec<u32>,
     values: Vec<f32>,
+    /// The column-major copy, built on first use by [`CsrMatrix::columns`].
+    columns: OnceLock<Option<Columns>>,
+}
+
+/// Two matrices are equal when their entries are (whether either built its column copy
+/// does not matter).
+impl PartialEq for CsrMatrix {
+    fn eq(&self, other: &Self) -> bool {
+        (self.cols, &self.indptr, &self.indices, &self.values)
+            == (other.cols, &other.indptr, &other.indices, &other.values)
+    }
 }
 
 impl CsrMatrix {
@@ -92,7 +105,24 @@ impl CsrMatrix {
             indptr,
             indices,
             values,
+            columns: OnceLock::new(),
         })
+    }
+
+    pub fn n_cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The column-major copy of this matrix, built once (O(nnz) time, 8 bytes per
+    /// nonzero) and kept while the matrix lives; `None` when it does not fit in memory
+    /// or has more rows than 32 bits number (the passes then go over rows).
+    pub fn columns(&self) -> Option<&Columns> {
+        self.columns
+            .get_or_init(|| {
+                crate::limits::check_elements("the column copy", self.nnz() as u64, 8).ok()?;
+                Columns::of(self)
+            })
+            .as_ref()
     }
 
     /// The raw arrays: row pointers, column indices, values.
@@ -208,6 +238,7 @@ impl Features {
         match self {
             Features::Sparse(mut m) => {
                 m.cols = cols;
+                m.columns = OnceLock::new();
                 Features::Sparse(m)
             }
             Features::Dense(m) if m.cols == cols => Features::Dense(m),
@@ -283,6 +314,7 @@ impl Features {
                     indptr,
                     indices,
                     values,
+                    columns: OnceLock::new(),
                 })
             }
         }

@@ -219,9 +219,16 @@ impl<'a> Erm<'a> {
 
     /// The Hessian's diagonal from reduced Σ s_i ℓ''_i x_ij².
     pub fn finish_diag(&self, sums: &[f64], out: &mut [f64]) {
+        out[..self.dim].copy_from_slice(&sums[..self.dim]);
+        self.finish_diag_in_place(out);
+    }
+
+    /// [`Erm::finish_diag`] with the sums already in `out` (passes over columns write
+    /// them there).
+    pub fn finish_diag_in_place(&self, out: &mut [f64]) {
         let inv = 1.0 / self.total;
         for (k, o) in out.iter_mut().enumerate().take(self.dim) {
-            *o = sums[k] * inv + if k < self.penalized { self.l2 } else { 0.0 };
+            *o = *o * inv + if k < self.penalized { self.l2 } else { 0.0 };
         }
     }
 
@@ -252,12 +259,23 @@ impl<'a> Erm<'a> {
     }
 
     fn finish_scaled(&self, sums: &[f64], v: &[f64], scale: f64, out: &mut [f64]) {
+        out[..self.dim].copy_from_slice(&sums[..self.dim]);
+        self.scale_in_place(v, scale, out);
+    }
+
+    /// [`Erm::finish`] with the sums already in `out` (passes over columns write them
+    /// there).
+    pub fn finish_in_place(&self, v: &[f64], out: &mut [f64]) {
+        self.scale_in_place(v, 1.0 / self.total, out);
+    }
+
+    fn scale_in_place(&self, v: &[f64], scale: f64, out: &mut [f64]) {
         let p = self.penalized;
         for k in 0..p {
-            out[k] = sums[k] * scale + self.l2 * v[k];
+            out[k] = out[k] * scale + self.l2 * v[k];
         }
-        for k in p..self.dim {
-            out[k] = sums[k] * scale;
+        for o in &mut out[p..self.dim] {
+            *o *= scale;
         }
     }
 }

@@ -99,6 +99,8 @@ impl Lbfgs {
 pub(super) struct CurvaturePairs {
     pairs: VecDeque<(Vec<f64>, Vec<f64>, f64)>,
     memory: usize,
+    /// Vectors of a dropped or refused pair, for the next one.
+    spare: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 impl CurvaturePairs {
@@ -106,6 +108,7 @@ impl CurvaturePairs {
         CurvaturePairs {
             pairs: VecDeque::new(),
             memory,
+            spare: None,
         }
     }
 
@@ -118,16 +121,28 @@ impl CurvaturePairs {
     }
 
     /// Keeps the step's pair when sᵀy is safely positive (else the approximation would
-    /// lose positive definiteness), dropping the oldest beyond `memory`.
+    /// lose positive definiteness), dropping the oldest beyond `memory`. The dropped
+    /// pair's vectors are reused (with millions of parameters each new vector is fresh
+    /// pages from the kernel).
     pub fn push(&mut self, w_new: &[f64], w: &[f64], g_new: &[f64], g: &[f64]) {
-        let s: Vec<f64> = w_new.iter().zip(w).map(|(a, b)| a - b).collect();
-        let y: Vec<f64> = g_new.iter().zip(g).map(|(a, b)| a - b).collect();
+        let (mut s, mut y) = self
+            .spare
+            .take()
+            .unwrap_or_else(|| (vec![0.0; w.len()], vec![0.0; w.len()]));
+        s.iter_mut()
+            .zip(w_new.iter().zip(w))
+            .for_each(|(sk, (a, b))| *sk = a - b);
+        y.iter_mut()
+            .zip(g_new.iter().zip(g))
+            .for_each(|(yk, (a, b))| *yk = a - b);
         let sy = dot(&s, &y);
         if sy > 1e-12 * norm(&s) * norm(&y) {
             if self.pairs.len() == self.memory {
-                self.pairs.pop_front();
+                self.spare = self.pairs.pop_front().map(|(s, y, _)| (s, y));
             }
             self.pairs.push_back((s, y, 1.0 / sy));
+        } else {
+            self.spare = Some((s, y));
         }
     }
 

@@ -12,7 +12,7 @@ crate::named_choice! {
         /// The sampled Hessian when the objective offers it within the size limit (models
         /// with up to a few thousand parameters), else the diagonal with the weight
         /// the objective prefers ([`Objective::diagonal_weight`]: Jacobi for binary models,
-        /// none for softmax).
+        /// and sparse softmax, none for dense softmax).
         Auto = "auto",
         /// M = (1 − α)I + α·diag(∇²J), α = 0.01 (Hsia, Chiang & Lin, ACML 2018; LIBLINEAR ≥ 2.20).
         Diagonal = "diagonal",
@@ -88,6 +88,27 @@ impl Preconditioner {
             Preconditioner::SampledHessian(ch) => {
                 z.copy_from_slice(r);
                 ch.solve(z);
+            }
+        }
+    }
+
+    /// z = M⁻¹ r, returning rᵀz (one sweep for the diagonal).
+    pub fn solve_dot(&self, r: &[f64], z: &mut [f64]) -> f64 {
+        match self {
+            Preconditioner::Diagonal(m) => {
+                // Four sums in flight, as in `linalg::dot` (one chain is latency-bound).
+                let mut acc = [0.0; 4];
+                for ((zc, rc), mc) in z.chunks_mut(4).zip(r.chunks(4)).zip(m.chunks(4)) {
+                    for (t, ((zk, &rk), &mk)) in zc.iter_mut().zip(rc).zip(mc).enumerate() {
+                        *zk = rk / mk;
+                        acc[t] += rk * *zk;
+                    }
+                }
+                (acc[0] + acc[1]) + (acc[2] + acc[3])
+            }
+            Preconditioner::SampledHessian(_) => {
+                self.solve(r, z);
+                dot(r, z)
             }
         }
     }

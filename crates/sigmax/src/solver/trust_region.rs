@@ -76,6 +76,7 @@ impl TrustRegionNewton {
         };
         let (mut s, mut r, mut w_new, mut g_new) =
             (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let mut work = CgWork::new(n);
         let mut iter = 0;
         let mut first = true;
         loop {
@@ -97,7 +98,7 @@ impl TrustRegionNewton {
                     products,
                 ));
             }
-            let cg_steps = self.steihaug_cg(obj, &g, &m, delta, &mut s, &mut r);
+            let cg_steps = self.steihaug_cg(obj, &g, &m, delta, (&mut s, &mut r), &mut work);
             products += cg_steps;
             for k in 0..n {
                 w_new[k] = w[k] + s[k];
@@ -204,47 +205,46 @@ impl TrustRegionNewton {
     /// Approximately solves ∇²J s = −g inside ‖s‖_M ≤ Δ by preconditioned conjugate
     /// gradients, stopping at the boundary (Steihaug). Leaves the residual r = −g − ∇²J s;
     /// returns the number of Hessian-vector products.
+    ///
+    /// ‖s‖²_M, sᵀMd and dᵀMd follow from the CG scalars by recurrences (Conn, Gould &
+    /// Toint, *Trust-Region Methods*, 2000, §7.5.1), and each step touches each vector
+    /// once or twice: with millions of parameters (a softmax over text) the vector
+    /// algebra otherwise cost as much as the Hessian-vector product itself.
     fn steihaug_cg(
         &self,
         obj: &dyn Objective,
         g: &[f64],
         m: &Preconditioner,
         delta: f64,
-        s: &mut [f64],
-        r: &mut [f64],
+        (s, r): (&mut [f64], &mut [f64]),
+        work: &mut CgWork,
     ) -> usize {
         let n = g.len();
+        let CgWork { z, d, hd } = work;
         s.iter_mut().for_each(|v| *v = 0.0);
         r.iter_mut().zip(g).for_each(|(rk, gk)| *rk = -gk);
-        let mut z = vec![0.0; n];
-        m.solve(r, &mut z);
-        let mut d = z.clone();
-        let mut hd = vec![0.0; n];
-        let mut rz = dot(r, &z);
+        let mut rz = m.solve_dot(r, z);
+        d.copy_from_slice(z);
         let cg_stop = self.cg_tol * rz.sqrt();
+        // ‖s‖²_M, sᵀMd, dᵀMd.
+        let (mut sms, mut smd, mut dmd) = (0.0, 0.0, rz);
         let mut it = 0;
         while rz.sqrt() > cg_stop && it < 10 * n.max(10) {
             it += 1;
-            obj.hess_vec(&d, &mut hd);
-            let dhd = dot(&d, &hd);
+            obj.hess_vec(d, hd);
+            let dhd = dot(d, hd);
             if dhd <= 0.0 && !delta.is_finite() {
                 break; // no curvature along d and no boundary to step to
             }
             let alpha = rz / dhd;
-            for k in 0..n {
-                s[k] += alpha * d[k];
-            }
-            if m.norm(s) > delta || dhd <= 0.0 {
-                // Back up and move to the boundary along d: τ ≥ 0 with ‖s + τd‖_M = Δ.
-                for k in 0..n {
-                    s[k] -= alpha * d[k];
-                }
-                let (std, sts, dtd) = (m.dot(s, &d), m.dot(s, s), m.dot(&d, &d));
-                let rad = (std * std + dtd * (delta * delta - sts)).max(0.0).sqrt();
-                let tau = if std >= 0.0 {
-                    (delta * delta - sts) / (std + rad)
+            let sms_next = sms + 2.0 * alpha * smd + alpha * alpha * dmd;
+            if sms_next.sqrt() > delta || dhd <= 0.0 {
+                // Move to the boundary along d: τ ≥ 0 with ‖s + τd‖_M = Δ.
+                let rad = (smd * smd + dmd * (delta * delta - sms)).max(0.0).sqrt();
+                let tau = if smd >= 0.0 {
+                    (delta * delta - sms) / (smd + rad)
                 } else {
-                    (rad - std) / dtd
+                    (rad - smd) / dmd
                 };
                 for k in 0..n {
                     s[k] += tau * d[k];
@@ -253,17 +253,38 @@ impl TrustRegionNewton {
                 break;
             }
             for k in 0..n {
+                s[k] += alpha * d[k];
                 r[k] -= alpha * hd[k];
             }
-            m.solve(r, &mut z);
-            let rz_new = dot(r, &z);
+            let rz_new = m.solve_dot(r, z);
             let beta = rz_new / rz;
             for k in 0..n {
                 d[k] = z[k] + beta * d[k];
             }
+            sms = sms_next;
+            smd = beta * (smd + alpha * dmd);
+            dmd = rz_new + beta * beta * dmd;
             rz = rz_new;
         }
         it
+    }
+}
+
+/// Conjugate-gradient work vectors, allocated once per solve: vectors of millions of
+/// entries are fresh pages from the kernel on every allocation.
+struct CgWork {
+    z: Vec<f64>,
+    d: Vec<f64>,
+    hd: Vec<f64>,
+}
+
+impl CgWork {
+    fn new(n: usize) -> CgWork {
+        CgWork {
+            z: vec![0.0; n],
+            d: vec![0.0; n],
+            hd: vec![0.0; n],
+        }
     }
 }
 

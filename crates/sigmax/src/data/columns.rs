@@ -1,0 +1,212 @@
+//! The column-major (CSC) copy of a sparse matrix, for the Xᵀ-products of the gradient,
+//! the Hessian-vector product and the Hessian diagonal.
+//!
+//! Summing c_i x_i over rows needs, per row chunk, an accumulator as long as the model:
+//! with a 4-million-parameter softmax over a text corpus that was 33 MB per chunk,
+//! allocated (fresh pages: the system time), zeroed and summed on every pass, more work
+//! than the pass itself. Over columns, output j = Σ_{i in column j} c_i x_ij is written
+//! exactly once, with no buffer, and summed in row order: the same bits for any number
+//! of threads.
+
+use super::CsrMatrix;
+use rayon::prelude::*;
+
+/// Columns handed to one task: small enough to balance, large enough to amortize.
+const COLUMNS_PER_TASK: usize = 512;
+
+/// Column `j` holds rows `rows[indptr[j]..indptr[j+1]]` (increasing) and their values.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    indptr: Vec<usize>,
+    rows: Vec<u32>,
+    values: Vec<f32>,
+}
+
+impl Columns {
+    /// The transpose of `m` by a counting sort: O(nnz), rows stay in increasing order.
+    /// `None` when a row number does not fit in 32 bits.
+    pub fn of(m: &CsrMatrix) -> Option<Columns> {
+        let (row_ptr, cols, vals) = m.parts();
+        let n = row_ptr.len() - 1;
+        if n > u32::MAX as usize {
+            return None;
+        }
+        let mut indptr = vec![0usize; m.n_cols() + 1];
+        for &j in cols {
+            indptr[j as usize + 1] += 1;
+        }
+        for j in 0..m.n_cols() {
+            indptr[j + 1] += indptr[j];
+        }
+        let mut next = indptr[..m.n_cols()].to_vec();
+        let (mut rows, mut values) = (vec![0u32; cols.len()], vec![0f32; cols.len()]);
+        for i in 0..n {
+            for k in row_ptr[i]..row_ptr[i + 1] {
+                let slot = &mut next[cols[k] as usize];
+                rows[*slot] = i as u32;
+                values[*slot] = vals[k];
+                *slot += 1;
+            }
+        }
+        Some(Columns {
+            indptr,
+            rows,
+            values,
+        })
+    }
+
+    pub fn n_cols(&self) -> usize {
+        self.indptr.len() - 1
+    }
+
+    pub fn nnz(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Bytes held (to report, and to decide whether to keep one).
+    pub fn bytes(&self) -> usize {
+        self.indptr.len() * 8 + self.rows.len() * 8
+    }
+
+    /// out\[j\] = Σ_i c\[i\]·f(x_ij) for every column j (Xᵀc with f the identity;
+    /// f(x) = x² gives the Hessian diagonal's sums).
+    pub fn tmatvec_by(&self, c: &[f64], out: &mut [f64], f: impl Fn(f32) -> f64 + Sync) {
+        assert_eq!(out.len(), self.n_cols());
+        out.par_chunks_mut(COLUMNS_PER_TASK)
+            .enumerate()
+            .for_each(|(t, block)| {
+                let first = t * COLUMNS_PER_TASK;
+                for (o, j) in block.iter_mut().zip(first..) {
+                    let r = self.indptr[j]..self.indptr[j + 1];
+                    let mut s = 0.0;
+                    for (&i, &v) in self.rows[r.clone()].iter().zip(&self.values[r]) {
+                        s += c[i as usize] * f(v);
+                    }
+                    *o = s;
+                }
+            });
+    }
+
+    /// For K coefficients per row (`c` row-major, n × K): out\[j·d + l\] = Σ_i c\[i·K + j\]·f(x_il),
+    /// the class-major K × d layout of the softmax weights.
+    pub fn tmatmul_by(&self, c: &[f64], k: usize, out: &mut [f64], f: impl Fn(f32) -> f64 + Sync) {
+        let d = self.n_cols();
+        assert_eq!(out.len(), k * d);
+        // Each task owns the same column block of all K class rows of `out`.
+        let mut blocks: Vec<Vec<&mut [f64]>> = (0..d.div_ceil(COLUMNS_PER_TASK).max(1))
+            .map(|_| Vec::with_capacity(k))
+            .collect();
+        for class_row in out.chunks_mut(d.max(1)) {
+            for (b, piece) in class_row.chunks_mut(COLUMNS_PER_TASK).enumerate() {
+                blocks[b].push(piece);
+            }
+        }
+        blocks.into_par_iter().enumerate().for_each_init(
+            || vec![0.0; k],
+            |acc, (t, mut pieces)| {
+                let first = t * COLUMNS_PER_TASK;
+                let width = pieces.first().map_or(0, |p| p.len());
+                for (l, col) in (first..first + width).enumerate() {
+                    acc.iter_mut().for_each(|a| *a = 0.0);
+                    let r = self.indptr[col]..self.indptr[col + 1];
+                    for (&i, &v) in self.rows[r.clone()].iter().zip(&self.values[r]) {
+                        let (ci, fv) = (&c[i as usize * k..(i as usize + 1) * k], f(v));
+                        acc.iter_mut().zip(ci).for_each(|(a, &cj)| *a += cj * fv);
+                    }
+                    for (piece, &a) in pieces.iter_mut().zip(acc.iter()) {
+                        piece[l] = a;
+                    }
+                }
+            },
+        );
+    }
+}
+
+/// Whether the passes over sparse data should go through [`Columns`] instead of
+/// row-chunk accumulators: when the model (K × d parameters, `params`) is not small next
+/// to the work of a pass (nnz × K). Row chunks cost about 8 × params of extra memory
+/// traffic per pass (up to 4–16 buffers zeroed and summed), the column copy one more
+/// pass's worth of reads once, and 8 bytes per nonzero.
+/// Measured (`examples/pass_bandwidth`): see the README's speed section.
+pub fn columns_pay(nnz: usize, k: usize, params: usize) -> bool {
+    params.saturating_mul(32) >= nnz.saturating_mul(k.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Features;
+
+    fn matrix() -> CsrMatrix {
+        // 5 × 7 with an empty row and an empty column (column 4).
+        CsrMatrix::new(
+            7,
+            vec![0, 3, 3, 5, 8, 10],
+            vec![0, 2, 6, 1, 3, 0, 5, 6, 2, 3],
+            vec![1.0, -2.0, 0.5, 3.0, 1.5, -1.0, 2.0, 4.0, 0.25, -0.5],
+        )
+    }
+
+    #[test]
+    fn products_over_columns_equal_sums_over_rows() {
+        let m = matrix();
+        let cols = Columns::of(&m).unwrap();
+        assert_eq!((cols.n_cols(), cols.nnz()), (7, 10));
+        let x = Features::Sparse(m);
+        let c = [0.5, -1.0, 2.0, 0.75, -3.0];
+        let (mut over_rows, mut over_cols) = (vec![0.0; 7], vec![0.0; 7]);
+        x.tmatvec(&c, &mut over_rows);
+        cols.tmatvec_by(&c, &mut over_cols, |v| v as f64);
+        assert_eq!(over_rows, over_cols);
+        // K = 3 coefficients per row, class-major output.
+        let k = 3;
+        let ck: Vec<f64> = (0..5 * k).map(|t| (t as f64 - 6.0) / 4.0).collect();
+        let mut out = vec![f64::NAN; k * 7];
+        cols.tmatmul_by(&ck, k, &mut out, |v| (v * v) as f64);
+        for j in 0..k {
+            let cj: Vec<f64> = (0..5).map(|i| ck[i * k + j]).collect();
+            let mut want = [0.0; 7];
+            for (i, &ci) in cj.iter().enumerate() {
+                x.row(i).for_each(|l, v| want[l] += ci * v * v);
+            }
+            assert_eq!(&out[j * 7..(j + 1) * 7], &want[..]);
+        }
+    }
+
+    #[test]
+    fn wide_matrices_split_into_many_tasks_alike() {
+        // More columns than one task takes, so blocks of all K rows are split and joined.
+        let (n, d, k) = (40, 3 * COLUMNS_PER_TASK + 17, 4);
+        let mut indptr = vec![0];
+        let (mut idx, mut val) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            for t in 0..9 {
+                idx.push(((i * 131 + t * 197) % d) as u32);
+            }
+            let row = &mut idx[indptr[i]..];
+            row.sort_unstable();
+            let mut kept: Vec<u32> = row.to_vec();
+            kept.dedup();
+            idx.truncate(indptr[i]);
+            idx.extend_from_slice(&kept);
+            val.extend(kept.iter().map(|&j| (j % 7) as f32 - 3.0));
+            indptr.push(idx.len());
+        }
+        let m = CsrMatrix::new(d, indptr, idx, val);
+        let cols = Columns::of(&m).unwrap();
+        let c: Vec<f64> = (0..n * k)
+            .map(|t| ((t * 37 % 11) as f64 - 5.0) / 3.0)
+            .collect();
+        let mut out = vec![0.0; k * d];
+        cols.tmatmul_by(&c, k, &mut out, |v| v as f64);
+        let x = Features::Sparse(m);
+        for j in 0..k {
+            let cj: Vec<f64> = (0..n).map(|i| c[i * k + j]).collect();
+            let mut want = vec![0.0; d];
+            x.tmatvec(&cj, &mut want);
+            for (a, b) in out[j * d..(j + 1) * d].iter().zip(&want) {
+                assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} vs {b}");
+            }
+        }
+    }
+}

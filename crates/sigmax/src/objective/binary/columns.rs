@@ -1,0 +1,87 @@
+//! Binary passes over sparse data whose Xᵀ-products go over the column copy
+//! ([`Columns`]): the rows give z_i and the per-row coefficients, the columns the sums,
+//! and no buffer as long as the model is allocated or zeroed per pass.
+
+use super::BinaryObjective;
+use crate::data::{par_row_reduce, par_row_reduce_mut, Columns};
+use std::sync::{Mutex, MutexGuard};
+
+pub(super) fn lock(coef: &Mutex<Vec<f64>>) -> MutexGuard<'_, Vec<f64>> {
+    coef.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl BinaryObjective<'_> {
+    pub(super) fn value_grad_over_columns(
+        &mut self,
+        cols: &Columns,
+        w: &[f64],
+        grad: &mut [f64],
+    ) -> f64 {
+        let (d, b, loss) = (self.d, self.bias(w), self.loss);
+        let wd = &w[..d];
+        let smooth = loss.is_smooth();
+        let n = self.t.len();
+        let mut curvature = std::mem::take(&mut self.curvature);
+        curvature.resize(n, 0.0);
+        let mut coef = lock(&self.coef);
+        coef.resize(n, 0.0);
+        let (x, t, erm) = (self.x, &self.t, &self.erm);
+        let mut rows: Vec<(&mut f64, &mut f64)> =
+            curvature.iter_mut().zip(coef.iter_mut()).collect();
+        // [Σ_i s_i ℓ'(z_i) (the intercept's gradient sum), Σ_i s_i ℓ(z_i)]
+        let mut small = par_row_reduce_mut(&mut rows, 2, |start, rows, acc| {
+            for (r, (curv, c)) in rows.iter_mut().enumerate() {
+                let i = start + r;
+                let (value, d1, d2) = loss.all(x.row(i).dot(wd) + b, t[i]);
+                let s = erm.weight(i);
+                **c = s * d1;
+                **curv = s * d2;
+                acc[0] += **c;
+                acc[1] += s * value;
+            }
+        });
+        drop(rows);
+        cols.tmatvec_by(&coef, &mut grad[..d], |v| v as f64);
+        drop(coef);
+        if self.intercept {
+            grad[d] = small[0];
+        }
+        self.erm.reduce(grad);
+        self.erm.reduce(&mut small[1..]);
+        self.erm.finish_in_place(w, grad);
+        self.curvature = if smooth { curvature } else { Vec::new() };
+        self.erm.value(small[1], w)
+    }
+
+    pub(super) fn hess_vec_over_columns(&self, cols: &Columns, v: &[f64], out: &mut [f64]) {
+        let (d, vb) = (self.d, self.bias(v));
+        let vd = &v[..d];
+        let mut coef = lock(&self.coef);
+        coef.resize(self.t.len(), 0.0);
+        let sum = par_row_reduce_mut(&mut coef, 1, |start, rows, acc| {
+            for (r, u) in rows.iter_mut().enumerate() {
+                let i = start + r;
+                *u = self.curvature[i] * (self.x.row(i).dot(vd) + vb);
+                acc[0] += *u;
+            }
+        });
+        cols.tmatvec_by(&coef, &mut out[..d], |x| x as f64);
+        if self.intercept {
+            out[d] = sum[0];
+        }
+        self.erm.reduce(out);
+        self.erm.finish_in_place(v, out);
+    }
+
+    pub(super) fn hess_diag_over_columns(&self, cols: &Columns, out: &mut [f64]) {
+        let d = self.d;
+        cols.tmatvec_by(&self.curvature, &mut out[..d], |x| x as f64 * x as f64);
+        if self.intercept {
+            out[d] = par_row_reduce(self.t.len(), 1, |rows, acc| {
+                acc[0] = self.curvature[rows].iter().sum();
+            })[0];
+        }
+        self.erm.reduce(out);
+        self.erm.finish_diag_in_place(out);
+    }
+}

@@ -1,0 +1,193 @@
+//! Softmax passes over sparse rows with the weights feature-major and the Xᵀ-products
+//! over the column copy ([`Columns`]): no buffer as long as the model is allocated or
+//! zeroed per pass.
+//!
+//! Scores: with W class-major (K × d, the parameter layout) a sparse row's K dot
+//! products gather K scattered weights per nonzero; transposed once per pass into
+//! d × K, each nonzero reads K adjacent weights (one or a few cache lines). The
+//! products Σ_i c_ij x_il then go over columns, each output written once.
+
+use super::SoftmaxObjective;
+use crate::data::{par_row_reduce, par_row_reduce_mut, Columns, Row};
+use crate::loss::softmax_into;
+use rayon::prelude::*;
+use std::sync::{Mutex, MutexGuard};
+
+/// Buffers reused from pass to pass.
+#[derive(Debug, Default)]
+pub(super) struct Scratch {
+    /// d × K: the weights (or the direction) transposed.
+    feature_major: Vec<f64>,
+    /// n × K: the coefficients c_i of the current pass.
+    coef: Vec<f64>,
+}
+
+pub(super) fn lock(scratch: &Mutex<Scratch>) -> MutexGuard<'_, Scratch> {
+    scratch
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// out\[l·K + j\] = w\[j·d + l\]: the K × d class-major weights as d × K.
+fn transpose_into(w: &[f64], k: usize, d: usize, out: &mut Vec<f64>) {
+    const FEATURES_PER_TASK: usize = 4096;
+    out.resize(k * d, 0.0);
+    out.par_chunks_mut(FEATURES_PER_TASK * k)
+        .enumerate()
+        .for_each(|(t, block)| {
+            let first = t * FEATURES_PER_TASK;
+            for (j, class) in w.chunks_exact(d).enumerate() {
+                for (r, &wl) in class[first..first + block.len() / k].iter().enumerate() {
+                    block[r * k + j] = wl;
+                }
+            }
+        });
+}
+
+impl SoftmaxObjective<'_> {
+    /// s = b + Σ_l x_il·W\[:, l\] with W feature-major (`wt`, d × K).
+    #[inline]
+    fn feature_major_scores(&self, i: usize, wt: &[f64], w: &[f64], s: &mut [f64]) {
+        let (k, d) = (self.k, self.d);
+        if self.intercept {
+            s.copy_from_slice(&w[k * d..k * d + k]);
+        } else {
+            s.fill(0.0);
+        }
+        let Row::Sparse(idx, val) = self.x.row(i) else {
+            unreachable!("column passes run on sparse rows only")
+        };
+        for (&l, &v) in idx.iter().zip(val) {
+            let wl = &wt[l as usize * k..(l as usize + 1) * k];
+            let v = v as f64;
+            s.iter_mut().zip(wl).for_each(|(sj, &wj)| *sj += v * wj);
+        }
+    }
+
+    pub(super) fn value_over_columns(&self, w: &[f64]) -> f64 {
+        let (n, k, d) = (self.y.len(), self.k, self.d);
+        let mut scratch = lock(&self.scratch);
+        transpose_into(&w[..k * d], k, d, &mut scratch.feature_major);
+        let wt = &scratch.feature_major;
+        let mut acc = par_row_reduce(n, 1, |rows, acc| {
+            let (mut s, mut p) = (vec![0.0; k], vec![0.0; k]);
+            for i in rows {
+                self.feature_major_scores(i, wt, w, &mut s);
+                let yi = self.y[i] as usize;
+                acc[0] += self.erm.weight(i) * (softmax_into(&s, &mut p) - s[yi]);
+            }
+        });
+        self.erm.reduce(&mut acc);
+        self.erm.value(acc[0], w)
+    }
+
+    pub(super) fn value_grad_over_columns(
+        &mut self,
+        cols: &Columns,
+        w: &[f64],
+        grad: &mut [f64],
+    ) -> f64 {
+        let (n, k, d) = (self.y.len(), self.k, self.d);
+        let mut probs = std::mem::take(&mut self.probs);
+        probs.resize(n * k, 0.0);
+        let mut scratch = lock(&self.scratch);
+        let Scratch {
+            feature_major,
+            coef,
+        } = &mut *scratch;
+        transpose_into(&w[..k * d], k, d, feature_major);
+        coef.resize(n * k, 0.0);
+        let wt = &*feature_major;
+        let mut rows: Vec<(&mut [f64], &mut [f64])> =
+            probs.chunks_mut(k).zip(coef.chunks_mut(k)).collect();
+        // [Σ_i c_i (the intercepts' gradient sums), Σ_i s_i·loss_i]
+        let mut small = par_row_reduce_mut(&mut rows, k + 1, |start, rows, acc| {
+            let mut s = vec![0.0; k];
+            for (r, (p, c)) in rows.iter_mut().enumerate() {
+                let i = start + r;
+                self.feature_major_scores(i, wt, w, &mut s);
+                let (yi, si) = (self.y[i] as usize, self.erm.weight(i));
+                acc[k] += si * (softmax_into(&s, p) - s[yi]);
+                c.copy_from_slice(p);
+                c[yi] -= 1.0;
+                if si != 1.0 {
+                    c.iter_mut().for_each(|cj| *cj *= si);
+                }
+                acc[..k]
+                    .iter_mut()
+                    .zip(c.iter())
+                    .for_each(|(a, &cj)| *a += cj);
+            }
+        });
+        drop(rows);
+        cols.tmatmul_by(coef, k, &mut grad[..k * d], |v| v as f64);
+        drop(scratch);
+        self.probs = probs;
+        if self.intercept {
+            grad[k * d..].copy_from_slice(&small[..k]);
+        }
+        self.erm.reduce(grad);
+        self.erm.reduce(&mut small[k..]);
+        self.erm.finish_in_place(w, grad);
+        self.erm.value(small[k], w)
+    }
+
+    pub(super) fn hess_vec_over_columns(&self, cols: &Columns, v: &[f64], out: &mut [f64]) {
+        let (n, k, d) = (self.y.len(), self.k, self.d);
+        let mut scratch = lock(&self.scratch);
+        let Scratch {
+            feature_major,
+            coef,
+        } = &mut *scratch;
+        transpose_into(&v[..k * d], k, d, feature_major);
+        coef.resize(n * k, 0.0);
+        let vt = &*feature_major;
+        let mut rows: Vec<&mut [f64]> = coef.chunks_mut(k).collect();
+        let bias_sums = par_row_reduce_mut(&mut rows, k, |start, rows, acc| {
+            for (r, u) in rows.iter_mut().enumerate() {
+                let i = start + r;
+                // u = V x_i + v_b, then s_i [diag(p_i) − p_i p_iᵀ] u.
+                self.feature_major_scores(i, vt, v, u);
+                let p = &self.probs[i * k..(i + 1) * k];
+                let pu: f64 = p.iter().zip(u.iter()).map(|(a, b)| a * b).sum();
+                let si = self.erm.weight(i);
+                for ((uj, &pj), a) in u.iter_mut().zip(p).zip(acc.iter_mut()) {
+                    *uj = si * (pj * (*uj - pu));
+                    *a += *uj;
+                }
+            }
+        });
+        drop(rows);
+        cols.tmatmul_by(coef, k, &mut out[..k * d], |x| x as f64);
+        if self.intercept {
+            out[k * d..].copy_from_slice(&bias_sums);
+        }
+        self.erm.reduce(out);
+        self.erm.finish_in_place(v, out);
+    }
+
+    pub(super) fn hess_diag_over_columns(&self, cols: &Columns, out: &mut [f64]) {
+        let (k, d) = (self.k, self.d);
+        let mut scratch = lock(&self.scratch);
+        let coef = &mut scratch.coef;
+        coef.clear();
+        coef.extend(self.probs.iter().enumerate().map(|(t, &p)| {
+            let si = self.erm.weight(t / k);
+            si * p * (1.0 - p)
+        }));
+        // Squared in single precision, as over rows (ample for a preconditioner).
+        cols.tmatmul_by(coef, k, &mut out[..k * d], |x| (x * x) as f64);
+        if self.intercept {
+            let sums = par_row_reduce(self.y.len(), k, |rows, acc| {
+                for i in rows {
+                    acc.iter_mut()
+                        .zip(&coef[i * k..(i + 1) * k])
+                        .for_each(|(a, &c)| *a += c);
+                }
+            });
+            out[k * d..].copy_from_slice(&sums);
+        }
+        self.erm.reduce(out);
+        self.erm.finish_diag_in_place(out);
+    }
+}
