@@ -22,10 +22,17 @@ def objective(X, y, W, b, lam, classes):
     return float(np.mean(lse - S[np.arange(len(y)), idx]) + 0.5 * lam * (W * W).sum())
 
 
+def int32_indices(X):
+    """The same CSR matrix with 32-bit indices (saga refuses 64-bit ones)."""
+    X.indices, X.indptr = X.indices.astype(np.int32), X.indptr.astype(np.int32)
+    return X
+
+
 def main():
     train, test, lam, solver, tol = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], float(sys.argv[5])
     t0 = time.perf_counter()
     X, y = load_svmlight_file(train)
+    X = int32_indices(X)
     t1 = time.perf_counter()
     n = X.shape[0]
     intercept = "--intercept" in sys.argv[6:]

@@ -174,6 +174,16 @@ mod tests {
     }
 
     #[test]
+    fn the_column_copy_is_chosen_for_models_large_next_to_a_pass() {
+        // The WordNet text sets (bench/text_data.py): 65,692 × 160,873, 1.36M nonzeros.
+        assert!(columns_pay(1_356_068, 26, 26 * 160_873), "26-class softmax");
+        assert!(columns_pay(1_356_068, 1, 160_873), "binary");
+        // The synthetic sparse set (500k × 177k, 45M nonzeros): rows stay cheaper, and
+        // the copy would double the matrix's memory.
+        assert!(!columns_pay(45_000_000, 1, 177_000));
+    }
+
+    #[test]
     fn wide_matrices_split_into_many_tasks_alike() {
         // More columns than one task takes, so blocks of all K rows are split and joined.
         let (n, d, k) = (40, 3 * COLUMNS_PER_TASK + 17, 4);

@@ -527,6 +527,17 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn newton_preconditions_sparse_softmax_by_jacobi_and_dense_by_nothing() {
+        let (x, y, _) = sparse_toy();
+        let sparse = SoftmaxObjective::new(&x, &y, 4, 0.01, true).unwrap();
+        assert_eq!(sparse.diagonal_weight(), 1.0);
+        let dense_x = Features::Dense(x.to_dense());
+        let dense = SoftmaxObjective::new(&dense_x, &y, 4, 0.01, true).unwrap();
+        assert_eq!(dense.diagonal_weight(), 0.0);
+        assert!(dense.columns.is_none(), "dense rows never go over columns");
+    }
+
+    #[test]
     fn at_zero_the_loss_is_log_k() {
         let (x, y) = toy();
         let mut obj = SoftmaxObjective::new(&x, &y, 3, 1.0, true).unwrap();
