@@ -147,7 +147,9 @@ impl Objective for BinaryObjective<'_> {
                 s * c
             });
         });
-        self.erm.reduce(&mut acc);
+        // [parameter sums (d, then Σ s_i ℓ' for the intercept), the loss]
+        let (params, loss) = acc.split_at_mut(d + 1);
+        self.erm.reduce_pass(params, loss);
         self.erm.finish(&acc, w, grad);
         self.curvature = if smooth { curvature } else { Vec::new() };
         self.erm.value(acc[d + 1], w)
@@ -172,7 +174,7 @@ impl Objective for BinaryObjective<'_> {
                 u
             });
         });
-        self.erm.reduce(&mut acc);
+        self.erm.reduce_pass(&mut acc, &mut []);
         self.erm.finish(&acc, v, out);
         true
     }
@@ -194,7 +196,7 @@ impl Objective for BinaryObjective<'_> {
                 acc[d] += c;
             }
         });
-        self.erm.reduce(&mut acc);
+        self.erm.reduce_pass(&mut acc, &mut []);
         self.erm.finish_diag(&acc, out);
         true
     }

@@ -206,6 +206,18 @@ impl<'a> Erm<'a> {
         0.5 * self.l2 * super::sq_norm(&w[..self.penalized])
     }
 
+    /// Reduces a pass's parameter sums (`params[..dim]`, its first `dim` entries) and
+    /// then its scalar sums (when there are any), in this order. Every pass with
+    /// parameter sums reduces through here, whether it summed over rows or over columns,
+    /// so processes whose passes take different ways (their shares differ in density)
+    /// still make the same collective calls with the same lengths.
+    pub fn reduce_pass(&self, params: &mut [f64], scalars: &mut [f64]) {
+        self.reducer.sum(&mut params[..self.dim]);
+        if !scalars.is_empty() {
+            self.reducer.sum(scalars);
+        }
+    }
+
     /// The smooth part of J from the reduced Σ s_i ℓ_i.
     pub fn value(&self, loss_sum: f64, w: &[f64]) -> f64 {
         loss_sum / self.total + self.l2_value(w)

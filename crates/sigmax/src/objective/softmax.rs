@@ -254,7 +254,8 @@ impl Objective for SoftmaxObjective<'_> {
         });
         drop(rows);
         self.probs = probs;
-        self.erm.reduce(&mut acc);
+        let (params, loss) = acc.split_at_mut(width);
+        self.erm.reduce_pass(params, loss);
         self.erm.finish(&acc, w, grad);
         self.erm.value(acc[width], w)
     }
@@ -276,7 +277,7 @@ impl Objective for SoftmaxObjective<'_> {
                 }
             });
         });
-        self.erm.reduce(&mut acc);
+        self.erm.reduce_pass(&mut acc, &mut []);
         self.erm.finish(&acc, v, out);
         true
     }
@@ -319,7 +320,7 @@ impl Objective for SoftmaxObjective<'_> {
                 }
             }
         });
-        self.erm.reduce(&mut acc);
+        self.erm.reduce_pass(&mut acc, &mut []);
         self.erm.finish_diag(&acc, out);
         true
     }
@@ -523,6 +524,66 @@ pub(crate) mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// A reducer that sums nothing and records the length of every call.
+    struct CallLengths(std::sync::Mutex<Vec<usize>>);
+
+    impl crate::objective::Reducer for CallLengths {
+        fn sum(&self, partial: &mut [f64]) {
+            self.0.lock().unwrap().push(partial.len());
+        }
+    }
+
+    #[test]
+    fn passes_over_rows_and_over_columns_make_the_same_collective_calls() {
+        // Processes whose shares differ in density may take different ways; an allreduce
+        // must still meet the same calls with the same lengths on every process.
+        use crate::loss::BinaryLoss;
+        use crate::objective::BinaryObjective;
+        let (x, y, _) = sparse_toy();
+        let positive: Vec<bool> = y.iter().map(|&c| c == 1).collect();
+        for intercept in [false, true] {
+            let mut calls = Vec::new();
+            for over_columns in [false, true] {
+                let lengths = CallLengths(Default::default());
+                {
+                    let softmax = SoftmaxObjective::new(&x, &y, 4, 0.01, intercept).unwrap();
+                    let binary = BinaryObjective::new(
+                        &x,
+                        positive.clone(),
+                        BinaryLoss::Logistic,
+                        0.01,
+                        intercept,
+                    )
+                    .unwrap();
+                    let objectives: [Box<dyn Objective + '_>; 2] = [
+                        Box::new(
+                            softmax
+                                .with_reducer(&lengths)
+                                .unwrap()
+                                .with_column_passes(over_columns),
+                        ),
+                        Box::new(
+                            binary
+                                .with_reducer(&lengths)
+                                .unwrap()
+                                .with_column_passes(over_columns),
+                        ),
+                    ];
+                    for mut obj in objectives {
+                        let m = obj.dim();
+                        let (w, mut g, mut diag) = (vec![0.1; m], vec![0.0; m], vec![0.0; m]);
+                        obj.value(&w);
+                        obj.value_grad(&w, &mut g);
+                        obj.hess_vec(&w, &mut g);
+                        obj.hess_diag(&mut diag);
+                    }
+                }
+                calls.push(lengths.0.into_inner().unwrap());
+            }
+            assert_eq!(calls[0], calls[1], "intercept {intercept}");
         }
     }
 

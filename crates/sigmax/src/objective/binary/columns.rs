@@ -46,8 +46,7 @@ impl BinaryObjective<'_> {
         if self.intercept {
             grad[d] = small[0];
         }
-        self.erm.reduce(grad);
-        self.erm.reduce(&mut small[1..]);
+        self.erm.reduce_pass(grad, &mut small[1..]);
         self.erm.finish_in_place(w, grad);
         self.curvature = if smooth { curvature } else { Vec::new() };
         self.erm.value(small[1], w)
@@ -69,7 +68,7 @@ impl BinaryObjective<'_> {
         if self.intercept {
             out[d] = sum[0];
         }
-        self.erm.reduce(out);
+        self.erm.reduce_pass(out, &mut []);
         self.erm.finish_in_place(v, out);
     }
 
@@ -81,7 +80,7 @@ impl BinaryObjective<'_> {
                 acc[0] = self.curvature[rows].iter().sum();
             })[0];
         }
-        self.erm.reduce(out);
+        self.erm.reduce_pass(out, &mut []);
         self.erm.finish_diag_in_place(out);
     }
 }

@@ -126,8 +126,7 @@ impl SoftmaxObjective<'_> {
         if self.intercept {
             grad[k * d..].copy_from_slice(&small[..k]);
         }
-        self.erm.reduce(grad);
-        self.erm.reduce(&mut small[k..]);
+        self.erm.reduce_pass(grad, &mut small[k..]);
         self.erm.finish_in_place(w, grad);
         self.erm.value(small[k], w)
     }
@@ -162,7 +161,7 @@ impl SoftmaxObjective<'_> {
         if self.intercept {
             out[k * d..].copy_from_slice(&bias_sums);
         }
-        self.erm.reduce(out);
+        self.erm.reduce_pass(out, &mut []);
         self.erm.finish_in_place(v, out);
     }
 
@@ -187,7 +186,7 @@ impl SoftmaxObjective<'_> {
             });
             out[k * d..].copy_from_slice(&sums);
         }
-        self.erm.reduce(out);
+        self.erm.reduce_pass(out, &mut []);
         self.erm.finish_diag_in_place(out);
     }
 }
