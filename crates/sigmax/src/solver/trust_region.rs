@@ -8,6 +8,14 @@
 //! large-scale linear classification", ACML 2018), with M either their diagonal
 //! preconditioner or, for models with few enough parameters, the Hessian estimated on a
 //! row sample (see [`PreconditionerChoice`]).
+//!
+//! Measured against a backtracking line search in place of the trust region (LIBLINEAR
+//! ≥ 2.40's globalization: Galli & Lin, IEEE TNNLS 2022; CG to the same residual, Armijo
+//! η = 0.01, α halved), same preconditioners, 2026-12-03: on the WordNet text set (26
+//! classes, λ = 1e-5) to tol 1e-3 4.0 s vs 4.8 s here, to tol 1e-4 5.6–6.2 s vs
+//! 5.95–6.1 s (same 60 products; fewer iterations but full CG solves); on Fashion-MNIST
+//! 10 classes to tol 1e-4 397 products (12.8 s) vs 271 (8.6 s); binary sets identical
+//! iterates. Not worth a second Newton.
 
 use super::preconditioner::{Preconditioner, PreconditionerChoice, DIAGONAL_ALPHA};
 use super::{norm, Observer, SolverReport, StopRule, Tracker};
