@@ -9,25 +9,10 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sigmax::margin::{MarginHead, MarginLoss, Scalar};
-use std::time::Instant;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn time(repeats: usize, mut f: impl FnMut()) -> f64 {
-    f(); // warm-up (and first allocation)
-    median(
-        (0..repeats)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed().as_secs_f64()
-            })
-            .collect(),
-    )
-}
+#[path = "common/timing.rs"]
+mod timing;
+use timing::time;
 
 fn run<T: Scalar>(name: &str, n: usize, d: usize, k: usize, repeats: usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(0);

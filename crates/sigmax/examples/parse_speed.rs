@@ -6,19 +6,13 @@
 //! cargo run --release -p sigmax --example parse_speed -- DATA.svm
 
 use sigmax::data::{load, read_libsvm, LoadOptions};
-use std::time::Instant;
 
-fn median_secs(mut f: impl FnMut()) -> f64 {
-    f();
-    let mut t: Vec<f64> = (0..3)
-        .map(|_| {
-            let s = Instant::now();
-            f();
-            s.elapsed().as_secs_f64()
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[1]
+#[path = "common/timing.rs"]
+mod timing;
+
+/// Median of 3 (after a warm-up run).
+fn median_secs(f: impl FnMut()) -> f64 {
+    timing::time(3, f)
 }
 
 fn main() {

@@ -8,24 +8,13 @@
 use sigmax::data::{load, Features, LoadOptions};
 use sigmax::loss::BinaryLoss;
 use sigmax::objective::{BinaryObjective, Objective};
-use std::time::Instant;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
+#[path = "common/timing.rs"]
+mod timing;
 
-fn time(mut f: impl FnMut()) -> f64 {
-    f();
-    median(
-        (0..7)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed().as_secs_f64()
-            })
-            .collect(),
-    )
+/// Medians of 7 (after a warm-up run).
+fn time(f: impl FnMut()) -> f64 {
+    timing::time(7, f)
 }
 
 /// Bytes/s of a[i] = b[i] + s·c[i] (reads b, c; writes a), one thread and all threads.

@@ -10,24 +10,13 @@ use rayon::prelude::*;
 use sigmax::data::{load, Features, LoadOptions, Row};
 use sigmax::loss::BinaryLoss;
 use sigmax::objective::{BinaryObjective, Objective, SoftmaxObjective};
-use std::time::Instant;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
+#[path = "common/timing.rs"]
+mod timing;
 
-fn time(mut f: impl FnMut()) -> f64 {
-    f();
-    median(
-        (0..5)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed().as_secs_f64()
-            })
-            .collect(),
-    )
+/// Medians of 5 (after a warm-up run).
+fn time(f: impl FnMut()) -> f64 {
+    timing::time(5, f)
 }
 
 /// scores\[i·K + j\] = Σ_l x_il·wt\[l·K + j\] (wt feature-major, d × K).

@@ -97,10 +97,56 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// A pass's reused buffers, even if an earlier pass panicked while holding them (they
+/// are overwritten before use, so nothing stale is read).
+pub(crate) fn lock<T>(scratch: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    scratch
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     //! Finite-difference checks shared by the objectives' tests.
     use super::Objective;
+
+    /// J (from `value_grad` and from `value`), ∇J, Hv and the Hessian diagonal at w:
+    /// everything a pass computes, to compare two ways of computing it.
+    pub fn pass_results(obj: &mut dyn Objective, w: &[f64], v: &[f64]) -> Vec<Vec<f64>> {
+        let m = obj.dim();
+        let (mut g, mut hv, mut diag) = (vec![0.0; m], vec![0.0; m], vec![0.0; m]);
+        let f = obj.value_grad(w, &mut g);
+        assert!(obj.hess_vec(v, &mut hv) && obj.hess_diag(&mut diag));
+        vec![vec![f, obj.value(w)], g, hv, diag]
+    }
+
+    /// The objective built both ways (`make(over_columns)`) gives the same numbers to
+    /// rounding, and the way over columns passes the finite-difference checks.
+    pub fn assert_columns_match_rows<'a>(make: impl Fn(bool) -> Box<dyn Objective + 'a>) {
+        let mut results = Vec::new();
+        for over_columns in [false, true] {
+            let mut obj = make(over_columns);
+            let m = obj.dim();
+            let w: Vec<f64> = (0..m).map(|t| ((t * 5 % 11) as f64 - 5.0) / 9.0).collect();
+            let v: Vec<f64> = (0..m).map(|t| ((t * 3 % 7) as f64 - 3.0) / 4.0).collect();
+            results.push(pass_results(obj.as_mut(), &w, &v));
+            if over_columns {
+                check_gradient(obj.as_mut(), &w, 1e-6);
+                check_hess_vec(obj.as_mut(), &w, &v, 1e-6);
+            }
+        }
+        assert_close(&results[0], &results[1], 1e-13);
+    }
+
+    /// Every entry of `a` within rel·max(|a|, 1) of `b`'s.
+    pub fn assert_close(a: &[Vec<f64>], b: &[Vec<f64>], rel: f64) {
+        for (p, q) in a.iter().zip(b) {
+            assert_eq!(p.len(), q.len());
+            for (s, t) in p.iter().zip(q) {
+                assert!((s - t).abs() <= rel * s.abs().max(1.0), "{s} vs {t}");
+            }
+        }
+    }
 
     /// Central differences of J against the analytic gradient, entry by entry.
     pub fn check_gradient(obj: &mut dyn Objective, w: &[f64], rel_tol: f64) {

@@ -4,11 +4,7 @@
 
 use super::BinaryObjective;
 use crate::data::{par_row_reduce, par_row_reduce_mut, Columns};
-use std::sync::{Mutex, MutexGuard};
-
-pub(super) fn lock(coef: &Mutex<Vec<f64>>) -> MutexGuard<'_, Vec<f64>> {
-    coef.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+use crate::objective::lock;
 
 impl BinaryObjective<'_> {
     pub(super) fn value_grad_over_columns(

@@ -10,8 +10,8 @@
 use super::SoftmaxObjective;
 use crate::data::{par_row_reduce, par_row_reduce_mut, Columns, Row};
 use crate::loss::softmax_into;
+use crate::objective::lock;
 use rayon::prelude::*;
-use std::sync::{Mutex, MutexGuard};
 
 /// Buffers reused from pass to pass.
 #[derive(Debug, Default)]
@@ -22,10 +22,14 @@ pub(super) struct Scratch {
     coef: Vec<f64>,
 }
 
-pub(super) fn lock(scratch: &Mutex<Scratch>) -> MutexGuard<'_, Scratch> {
-    scratch
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+impl Scratch {
+    /// `w` (K × d) transposed into the feature-major buffer, and the coefficient buffer
+    /// sized for n rows.
+    fn prepare(&mut self, w: &[f64], k: usize, d: usize, n: usize) -> (&[f64], &mut [f64]) {
+        transpose_into(w, k, d, &mut self.feature_major);
+        self.coef.resize(n * k, 0.0);
+        (&self.feature_major, &mut self.coef)
+    }
 }
 
 /// out\[l·K + j\] = w\[j·d + l\]: the K × d class-major weights as d × K.
@@ -91,13 +95,7 @@ impl SoftmaxObjective<'_> {
         let mut probs = std::mem::take(&mut self.probs);
         probs.resize(n * k, 0.0);
         let mut scratch = lock(&self.scratch);
-        let Scratch {
-            feature_major,
-            coef,
-        } = &mut *scratch;
-        transpose_into(&w[..k * d], k, d, feature_major);
-        coef.resize(n * k, 0.0);
-        let wt = &*feature_major;
+        let (wt, coef) = scratch.prepare(&w[..k * d], k, d, n);
         let mut rows: Vec<(&mut [f64], &mut [f64])> =
             probs.chunks_mut(k).zip(coef.chunks_mut(k)).collect();
         // [Σ_i c_i (the intercepts' gradient sums), Σ_i s_i·loss_i]
@@ -134,13 +132,7 @@ impl SoftmaxObjective<'_> {
     pub(super) fn hess_vec_over_columns(&self, cols: &Columns, v: &[f64], out: &mut [f64]) {
         let (n, k, d) = (self.y.len(), self.k, self.d);
         let mut scratch = lock(&self.scratch);
-        let Scratch {
-            feature_major,
-            coef,
-        } = &mut *scratch;
-        transpose_into(&v[..k * d], k, d, feature_major);
-        coef.resize(n * k, 0.0);
-        let vt = &*feature_major;
+        let (vt, coef) = scratch.prepare(&v[..k * d], k, d, n);
         let mut rows: Vec<&mut [f64]> = coef.chunks_mut(k).collect();
         let bias_sums = par_row_reduce_mut(&mut rows, k, |start, rows, acc| {
             for (r, u) in rows.iter_mut().enumerate() {
