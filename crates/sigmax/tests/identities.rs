@@ -103,6 +103,81 @@ fn dense_and_sparse_storage_fit_the_same_model() {
     }
 }
 
+/// 400 rows × 3,000 features, 8 stored values per row at skewed positions (a few
+/// frequent features, a long tail, as in text), 4 classes that the features predict.
+fn wide_sparse() -> Dataset {
+    let (n, d, per_row) = (400usize, 3000usize, 8usize);
+    let mut indptr = vec![0];
+    let (mut indices, mut values, mut y) = (Vec::new(), Vec::new(), Vec::new());
+    let mut state = 12345u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as f64 / (1u64 << 31) as f64
+    };
+    for i in 0..n {
+        let class = (i % 4) as u32;
+        let mut row: Vec<u32> = (0..per_row)
+            .map(|t| {
+                let u = next();
+                // Half the entries from the class's own band, half Zipf-like over all.
+                if t % 2 == 0 {
+                    (class as usize * 700 + (u * 700.0) as usize) as u32
+                } else {
+                    ((d as f64).powf(u) as usize - 1).min(d - 1) as u32
+                }
+            })
+            .collect();
+        row.sort_unstable();
+        row.dedup();
+        values.extend(row.iter().map(|&j| 0.25 + (j % 5) as f32 * 0.2));
+        indices.extend(row);
+        indptr.push(indices.len());
+        y.push(class);
+    }
+    let x = Features::Sparse(sigmax::data::CsrMatrix::new(d, indptr, indices, values));
+    Dataset::from_class_ids(x, y, (0..4).map(|c| c.to_string()).collect()).unwrap()
+}
+
+#[test]
+fn wide_sparse_data_fits_over_columns_the_model_of_its_dense_rows() {
+    // The shape sends sparse passes over the column copy; dense storage goes over rows.
+    let sparse = wide_sparse();
+    assert!(sigmax::data::columns_pay(sparse.x.nnz(), 4, 4 * 3000));
+    let dense = Dataset {
+        x: Features::Dense(sparse.x.to_dense()),
+        ..sparse.clone()
+    };
+    let binary = Dataset {
+        y: sparse.y.iter().map(|&c| u32::from(c == 2)).collect(),
+        classes: vec!["0".into(), "1".into()],
+        ..sparse.clone()
+    };
+    let binary_dense = Dataset {
+        x: dense.x.clone(),
+        ..binary.clone()
+    };
+    for (a, b, model, intercept) in [
+        (&sparse, &dense, ModelKind::Softmax, true),
+        (&binary, &binary_dense, ModelKind::Logistic, false),
+    ] {
+        let o = || TrainOptions {
+            model: ModelChoice::Kind(model),
+            intercept,
+            ..opts(1e-3)
+        };
+        let (over_columns, over_rows) = (fit(a, o()), fit(b, o()));
+        let (ja, jb) = (over_columns.report.objective, over_rows.report.objective);
+        assert!((ja - jb).abs() <= 1e-12 * jb, "{model}: {ja} vs {jb}");
+        let gap = max_abs_diff(
+            &over_columns.model.weights.concat(),
+            &over_rows.model.weights.concat(),
+        );
+        assert!(gap < 1e-6, "{model}: weights differ by {gap}");
+    }
+}
+
 #[test]
 fn probabilities_sum_to_one() {
     let d = heart();
