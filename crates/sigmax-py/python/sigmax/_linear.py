@@ -159,8 +159,8 @@ class LogisticRegression(_SigmaxLinearClassifier):
     Parameters follow scikit-learn's ``LogisticRegression``: ``C`` (inverse penalty
     strength, α = 1/(C·Σ weights)), ``penalty`` ('l2', 'l1' or 'elasticnet', with
     ``l1_ratio``), ``fit_intercept`` (never penalized), ``tol`` (sigmax's relative
-    gradient-norm test ‖∇J‖ ≤ tol·‖∇J(0)‖, default 1e-6, so coefficients agree with
-    scikit-learn's to about 6 digits), ``max_iter`` (None: the solver's default),
+    gradient-norm test ‖∇J‖ ≤ tol·‖∇J(0)‖, default 1e-6: the objective agrees with
+    scikit-learn's to about 9 digits, the coefficients to about 5 on unscaled data), ``max_iter`` (None: the solver's default),
     ``solver`` ('auto' = trust-region Newton, OWL-QN with an L1 part; 'lbfgs', 'newton',
     'owlqn', 'gd'), ``class_weight`` (None, 'balanced' or a dict), ``warm_start``,
     ``n_jobs`` (threads; None: all cores) and ``verbose`` (one line per iteration on
