@@ -35,7 +35,7 @@ pub const PRETTY_MAX_WEIGHTS: usize = 100_000;
 
 /// Writes the model to a temporary file beside `path`, then renames it into place, so
 /// a crash never leaves a half-written model. Pretty-printed JSON up to
-/// [`PRETTY_MAX_WEIGHTS`] weights, compact beyond.
+/// 100,000 weights (`PRETTY_MAX_WEIGHTS`), compact beyond.
 pub fn save_model(model: &LinearModel, path: &Path) -> Result<()> {
     let env = Envelope {
         format: MODEL_FORMAT.to_string(),
