@@ -2,6 +2,8 @@
 //! regression give one model; softmax with K = 2 is logistic regression; dense and sparse
 //! storage give the same fit; every solver reaches the same optimum.
 
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use sigmax::data::{Dataset, Features};
 use sigmax::model::ModelKind;
 use sigmax::train::{train, LabelForm, ModelChoice, SolverChoice, TrainOptions, Trained};
@@ -109,18 +111,12 @@ fn wide_sparse() -> Dataset {
     let (n, d, per_row) = (400usize, 3000usize, 8usize);
     let mut indptr = vec![0];
     let (mut indices, mut values, mut y) = (Vec::new(), Vec::new(), Vec::new());
-    let mut state = 12345u64;
-    let mut next = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) as f64 / (1u64 << 31) as f64
-    };
+    let mut rng = ChaCha8Rng::seed_from_u64(12345);
     for i in 0..n {
         let class = (i % 4) as u32;
         let mut row: Vec<u32> = (0..per_row)
             .map(|t| {
-                let u = next();
+                let u: f64 = rng.random();
                 // Half the entries from the class's own band, half Zipf-like over all.
                 if t % 2 == 0 {
                     (class as usize * 700 + (u * 700.0) as usize) as u32

@@ -8,7 +8,7 @@
 //! exactly once, with no buffer, and summed in row order: the same bits for any number
 //! of threads.
 
-use super::CsrMatrix;
+use super::{CsrMatrix, Features};
 use rayon::prelude::*;
 
 /// Columns handed to one task: small enough to balance, large enough to amortize.
@@ -122,6 +122,30 @@ impl Columns {
     }
 }
 
+/// Whether an objective's passes over `x` go over its column copy: decided when the
+/// objective is built ([`columns_pay`]), the copy built by the first pass that uses it
+/// (a fit whose solver never makes a pass, such as dual coordinate descent, builds none).
+/// `None` from [`ColumnPasses::get`]: over rows (dense data, the choice off, or a copy
+/// that did not fit in memory).
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnPasses<'a> {
+    x: &'a Features,
+    on: bool,
+}
+
+impl<'a> ColumnPasses<'a> {
+    pub fn new(x: &'a Features, on: bool) -> Self {
+        ColumnPasses { x, on }
+    }
+
+    pub fn get(&self) -> Option<&'a Columns> {
+        match self.x {
+            Features::Sparse(m) if self.on => m.columns(),
+            _ => None,
+        }
+    }
+}
+
 /// Whether the passes over sparse data should go through [`Columns`] instead of
 /// row-chunk accumulators: when the model (K × d parameters, `params`) is not small next
 /// to the work of a pass (nnz × K). Row chunks cost about 8 × params of extra memory
@@ -135,7 +159,6 @@ pub fn columns_pay(nnz: usize, k: usize, params: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::Features;
 
     fn matrix() -> CsrMatrix {
         // 5 × 7 with an empty row and an empty column (column 4).

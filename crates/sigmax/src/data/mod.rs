@@ -11,7 +11,7 @@ mod libsvm;
 mod matrix;
 
 pub use cache::{cache_path, decode_cache, load_cached, CacheUse};
-pub use columns::{columns_pay, Columns};
+pub use columns::{columns_pay, ColumnPasses, Columns};
 pub use csv_format::{
     detect_delimiter, first_row, read_csv, read_csv_bytes, read_matrix_csv, CsvOptions,
     LabelColumn, UNLABELLED,

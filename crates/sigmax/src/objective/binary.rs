@@ -12,7 +12,7 @@ mod columns;
 use super::erm::{Erm, ErmObjective, L1Penalty};
 use super::sampled_hessian::RowSample;
 use super::{BinaryView, FiniteSum, HessianSample, Objective};
-use crate::data::{columns_pay, par_row_reduce, par_row_reduce_mut, Columns, Features};
+use crate::data::{columns_pay, par_row_reduce, par_row_reduce_mut, ColumnPasses, Features};
 use crate::error::{Error, Result};
 use crate::loss::BinaryLoss;
 use std::sync::Mutex;
@@ -27,8 +27,8 @@ pub struct BinaryObjective<'a> {
     d: usize,
     /// s_i ℓ''(z_i) at the last `value_grad` point (empty when the loss has none).
     curvature: Vec<f64>,
-    /// Sparse data's column copy when the passes go over it ([`columns_pay`]).
-    columns: Option<&'a Columns>,
+    /// Whether the passes go over sparse data's column copy ([`columns_pay`]).
+    column_passes: ColumnPasses<'a>,
     /// The per-row coefficients of a pass over columns, reused from pass to pass.
     coef: Mutex<Vec<f64>>,
 }
@@ -58,20 +58,16 @@ impl<'a> BinaryObjective<'a> {
             intercept,
             d,
             curvature: Vec::new(),
-            columns: None,
+            column_passes: ColumnPasses::new(x, columns_pay(x.nnz(), 1, d)),
             coef: Mutex::default(),
-        }
-        .with_column_passes(columns_pay(x.nnz(), 1, d)))
+        })
     }
 
     /// Whether passes over sparse data go over its column copy (the default follows
     /// [`columns_pay`]; dense data always goes over rows). Both give the same numbers up
     /// to rounding; this is for tests and measurements.
     pub fn with_column_passes(mut self, on: bool) -> Self {
-        self.columns = match self.x {
-            Features::Sparse(m) if on => m.columns(),
-            _ => None,
-        };
+        self.column_passes = ColumnPasses::new(self.x, on);
         self
     }
 
@@ -127,7 +123,7 @@ impl Objective for BinaryObjective<'_> {
     /// One fused pass over the data: z_i = x_i·w + b, the loss, s_i ℓ'(z_i)·x_i
     /// accumulated into the gradient and s_i ℓ''(z_i) stored for Hessian-vector products.
     fn value_grad(&mut self, w: &[f64], grad: &mut [f64]) -> f64 {
-        if let Some(cols) = self.columns {
+        if let Some(cols) = self.column_passes.get() {
             return self.value_grad_over_columns(cols, w, grad);
         }
         let (d, b, loss) = (self.d, self.bias(w), self.loss);
@@ -160,7 +156,7 @@ impl Objective for BinaryObjective<'_> {
         if self.curvature.is_empty() {
             return false;
         }
-        if let Some(cols) = self.columns {
+        if let Some(cols) = self.column_passes.get() {
             self.hess_vec_over_columns(cols, v, out);
             return true;
         }
@@ -184,7 +180,7 @@ impl Objective for BinaryObjective<'_> {
         if self.curvature.is_empty() {
             return false;
         }
-        if let Some(cols) = self.columns {
+        if let Some(cols) = self.column_passes.get() {
             self.hess_diag_over_columns(cols, out);
             return true;
         }
@@ -317,7 +313,7 @@ mod tests {
                         obj
                     }
                     .with_column_passes(over_columns);
-                    assert_eq!(obj.columns.is_some(), over_columns);
+                    assert_eq!(obj.column_passes.get().is_some(), over_columns);
                     Box::new(obj)
                 });
             }

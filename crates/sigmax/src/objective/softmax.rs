@@ -13,8 +13,8 @@ mod columns;
 use super::erm::{Erm, ErmObjective, L1Penalty};
 use super::{FiniteSum, Objective};
 use crate::data::{
-    columns_pay, dense_axpy_group, dense_dot_group, par_row_reduce, par_row_reduce_mut, Columns,
-    Features, Row,
+    columns_pay, dense_axpy_group, dense_dot_group, par_row_reduce, par_row_reduce_mut,
+    ColumnPasses, Features, Row,
 };
 use crate::error::{Error, Result};
 use crate::loss::softmax_into;
@@ -29,8 +29,8 @@ pub struct SoftmaxObjective<'a> {
     intercept: bool,
     /// Row-major n × K class probabilities at the last `value_grad` point.
     probs: Vec<f64>,
-    /// Sparse data's column copy when the passes go over it ([`columns_pay`]).
-    columns: Option<&'a Columns>,
+    /// Whether the passes go over sparse data's column copy ([`columns_pay`]).
+    column_passes: ColumnPasses<'a>,
     scratch: Mutex<columns::Scratch>,
 }
 
@@ -67,20 +67,16 @@ impl<'a> SoftmaxObjective<'a> {
             erm: Erm::new(y.len(), k * d, dim, lambda)?,
             intercept,
             probs: Vec::new(),
-            columns: None,
+            column_passes: ColumnPasses::new(x, columns_pay(x.nnz(), k, k * d)),
             scratch: Mutex::default(),
-        }
-        .with_column_passes(columns_pay(x.nnz(), k, k * d)))
+        })
     }
 
     /// Whether passes over sparse data go over its column copy (the default follows
     /// [`columns_pay`]; dense data always goes over rows). Both give the same numbers up
     /// to rounding; this is for tests and measurements.
     pub fn with_column_passes(mut self, on: bool) -> Self {
-        self.columns = match self.x {
-            Features::Sparse(m) if on => m.columns(),
-            _ => None,
-        };
+        self.column_passes = ColumnPasses::new(self.x, on);
         self
     }
 
@@ -211,7 +207,7 @@ impl Objective for SoftmaxObjective<'_> {
     }
 
     fn value(&mut self, w: &[f64]) -> f64 {
-        if self.columns.is_some() {
+        if self.column_passes.get().is_some() {
             return self.value_over_columns(w);
         }
         let n = self.y.len();
@@ -231,7 +227,7 @@ impl Objective for SoftmaxObjective<'_> {
     /// One fused pass: scores, probabilities (kept for Hessian-vector products), loss and
     /// Σ_i s_i (p_i − e_{y_i}) x_iᵀ.
     fn value_grad(&mut self, w: &[f64], grad: &mut [f64]) -> f64 {
-        if let Some(cols) = self.columns {
+        if let Some(cols) = self.column_passes.get() {
             return self.value_grad_over_columns(cols, w, grad);
         }
         let (n, k, width) = (self.y.len(), self.k, self.dim());
@@ -261,7 +257,7 @@ impl Objective for SoftmaxObjective<'_> {
     }
 
     fn hess_vec(&self, v: &[f64], out: &mut [f64]) -> bool {
-        if let Some(cols) = self.columns {
+        if let Some(cols) = self.column_passes.get() {
             self.hess_vec_over_columns(cols, v, out);
             return true;
         }
@@ -288,7 +284,7 @@ impl Objective for SoftmaxObjective<'_> {
         if self.probs.is_empty() {
             return false;
         }
-        if let Some(cols) = self.columns {
+        if let Some(cols) = self.column_passes.get() {
             self.hess_diag_over_columns(cols, out);
             return true;
         }
@@ -474,7 +470,7 @@ pub(crate) mod tests {
                         obj
                     }
                     .with_column_passes(over_columns);
-                    assert_eq!(obj.columns.is_some(), over_columns);
+                    assert_eq!(obj.column_passes.get().is_some(), over_columns);
                     Box::new(obj)
                 });
             }
@@ -577,7 +573,10 @@ pub(crate) mod tests {
         let dense_x = Features::Dense(x.to_dense());
         let dense = SoftmaxObjective::new(&dense_x, &y, 4, 0.01, true).unwrap();
         assert_eq!(dense.diagonal_weight(), 0.0);
-        assert!(dense.columns.is_none(), "dense rows never go over columns");
+        assert!(
+            dense.column_passes.get().is_none(),
+            "dense rows never go over columns"
+        );
     }
 
     #[test]
