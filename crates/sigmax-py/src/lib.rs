@@ -19,6 +19,8 @@ use sigmax::train::{ModelChoice, Penalty, SolverChoice, TrainOptions};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
+mod heads;
+
 fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
@@ -276,6 +278,10 @@ fn load_svmlight<'py>(
 fn _sigmax(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit_linear, m)?)?;
     m.add_function(wrap_pyfunction!(load_svmlight, m)?)?;
+    m.add_function(wrap_pyfunction!(heads::margin_loss, m)?)?;
+    m.add_function(wrap_pyfunction!(heads::head_kind, m)?)?;
+    m.add_function(wrap_pyfunction!(heads::annealing_lambda, m)?)?;
+    m.add("DEFAULT_SCALE", heads::DEFAULT_SCALE)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -234,11 +234,9 @@ fn parse_schedule(s: &str) -> Result<LrSchedule> {
 }
 
 fn parse_annealing(s: &str) -> Result<Annealing> {
-    Ok(match s {
-        "sphereface" => Annealing::SPHEREFACE,
-        "lsoftmax-mnist" => Annealing::LSOFTMAX_MNIST,
-        "none" => Annealing::NONE,
-        _ => {
+    Ok(match Annealing::named(s) {
+        Some(named) => named,
+        None => {
             let v = s
                 .split(',')
                 .map(|t| t.trim().parse::<f64>())

@@ -153,6 +153,22 @@ impl Annealing {
         lambda_min: 0.0,
     };
 
+    /// The published schedules by name: the one list `sigmax-nn --anneal` and the Python
+    /// package read.
+    pub const NAMED: [(&'static str, Annealing); 3] = [
+        ("sphereface", Annealing::SPHEREFACE),
+        ("lsoftmax-mnist", Annealing::LSOFTMAX_MNIST),
+        ("none", Annealing::NONE),
+    ];
+
+    /// The schedule called `name` in [`Annealing::NAMED`].
+    pub fn named(name: &str) -> Option<Annealing> {
+        Annealing::NAMED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, a)| a)
+    }
+
     pub fn lambda(&self, iter: u64) -> f64 {
         (self.base * (1.0 + self.gamma * iter as f64).powf(-self.power)).max(self.lambda_min)
     }
@@ -171,6 +187,8 @@ mod tests {
         assert!(close(Annealing::SPHEREFACE.lambda(100), 76.92));
         assert_eq!(Annealing::SPHEREFACE.lambda(2000), 5.0);
         assert_eq!(Annealing::NONE.lambda(5), 0.0);
+        assert_eq!(Annealing::named("sphereface"), Some(Annealing::SPHEREFACE));
+        assert_eq!(Annealing::named("SphereFace"), None);
     }
 
     #[test]
