@@ -1,39 +1,71 @@
 #!/usr/bin/env bash
-# Training speed of sigmax-nn (burn, flex CPU backend) beside PyTorch CPU on the same MLP
-# and CNN, in one run: images/s per training step (median of STEPS), the ratio of
-# sigmax-nn's step time to PyTorch's, and the share of a step the margin head takes.
-# Usage: bench/nn_speed.sh [STEPS]   (installs torch from pip if missing)
+# Training speed of sigmax-nn beside PyTorch CPU on the same MLP and CNN, in one run:
+# images/s per training step (median of STEPS), the ratio of sigmax-nn's step time to
+# PyTorch's, and the share of a step the margin head takes. Rows for burn's flex backend
+# (the default build) and, with --tch, for burn's LibTorch backend (sigmax-nn built with
+# `--features tch` through scripts/tch-env.sh, against the same torch 2.9.0 that runs the
+# PyTorch reference).
+# Usage: bench/nn_speed.sh [--tch] [STEPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+TCH=0
+if [ "${1:-}" = "--tch" ]; then TCH=1; shift; fi
 STEPS=${1:-30}
-python3 -c "import torch" 2>/dev/null || pip install -q torch --index-url https://download.pytorch.org/whl/cpu || pip install -q torch
+ROUNDS=${ROUNDS:-3}
 cargo build --release -q -p sigmax-nn --example nn_speed
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-sx=$(target/release/examples/nn_speed "$STEPS")
-pt=$(python3 bench/nn_speed.py "$STEPS")
-python3 - "$sx" "$pt" <<'PY'
+flex_bin=target/release/examples/nn_speed
+if [ "$TCH" = 1 ]; then
+  # A copy: the tch build below relinks the same path.
+  cp "$flex_bin" "${TMPDIR:-/tmp}/nn_speed_flex"
+  flex_bin="${TMPDIR:-/tmp}/nn_speed_flex"
+  # shellcheck source=../scripts/tch-env.sh
+  source scripts/tch-env.sh
+  cargo build --release -q -p sigmax-nn --features tch --example nn_speed
+  tch_bin="${CARGO_TARGET_DIR:-target}/release/examples/nn_speed"
+  py=python
+else
+  python3 -c "import torch" 2>/dev/null || pip install -q "torch==2.9.0"
+  py=python3
+fi
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $ROUNDS rounds of $STEPS steps, sides alternating"
+# The sides alternate over ROUNDS rounds (this VM's speed drifts by 20-50% over a minute);
+# each row's figure is the median over rounds of the per-round medians.
+sx=""; pt=""
+for _ in $(seq "$ROUNDS"); do
+  sx="$sx"$'\n'"$("$flex_bin" "$STEPS" flex | tail -n +2)"
+  if [ "$TCH" = 1 ]; then sx="$sx"$'\n'"$("$tch_bin" "$STEPS" libtorch | tail -n +2)"; fi
+  pt="$pt"$'\n'"$("$py" bench/nn_speed.py "$STEPS" | tail -n +2)"
+done
+"$py" - "$sx" "$pt" <<'PY'
 import sys
-def rows(text):
-    out = {}
-    for line in text.strip().splitlines()[1:]:
-        net, head, s, ips = line.split(",")
-        out[(net, head)] = float(s)
-    return out
-sx, pt = rows(sys.argv[1]), rows(sys.argv[2])
-print(f"{'network':8} {'head':32} {'sigmax-nn img/s':>16} {'PyTorch img/s':>14} {'time ratio':>10}")
-for (net, head), s in sx.items():
+import torch
+import statistics
+def rows(text, with_backend):
+    runs = {}
+    for line in text.strip().splitlines():
+        parts = line.split(",")
+        backend = parts.pop(0) if with_backend else "torch"
+        net, head, s, _ = parts
+        runs.setdefault((backend, net, head), []).append(float(s))
+    return {k: statistics.median(v) for k, v in runs.items()}
+sx, pt = rows(sys.argv[1], True), rows(sys.argv[2], False)
+print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+print(f"| backend | network | head | sigmax-nn img/s | PyTorch img/s | time ratio |")
+print(f"|---|---|---|---|---|---|")
+for (backend, net, head), s in sx.items():
     if net == "head-only":
         continue
-    ref = pt.get((net, "Softmax"))
-    ratio = f"{s / ref:.2f}x" if ref and head == "Softmax" else ""
-    print(f"{net:8} {head:32} {128 / s:16.0f} {(128 / ref if ref and head == 'Softmax' else float('nan')):14.0f} {ratio:>10}")
+    ref = pt.get(("torch", net, "Softmax")) if head == "Softmax" else None
+    ratio = f"{s / ref:.2f}" if ref else ""
+    ref_ips = f"{128 / ref:.0f}" if ref else ""
+    print(f"| {backend} | {net} | {head} | {128 / s:.0f} | {ref_ips} | {ratio} |")
 print()
 print("margin head share of a training step (head alone: forward + backward + update of W, 128 × 64 features, 10 classes):")
-for (net, head), s in sx.items():
+for (backend, net, head), s in sx.items():
     if net != "head-only":
         continue
     for n in ("mlp", "cnn"):
-        step = sx.get((n, head))
+        step = sx.get((backend, n, head))
         if step:
-            print(f"  {head:32} {n}: {100 * s / step:5.1f}% of a step ({s * 1e3:.2f} ms of {step * 1e3:.1f} ms)")
+            print(f"  {backend:8} {head:24} {n}: {100 * s / step:5.1f}% of a step ({s * 1e3:.2f} ms of {step * 1e3:.1f} ms)")
 PY

@@ -13,7 +13,7 @@ for entry in "${RECOGNITION_HEADS[@]}"; do
   if [ -n "${HEADS:-}" ] && [[ " $HEADS " != *" $name "* ]]; then continue; fi
   for seed in $SEEDS; do
     echo "== $name seed $seed" >&2
-    $NN train --device "${DEVICE:-cpu}" --data fashion-train --test fashion-test --net "$NET" --dim "$DIM" --epochs "$EPOCHS" \
+    $NN train "${COMPUTE[@]}" --data fashion-train --test fashion-test --net "$NET" --dim "$DIM" --epochs "$EPOCHS" \
       --seed "$seed" $flags -o "$out/$name-seed$seed.sxnn" --json > "$out/$name-seed$seed.json"
     files+=("$out/$name-seed$seed.json")
   done

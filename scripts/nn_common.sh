@@ -1,9 +1,16 @@
 # Shared by the sigmax-nn experiment scripts: build the binary, find Fashion-MNIST.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# FEATURES=tch builds burn's LibTorch backend (scripts/tch-env.sh sets up torch 2.9.0);
+# DEVICE=cuda then runs on the GPU (libtorch's CUDA), BACKEND=flex|libtorch picks one.
+if [[ ",${FEATURES:-}," == *",tch,"* ]]; then
+  # shellcheck source=tch-env.sh
+  source scripts/tch-env.sh
+fi
 cargo build --release -q -p sigmax-nn ${FEATURES:+--features "$FEATURES"}
 NN=target/release/sigmax-nn
-# DEVICE=cuda runs on the GPU (build with FEATURES=cuda).
+COMPUTE=(--device "${DEVICE:-cpu}")
+if [ -n "${BACKEND:-}" ]; then COMPUTE+=(--backend "$BACKEND"); fi
 
 # Fashion-MNIST from Debian (dataset-fashion-mnist), unless SIGMAX_FASHION_MNIST points elsewhere.
 need_fashion() {

@@ -17,7 +17,7 @@ run_set() { # data-train data-test epochs tag
     # λ annealing is a setting of the L-Softmax / A-Softmax heads only.
     case "$flags" in *lsoftmax*|*asoftmax*) anneal=(--anneal "$ANNEAL") ;; esac
     echo "== $4 $name" >&2
-    $NN train --device "${DEVICE:-cpu}" --data "$1" --test "$2" --net "$NET" --dim 2 --epochs "$3" "${anneal[@]}" $flags \
+    $NN train "${COMPUTE[@]}" --data "$1" --test "$2" --net "$NET" --dim 2 --epochs "$3" "${anneal[@]}" $flags \
       -o "$out/$4-$name.sxnn" 2>&1 | grep -E "^(test|error)" >&2
     models+=("$out/$4-$name.sxnn")
   done

@@ -2,7 +2,9 @@
 //! backward, Adam update) for the MLP and the CNN, and the share of a step the margin head
 //! takes. `bench/nn_speed.sh` runs it beside the same networks in PyTorch.
 //!
-//! Usage: nn_speed [STEPS] (default 30; batch 128, 28×28 images, features 64, 10 classes).
+//! Usage: nn_speed [STEPS] [BACKEND] (default 30 steps on the build's default backend:
+//! flex, or libtorch when built with `--features tch`; batch 128, 28×28 images, features
+//! 64, 10 classes). Prints CSV rows `backend,net,head,seconds_per_step,images_per_second`.
 
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
@@ -11,6 +13,7 @@ use sigmax::margin::MarginHead;
 use sigmax_nn::heads::{cross_entropy, margin_logits, ClassWeights};
 use sigmax_nn::model::{FeatureModel, ModelSpec};
 use sigmax_nn::nets::NetSpec;
+use sigmax_nn::Backend;
 use std::time::Instant;
 
 const BATCH: usize = 128;
@@ -56,7 +59,11 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(30);
-    let device = Device::flex().autodiff();
+    let backend = match std::env::args().nth(2) {
+        Some(name) => name.parse().unwrap_or_else(|e| panic!("{e}")),
+        None => Backend::default_for_build(),
+    };
+    let device: Device = sigmax_nn::device(backend, "cpu").unwrap_or_else(|e| panic!("{e}"));
     device.seed(1);
     let images = Tensor::<4>::random(
         [BATCH, 1, 28, 28],
@@ -67,7 +74,7 @@ fn main() {
         Tensor::<1>::random([BATCH], Distribution::Uniform(0.0, 9.99), &device)
             .floor()
             .int();
-    println!("net,head,seconds_per_step,images_per_second");
+    println!("backend,net,head,seconds_per_step,images_per_second");
     for net in [
         NetSpec::Mlp {
             hidden: vec![256, 256],
@@ -94,7 +101,12 @@ fn main() {
                 let g = GradientsParams::from_grads(loss.backward(), &model);
                 model = optim.step(1e-3, model.clone(), g);
             });
-            println!("{},{name},{:.5},{:.0}", net.name(), t, BATCH as f64 / t);
+            println!(
+                "{backend},{},{name},{:.5},{:.0}",
+                net.name(),
+                t,
+                BATCH as f64 / t
+            );
         }
     }
     // The head alone (features a leaf tensor): forward + backward + update of W.
@@ -110,6 +122,10 @@ fn main() {
             let g = GradientsParams::from_grads(loss.backward(), &w);
             w = optim.step(1e-3, w.clone().train(), g);
         });
-        println!("head-only,{name},{:.5},{:.0}", t, BATCH as f64 / t);
+        println!(
+            "{backend},head-only,{name},{:.5},{:.0}",
+            t,
+            BATCH as f64 / t
+        );
     }
 }

@@ -152,4 +152,8 @@ pub struct EpochLog {
     pub lr: f64,
     pub images_per_second: f64,
     pub seconds: f64,
+    /// Where the epoch ran, e.g. `LibTorch(Cpu)` or `Flex` (empty in checkpoints written
+    /// before it was recorded).
+    #[serde(default)]
+    pub device: String,
 }

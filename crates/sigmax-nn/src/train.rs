@@ -200,6 +200,7 @@ pub fn train(
             lr,
             images_per_second: seen as f64 / seconds.max(1e-9),
             seconds,
+            device: crate::device_name(device),
         });
         epochs_done += 1;
         if let Some(path) = &run.checkpoint {

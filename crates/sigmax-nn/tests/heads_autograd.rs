@@ -32,7 +32,8 @@ fn max_rel_diff(a: &[f64], b: &[f64]) -> f64 {
 
 #[test]
 fn autograd_equals_explicit_gradients_for_every_head() {
-    let device = Device::flex().autodiff();
+    // flex in the default build, libtorch's CPU with `--features tch`.
+    let device = sigmax_nn::device(sigmax_nn::Backend::default_for_build(), "cpu").unwrap();
     let (n, d, k) = (12, 6, 5);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     let heads = [

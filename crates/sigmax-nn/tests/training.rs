@@ -18,6 +18,12 @@ use sigmax_nn::NnError;
 /// for reading.
 static EXCLUSIVE_CPU: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
+/// The device the tests train on: flex in the default build, libtorch's CPU with
+/// `--features tch` (the same tests then check that backend).
+fn device() -> Device {
+    sigmax_nn::device(sigmax_nn::Backend::default_for_build(), "cpu").unwrap()
+}
+
 fn small_data() -> (ImageSet, ImageSet) {
     // The embedded set interleaves the classes: 400 images hold 40 of each digit.
     (
@@ -55,19 +61,14 @@ fn config(head: MarginHead, epochs: usize) -> TrainConfig {
 }
 
 fn run(config: &TrainConfig, data: &ImageSet, opts: &RunOptions) -> Result<Trained, NnError> {
-    train(config, data, &Device::flex().autodiff(), opts, &mut |_| {})
+    train(config, data, &device(), opts, &mut |_| {})
 }
 
 /// Everything the trained weights determine: the features and test logits of fixed
 /// images, and the class weights (bit for bit).
 fn fingerprint(t: &Trained) -> Vec<u32> {
     let probe = ImageSet::load("mnist5k-test").unwrap().first(50);
-    let e = embed(
-        &t.model,
-        &t.header.config.model,
-        &probe,
-        &Device::flex().autodiff(),
-    );
+    let e = embed(&t.model, &t.header.config.model, &probe, &device());
     e.features
         .iter()
         .chain(&e.logits)
@@ -80,7 +81,7 @@ fn fingerprint(t: &Trained) -> Vec<u32> {
 fn every_head_learns() {
     let _shared = EXCLUSIVE_CPU.read().unwrap_or_else(|e| e.into_inner());
     let (data, test) = small_data();
-    let device = Device::flex().autodiff();
+    let device = device();
     for head in [
         MarginHead::Softmax,
         MarginHead::LSoftmax { m: 2 },
@@ -89,15 +90,24 @@ fn every_head_learns() {
         MarginHead::cosface(16.0, 0.2),
         MarginHead::arcface(16.0, 0.3),
     ] {
-        let cfg = config(head, 8);
+        // A-Softmax with m = 4 is the hardest head to train (the papers anneal λ over
+        // thousands of steps): 8 epochs leave it near the 50% line on some inits
+        // (0.55 on flex, 0.48 on libtorch, measured), so it gets 16.
+        let epochs = if head == (MarginHead::ASoftmax { m: 4 }) {
+            16
+        } else {
+            8
+        };
+        let cfg = config(head, epochs);
         let t = run(&cfg, &data, &RunOptions::default()).unwrap();
         let h = &t.header.history;
-        assert_eq!(h.len(), 8);
+        assert_eq!(h.len(), epochs);
+        let last = &h[epochs - 1];
         assert!(
-            h[7].loss < 0.8 * h[0].loss,
+            last.loss < 0.8 * h[0].loss,
             "{head:?}: loss {} → {}",
             h[0].loss,
-            h[7].loss
+            last.loss
         );
         let acc = closed_set(
             &embed(&t.model, &cfg.model, &test, &device),
@@ -107,13 +117,13 @@ fn every_head_learns() {
         .accuracy;
         // Chance is 10%.
         assert!(
-            acc > 0.5 && h[7].accuracy > 0.5,
+            acc > 0.5 && last.accuracy > 0.5,
             "{head:?}: test accuracy {acc}, train {}",
-            h[7].accuracy
+            last.accuracy
         );
         if head.anneals() {
             assert!(
-                h[0].lambda > h[7].lambda && h[7].lambda >= 1.0,
+                h[0].lambda > last.lambda && last.lambda >= 1.0,
                 "{head:?}: λ log {:?}",
                 h.iter().map(|e| e.lambda).collect::<Vec<_>>()
             );
@@ -183,7 +193,7 @@ fn same_seed_same_model_and_resume_matches_an_uninterrupted_run() {
     // The checkpoint on disk is the final model; no temp files are left beside it.
     let on_disk = Checkpoint::load(&ck).unwrap();
     let reloaded = Trained {
-        model: on_disk.model(&Device::flex().autodiff()).unwrap(),
+        model: on_disk.model(&device()).unwrap(),
         header: on_disk.header,
     };
     assert!(fingerprint(&reloaded) == fingerprint(&full));
@@ -243,4 +253,47 @@ fn bad_settings_are_refused() {
         e.contains("images are 14×56, the model expects 28×28"),
         "{e}"
     );
+}
+
+/// A checkpoint is bytes of parameters, not of a backend: a model trained on flex
+/// evaluates to the same accuracy on libtorch (±0.1 point), and one trained on libtorch
+/// loads and evaluates on flex.
+#[cfg(feature = "tch")]
+#[test]
+fn checkpoints_move_between_flex_and_libtorch() {
+    use sigmax_nn::Backend;
+    let _shared = EXCLUSIVE_CPU.read().unwrap_or_else(|e| e.into_inner());
+    let (data, test) = small_data();
+    let dir = tempfile::tempdir().unwrap();
+    let on = |b| sigmax_nn::device(b, "cpu").unwrap();
+    let cfg = config(MarginHead::cosface(16.0, 0.2), 8);
+    for (trained_on, other) in [
+        (Backend::Flex, Backend::LibTorch),
+        (Backend::LibTorch, Backend::Flex),
+    ] {
+        let ck = dir.path().join(format!("{trained_on}.sxnn"));
+        let opts = RunOptions {
+            checkpoint: Some(ck.clone()),
+            ..Default::default()
+        };
+        train(&cfg, &data, &on(trained_on), &opts, &mut |_| {}).unwrap();
+        let loaded = Checkpoint::load(&ck).unwrap();
+        assert!(loaded.header.history[0]
+            .device
+            .starts_with(if trained_on == Backend::Flex {
+                "Flex"
+            } else {
+                "LibTorch"
+            }));
+        let accuracy = |b| {
+            let model = loaded.model(&on(b)).unwrap();
+            closed_set(&embed(&model, &cfg.model, &test, &on(b)), &cfg.model, &test).accuracy
+        };
+        let (here, there) = (accuracy(trained_on), accuracy(other));
+        assert!(here > 0.5, "{trained_on}: accuracy {here}");
+        assert!(
+            (here - there).abs() <= 0.001,
+            "trained on {trained_on}: {here} there, {there} on {other}"
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! Command-line arguments and the commands.
 
+mod compute;
 mod spec;
 mod use_model;
 
@@ -48,7 +49,7 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 fn run_train(args: TrainArgs) -> Result<()> {
-    let device = sigmax_nn::device(&args.device)?;
+    let (device, backend) = args.compute.device()?;
     // A resumed run continues with the settings and the data it started with.
     let resumed = if args.resume {
         if !args.output.exists() {
@@ -159,6 +160,8 @@ fn run_train(args: TrainArgs) -> Result<()> {
     let spec = &trained.header.config.model;
     let mut report = serde_json::json!({
         "model": args.output,
+        "backend": backend.to_string(),
+        "device": sigmax_nn::device_name(&device),
         "config": trained.header.config,
         "history": trained.header.history,
     });

@@ -88,9 +88,8 @@ pub struct TrainArgs {
     /// Seed of the weight initialization and the shuffles (same seed, same model).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// cpu, or cuda when built with `--features cuda`.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub compute: super::compute::ComputeArgs,
     /// The checkpoint, written atomically after every epoch; it is also the trained model.
     #[arg(short, long, default_value = "features.sxnn")]
     pub output: PathBuf,

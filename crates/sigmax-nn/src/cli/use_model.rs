@@ -16,9 +16,8 @@ pub struct ModelInput {
     /// Images to use the model on: mnist5k-test (default), fashion-test, or a file.
     #[arg(long, default_value = "mnist5k-test")]
     pub data: String,
-    /// cpu, or cuda when built with `--features cuda`.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub compute: super::compute::ComputeArgs,
     /// Use only the images of these classes: e.g. 0-6 or 1,3,5, or `head` for the
     /// classes the model's head was trained on (default: every image of the data).
     #[arg(long)]
@@ -35,7 +34,7 @@ struct Used {
 
 impl ModelInput {
     fn embed(&self, path: &std::path::Path) -> Result<Used> {
-        let device = sigmax_nn::device(&self.device)?;
+        let (device, _) = self.compute.device()?;
         let (model, spec, data) = load_model_and_data(path, &self.data, &device)?;
         let data = match self.classes.as_deref() {
             None => data,
