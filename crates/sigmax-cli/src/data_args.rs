@@ -246,18 +246,23 @@ impl DataArgs {
         };
         if self.cache {
             let (d, used) = data::load_cached(path, &opts).map_err(hint)?;
-            match used {
-                data::CacheUse::NotWritten(why) => {
-                    eprintln!("warning: could not write the data cache: {why}")
-                }
-                data::CacheUse::Rebuilt(why) => {
-                    eprintln!("note: the data cache was damaged and has been rebuilt ({why})")
-                }
-                _ => {}
-            }
+            report_cache_use(used);
             return Ok(d);
         }
         data::load(path, &opts).map_err(hint)
+    }
+}
+
+/// Says on stderr when a data cache could not be written or had to be rebuilt.
+pub fn report_cache_use(used: data::CacheUse) {
+    match used {
+        data::CacheUse::NotWritten(why) => {
+            eprintln!("warning: could not write the data cache: {why}")
+        }
+        data::CacheUse::Rebuilt(why) => {
+            eprintln!("note: the data cache was damaged and has been rebuilt ({why})")
+        }
+        _ => {}
     }
 }
 

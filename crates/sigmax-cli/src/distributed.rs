@@ -9,8 +9,10 @@
 //!
 //! Each process reads only its share: `DATA.0`, `DATA.1`, … when those exist (one file
 //! per process, any format), else the lines of LIBSVM file `DATA` that start in its
-//! 1/P of the bytes. An error on any process (a bad line, a missing share) stops every
-//! process with that error; process 0 writes the model, atomically, once.
+//! 1/P of the bytes (with `--cache`, through a cache of that share; `--weights W` then
+//! gives each process the rows of `W` that match its share). An error on any process (a
+//! bad line, a missing share) stops every process with that error; process 0 writes the
+//! model, atomically, once.
 
 use crate::train_cmd::TrainArgs;
 use anyhow::Result;
@@ -34,7 +36,7 @@ mod with_mpi {
     use mpi::datatype::PartitionMut;
     use mpi::topology::SimpleCommunicator;
     use mpi::traits::*;
-    use sigmax::data::{read_libsvm_share, Dataset, Format};
+    use sigmax::data::{load_share_cached, read_libsvm_share, Dataset, Format};
     use sigmax::model::save_model;
     use sigmax::objective::Reducer;
     use sigmax::solver::{PreconditionerChoice, SolverChoice};
@@ -118,8 +120,18 @@ mod with_mpi {
             .collect()
     }
 
-    /// This process's share and the number of lines in it.
-    fn read_share(args: &TrainArgs, rank: usize, size: usize) -> Result<(Dataset, usize)> {
+    /// What one process read.
+    struct Share {
+        data: Dataset,
+        /// Lines of `DATA` in the share (0 for one file per process).
+        lines: usize,
+        /// A share of one file split by bytes (its weights are rows of one weight file).
+        split_by_bytes: bool,
+    }
+
+    /// This process's share: `DATA.k` (with `W.k`), or the lines of `DATA` that start in
+    /// its 1/P of the bytes (through its own cache with `--cache`).
+    fn read_share(args: &TrainArgs, rank: usize, size: usize) -> Result<Share> {
         let per_rank = PathBuf::from(format!("{}.{rank}", args.data.display()));
         let first = PathBuf::from(format!("{}.0", args.data.display()));
         if first.exists() && !args.data.exists() {
@@ -129,20 +141,12 @@ mod with_mpi {
                 .weights
                 .as_ref()
                 .map(|w| PathBuf::from(format!("{}.{rank}", w.display())));
-            let d = crate::data_args::with_weight_file(d, weights.as_deref())?;
-            return Ok((d, 0));
-        }
-        if args.weights.is_some() {
-            anyhow::bail!(
-                "--weights with --distributed needs one data file and one weight file per process (DATA.0 and W.0, DATA.1 and W.1, …), or a weight column in per-process CSV files"
-            );
-        }
-        if args.data_args.cache {
-            anyhow::bail!(
-                "--cache works with one file per process ({}.0, {}.1, …; each gets its own cache), not with a file split by bytes",
-                args.data.display(),
-                args.data.display()
-            );
+            let data = crate::data_args::with_weight_file(d, weights.as_deref())?;
+            return Ok(Share {
+                data,
+                lines: 0,
+                split_by_bytes: false,
+            });
         }
         let opts = args.data_args.load_options(&args.data);
         if opts.format != Some(Format::Libsvm) {
@@ -153,7 +157,46 @@ mod with_mpi {
                 args.data.display()
             );
         }
-        Ok(read_libsvm_share(&args.data, &opts, rank, size)?)
+        let (data, lines) = if args.data_args.cache {
+            let (d, lines, used) = load_share_cached(&args.data, &opts, rank, size)?;
+            crate::data_args::report_cache_use(used);
+            (d, lines)
+        } else {
+            read_libsvm_share(&args.data, &opts, rank, size)?
+        };
+        Ok(Share {
+            data,
+            lines,
+            split_by_bytes: true,
+        })
+    }
+
+    /// `Ok` on every process, or the first process's error (in rank order) on all of them.
+    fn agree<T>(world: &SimpleCommunicator, result: Result<T>) -> Result<T> {
+        let (rank, size) = (world.rank(), world.size());
+        let message = match &result {
+            Ok(_) => Vec::new(),
+            Err(e) => format!("process {rank} of {size}: {e:#}").into_bytes(),
+        };
+        let failures = all_gather_bytes(world, &message);
+        match failures.iter().find(|m| !m.is_empty()) {
+            Some(first) => anyhow::bail!("{}", String::from_utf8_lossy(first)),
+            None => result,
+        }
+    }
+
+    /// The share's rows of the weight file `W` (one weight per row of the whole `DATA`):
+    /// rows_before.. of n_rows.
+    fn with_weight_rows(
+        data: Dataset,
+        file: &std::path::Path,
+        rows_before: usize,
+        n_rows: usize,
+    ) -> Result<Dataset> {
+        let keep = rows_before..rows_before + data.n_rows();
+        let w = sigmax::data::read_weights_range(file, n_rows, keep)?;
+        data.with_weights(w)
+            .with_context(|| file.display().to_string())
     }
 
     pub fn run(args: TrainArgs) -> Result<()> {
@@ -165,31 +208,39 @@ mod with_mpi {
         // Read; then every process learns whether any failed, and the first failure
         // (by file position) is everyone's error.
         let share = read_share(&args, rank, size);
-        let my_lines = share.as_ref().map_or(0, |s| s.1) as u64;
+        let my_lines = share.as_ref().map_or(0, |s| s.lines) as u64;
         let mut lines = vec![0u64; size];
         world.all_gather_into(&my_lines, &mut lines[..]);
-        let message = match &share {
-            Ok(_) => Vec::new(),
-            Err(e) => {
+        let share = agree(
+            &world,
+            share.map_err(|e| {
                 // Lines are counted from the share's start; the shares before it hold
                 // `before` lines (all of them were read: this is the first failure).
                 let before = lines[..rank].iter().sum::<u64>() as usize;
-                let text = match e.downcast_ref::<sigmax::Error>() {
+                match e.downcast_ref::<sigmax::Error>() {
                     Some(sigmax::Error::Parse {
                         path,
                         line,
                         message,
-                    }) => format!("{}:{}: {message}", path.display(), line + before),
-                    _ => format!("{e:#}"),
-                };
-                format!("process {rank} of {size}: {text}").into_bytes()
+                    }) => anyhow::anyhow!("{}:{}: {message}", path.display(), line + before),
+                    _ => e,
+                }
+            }),
+        )?;
+        let Share {
+            mut data,
+            split_by_bytes,
+            ..
+        } = share;
+        let mut rows = vec![0u64; size];
+        world.all_gather_into(&(data.n_rows() as u64), &mut rows[..]);
+        if split_by_bytes {
+            if let Some(file) = &args.weights {
+                let before = rows[..rank].iter().sum::<u64>() as usize;
+                let total = rows.iter().sum::<u64>() as usize;
+                data = agree(&world, with_weight_rows(data, file, before, total))?;
             }
-        };
-        let failures = all_gather_bytes(&world, &message);
-        if let Some(first) = failures.iter().find(|m| !m.is_empty()) {
-            anyhow::bail!("{}", String::from_utf8_lossy(first));
         }
-        let (data, _) = share.expect("checked above");
 
         // Agree on the classes and the number of features.
         let names = data.classes.join("\0");
@@ -210,8 +261,7 @@ mod with_mpi {
             &mut n_features,
             SystemOperation::max(),
         );
-        let mut n_rows = 0u64;
-        world.all_reduce_into(&(data.n_rows() as u64), &mut n_rows, SystemOperation::sum());
+        let n_rows: u64 = rows.iter().sum();
         let data = data.with_global_shape(&classes, n_features as usize)?;
         let load_seconds = started.elapsed().as_secs_f64();
 

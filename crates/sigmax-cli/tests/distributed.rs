@@ -449,3 +449,165 @@ fn cross_validation_runs_distributed_and_picks_a_lambda_of_the_grid() {
     let best = &rows[j["cv"]["best"].as_u64().unwrap() as usize];
     assert_eq!(best["lambda"].as_f64(), j["lambda"].as_f64());
 }
+
+/// One LIBSVM file split by bytes with one weight file for all of it: each process keeps
+/// its rows' weights; with `--cache` each share gets its own cache, keyed by the number
+/// of processes; a weight file of the wrong length stops every process.
+#[test]
+fn a_file_split_by_bytes_takes_one_weight_file_and_caches_each_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(HEART, d.join("heart")).unwrap();
+    let n = std::fs::read_to_string(HEART).unwrap().lines().count();
+    // Weights that repeat only every 13 rows, so a share given another share's rows of
+    // them would train another model.
+    let w: Vec<String> = (0..n)
+        .map(|i| format!("{}", 0.25 + ((i * 7) % 13) as f64 / 4.0))
+        .collect();
+    std::fs::write(d.join("w.txt"), w.join("\n") + "\n").unwrap();
+    train_serial(d, "heart", &["--weights", "w.txt"], "wserial.json");
+    for np in [2, 3] {
+        train_distributed(d, np, "heart", &["--weights", "w.txt"], "wdist.json");
+        let what = format!("one weight file, np {np}");
+        // (The summation order of the split: 1.6e-12 seen at np 2; a share given another
+        // share's weights lands 1e-1 away.)
+        assert_same_model_to(&d.join("wserial.json"), &d.join("wdist.json"), 1e-10, &what);
+    }
+    train_serial(d, "heart", &[], "serial.json");
+    for np in [2, 3] {
+        for run in ["writes", "reads"] {
+            train_distributed(d, np, "heart", &["--cache"], "cached.json");
+            let what = format!("--cache np {np}, {run} the caches");
+            assert_same_model(&d.join("serial.json"), &d.join("cached.json"), &what);
+            for k in 0..np {
+                let cache = d.join(format!("heart.share-{k}-of-{np}.sxcache"));
+                assert!(cache.exists(), "{what}: {}", cache.display());
+            }
+        }
+    }
+    // Weights and caches together: the weights are not part of a share's cache.
+    train_distributed(
+        d,
+        3,
+        "heart",
+        &["--cache", "--weights", "w.txt"],
+        "wcached.json",
+    );
+    assert_same_model_to(
+        &d.join("wserial.json"),
+        &d.join("wcached.json"),
+        1e-10,
+        "both",
+    );
+    std::fs::write(d.join("short.txt"), w[..n - 1].join("\n") + "\n").unwrap();
+    let o = mpirun(
+        d,
+        3,
+        &["train", "heart", "--distributed", "--weights", "short.txt"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains(&format!("short.txt: {} weights for {n} data rows", n - 1)),
+        "{err}"
+    );
+}
+
+/// The images of an IDX file (magic 0x803) as rows of pixels/255, the first `limit`.
+fn idx_images(path: &Path, limit: usize) -> Vec<Vec<f64>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_end(&mut bytes)
+        .unwrap();
+    let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    assert_eq!(be(0), 0x803, "{}", path.display());
+    let (count, size) = (be(4), be(8) * be(12));
+    (0..count.min(limit))
+        .map(|i| {
+            let at = 16 + i * size;
+            bytes[at..at + size]
+                .iter()
+                .map(|&p| p as f64 / 255.0)
+                .collect()
+        })
+        .collect()
+}
+
+/// Real images (Debian's `dataset-fashion-mnist`, which .ci/run installs, or
+/// SIGMAX_FASHION_MNIST=DIR): the first 3,000 training images, the bench's binary task
+/// (classes 0, 2, 4, 6 against the rest), split by bytes over 2 and 4 processes, with the
+/// intercept.
+#[test]
+fn fashion_mnist_binary_split_over_processes_gives_the_serial_model() {
+    use std::io::Read;
+    let fashion = std::env::var("SIGMAX_FASHION_MNIST")
+        .unwrap_or_else(|_| "/usr/share/datasets/fashion-mnist".into());
+    let fashion = Path::new(&fashion);
+    let images = fashion.join("train-images-idx3-ubyte.gz");
+    assert!(
+        images.exists(),
+        "{} is missing: apt-get install dataset-fashion-mnist, or set SIGMAX_FASHION_MNIST=DIR",
+        images.display()
+    );
+    let pixels = idx_images(&images, 3000);
+    let mut labels = Vec::new();
+    flate2::read::GzDecoder::new(
+        std::fs::File::open(fashion.join("train-labels-idx1-ubyte.gz")).unwrap(),
+    )
+    .read_to_end(&mut labels)
+    .unwrap();
+    let mut text = String::new();
+    for (row, &label) in pixels.iter().zip(&labels[8..]) {
+        text.push_str(if label % 2 == 0 && label <= 6 {
+            "+1"
+        } else {
+            "-1"
+        });
+        for (j, &p) in row.iter().enumerate() {
+            if p != 0.0 {
+                text.push_str(&format!(" {}:{p}", j + 1));
+            }
+        }
+        text.push('\n');
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("fashion.svm"), text).unwrap();
+    train_serial(d, "fashion.svm", &["--bias"], "serial.json");
+    for np in [2, 4] {
+        train_distributed(d, np, "fashion.svm", &["--bias"], "dist.json");
+        // Real pixels, as for MNIST above: to the tolerance.
+        let what = format!("Fashion-MNIST binary np {np}");
+        assert_same_model_to(&d.join("serial.json"), &d.join("dist.json"), 1e-8, &what);
+    }
+}
+
+/// Launching from a hostfile, as on a cluster (here one host, this one, with 3 slots).
+#[test]
+fn a_hostfile_launch_gives_the_serial_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(HEART, d.join("heart")).unwrap();
+    std::fs::write(d.join("hosts"), "localhost slots=3\n").unwrap();
+    train_serial(d, "heart", &[], "serial.json");
+    let o = Command::new("timeout")
+        .args([
+            "120",
+            "mpirun",
+            "--allow-run-as-root",
+            "--hostfile",
+            "hosts",
+        ])
+        .args(["-np", "3"])
+        .arg(env!("CARGO_BIN_EXE_sigmax"))
+        .args(["train", "heart", "--distributed", "--tol", "1e-10"])
+        .args(["--json", "-o", "dist.json"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["ranks"], 3);
+    assert_same_model(&d.join("serial.json"), &d.join("dist.json"), "hostfile");
+}

@@ -39,6 +39,10 @@ struct Header {
     /// The features' names (a CSV header's).
     #[serde(default)]
     feature_names: Option<Vec<String>>,
+    /// Lines of text the rows came from (kept for a share of a file, whose caller numbers
+    /// a later share's lines from the whole file's start).
+    #[serde(default)]
+    lines: usize,
 }
 
 /// Where the cache of `path` lives.
@@ -63,7 +67,8 @@ pub enum CacheUse {
 
 /// What reading a cache file found.
 enum Decoded {
-    Hit(Dataset),
+    /// The data and the number of source lines they came from.
+    Hit(Dataset, usize),
     /// Written for another version of the source or other options: replaced quietly.
     Stale,
     /// Damaged: replaced with a note.
@@ -76,16 +81,50 @@ enum Decoded {
 /// Both directions stream, so memory holds the data set once.
 pub fn load_cached(path: &Path, opts: &LoadOptions) -> Result<(Dataset, CacheUse)> {
     let key = source_key(path, opts)?;
-    let cache = cache_path(path);
-    match std::fs::metadata(&cache) {
+    let (d, _, used) = through_cache(&cache_path(path), key, || Ok((load(path, opts)?, 0)))?;
+    Ok((d, used))
+}
+
+/// Where the cache of share `part` of `parts` of `path` lives: `FILE.share-K-of-P.sxcache`.
+pub fn share_cache_path(path: &Path, part: usize, parts: usize) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".share-{part}-of-{parts}.sxcache"));
+    PathBuf::from(name)
+}
+
+/// [`read_libsvm_share`](super::read_libsvm_share) through a cache of that share (so each
+/// process of a distributed run keeps only its own rows): the data, the share's line
+/// count, and what the cache did. The cache is keyed like [`load_cached`]'s, plus the
+/// share, so a different number of processes writes different caches.
+pub fn load_share_cached(
+    path: &Path,
+    opts: &LoadOptions,
+    part: usize,
+    parts: usize,
+) -> Result<(Dataset, usize, CacheUse)> {
+    let (len, mtime, options) = source_key(path, opts)?;
+    let key = (len, mtime, format!("{options}; share {part} of {parts}"));
+    through_cache(&share_cache_path(path, part, parts), key, || {
+        super::read_libsvm_share(path, opts, part, parts)
+    })
+}
+
+/// The data from `cache` when it is sound and written for `key`, else from `parse` (rows
+/// and line count), with the cache (re)written.
+fn through_cache(
+    cache: &Path,
+    key: (u64, u128, String),
+    parse: impl FnOnce() -> Result<(Dataset, usize)>,
+) -> Result<(Dataset, usize, CacheUse)> {
+    match std::fs::metadata(cache) {
         Ok(m) if !m.is_file() => {
-            let d = load(path, opts)?;
+            let (d, lines) = parse()?;
             let why = format!("{} is not a regular file", cache.display());
-            return Ok((d, CacheUse::NotWritten(why)));
+            return Ok((d, lines, CacheUse::NotWritten(why)));
         }
         _ => {}
     }
-    let found = match std::fs::File::open(&cache) {
+    let found = match std::fs::File::open(cache) {
         Err(_) => Decoded::Stale,
         Ok(f) => {
             let size = f.metadata().map(|m| m.len()).unwrap_or(0);
@@ -100,25 +139,26 @@ pub fn load_cached(path: &Path, opts: &LoadOptions) -> Result<(Dataset, CacheUse
         }
     };
     let damage = match found {
-        Decoded::Hit(d) => return Ok((d, CacheUse::Hit)),
+        Decoded::Hit(d, lines) => return Ok((d, lines, CacheUse::Hit)),
         Decoded::Stale => None,
         Decoded::Corrupt(why) => Some(why),
     };
-    let d = load(path, opts)?;
-    match crate::atomic::write_atomically_with(&cache, |w| encode(&d, key, w)) {
+    let (d, lines) = parse()?;
+    let used = match crate::atomic::write_atomically_with(cache, |w| encode(&d, key, lines, w)) {
         Ok(()) => match damage {
-            Some(why) => Ok((d, CacheUse::Rebuilt(format!("{}: {why}", cache.display())))),
-            None => Ok((d, CacheUse::Written)),
+            Some(why) => CacheUse::Rebuilt(format!("{}: {why}", cache.display())),
+            None => CacheUse::Written,
         },
-        Err(e) => Ok((d, CacheUse::NotWritten(e.to_string()))),
-    }
+        Err(e) => CacheUse::NotWritten(e.to_string()),
+    };
+    Ok((d, lines, used))
 }
 
 /// Decodes a cache file's bytes with every check but the comparison with its source
 /// (for tools that inspect caches, and for the fuzz harness); `Err` says what is wrong.
 pub fn decode_cache(bytes: &[u8]) -> std::result::Result<Dataset, String> {
     match decode(bytes, bytes.len() as u64, None) {
-        Ok(Decoded::Hit(d)) => Ok(d),
+        Ok(Decoded::Hit(d, _)) => Ok(d),
         Ok(Decoded::Stale) => Err("an older cache layout".into()),
         Ok(Decoded::Corrupt(why)) => Err(why),
         Err(e) => Err(format!("truncated ({e})")),
@@ -210,6 +250,7 @@ pod!(u32, u64, f32, f64);
 fn encode(
     d: &Dataset,
     (source_len, source_mtime_ns, options): (u64, u128, String),
+    lines: usize,
     w: &mut dyn Write,
 ) -> io::Result<()> {
     let nnz = d.x.is_sparse().then(|| d.x.nnz());
@@ -223,6 +264,7 @@ fn encode(
         classes: d.classes.clone(),
         weighted: d.weights.is_some(),
         feature_names: d.feature_names.clone(),
+        lines,
     };
     let json = serde_json::to_vec(&header).expect("header serializes");
     w.write_all(MAGIC)?;
@@ -344,13 +386,16 @@ fn decode(r: impl Read, size: u64, key: Option<&(u64, u128, String)>) -> io::Res
     if names.len() != header.classes.len() {
         return corrupt("duplicate class names");
     }
-    Ok(Decoded::Hit(Dataset {
-        x,
-        y,
-        classes: header.classes,
-        weights,
-        feature_names: header.feature_names,
-    }))
+    Ok(Decoded::Hit(
+        Dataset {
+            x,
+            y,
+            classes: header.classes,
+            weights,
+            feature_names: header.feature_names,
+        },
+        header.lines,
+    ))
 }
 
 #[cfg(test)]
@@ -405,6 +450,34 @@ mod tests {
             same(&parsed, &load(&p, &opts).unwrap());
             std::fs::remove_file(cache_path(&p)).unwrap();
         }
+    }
+
+    #[test]
+    fn each_share_has_its_own_cache_with_its_line_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "+1 1:0.5 7:1.25\n# a comment\n-1 2:3\n+1 3:-1 9:2e-3\n-1 4:1\n";
+        let p = write(dir.path(), "d.svm", text);
+        let opts = LoadOptions::default();
+        for parts in [1, 2, 3] {
+            for part in 0..parts {
+                let parsed = super::super::read_libsvm_share(&p, &opts, part, parts).unwrap();
+                let (d, lines, first) = load_share_cached(&p, &opts, part, parts).unwrap();
+                assert_eq!(first, CacheUse::Written);
+                assert!(share_cache_path(&p, part, parts).exists());
+                let (cached, cached_lines, second) =
+                    load_share_cached(&p, &opts, part, parts).unwrap();
+                assert_eq!(second, CacheUse::Hit);
+                assert_eq!((lines, cached_lines), (parsed.1, parsed.1));
+                same(&parsed.0, &d);
+                same(&parsed.0, &cached);
+            }
+        }
+        // The whole file's cache is another file.
+        assert!(!cache_path(&p).exists());
+        // A changed source invalidates every share's cache.
+        std::fs::write(&p, "+1 1:1\n-1 1:2\n").unwrap();
+        let (d, _, used) = load_share_cached(&p, &opts, 0, 2).unwrap();
+        assert_eq!((used, d.n_rows()), (CacheUse::Written, 1));
     }
 
     #[test]

@@ -10,7 +10,9 @@ mod idx;
 mod libsvm;
 mod matrix;
 
-pub use cache::{cache_path, decode_cache, load_cached, CacheUse};
+pub use cache::{
+    cache_path, decode_cache, load_cached, load_share_cached, share_cache_path, CacheUse,
+};
 pub use columns::{columns_pay, ColumnPasses, Columns};
 pub use csv_format::{
     detect_delimiter, first_row, read_csv, read_csv_bytes, read_matrix_csv, CsvOptions,
@@ -269,10 +271,22 @@ pub fn weight_sum(weights: Option<&[f64]>, n_rows: usize) -> f64 {
 /// Reads one sample weight per line (blank lines and `#` comments skipped) for a data set
 /// of `n_rows` rows: finite numbers ≥ 0, exactly one per row.
 pub fn read_weights(path: &Path, n_rows: usize) -> Result<Vec<f64>> {
+    read_weights_range(path, n_rows, 0..n_rows)
+}
+
+/// The weights of rows `keep` of a weight file for `n_rows` rows, every line checked (the
+/// rows of one share of a data file split across processes: each reads the whole weight
+/// file but keeps only its own rows).
+pub fn read_weights_range(
+    path: &Path,
+    n_rows: usize,
+    keep: std::ops::Range<usize>,
+) -> Result<Vec<f64>> {
     let bytes = read_file_bytes(path, Contents::Text)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| Error::bad_file(path, format!("not UTF-8 text ({e})")))?;
-    let mut w = Vec::with_capacity(n_rows);
+    let mut w = Vec::with_capacity(keep.len());
+    let mut count = 0;
     for (i, line) in text.lines().enumerate() {
         let t = line.split('#').next().unwrap_or("").trim();
         if t.is_empty() {
@@ -288,15 +302,15 @@ pub fn read_weights(path: &Path, n_rows: usize) -> Result<Vec<f64>> {
                 format!("weight {t} is not a finite number ≥ 0"),
             ));
         }
-        w.push(v);
+        if keep.contains(&count) {
+            w.push(v);
+        }
+        count += 1;
     }
-    if w.len() != n_rows {
+    if count != n_rows {
         return Err(Error::bad_file(
             path,
-            format!(
-                "{} weights for {n_rows} data rows (one per row needed)",
-                w.len()
-            ),
+            format!("{count} weights for {n_rows} data rows (one per row needed)"),
         ));
     }
     Ok(w)
