@@ -4,7 +4,11 @@
 # PyTorch's, and the share of a step the margin head takes. Rows for burn's flex backend
 # (the default build) and, with --tch, for burn's LibTorch backend (sigmax-nn built with
 # `--features tch` through scripts/tch-env.sh, against the same torch 2.9.0 that runs the
-# PyTorch reference).
+# PyTorch reference): `libtorch` with libtorch's native convolution and ReLU backward
+# (sigmax-nn's ops), `libtorch-burn-ops` with burn's generic ones, for comparison.
+# sigmax-nn keeps freed buffers for reuse (glibc mallopt, src/allocator.rs); the PyTorch
+# reference runs with the same malloc thresholds (MALLOC_*_ below), and once more with glibc's
+# defaults, shown beside it.
 # Usage: bench/nn_speed.sh [--tch] [STEPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,13 +34,17 @@ fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $ROUNDS rounds of $STEPS steps, sides alternating"
 # The sides alternate over ROUNDS rounds (this VM's speed drifts by 20-50% over a minute);
 # each row's figure is the median over rounds of the per-round medians.
-sx=""; pt=""
+sx=""; pt=""; pt_default=""
 for _ in $(seq "$ROUNDS"); do
   sx="$sx"$'\n'"$("$flex_bin" "$STEPS" flex | tail -n +2)"
-  if [ "$TCH" = 1 ]; then sx="$sx"$'\n'"$("$tch_bin" "$STEPS" libtorch | tail -n +2)"; fi
-  pt="$pt"$'\n'"$("$py" bench/nn_speed.py "$STEPS" | tail -n +2)"
+  if [ "$TCH" = 1 ]; then
+    sx="$sx"$'\n'"$("$tch_bin" "$STEPS" libtorch | tail -n +2)"
+    sx="$sx"$'\n'"$("$tch_bin" "$STEPS" libtorch-burn-ops | grep -v head-only | tail -n +2)"
+  fi
+  pt="$pt"$'\n'"$(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456 "$py" bench/nn_speed.py "$STEPS" | tail -n +2)"
+  pt_default="$pt_default"$'\n'"$("$py" bench/nn_speed.py "$STEPS" | tail -n +2)"
 done
-"$py" - "$sx" "$pt" <<'PY'
+"$py" - "$sx" "$pt" "$pt_default" <<'PY'
 import sys
 import torch
 import statistics
@@ -49,7 +57,10 @@ def rows(text, with_backend):
         runs.setdefault((backend, net, head), []).append(float(s))
     return {k: statistics.median(v) for k, v in runs.items()}
 sx, pt = rows(sys.argv[1], True), rows(sys.argv[2], False)
-print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+pt_default = rows(sys.argv[3], False)
+print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads, with sigmax-nn's malloc thresholds")
+for (_, net, _), s in pt_default.items():
+    print(f"  (PyTorch with glibc's default malloc: {net} {128 / s:.0f} img/s)")
 print(f"| backend | network | head | sigmax-nn img/s | PyTorch img/s | time ratio |")
 print(f"|---|---|---|---|---|---|")
 for (backend, net, head), s in sx.items():

@@ -3,8 +3,12 @@
 //! takes. `bench/nn_speed.sh` runs it beside the same networks in PyTorch.
 //!
 //! Usage: nn_speed [STEPS] [BACKEND] (default 30 steps on the build's default backend:
-//! flex, or libtorch when built with `--features tch`; batch 128, 28×28 images, features
-//! 64, 10 classes). Prints CSV rows `backend,net,head,seconds_per_step,images_per_second`.
+//! flex, or libtorch when built with `--features tch`; `libtorch-burn-ops` is libtorch with
+//! burn's own convolution and ReLU instead of libtorch's native ones, `ops::use_burn_ops_only`;
+//! batch 128, 28×28 images, features 64, 10 classes). Prints CSV rows
+//! `backend,net,head,seconds_per_step,images_per_second`. Like the sigmax-nn binary, it keeps
+//! freed buffers for reuse (`allocator::reuse_freed_memory`); the bench gives PyTorch the
+//! same malloc settings.
 
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
@@ -24,10 +28,14 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Median seconds per step of `step` after 3 warm-up steps.
+/// Median seconds per step of `step` after warm-up: at least 3 steps and 1 s (thread pools,
+/// allocator and caches settle; bench/nn_speed.py warms PyTorch up the same way).
 fn time_steps(steps: usize, mut step: impl FnMut()) -> f64 {
-    for _ in 0..3 {
+    let warm = Instant::now();
+    let mut done = 0;
+    while done < 3 || warm.elapsed().as_secs_f64() < 1.0 {
         step();
+        done += 1;
     }
     median(
         (0..steps)
@@ -59,9 +67,20 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(30);
-    let backend = match std::env::args().nth(2) {
-        Some(name) => name.parse().unwrap_or_else(|e| panic!("{e}")),
-        None => Backend::default_for_build(),
+    sigmax_nn::allocator::reuse_freed_memory();
+    let (backend, label) = match std::env::args().nth(2).as_deref() {
+        Some("libtorch-burn-ops") => {
+            sigmax_nn::ops::use_burn_ops_only(true);
+            (Backend::LibTorch, "libtorch-burn-ops".to_string())
+        }
+        Some(name) => {
+            let backend: Backend = name.parse().unwrap_or_else(|e| panic!("{e}"));
+            (backend, backend.to_string())
+        }
+        None => (
+            Backend::default_for_build(),
+            Backend::default_for_build().to_string(),
+        ),
     };
     let device: Device = sigmax_nn::device(backend, "cpu").unwrap_or_else(|e| panic!("{e}"));
     device.seed(1);
@@ -81,7 +100,10 @@ fn main() {
         },
         NetSpec::cnn_default(),
     ] {
-        for (name, head) in HEADS {
+        // The first model trained in a process ran 20–40% slower than identical later ones
+        // (allocator and thread-pool state): one is trained and dropped per network.
+        let heads = std::iter::once(("warm-up", HEADS[0].1)).chain(HEADS);
+        for (name, head) in heads {
             let spec = ModelSpec {
                 net: net.clone(),
                 head,
@@ -101,8 +123,11 @@ fn main() {
                 let g = GradientsParams::from_grads(loss.backward(), &model);
                 model = optim.step(1e-3, model.clone(), g);
             });
+            if name == "warm-up" {
+                continue;
+            }
             println!(
-                "{backend},{},{name},{:.5},{:.0}",
+                "{label},{},{name},{:.5},{:.0}",
                 net.name(),
                 t,
                 BATCH as f64 / t
@@ -122,10 +147,6 @@ fn main() {
             let g = GradientsParams::from_grads(loss.backward(), &w);
             w = optim.step(1e-3, w.clone().train(), g);
         });
-        println!(
-            "{backend},head-only,{name},{:.5},{:.0}",
-            t,
-            BATCH as f64 / t
-        );
+        println!("{label},head-only,{name},{:.5},{:.0}", t, BATCH as f64 / t);
     }
 }

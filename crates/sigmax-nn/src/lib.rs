@@ -9,6 +9,7 @@
 //! CubeCL CUDA backend ([`Backend`], [`device`]). The same code runs on each; checkpoints
 //! are backend-independent bytes, so a model trained on one evaluates on another.
 
+pub mod allocator;
 pub mod checkpoint;
 pub mod config;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod heads;
 pub mod images;
 pub mod model;
 pub mod nets;
+pub mod ops;
 pub mod train;
 pub mod verification;
 

@@ -6,6 +6,8 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::tensor::{Device, Tensor};
+
+use crate::ops;
 use serde::{Deserialize, Serialize};
 
 /// Which network, with its sizes; stored in checkpoints so a model can be rebuilt.
@@ -44,6 +46,8 @@ impl NetSpec {
 pub struct Mlp {
     layers: Vec<Linear>,
     out: Linear,
+    /// Kept in the module (and so in checkpoints) as it always was; `forward` calls
+    /// `ops::relu`, which is libtorch's own ReLU on that backend.
     act: Relu,
 }
 
@@ -54,6 +58,7 @@ pub struct Cnn {
     pool: MaxPool2d,
     fc: Linear,
     out: Linear,
+    /// As in `Mlp`: kept for the checkpoints' layout, applied through `ops::relu`.
     act: Relu,
 }
 
@@ -113,15 +118,15 @@ impl FeatureNet {
             FeatureNet::Mlp(net) => {
                 let mut h: Tensor<2> = images.flatten(1, 3);
                 for layer in &net.layers {
-                    h = net.act.forward(layer.forward(h));
+                    h = ops::relu(layer.forward(h));
                 }
                 net.out.forward(h)
             }
             FeatureNet::Cnn(net) => {
-                let h = net.pool.forward(net.act.forward(net.conv1.forward(images)));
-                let h = net.pool.forward(net.act.forward(net.conv2.forward(h)));
+                let h = net.pool.forward(ops::relu(ops::conv2d(&net.conv1, images)));
+                let h = net.pool.forward(ops::relu(ops::conv2d(&net.conv2, h)));
                 let h: Tensor<2> = h.flatten(1, 3);
-                net.out.forward(net.act.forward(net.fc.forward(h)))
+                net.out.forward(ops::relu(net.fc.forward(h)))
             }
         }
     }
