@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Training speed of sigmax-nn beside PyTorch CPU on the same MLP and CNN, in one run:
-# images/s per training step (median of STEPS), the ratio of sigmax-nn's step time to
+# images/s per training step (median of at least STEPS steps and 2 s), the ratio of sigmax-nn's step time to
 # PyTorch's, and the share of a step the margin head takes. Rows for burn's flex backend
 # (the default build) and, with --tch, for burn's LibTorch backend (sigmax-nn built with
 # `--features tch` through scripts/tch-env.sh, against the same torch 2.9.0 that runs the
@@ -31,7 +31,7 @@ else
   python3 -c "import torch" 2>/dev/null || pip install -q "torch==2.9.0"
   py=python3
 fi
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $ROUNDS rounds of $STEPS steps, sides alternating"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $ROUNDS rounds of at least $STEPS steps and 2 s each, sides alternating"
 # The sides alternate over ROUNDS rounds (this VM's speed drifts by 20-50% over a minute);
 # each row's figure is the median over rounds of the per-round medians.
 sx=""; pt=""; pt_default=""

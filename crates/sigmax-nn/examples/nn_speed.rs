@@ -28,8 +28,9 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Median seconds per step of `step` after warm-up: at least 3 steps and 1 s (thread pools,
-/// allocator and caches settle; bench/nn_speed.py warms PyTorch up the same way).
+/// Median seconds per step of `step` after warm-up (at least 3 steps and 1 s: thread pools,
+/// allocator and caches settle), over at least `steps` steps and 2 s (a 2-ms MLP step needs
+/// hundreds for a stable median on this VM). bench/nn_speed.py times PyTorch the same way.
 fn time_steps(steps: usize, mut step: impl FnMut()) -> f64 {
     let warm = Instant::now();
     let mut done = 0;
@@ -37,15 +38,14 @@ fn time_steps(steps: usize, mut step: impl FnMut()) -> f64 {
         step();
         done += 1;
     }
-    median(
-        (0..steps)
-            .map(|_| {
-                let t = Instant::now();
-                step();
-                t.elapsed().as_secs_f64()
-            })
-            .collect(),
-    )
+    let start = Instant::now();
+    let mut times = Vec::new();
+    while times.len() < steps || start.elapsed().as_secs_f64() < 2.0 {
+        let t = Instant::now();
+        step();
+        times.push(t.elapsed().as_secs_f64());
+    }
+    median(times)
 }
 
 const HEADS: [(&str, MarginHead); 3] = [

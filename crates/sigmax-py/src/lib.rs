@@ -6,18 +6,23 @@
 //!
 //! What is copied: features are stored as f32 by sigmax, so a dense array (float32 or
 //! float64, C or Fortran order, read-only memory maps included) is copied once into a
-//! row-major f32 matrix, and a CSR matrix's arrays once into (usize, u32, f32) arrays.
+//! row-major f32 matrix. A CSR matrix is read in place where its types fit sigmax's
+//! (float32 data, int32 indices, int64 row pointers) and converted where they do not
+//! (`csr_from_parts` says which array when).
 
 use numpy::ndarray::ArrayView2;
-use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{
+    PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use sigmax::data::{CsrMatrix, Dataset, DenseMatrix, Features, Format, LoadOptions};
+use sigmax::data::{CsrMatrix, Dataset, DenseMatrix, Features, Format, LoadOptions, Storage};
 use sigmax::model::ModelKind;
 use sigmax::train::{ModelChoice, Penalty, SolverChoice, TrainOptions};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 mod heads;
 
@@ -64,6 +69,106 @@ fn index_array(a: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<usize>> {
     }
 }
 
+/// A 1-D array of `T` read in place as `len` elements of `U` (same size and alignment):
+/// None unless it is C-contiguous and aligned. The matrix then holds a reference to the
+/// array, which keeps it alive after Python drops it; the caller must not write to it
+/// during a fit (the GIL is released), as with scikit-learn.
+fn borrow_in_place<T: numpy::Element + 'static, U>(
+    a: &Bound<'_, PyArray1<T>>,
+) -> Option<Storage<U>> {
+    assert_eq!(std::mem::size_of::<T>(), std::mem::size_of::<U>());
+    assert_eq!(std::mem::align_of::<T>(), std::mem::align_of::<U>());
+    if !a.is_c_contiguous() {
+        return None;
+    }
+    let len = a.len();
+    // An empty array's data pointer may be anything; an owned empty Vec costs nothing.
+    if len == 0 {
+        return Some(Vec::new().into());
+    }
+    let ptr = a.data() as *const U;
+    if !ptr.is_aligned() {
+        return None;
+    }
+    let owner: Arc<dyn Send + Sync> = Arc::new(a.clone().unbind());
+    // SAFETY: `len` initialized elements at an aligned `ptr`, kept alive by the array
+    // reference in `owner`; T and U have one size and alignment, and every bit pattern is
+    // a valid U (f32, u32, usize), the matrix checks the values before use.
+    Some(unsafe { Storage::borrowed(ptr, len, owner) })
+}
+
+/// The CSR matrix of SciPy's arrays (data, indices, indptr), with sorted indices and no
+/// duplicates. Read in place where the types fit: float32 `data`, int32 `indices` (as u32,
+/// for fewer than 2^31 columns) and int64 `indptr` (as usize on 64-bit machines); a negative
+/// entry, which reads as one ≥ 2^31 (2^63), is refused by name. Otherwise converted: float64 data to f32,
+/// int64 indices to u32, int32 row pointers to usize (n_rows + 1 entries).
+fn csr_from_parts(
+    data: &Bound<'_, PyAny>,
+    indices: &Bound<'_, PyAny>,
+    indptr: &Bound<'_, PyAny>,
+    n_cols: usize,
+) -> PyResult<CsrMatrix> {
+    let values: Storage<f32> = match data.cast::<PyArray1<f32>>() {
+        Ok(a) => match borrow_in_place(a) {
+            Some(s) => s,
+            None => a.readonly().as_array().to_vec().into(),
+        },
+        Err(_) => {
+            let a: PyReadonlyArray1<'_, f64> = data
+                .extract()
+                .map_err(|_| value_error("CSR data must be a float32 or float64 array"))?;
+            a.as_array()
+                .iter()
+                .map(|&v| v as f32)
+                .collect::<Vec<_>>()
+                .into()
+        }
+    };
+    check_f32(&values)?;
+    let in_place_indices = match indices.cast::<PyArray1<i32>>() {
+        Ok(a) if n_cols <= i32::MAX as usize => borrow_in_place::<i32, u32>(a),
+        _ => None,
+    };
+    let idx: Storage<u32> = match in_place_indices {
+        Some(s) => {
+            if let Some(&j) = s.iter().find(|&&j| j > i32::MAX as u32) {
+                return Err(value_error(format!(
+                    "CSR indices holds a negative entry {}",
+                    j as i32
+                )));
+            }
+            s
+        }
+        None => index_array(indices, "indices")?
+            .into_iter()
+            .map(|j| {
+                u32::try_from(j).map_err(|_| value_error(format!("CSR index {j} exceeds 2^32")))
+            })
+            .collect::<PyResult<Vec<_>>>()?
+            .into(),
+    };
+    #[cfg(target_pointer_width = "64")]
+    let in_place_indptr = match indptr.cast::<PyArray1<i64>>() {
+        Ok(a) => borrow_in_place::<i64, usize>(a),
+        Err(_) => None,
+    };
+    #[cfg(not(target_pointer_width = "64"))]
+    let in_place_indptr: Option<Storage<usize>> = None;
+    let ptr: Storage<usize> = match in_place_indptr {
+        Some(s) => {
+            if let Some(&p) = s.iter().find(|&&p| p > i64::MAX as usize) {
+                return Err(value_error(format!(
+                    "CSR indptr holds a negative entry {}",
+                    p as i64
+                )));
+            }
+            s
+        }
+        None => index_array(indptr, "indptr")?.into(),
+    };
+    CsrMatrix::try_from_storage(n_cols, ptr, idx, values).map_err(value_error)
+}
+
 /// Features from a 2-D NumPy array, or from a tuple (data, indices, indptr, n_cols) of a
 /// CSR matrix with sorted indices and no duplicates.
 fn features(x: &Bound<'_, PyAny>) -> PyResult<Features> {
@@ -74,25 +179,9 @@ fn features(x: &Bound<'_, PyAny>) -> PyResult<Features> {
             Bound<'_, PyAny>,
             usize,
         ) = x.extract()?;
-        let values: Vec<f32> = if let Ok(a) = data.extract::<PyReadonlyArray1<'_, f64>>() {
-            a.as_array().iter().map(|&v| v as f32).collect()
-        } else {
-            let a: PyReadonlyArray1<'_, f32> = data
-                .extract()
-                .map_err(|_| value_error("CSR data must be a float32 or float64 array"))?;
-            a.as_array().to_vec()
-        };
-        check_f32(&values)?;
-        let idx = index_array(&indices, "indices")?;
-        let idx: Vec<u32> = idx
-            .into_iter()
-            .map(|j| {
-                u32::try_from(j).map_err(|_| value_error(format!("CSR index {j} exceeds 2^32")))
-            })
-            .collect::<PyResult<_>>()?;
-        let ptr = index_array(&indptr, "indptr")?;
-        let m = CsrMatrix::try_new(n_cols, ptr, idx, values).map_err(value_error)?;
-        return Ok(Features::Sparse(m));
+        return Ok(Features::Sparse(csr_from_parts(
+            &data, &indices, &indptr, n_cols,
+        )?));
     }
     if let Ok(a) = x.extract::<PyReadonlyArray2<'_, f64>>() {
         return dense_from(a.as_array());
@@ -274,9 +363,26 @@ fn load_svmlight<'py>(
     (data, idx, ptr, cols, d.classes.clone(), ids).into_pyobject(py)
 }
 
+/// For tests of what is copied: the matrix that `fit_linear` builds from CSR parts, as
+/// ((in place?, address) of data, of indices, of indptr), the addresses sigmax reads.
+#[pyfunction]
+fn csr_storage(x: &Bound<'_, PyAny>) -> PyResult<[(bool, usize); 3]> {
+    let Features::Sparse(m) = features(x)? else {
+        return Err(value_error("csr_storage takes CSR parts"));
+    };
+    let (indptr, indices, values) = m.parts();
+    let (p, i, v) = m.borrowed_parts();
+    Ok([
+        (v, values.as_ptr() as usize),
+        (i, indices.as_ptr() as usize),
+        (p, indptr.as_ptr() as usize),
+    ])
+}
+
 #[pymodule]
 fn _sigmax(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit_linear, m)?)?;
+    m.add_function(wrap_pyfunction!(csr_storage, m)?)?;
     m.add_function(wrap_pyfunction!(load_svmlight, m)?)?;
     m.add_function(wrap_pyfunction!(heads::margin_loss, m)?)?;
     m.add_function(wrap_pyfunction!(heads::head_kind, m)?)?;

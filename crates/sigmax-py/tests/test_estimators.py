@@ -181,6 +181,60 @@ def test_every_input_form_gives_the_same_model():
     assert sigmax.LogisticRegression().fit(ints, yi).score(ints, yi) > 0.8
 
 
+def _csr_storage_seen_by_fit(monkeypatch, X, y):
+    """What the fit's compiled call reads for X: [(in place?, address)] of data, indices, indptr."""
+    from sigmax import _sigmax
+    seen = []
+    fit_linear = _sigmax.fit_linear
+
+    def spy(x, *args):
+        seen.append(_sigmax.csr_storage(x))
+        return fit_linear(x, *args)
+
+    monkeypatch.setattr(_sigmax, "fit_linear", spy)
+    model = sigmax.LogisticRegression().fit(X, y)
+    monkeypatch.undo()
+    assert len(seen) == 1
+    return seen[0], model
+
+
+def test_csr_float32_int32_is_read_in_place(monkeypatch):
+    X, y = heart()
+    Xs = sp.csr_matrix(X).astype(np.float32)
+    assert Xs.data.dtype == np.float32 and Xs.indices.dtype == np.int32 and Xs.indptr.dtype == np.int32
+    (data, indices, indptr), model = _csr_storage_seen_by_fit(monkeypatch, Xs, y)
+    # The nonzeros (8 bytes each) are read where SciPy keeps them; the int32 row pointers
+    # are widened to 64 bits (n_rows + 1 entries).
+    assert data == (True, Xs.data.ctypes.data)
+    assert indices == (True, Xs.indices.ctypes.data)
+    assert indptr[0] is False
+    ref = sigmax.LogisticRegression().fit(X.astype(np.float32), y)
+    np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-6, atol=1e-7)
+    # SciPy keeps both index arrays of one type; with int64 ones (large matrices) the row
+    # pointers are read in place and the indices narrowed. float64 data is converted.
+    X64 = Xs.copy()
+    X64.indices, X64.indptr = X64.indices.astype(np.int64), X64.indptr.astype(np.int64)
+    (data, indices, indptr), model = _csr_storage_seen_by_fit(monkeypatch, X64, y)
+    assert data == (True, X64.data.ctypes.data) and indptr == (True, X64.indptr.ctypes.data)
+    assert indices[0] is False
+    Xd = Xs.astype(np.float64)
+    (data, indices, indptr), model_d = _csr_storage_seen_by_fit(monkeypatch, Xd, y)
+    assert (data[0], indices[0], indptr[0]) == (False, True, False)
+    np.testing.assert_array_equal(model.coef_, model_d.coef_)
+
+
+def test_negative_csr_entries_are_refused_by_name():
+    from sigmax import _sigmax
+    data = np.ones(2, dtype=np.float32)
+    for indices, indptr, what in [
+        (np.array([0, -1], dtype=np.int32), np.array([0, 1, 2], dtype=np.int64), "indices"),
+        (np.array([0, 1], dtype=np.int32), np.array([0, -1, 2], dtype=np.int64), "indptr"),
+        (np.array([0, -1], dtype=np.int64), np.array([0, 1, 2], dtype=np.int32), "indices"),
+    ]:
+        with pytest.raises(ValueError, match=f"CSR {what} holds a negative entry -1"):
+            _sigmax.csr_storage((data, indices, indptr, 3))
+
+
 def test_read_only_memory_maps_and_pandas(tmp_path):
     X, y = heart()
     path = tmp_path / "X.npy"

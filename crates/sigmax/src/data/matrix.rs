@@ -6,6 +6,7 @@
 
 use super::columns::Columns;
 use super::dense_kernels::{dense_axpy, dense_axpy_group, dense_dot, dense_dot_group};
+use super::storage::Storage;
 use rayon::prelude::*;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -49,9 +50,10 @@ impl DenseMatrix {
 #[derive(Debug, Clone)]
 pub struct CsrMatrix {
     cols: usize,
-    indptr: Vec<usize>,
-    indices: Vec<u32>,
-    values: Vec<f32>,
+    // Owned, or borrowed from a caller's arrays (a SciPy matrix read in place: `Storage`).
+    indptr: Storage<usize>,
+    indices: Storage<u32>,
+    values: Storage<f32>,
     /// The column-major copy, built on first use by [`CsrMatrix::columns`].
     columns: OnceLock<Option<Columns>>,
 }
@@ -78,6 +80,17 @@ impl CsrMatrix {
         indptr: Vec<usize>,
         indices: Vec<u32>,
         values: Vec<f32>,
+    ) -> Result<Self, &'static str> {
+        Self::try_from_storage(cols, indptr.into(), indices.into(), values.into())
+    }
+
+    /// As [`CsrMatrix::try_new`], over arrays that may be borrowed ([`Storage::borrowed`]):
+    /// the invariants are checked in place, nothing is copied.
+    pub fn try_from_storage(
+        cols: usize,
+        indptr: Storage<usize>,
+        indices: Storage<u32>,
+        values: Storage<f32>,
     ) -> Result<Self, &'static str> {
         if indptr.first() != Some(&0) {
             return Err("indptr must start at 0");
@@ -123,6 +136,15 @@ impl CsrMatrix {
                 Columns::of(self)
             })
             .as_ref()
+    }
+
+    /// Whether the matrix reads its caller's arrays in place: (row pointers, indices, values).
+    pub fn borrowed_parts(&self) -> (bool, bool, bool) {
+        (
+            self.indptr.is_borrowed(),
+            self.indices.is_borrowed(),
+            self.values.is_borrowed(),
+        )
     }
 
     /// The raw arrays: row pointers, column indices, values.
@@ -311,9 +333,9 @@ impl Features {
                 }
                 Features::Sparse(CsrMatrix {
                     cols: m.cols,
-                    indptr,
-                    indices,
-                    values,
+                    indptr: indptr.into(),
+                    indices: indices.into(),
+                    values: values.into(),
                     columns: OnceLock::new(),
                 })
             }

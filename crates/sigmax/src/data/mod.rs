@@ -9,6 +9,7 @@ mod dense_kernels;
 mod idx;
 mod libsvm;
 mod matrix;
+mod storage;
 
 pub use cache::{
     cache_path, decode_cache, load_cached, load_share_cached, share_cache_path, CacheUse,
@@ -22,6 +23,7 @@ pub(crate) use dense_kernels::{dense_axpy_group, dense_dot_group};
 pub use idx::{parse_idx, read_idx};
 pub use libsvm::{parse_libsvm, read_libsvm, read_libsvm_share};
 pub use matrix::{par_row_reduce, par_row_reduce_mut, CsrMatrix, DenseMatrix, Features, Row};
+pub use storage::Storage;
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;
