@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Training speed of sigmax-nn beside PyTorch CPU on the same MLP and CNN, in one run:
-# images/s per training step (median of at least STEPS steps and 2 s), the ratio of sigmax-nn's step time to
-# PyTorch's, and the share of a step the margin head takes. Rows for burn's flex backend
-# (the default build) and, with --tch, for burn's LibTorch backend (sigmax-nn built with
-# `--features tch` through scripts/tch-env.sh, against the same torch 2.9.0 that runs the
-# PyTorch reference): `libtorch` with libtorch's native convolution and ReLU backward
-# (sigmax-nn's ops), `libtorch-burn-ops` with burn's generic ones, for comparison.
+# images/s per training step (median of at least STEPS steps and 2 s), the ratio of
+# sigmax-nn's step time to PyTorch's, and the share of a step the margin head takes. Rows
+# for burn's flex backend (the default build) and, with --tch, for burn's LibTorch backend
+# (sigmax-nn built with `--features tch` through scripts/tch-env.sh, against the same torch
+# 2.9.0 that runs the PyTorch reference): `libtorch` with libtorch's native convolution
+# and ReLU backward (sigmax-nn's ops), `libtorch-burn-ops` with burn's generic ones.
 # sigmax-nn keeps freed buffers for reuse (glibc mallopt, src/allocator.rs); the PyTorch
 # reference runs with the same malloc thresholds (MALLOC_*_ below), and once more with glibc's
 # defaults, shown beside it.

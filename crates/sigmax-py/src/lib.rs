@@ -97,6 +97,21 @@ fn borrow_in_place<T: numpy::Element + 'static, U>(
     Some(unsafe { Storage::borrowed(ptr, len, owner) })
 }
 
+/// An index array read in place, unless an entry is negative as the signed type it was
+/// (`signed` reads it so), which is refused by name.
+fn refuse_negative<U: Copy>(
+    s: Storage<U>,
+    what: &str,
+    signed: impl Fn(U) -> i64,
+) -> PyResult<Storage<U>> {
+    match s.iter().map(|&v| signed(v)).find(|&v| v < 0) {
+        Some(v) => Err(value_error(format!(
+            "CSR {what} holds a negative entry {v}"
+        ))),
+        None => Ok(s),
+    }
+}
+
 /// The CSR matrix of SciPy's arrays (data, indices, indptr), with sorted indices and no
 /// duplicates. Read in place where the types fit: float32 `data`, int32 `indices` (as u32,
 /// for fewer than 2^31 columns) and int64 `indptr` (as usize on 64-bit machines); a negative
@@ -130,15 +145,7 @@ fn csr_from_parts(
         _ => None,
     };
     let idx: Storage<u32> = match in_place_indices {
-        Some(s) => {
-            if let Some(&j) = s.iter().find(|&&j| j > i32::MAX as u32) {
-                return Err(value_error(format!(
-                    "CSR indices holds a negative entry {}",
-                    j as i32
-                )));
-            }
-            s
-        }
+        Some(s) => refuse_negative(s, "indices", |j| j as i32 as i64)?,
         None => index_array(indices, "indices")?
             .into_iter()
             .map(|j| {
@@ -155,15 +162,7 @@ fn csr_from_parts(
     #[cfg(not(target_pointer_width = "64"))]
     let in_place_indptr: Option<Storage<usize>> = None;
     let ptr: Storage<usize> = match in_place_indptr {
-        Some(s) => {
-            if let Some(&p) = s.iter().find(|&&p| p > i64::MAX as usize) {
-                return Err(value_error(format!(
-                    "CSR indptr holds a negative entry {}",
-                    p as i64
-                )));
-            }
-            s
-        }
+        Some(s) => refuse_negative(s, "indptr", |p| p as i64)?,
         None => index_array(indptr, "indptr")?.into(),
     };
     CsrMatrix::try_from_storage(n_cols, ptr, idx, values).map_err(value_error)
