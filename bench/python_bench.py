@@ -62,6 +62,8 @@ def datasets(fashion_dir, multiclass=False):
     w = rng.standard_normal(20000)
     ys = (Xs @ w + 0.3 * rng.standard_normal(50000) > 0).astype(int)
     yield "sparse 50000×20000, 100 nnz/row, binary (generated)", Xs, ys
+    # The same matrix as float32 CSR (int32 indices), which sigmax reads in place.
+    yield "sparse, as float32 CSR (read in place)", Xs.astype(np.float32), ys
     if fashion_dir and os.path.isdir(fashion_dir):
         files = os.listdir(fashion_dir)
         img = next(f for f in files if "train-images" in f)
