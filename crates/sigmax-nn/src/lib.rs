@@ -1,6 +1,7 @@
 //! Discriminative feature learning with sigmax's margin heads (softmax, L-Softmax, modified
 //! softmax, A-Softmax, CosFace, ArcFace) on a burn network: the heads as tensor
-//! operations (`heads`), feature extractors (`nets`), image data (`images`), training with
+//! operations (`heads`), feature extractors (`nets`, whose convolutions and ReLUs run as
+//! libtorch's own on the LibTorch backend: `ops`), image data (`images`), training with
 //! checkpoints (`train`, `checkpoint`), and evaluation by closed-set accuracy and open-set
 //! verification (`evaluate`, `verification`).
 //!

@@ -223,6 +223,33 @@ def test_csr_float32_int32_is_read_in_place(monkeypatch):
     np.testing.assert_array_equal(model.coef_, model_d.coef_)
 
 
+def test_csr_arrays_read_in_place_are_read_only_during_a_fit():
+    rng = np.random.default_rng(0)
+    X = sp.random(10000, 200, density=0.05, format="csr", dtype=np.float32, random_state=0)
+    y = (X @ rng.standard_normal(200) > 0).astype(int)
+    done, errors = threading.Event(), []
+
+    def fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sigmax.LogisticRegression(solver="gd", tol=1e-30, max_iter=300).fit(X, y)
+        done.set()
+
+    t = threading.Thread(target=fit)
+    t.start()
+    while not done.is_set():  # the fit runs without the GIL: this thread keeps running
+        if not X.data.flags.writeable:
+            with pytest.raises(ValueError, match="read-only"):
+                X.data[0] = 1.0
+            errors.append("refused")
+            break
+        time.sleep(0.001)
+    t.join()
+    assert errors == ["refused"], "the fit ended before its arrays were seen frozen"
+    assert X.data.flags.writeable and X.indices.flags.writeable and X.indptr.flags.writeable
+    X.data[0] = 1.0  # writable again after the fit
+
+
 def test_negative_csr_entries_are_refused_by_name():
     from sigmax import _sigmax
     data = np.ones(2, dtype=np.float32)

@@ -12,6 +12,7 @@ integer weight k equal to k copies of the row.
 Only the fitted state is stored, as NumPy arrays, so the estimators clone, pickle and
 joblib-dump like scikit-learn's own.
 """
+import contextlib
 import numbers
 import warnings
 
@@ -66,6 +67,21 @@ def _as_input(X):
     return X
 
 
+@contextlib.contextmanager
+def _frozen(parts):
+    """CSR arrays that the fit may read in place are read-only while it runs (the GIL is
+    released, so another Python thread could otherwise write to them mid-fit); their flags
+    are restored afterwards, also when the fit fails."""
+    arrays = [a for a in parts[:3] if a.flags.writeable] if isinstance(parts, tuple) else []
+    for a in arrays:
+        a.flags.writeable = False
+    try:
+        yield
+    finally:
+        for a in arrays:
+            a.flags.writeable = True
+
+
 def _effective_weights(est, y_ids, n_classes, sample_weight):
     """sample_weight × class weight per row (None when every row weighs 1)."""
     cw = est.class_weight
@@ -115,12 +131,14 @@ class _SigmaxLinearClassifier(ClassifierMixin, BaseEstimator):
         return X, y_ids.astype(np.int64), sample_weight
 
     def _fit_one(self, X, y_ids, n_classes, weights, model, penalty, l1_ratio, solver, warm):
-        return _sigmax.fit_linear(
-            _as_input(X), y_ids, n_classes, weights, model, float(self.C), penalty,
-            l1_ratio, bool(self.fit_intercept), solver, float(self._tol()),
-            None if self.max_iter is None else int(self.max_iter), warm,
-            self.n_jobs, bool(self.verbose),
-        )
+        parts = _as_input(X)
+        with _frozen(parts):
+            return _sigmax.fit_linear(
+                parts, y_ids, n_classes, weights, model, float(self.C), penalty,
+                l1_ratio, bool(self.fit_intercept), solver, float(self._tol()),
+                None if self.max_iter is None else int(self.max_iter), warm,
+                self.n_jobs, bool(self.verbose),
+            )
 
     def _warn_if_not_converged(self, fits):
         for f in fits:
