@@ -6,9 +6,9 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
 
 use crate::ops;
-use serde::{Deserialize, Serialize};
 
 /// Which network, with its sizes; stored in checkpoints so a model can be rebuilt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -113,7 +113,8 @@ impl NativeOps for LibTorch {
     }
 
     fn native_relu(x: TchTensor) -> TchTensor {
-        TchTensor::new(x.tensor.relu())
+        // In place where nothing else holds the storage (as burn-tch's own relu does).
+        x.unary_ops(|mut t| t.relu_(), |t| t.relu())
     }
 }
 
