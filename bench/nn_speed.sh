@@ -41,6 +41,7 @@ for _ in $(seq "$ROUNDS"); do
     sx="$sx"$'\n'"$("$tch_bin" "$STEPS" libtorch | tail -n +2)"
     sx="$sx"$'\n'"$("$tch_bin" "$STEPS" libtorch-burn-ops | grep -v head-only | tail -n +2)"
   fi
+  # The thresholds of crates/sigmax-nn/src/allocator.rs (MMAP_THRESHOLD, TRIM_THRESHOLD).
   pt="$pt"$'\n'"$(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456 "$py" bench/nn_speed.py "$STEPS" | tail -n +2)"
   pt_default="$pt_default"$'\n'"$("$py" bench/nn_speed.py "$STEPS" | tail -n +2)"
 done

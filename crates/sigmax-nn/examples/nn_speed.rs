@@ -68,19 +68,18 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(30);
     sigmax_nn::allocator::reuse_freed_memory();
-    let (backend, label) = match std::env::args().nth(2).as_deref() {
-        Some("libtorch-burn-ops") => {
-            sigmax_nn::ops::use_burn_ops_only(true);
-            (Backend::LibTorch, "libtorch-burn-ops".to_string())
-        }
-        Some(name) => {
-            let backend: Backend = name.parse().unwrap_or_else(|e| panic!("{e}"));
-            (backend, backend.to_string())
-        }
-        None => (
-            Backend::default_for_build(),
-            Backend::default_for_build().to_string(),
-        ),
+    let arg = std::env::args().nth(2);
+    let burn_ops = arg.as_deref() == Some("libtorch-burn-ops");
+    let backend = match arg.as_deref() {
+        Some("libtorch-burn-ops") => Backend::LibTorch,
+        Some(name) => name.parse().unwrap_or_else(|e| panic!("{e}")),
+        None => Backend::default_for_build(),
+    };
+    sigmax_nn::ops::use_burn_ops_only(burn_ops);
+    let label = if burn_ops {
+        "libtorch-burn-ops".to_string()
+    } else {
+        backend.to_string()
     };
     let device: Device = sigmax_nn::device(backend, "cpu").unwrap_or_else(|e| panic!("{e}"));
     device.seed(1);

@@ -71,8 +71,8 @@ fn index_array(a: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<usize>> {
 
 /// A 1-D array of `T` read in place as `len` elements of `U` (same size and alignment):
 /// None unless it is C-contiguous and aligned. The matrix then holds a reference to the
-/// array, which keeps it alive after Python drops it; the caller must not write to it
-/// during a fit (the GIL is released), as with scikit-learn.
+/// array, which keeps it alive after Python drops it; the estimators make it read-only
+/// while a fit runs without the GIL (`_frozen` in `_linear.py`).
 fn borrow_in_place<T: numpy::Element + 'static, U>(
     a: &Bound<'_, PyArray1<T>>,
 ) -> Option<Storage<U>> {
@@ -115,8 +115,8 @@ fn refuse_negative<U: Copy>(
 /// The CSR matrix of SciPy's arrays (data, indices, indptr), with sorted indices and no
 /// duplicates. Read in place where the types fit: float32 `data`, int32 `indices` (as u32,
 /// for fewer than 2^31 columns) and int64 `indptr` (as usize on 64-bit machines); a negative
-/// entry, which reads as one ≥ 2^31 (2^63), is refused by name. Otherwise converted: float64 data to f32,
-/// int64 indices to u32, int32 row pointers to usize (n_rows + 1 entries).
+/// entry, which reads as one ≥ 2^31 (2^63), is refused by name. Otherwise converted: float64
+/// data to f32, int64 indices to u32, int32 row pointers to usize (n_rows + 1 entries).
 fn csr_from_parts(
     data: &Bound<'_, PyAny>,
     indices: &Bound<'_, PyAny>,

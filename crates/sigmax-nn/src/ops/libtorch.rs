@@ -48,7 +48,7 @@ fn on_libtorch(device: &burn::tensor::Device) -> bool {
     )
 }
 
-/// The geometry of `conv` where libtorch takes it as it is: symmetric padding, a bias.
+/// The geometry of `conv` where libtorch takes its padding as it is (symmetric).
 fn geometry(conv: &Conv2d) -> Option<ConvGeometry> {
     let padding = match conv.padding {
         PaddingConfig2d::Valid => [0, 0],
@@ -57,7 +57,6 @@ fn geometry(conv: &Conv2d) -> Option<ConvGeometry> {
         }
         _ => return None,
     };
-    conv.bias.as_ref()?;
     Some(ConvGeometry {
         stride: conv.stride.map(|s| s as i64),
         padding,
@@ -67,7 +66,7 @@ fn geometry(conv: &Conv2d) -> Option<ConvGeometry> {
 }
 
 /// `conv.forward(x)` by libtorch, or None where `x` is not on LibTorch or libtorch cannot
-/// take the convolution as it is.
+/// take the convolution as it is (asymmetric padding, no bias).
 pub(super) fn conv2d(conv: &Conv2d, x: &Tensor<4>) -> Option<Tensor<4>> {
     if !on_libtorch(&x.device()) {
         return None;
