@@ -153,7 +153,7 @@ impl ClassWeight {
             ClassWeight::None => Ok(vec![1.0; k]),
             ClassWeight::Balanced => {
                 let n = data.n_rows();
-                let blocks = crate::sum::RowBlocks::new(crate::sum::global_rows(reducer, n), k);
+                let blocks = crate::sum::global_rows(reducer, n).1;
                 let per_class = crate::sum::par_row_reduce(n, blocks, k, |rows, acc| {
                     rows.for_each(|i| acc[data.y[i] as usize] += data.weight(i));
                 });

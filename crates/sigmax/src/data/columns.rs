@@ -9,7 +9,7 @@
 //! of threads.
 
 use super::{CsrMatrix, Features};
-use crate::sum::{BlockEdges, BlockedSum, ColumnOut, Edge, RowBlocks};
+use crate::sum::{BlockEdges, BlockedSum, ColumnOut};
 use rayon::prelude::*;
 
 /// Columns handed to one task: small enough to balance, large enough to amortize.
@@ -18,7 +18,6 @@ const COLUMNS_PER_TASK: usize = 512;
 /// Column `j` holds rows `rows[indptr[j]..indptr[j+1]]` (increasing) and their values.
 #[derive(Debug, Clone)]
 pub struct Columns {
-    n_rows: usize,
     indptr: Vec<usize>,
     rows: Vec<u32>,
     values: Vec<f32>,
@@ -51,7 +50,6 @@ impl Columns {
             }
         }
         Some(Columns {
-            n_rows: n,
             indptr,
             rows,
             values,
@@ -77,50 +75,37 @@ impl Columns {
     pub fn tmatvec_by(
         &self,
         c: &[f64],
-        blocks: RowBlocks,
+        block_rows: usize,
         out: ColumnOut,
         f: impl Fn(f32) -> f64 + Sync,
     ) {
         assert_eq!(out.len(), self.n_cols());
         match out {
-            ColumnOut::Values(v) => self.tmatvec_into(c, blocks, v, |s| s.value(), f),
-            ColumnOut::Exact(v) => self.tmatvec_into(c, blocks, v, |s| s.exact(), f),
+            ColumnOut::Values(v) => self.tmatvec_into(c, block_rows, v, |s| s.value(), f),
+            ColumnOut::Exact(v) => self.tmatvec_into(c, block_rows, v, |s| s.exact(), f),
         }
     }
 
     fn tmatvec_into<T: Send>(
         &self,
         c: &[f64],
-        blocks: RowBlocks,
+        block_rows: usize,
         out: &mut [T],
         total: impl Fn(&BlockedSum) -> T + Sync,
         f: impl Fn(f32) -> f64 + Sync,
     ) {
-        let one_block = self.n_rows <= blocks.block;
         out.par_chunks_mut(COLUMNS_PER_TASK)
             .enumerate()
             .for_each(|(t, block)| {
                 let first = t * COLUMNS_PER_TASK;
                 for (o, j) in block.iter_mut().zip(first..) {
                     let r = self.indptr[j]..self.indptr[j + 1];
-                    if one_block {
-                        // The common case, kept lean: chunk sums added in order.
-                        let (mut chunk, mut sum, mut end) = (0.0, 0.0, 0);
-                        for (&i, &v) in self.rows[r.clone()].iter().zip(&self.values[r]) {
-                            if i as usize >= end {
-                                sum += chunk;
-                                chunk = 0.0;
-                                end = (i as usize / blocks.chunk + 1) * blocks.chunk;
-                            }
-                            chunk += c[i as usize] * f(v);
-                        }
-                        *o = total(&BlockedSum::of_one_block(sum + chunk));
-                        continue;
-                    }
-                    let (mut s, mut edges) = (BlockedSum::default(), BlockEdges::new(blocks));
+                    let (mut s, mut edges) = (BlockedSum::default(), BlockEdges::new(block_rows));
                     for (&i, &v) in self.rows[r.clone()].iter().zip(&self.values[r]) {
-                        s.at(edges.at(i as usize));
-                        s.chunk += c[i as usize] * f(v);
+                        if edges.crosses(i as usize) {
+                            s.end_block();
+                        }
+                        s.block += c[i as usize] * f(v);
                     }
                     s.end_block();
                     *o = total(&s);
@@ -135,14 +120,14 @@ impl Columns {
         &self,
         c: &[f64],
         k: usize,
-        blocks: RowBlocks,
+        block_rows: usize,
         out: ColumnOut,
         f: impl Fn(f32) -> f64 + Sync,
     ) {
         assert_eq!(out.len(), k * self.n_cols());
         match out {
-            ColumnOut::Values(v) => self.tmatmul_into(c, k, blocks, v, |s| s.value(), f),
-            ColumnOut::Exact(v) => self.tmatmul_into(c, k, blocks, v, |s| s.exact(), f),
+            ColumnOut::Values(v) => self.tmatmul_into(c, k, block_rows, v, |s| s.value(), f),
+            ColumnOut::Exact(v) => self.tmatmul_into(c, k, block_rows, v, |s| s.exact(), f),
         }
     }
 
@@ -150,63 +135,38 @@ impl Columns {
         &self,
         c: &[f64],
         k: usize,
-        blocks: RowBlocks,
+        block_rows: usize,
         out: &mut [T],
         total: impl Fn(&BlockedSum) -> T + Sync,
         f: impl Fn(f32) -> f64 + Sync,
     ) {
         let d = self.n_cols();
         // Each task owns the same column block of all K class rows of `out`.
-        let mut tasks: Vec<Vec<&mut [T]>> = (0..d.div_ceil(COLUMNS_PER_TASK).max(1))
+        let mut blocks: Vec<Vec<&mut [T]>> = (0..d.div_ceil(COLUMNS_PER_TASK).max(1))
             .map(|_| Vec::with_capacity(k))
             .collect();
         for class_row in out.chunks_mut(d.max(1)) {
             for (b, piece) in class_row.chunks_mut(COLUMNS_PER_TASK).enumerate() {
-                tasks[b].push(piece);
+                blocks[b].push(piece);
             }
         }
-        let one_block = self.n_rows <= blocks.block;
-        tasks.into_par_iter().enumerate().for_each_init(
-            || (vec![BlockedSum::default(); k], vec![0.0; 2 * k]),
-            |(acc, lean), (t, mut pieces)| {
+        blocks.into_par_iter().enumerate().for_each_init(
+            || vec![BlockedSum::default(); k],
+            |acc, (t, mut pieces)| {
                 let first = t * COLUMNS_PER_TASK;
                 let width = pieces.first().map_or(0, |p| p.len());
                 for (l, col) in (first..first + width).enumerate() {
-                    if one_block {
-                        // The common case, kept lean: chunk sums added in order.
-                        let (chunk, sum) = lean.split_at_mut(k);
-                        chunk.fill(0.0);
-                        sum.fill(0.0);
-                        let mut end = 0;
-                        let r = self.indptr[col]..self.indptr[col + 1];
-                        for (&i, &v) in self.rows[r.clone()].iter().zip(&self.values[r]) {
-                            if i as usize >= end {
-                                sum.iter_mut().zip(chunk.iter_mut()).for_each(|(s, c)| {
-                                    *s += *c;
-                                    *c = 0.0;
-                                });
-                                end = (i as usize / blocks.chunk + 1) * blocks.chunk;
-                            }
-                            let (ci, fv) = (&c[i as usize * k..(i as usize + 1) * k], f(v));
-                            chunk.iter_mut().zip(ci).for_each(|(a, &cj)| *a += cj * fv);
-                        }
-                        for ((piece, s), c) in pieces.iter_mut().zip(sum.iter()).zip(chunk.iter()) {
-                            piece[l] = total(&BlockedSum::of_one_block(s + c));
-                        }
-                        continue;
-                    }
                     acc.iter_mut().for_each(|a| *a = BlockedSum::default());
-                    let mut edges = BlockEdges::new(blocks);
+                    let mut edges = BlockEdges::new(block_rows);
                     let r = self.indptr[col]..self.indptr[col + 1];
                     for (&i, &v) in self.rows[r.clone()].iter().zip(&self.values[r]) {
-                        let edge = edges.at(i as usize);
-                        if edge != Edge::None {
-                            acc.iter_mut().for_each(|a| a.at(edge));
+                        if edges.crosses(i as usize) {
+                            acc.iter_mut().for_each(BlockedSum::end_block);
                         }
                         let (ci, fv) = (&c[i as usize * k..(i as usize + 1) * k], f(v));
                         acc.iter_mut()
                             .zip(ci)
-                            .for_each(|(a, &cj)| a.chunk += cj * fv);
+                            .for_each(|(a, &cj)| a.block += cj * fv);
                     }
                     for (piece, a) in pieces.iter_mut().zip(acc.iter_mut()) {
                         a.end_block();
@@ -256,9 +216,6 @@ pub fn columns_pay(nnz: usize, k: usize, params: usize) -> bool {
 mod tests {
     use super::*;
 
-    /// Blocks and chunks small enough for these few rows to cross them.
-    const SMALL: RowBlocks = RowBlocks { block: 4, chunk: 2 };
-
     fn matrix() -> CsrMatrix {
         // 5 × 7 with an empty row and an empty column (column 4).
         CsrMatrix::new(
@@ -277,21 +234,19 @@ mod tests {
         let x = Features::Sparse(m);
         let c = [0.5, -1.0, 2.0, 0.75, -3.0];
         let (mut over_rows, mut over_cols) = (vec![0.0; 7], vec![0.0; 7]);
-        // Blocks of 4 rows in chunks of 2, summed exactly across, alike both ways.
-        x.tmatvec(&c, SMALL, &mut over_rows);
-        cols.tmatvec_by(&c, SMALL, ColumnOut::Values(&mut over_cols), |v| v as f64);
+        // Blocks of 2 rows: three blocks, summed exactly across, alike both ways.
+        x.tmatvec(&c, 2, &mut over_rows);
+        cols.tmatvec_by(&c, 2, ColumnOut::Values(&mut over_cols), |v| v as f64);
         assert_eq!(over_rows, over_cols);
         let mut exact = vec![crate::sum::Binned::ZERO; 7];
-        cols.tmatvec_by(&c, SMALL, ColumnOut::Exact(&mut exact), |v| v as f64);
+        cols.tmatvec_by(&c, 2, ColumnOut::Exact(&mut exact), |v| v as f64);
         let from_exact: Vec<f64> = exact.iter().map(|b| b.value()).collect();
         assert_eq!(from_exact, over_cols);
         // K = 3 coefficients per row, class-major output.
         let k = 3;
         let ck: Vec<f64> = (0..5 * k).map(|t| (t as f64 - 6.0) / 4.0).collect();
         let mut out = vec![f64::NAN; k * 7];
-        cols.tmatmul_by(&ck, k, SMALL, ColumnOut::Values(&mut out), |v| {
-            (v * v) as f64
-        });
+        cols.tmatmul_by(&ck, k, 5, ColumnOut::Values(&mut out), |v| (v * v) as f64);
         for j in 0..k {
             let cj: Vec<f64> = (0..5).map(|i| ck[i * k + j]).collect();
             let mut want = [0.0; 7];
@@ -337,12 +292,12 @@ mod tests {
             .map(|t| ((t * 37 % 11) as f64 - 5.0) / 3.0)
             .collect();
         let mut out = vec![0.0; k * d];
-        cols.tmatmul_by(&c, k, SMALL, ColumnOut::Values(&mut out), |v| v as f64);
+        cols.tmatmul_by(&c, k, 16, ColumnOut::Values(&mut out), |v| v as f64);
         let x = Features::Sparse(m);
         for j in 0..k {
             let cj: Vec<f64> = (0..n).map(|i| c[i * k + j]).collect();
             let mut want = vec![0.0; d];
-            x.tmatvec(&cj, SMALL, &mut want);
+            x.tmatvec(&cj, 16, &mut want);
             // Blocks of 16 rows summed exactly: the bits of the pass over rows.
             assert_eq!(&out[j * d..(j + 1) * d], &want[..]);
         }

@@ -439,10 +439,10 @@ impl Features {
             .for_each(|(i, o)| *o = self.row(i).dot(w));
     }
 
-    /// out = Σ_i v\[i\]·x_i (that is Xᵀv), summed in `blocks`
+    /// out = Σ_i v\[i\]·x_i (that is Xᵀv), summed in blocks of `block_rows` rows
     /// ([`crate::sum`]).
-    pub fn tmatvec(&self, v: &[f64], blocks: crate::sum::RowBlocks, out: &mut [f64]) {
-        let acc = crate::sum::par_row_reduce(self.n_rows(), blocks, out.len(), |rows, acc| {
+    pub fn tmatvec(&self, v: &[f64], block_rows: usize, out: &mut [f64]) {
+        let acc = crate::sum::par_row_reduce(self.n_rows(), block_rows, out.len(), |rows, acc| {
             for i in rows {
                 if v[i] != 0.0 {
                     self.row(i).axpy(v[i], acc);
@@ -474,9 +474,8 @@ mod tests {
         assert_eq!(a, b);
         let v = [1.0, 1.0, 2.0];
         let (mut g, mut h) = (vec![0.0; 2], vec![0.0; 2]);
-        let blocks = crate::sum::RowBlocks { block: 2, chunk: 1 };
-        d.tmatvec(&v, blocks, &mut g);
-        s.tmatvec(&v, blocks, &mut h);
+        d.tmatvec(&v, 2, &mut g);
+        s.tmatvec(&v, 2, &mut h);
         assert_eq!(g, vec![7.0, 0.0]);
         assert_eq!(g, h);
         assert_eq!(Features::Dense(s.to_dense()), d);

@@ -116,7 +116,7 @@ impl Objective for BinaryObjective<'_> {
 
     fn value(&mut self, w: &[f64]) -> f64 {
         let (wd, b, loss) = (&w[..self.d], self.bias(w), self.loss);
-        let blocks = self.erm.row_blocks();
+        let blocks = self.erm.block_rows();
         let acc = par_row_reduce(self.t.len(), blocks, 1, |rows, acc| {
             for i in rows {
                 acc[0] += self.erm.weight(i) * loss.value(self.x.row(i).dot(wd) + b, self.t[i]);
@@ -137,7 +137,7 @@ impl Objective for BinaryObjective<'_> {
         let mut curvature = std::mem::take(&mut self.curvature);
         curvature.resize(self.t.len(), 0.0);
         let (x, t, erm) = (self.x, &self.t, &self.erm);
-        let blocks = erm.row_blocks();
+        let blocks = erm.block_rows();
         let mut acc = par_row_reduce_mut(&mut curvature, blocks, d + 2, |start, rows, acc| {
             let (acc_w, sums) = acc.split_at_mut(d);
             x.dot_then_axpy(start..start + rows.len(), wd, acc_w, |i, z| {
@@ -169,7 +169,7 @@ impl Objective for BinaryObjective<'_> {
         }
         let (d, vb) = (self.d, self.bias(v));
         let vd = &v[..d];
-        let blocks = self.erm.row_blocks();
+        let blocks = self.erm.block_rows();
         let acc = par_row_reduce(self.t.len(), blocks, d + 1, |rows, acc| {
             let (acc_w, sum) = acc.split_at_mut(d);
             self.x.dot_then_axpy(rows, vd, acc_w, |i, z| {
@@ -193,7 +193,7 @@ impl Objective for BinaryObjective<'_> {
             return true;
         }
         let d = self.d;
-        let blocks = self.erm.row_blocks();
+        let blocks = self.erm.block_rows();
         let acc = par_row_reduce(self.t.len(), blocks, d + 1, |rows, acc| {
             for i in rows {
                 let c = self.curvature[i];
@@ -262,7 +262,7 @@ impl FiniteSum for BinaryObjective<'_> {
 
     fn batch_value_grad(&self, w: &[f64], batch: &[usize], grad: &mut [f64]) -> f64 {
         let (d, b, dim) = (self.d, self.bias(w), self.dim());
-        let blocks = crate::sum::RowBlocks::new(batch.len(), dim + 1);
+        let blocks = crate::sum::block_rows(batch.len());
         let acc = par_row_reduce(batch.len(), blocks, dim + 1, |range, acc| {
             for &i in &batch[range] {
                 let row = self.x.row(i);

@@ -14,7 +14,7 @@
 
 use crate::error::{Error, Result};
 
-use crate::sum::{reduce, RowBlocks, Sums};
+use crate::sum::{reduce, Sums};
 pub use crate::sum::{LocalReducer, Reducer};
 
 static LOCAL: LocalReducer = LocalReducer;
@@ -65,8 +65,8 @@ pub struct Erm<'a> {
     /// Rows here, and their weight (for mini-batch estimates, which are local).
     n_local: usize,
     local_total: f64,
-    /// How every pass cuts the rows (from the number of rows over every participant).
-    row_blocks: RowBlocks,
+    /// Rows per block of every pass (from the number of rows over every participant).
+    block_rows: usize,
     /// S = Σ s_i over every participant's rows.
     total: f64,
     l2: f64,
@@ -86,7 +86,7 @@ impl<'a> Erm<'a> {
             reducer: &LOCAL,
             n_local: n_rows,
             local_total: n_rows as f64,
-            row_blocks: RowBlocks::new(n_rows, dim),
+            block_rows: crate::sum::block_rows(n_rows),
             total: n_rows as f64,
             l2: lambda,
             l1: 0.0,
@@ -114,7 +114,7 @@ impl<'a> Erm<'a> {
     /// Sums every pass (and S) through `reducer`.
     pub fn set_reducer(&mut self, reducer: &'a dyn Reducer) -> Result<()> {
         self.reducer = reducer;
-        self.row_blocks = RowBlocks::new(crate::sum::global_rows(reducer, self.n_local), self.dim);
+        self.block_rows = crate::sum::global_rows(reducer, self.n_local).1;
         self.total = self.global_total(self.weights)?;
         Ok(())
     }
@@ -188,9 +188,9 @@ impl<'a> Erm<'a> {
         }
     }
 
-    /// How a pass cuts the rows into blocks and chunks (see [`crate::sum`]).
-    pub fn row_blocks(&self) -> RowBlocks {
-        self.row_blocks
+    /// Rows per block of a pass (see [`crate::sum`]).
+    pub fn block_rows(&self) -> usize {
+        self.block_rows
     }
 
     /// Whether passes hand over exact sums (the rows are spread over processes).

@@ -160,7 +160,7 @@ impl<'a> SoftmaxObjective<'a> {
     fn pass(&self, w: &[f64], rows: &[usize], want_grad: bool) -> (f64, Vec<f64>) {
         let k = self.k;
         let width = if want_grad { self.dim() } else { 0 };
-        let blocks = crate::sum::RowBlocks::new(rows.len(), width + 1);
+        let blocks = crate::sum::block_rows(rows.len());
         let acc = par_row_reduce(rows.len(), blocks, width + 1, |range, acc| {
             let mut s = vec![0.0; k];
             let mut p = vec![0.0; k];
@@ -214,7 +214,7 @@ impl Objective for SoftmaxObjective<'_> {
             return self.value_over_columns(w);
         }
         let n = self.y.len();
-        let acc = par_row_reduce(n, self.erm.row_blocks(), 1, |range, acc| {
+        let acc = par_row_reduce(n, self.erm.block_rows(), 1, |range, acc| {
             let mut p = vec![0.0; self.k];
             let mut loss = 0.0;
             self.scores_then_outer(w, range, &mut [], false, |i, s| {
@@ -236,7 +236,7 @@ impl Objective for SoftmaxObjective<'_> {
         let mut probs = std::mem::take(&mut self.probs);
         probs.resize(n * k, 0.0);
         let mut rows: Vec<&mut [f64]> = probs.chunks_mut(k).collect();
-        let blocks = self.erm.row_blocks();
+        let blocks = self.erm.block_rows();
         let mut acc = par_row_reduce_mut(&mut rows, blocks, width + 1, |start, rows, acc| {
             let (grad, loss) = acc.split_at_mut(width);
             self.scores_then_outer(w, start..start + rows.len(), grad, true, |i, s| {
@@ -266,7 +266,7 @@ impl Objective for SoftmaxObjective<'_> {
             return true;
         }
         let (n, k) = (self.y.len(), self.k);
-        let acc = par_row_reduce(n, self.erm.row_blocks(), self.dim(), |range, acc| {
+        let acc = par_row_reduce(n, self.erm.block_rows(), self.dim(), |range, acc| {
             // u = V x_i + v_b, then s_i [diag(p_i) − p_i p_iᵀ] u.
             self.scores_then_outer(v, range, acc, true, |i, u| {
                 let p = &self.probs[i * k..(i + 1) * k];
@@ -293,7 +293,7 @@ impl Objective for SoftmaxObjective<'_> {
             return true;
         }
         let (n, k, d) = (self.y.len(), self.k, self.d);
-        let acc = par_row_reduce(n, self.erm.row_blocks(), self.dim(), |range, acc| {
+        let acc = par_row_reduce(n, self.erm.block_rows(), self.dim(), |range, acc| {
             let mut sq: Vec<f32> = Vec::with_capacity(d);
             for i in range {
                 let p = &self.probs[i * k..(i + 1) * k];

@@ -398,7 +398,7 @@ fn primal(view: &BinaryView, w: &[f64]) -> f64 {
     let b = if view.intercept { w[w.len() - 1] } else { 0.0 };
     let acc = par_row_reduce(
         view.positive.len(),
-        view.erm.row_blocks(),
+        view.erm.block_rows(),
         1,
         |rows, acc| {
             for i in rows {

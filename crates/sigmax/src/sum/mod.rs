@@ -2,18 +2,15 @@
 //! on the number of processes, not on where the rows were split between them.
 //!
 //! Rows are summed in fixed blocks of [`block_rows`]`(n)` consecutive rows counted from
-//! the data set's first row, and each block in fixed chunks ([`RowBlocks`]): a chunk in
-//! row order, a block's chunks one after the other (in doubles, the fast part, as any
-//! pass would, the chunks on as many threads as there are); the blocks' sums are then
-//! added exactly ([`Binned`]), so their order and grouping do not matter. Several
-//! processes each hold whole blocks (`sigmax train --distributed` moves the rows at the
-//! edges of the shares so they do) and sum theirs exactly across processes
+//! the data set's first row: within a block in row order, in doubles (the fast part, as
+//! any pass would); the blocks' sums are then added exactly ([`Binned`]), so their order
+//! and grouping do not matter. One process runs its blocks on any number of threads;
+//! several processes each hold whole blocks (`sigmax train --distributed` moves the
+//! rows at the edges of the shares so they do) and sum theirs exactly across processes
 //! ([`Reducer`]). The result is the same bits as one process with one thread.
 //!
-//! The cost: one exact addition per block and per summed number (a few nanoseconds);
-//! blocks are at least 65,536 rows and at most [`MAX_BLOCKS`], so a data set of fewer
-//! rows is one block and pays nothing. (Blocks of 4,096 rows, tried first, made the
-//! real-text runs twice as slow: one exact addition per column and block.)
+//! The cost: one exact addition per block and per summed number (a few nanoseconds),
+//! which [`block_rows`] keeps to at most [`MAX_BLOCKS`] per pass.
 
 mod binned;
 
@@ -22,45 +19,17 @@ pub use binned::Binned;
 use rayon::prelude::*;
 use std::ops::Range;
 
-/// Blocks are a multiple of this many rows (the unit of distribution, and of exact
-/// addition).
-pub const MIN_BLOCK_ROWS: usize = 1 << 16;
-/// At most this many blocks per pass (for data sets over 64 × 65,536 rows): enough to
-/// spread the rows over 64 processes.
+/// Blocks are at least this many rows (a pass over fewer rows is one block, on one
+/// thread: too little work to split).
+pub const MIN_BLOCK_ROWS: usize = 4096;
+/// At most this many blocks per pass: enough to keep 64 threads or processes busy, few
+/// enough that the exact additions (one per block per number) stay small next to the
+/// pass.
 pub const MAX_BLOCKS: usize = 64;
-/// Chunks (the unit of work of one thread) are at least this many rows, and at most
-/// this many per block.
-const MIN_CHUNK_ROWS: usize = 4096;
-const MAX_CHUNKS: usize = 16;
 
 /// Rows per block for a data set of `n_rows` rows in all (over every process).
 pub fn block_rows(n_rows: usize) -> usize {
-    n_rows.div_ceil(MAX_BLOCKS).div_ceil(MIN_BLOCK_ROWS).max(1) * MIN_BLOCK_ROWS
-}
-
-/// How the rows of a pass are cut: blocks (summed exactly) of chunks (summed one after
-/// the other). A function of the number of rows in all and of the model's size only, so
-/// every process and every thread count cuts alike.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RowBlocks {
-    pub block: usize,
-    pub chunk: usize,
-}
-
-impl RowBlocks {
-    /// For `n_rows` rows in all and `dim` summed numbers per row pass.
-    pub fn new(n_rows: usize, dim: usize) -> RowBlocks {
-        // Chunks of a fixed 4,096 rows (16 per block of 65,536), whatever `dim`: the
-        // scalar sums of a pass over columns (tiny buffers) and of a pass over rows must
-        // be cut alike, and a cut by the model's size (as tried) left too few chunks for
-        // the threads there (real text: 1.5× slower).
-        let _ = dim;
-        let block = block_rows(n_rows);
-        RowBlocks {
-            block,
-            chunk: (block / MAX_CHUNKS).max(MIN_CHUNK_ROWS),
-        }
-    }
+    n_rows.div_ceil(MAX_BLOCKS).max(MIN_BLOCK_ROWS)
 }
 
 /// Sums partial results across the participants of one fit (processes, each holding
@@ -218,10 +187,10 @@ pub fn reduce_exact(reducer: &dyn Reducer, sums: &mut [Binned]) {
 pub fn row_sum(
     reducer: &dyn Reducer,
     n: usize,
-    blocks: RowBlocks,
+    block_rows: usize,
     f: impl Fn(usize) -> f64 + Sync,
 ) -> f64 {
-    let sums = par_row_reduce(n, blocks, 1, |rows, acc| {
+    let sums = par_row_reduce(n, block_rows, 1, |rows, acc| {
         acc[0] = rows.map(&f).fold(0.0, |s, x| s + x);
     });
     reduce(reducer, sums)[0]
@@ -229,85 +198,74 @@ pub fn row_sum(
 
 /// Σ s_i over every participant's rows (the number of rows without weights).
 pub fn total_weight(reducer: &dyn Reducer, n_local: usize, weights: Option<&[f64]>) -> f64 {
-    let n = global_rows(reducer, n_local);
+    let (n, blocks) = global_rows(reducer, n_local);
     match weights {
-        Some(s) => row_sum(reducer, n_local, RowBlocks::new(n, 1), |i| s[i]),
+        Some(s) => row_sum(reducer, n_local, blocks, |i| s[i]),
         None => n as f64,
     }
 }
 
-/// The number of rows over every participant.
-pub fn global_rows(reducer: &dyn Reducer, n_local: usize) -> usize {
+/// The number of rows over every participant and the block size of a pass over them.
+pub fn global_rows(reducer: &dyn Reducer, n_local: usize) -> (usize, usize) {
     let mut n = [n_local as f64];
     reducer.sum(&mut n);
-    n[0] as usize
+    let n = n[0] as usize;
+    (n, block_rows(n))
 }
 
-/// Lets `f` sum each chunk of rows of `0..n` into a zeroed buffer of length `dim`, on as
-/// many threads as there are, adds a block's chunks in order and the blocks exactly (see
-/// the module documentation).
-pub fn par_row_reduce<F>(n: usize, blocks: RowBlocks, dim: usize, f: F) -> Sums
+/// Lets `f` sum each block of `block_rows` rows of `0..n` into a zeroed buffer of length
+/// `dim`, on as many threads as there are, and adds the blocks exactly (see the module
+/// documentation).
+pub fn par_row_reduce<F>(n: usize, block_rows: usize, dim: usize, f: F) -> Sums
 where
     F: Fn(Range<usize>, &mut [f64]) + Sync,
 {
     let mut unit = vec![(); n];
-    par_row_reduce_mut(&mut unit, blocks, dim, |start, rows, acc| {
+    par_row_reduce_mut(&mut unit, block_rows, dim, |start, rows, acc| {
         f(start..start + rows.len(), acc)
     })
 }
 
-/// [`par_row_reduce`] that also hands each chunk its part of a per-row output slice
+/// [`par_row_reduce`] that also hands each block its part of a per-row output slice
 /// (`per_row.len()` is the number of rows), for passes that both reduce and store.
-pub fn par_row_reduce_mut<T, F>(per_row: &mut [T], blocks: RowBlocks, dim: usize, f: F) -> Sums
+pub fn par_row_reduce_mut<T, F>(per_row: &mut [T], block_rows: usize, dim: usize, f: F) -> Sums
 where
     T: Send,
     F: Fn(usize, &mut [T], &mut [f64]) + Sync,
 {
-    let RowBlocks { block, chunk } = blocks;
-    let per_block = block / chunk;
-    // Blocks computed together: up to MAX_CHUNKS chunks' buffers at a time.
-    let wave = (MAX_CHUNKS / per_block).max(1) * block;
-    let one_block = per_row.len() <= block;
-    let mut exact = (!one_block).then(|| vec![Binned::ZERO; dim]);
-    let mut plain = Vec::new();
-    for (w, rows) in per_row.chunks_mut(wave).enumerate() {
-        let parts: Vec<Vec<f64>> = rows
-            .par_chunks_mut(chunk)
-            .enumerate()
-            .map(|(c, rows)| {
-                let mut acc = vec![0.0; dim];
-                f(w * wave + c * chunk, rows, &mut acc);
-                acc
-            })
-            .collect();
-        for block_parts in parts.chunks(per_block) {
-            let mut parts = block_parts.iter();
-            let mut total = parts.next().cloned().unwrap_or_else(|| vec![0.0; dim]);
-            for p in parts {
-                total.iter_mut().zip(p).for_each(|(t, x)| *t += x);
-            }
-            match &mut exact {
-                Some(e) => e.iter_mut().zip(&total).for_each(|(s, &x)| s.add(x)),
-                None => plain = total,
-            }
-        }
+    let size = block_rows.max(1);
+    if per_row.len() <= size {
+        let mut acc = vec![0.0; dim];
+        f(0, per_row, &mut acc);
+        return Sums::Plain(acc);
     }
-    match exact {
-        Some(e) => Sums::Exact(e),
-        None if plain.is_empty() => Sums::Plain(vec![0.0; dim]),
-        None => Sums::Plain(plain),
-    }
+    let exact = per_row
+        .par_chunks_mut(size)
+        .enumerate()
+        .fold(
+            || (vec![Binned::ZERO; dim], vec![0.0; dim]),
+            |(mut sums, mut buf), (b, rows)| {
+                buf.iter_mut().for_each(|x| *x = 0.0);
+                f(b * size, rows, &mut buf);
+                sums.iter_mut().zip(&buf).for_each(|(s, &x)| s.add(x));
+                (sums, buf)
+            },
+        )
+        .map(|(sums, _)| sums)
+        .reduce_with(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(x, y)| x.merge(y));
+            a
+        });
+    Sums::Exact(exact.unwrap_or_else(|| vec![Binned::ZERO; dim]))
 }
 
 /// One number summed over rows that arrive in increasing order (a column of a sparse
-/// matrix), chunk by chunk and block by block as [`par_row_reduce`] sums them: a pass
-/// over columns gives the bits of the pass over rows.
+/// matrix), block by block as [`par_row_reduce`] sums them: a pass over columns gives
+/// the bits of the pass over rows.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BlockedSum {
-    /// The current chunk's sum.
-    pub chunk: f64,
-    /// The current block's sum of its finished chunks.
-    block: f64,
+    /// The current block's sum.
+    pub block: f64,
     /// The first block's sum, while it is the only one (a single block needs no exact
     /// addition: its exact sum is itself).
     first: f64,
@@ -316,28 +274,9 @@ pub struct BlockedSum {
 }
 
 impl BlockedSum {
-    /// The sum of one block whose chunks' sums were added already.
-    #[inline]
-    pub fn of_one_block(sum: f64) -> BlockedSum {
-        let mut s = BlockedSum {
-            block: sum,
-            ..BlockedSum::default()
-        };
-        s.end_block();
-        s
-    }
-
-    /// Closes the current chunk.
-    #[inline]
-    pub fn end_chunk(&mut self) {
-        self.block += self.chunk;
-        self.chunk = 0.0;
-    }
-
-    /// Closes the current chunk and block.
+    /// Closes the current block.
     #[inline]
     pub fn end_block(&mut self) {
-        self.end_chunk();
         if self.block == 0.0 {
             return;
         }
@@ -351,16 +290,6 @@ impl BlockedSum {
         }
         self.blocks += 1;
         self.block = 0.0;
-    }
-
-    /// Ends whatever `edge` says ended.
-    #[inline]
-    pub fn at(&mut self, edge: Edge) {
-        match edge {
-            Edge::None => {}
-            Edge::Chunk => self.end_chunk(),
-            Edge::Block => self.end_block(),
-        }
     }
 
     /// The total (after the last [`BlockedSum::end_block`]).
@@ -381,44 +310,29 @@ impl BlockedSum {
     }
 }
 
-/// What a row, in increasing order, starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Edge {
-    None,
-    Chunk,
-    Block,
-}
-
-/// Tells a pass over increasing row numbers where chunks and blocks end.
+/// Tells a pass over increasing row numbers where blocks end.
 #[derive(Debug, Clone, Copy)]
 pub struct BlockEdges {
-    blocks: RowBlocks,
-    chunk_end: usize,
-    block_end: usize,
+    size: usize,
+    end: usize,
 }
 
 impl BlockEdges {
-    pub fn new(blocks: RowBlocks) -> Self {
+    pub fn new(block_rows: usize) -> Self {
         BlockEdges {
-            blocks,
-            chunk_end: 0,
-            block_end: 0,
+            size: block_rows.max(1),
+            end: 0,
         }
     }
 
-    /// Whether `row` starts a new chunk or block (the first row seen starts a block).
+    /// Whether `row` starts a new block (true for the first row seen).
     #[inline]
-    pub fn at(&mut self, row: usize) -> Edge {
-        if row < self.chunk_end {
-            return Edge::None;
+    pub fn crosses(&mut self, row: usize) -> bool {
+        if row < self.end {
+            return false;
         }
-        let RowBlocks { block, chunk } = self.blocks;
-        self.chunk_end = (row / chunk + 1) * chunk;
-        if row < self.block_end {
-            return Edge::Chunk;
-        }
-        self.block_end = (row / block + 1) * block;
-        Edge::Block
+        self.end = (row / self.size + 1) * self.size;
+        true
     }
 }
 
@@ -449,31 +363,20 @@ mod tests {
     fn blocks_grow_past_the_minimum_to_bound_their_number() {
         assert_eq!(block_rows(10), MIN_BLOCK_ROWS);
         assert_eq!(block_rows(MIN_BLOCK_ROWS * MAX_BLOCKS), MIN_BLOCK_ROWS);
-        assert_eq!(
-            block_rows(MIN_BLOCK_ROWS * MAX_BLOCKS + 1),
-            2 * MIN_BLOCK_ROWS
-        );
-        assert!(100_000_001usize.div_ceil(block_rows(100_000_001)) <= MAX_BLOCKS);
-        // Chunks: 16 per block.
-        assert_eq!(RowBlocks::new(270, 14).chunk, 4096);
-        assert_eq!(RowBlocks::new(500_000, 177_000).chunk, 4096);
-        assert_eq!(RowBlocks::new(10_000_000, 10).chunk, 12_288);
+        assert_eq!(block_rows(1_000_000), 15_625);
+        assert!(1_000_001usize.div_ceil(block_rows(1_000_001)) <= MAX_BLOCKS);
     }
 
     #[test]
     fn any_thread_count_gives_the_same_bits() {
         let v = values(50_000);
-        let blocks = RowBlocks {
-            block: 8000,
-            chunk: 1000,
-        };
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap();
             pool.install(|| {
-                par_row_reduce(v.len(), blocks, 2, |rows, acc| {
+                par_row_reduce(v.len(), 1000, 2, |rows, acc| {
                     for i in rows {
                         acc[0] += v[i];
                         acc[1] += v[i] * v[i];
@@ -491,14 +394,10 @@ mod tests {
     /// their blocks, merged, are what one participant holding every row finds.
     #[test]
     fn any_split_at_block_edges_gives_the_bits_of_one_participant() {
-        let v = values(10_000);
-        let blocks = RowBlocks {
-            block: 512,
-            chunk: 128,
-        };
+        let (v, size) = (values(10_000), 512);
         let sum_of = |rows: Range<usize>| {
             let part = &v[rows];
-            par_row_reduce(part.len(), blocks, 1, |r, acc| {
+            par_row_reduce(part.len(), size, 1, |r, acc| {
                 r.for_each(|i| acc[0] += part[i]);
             })
         };
@@ -521,21 +420,18 @@ mod tests {
 
     #[test]
     fn a_column_summed_block_by_block_equals_the_rows_pass() {
-        let v = values(3000);
-        let blocks = RowBlocks {
-            block: 700,
-            chunk: 175,
-        };
-        // Rows 600..800 absent: a chunk with no entry, and a block that starts late.
-        let present = |i: &usize| i % 3 != 1 && !(600..800).contains(i);
-        let by_rows = par_row_reduce(3000, blocks, 1, |r, acc| {
-            r.filter(present).for_each(|i| acc[0] += v[i]);
+        let (v, size) = (values(3000), 700);
+        let rows: Vec<usize> = (0..3000).filter(|i| i % 3 != 1).collect();
+        let by_rows = par_row_reduce(3000, size, 1, |r, acc| {
+            r.filter(|i| i % 3 != 1).for_each(|i| acc[0] += v[i]);
         })
         .local_value();
-        let (mut s, mut edges) = (BlockedSum::default(), BlockEdges::new(blocks));
-        for i in (0..3000).filter(present) {
-            s.at(edges.at(i));
-            s.chunk += v[i];
+        let (mut s, mut edges) = (BlockedSum::default(), BlockEdges::new(size));
+        for &i in &rows {
+            if edges.crosses(i) {
+                s.end_block();
+            }
+            s.block += v[i];
         }
         s.end_block();
         assert_eq!(s.value().to_bits(), by_rows.to_bits());

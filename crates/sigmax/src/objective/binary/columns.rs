@@ -26,7 +26,7 @@ impl BinaryObjective<'_> {
         let mut rows: Vec<(&mut f64, &mut f64)> =
             curvature.iter_mut().zip(coef.iter_mut()).collect();
         // [Σ_i s_i ℓ'(z_i) (the intercept's gradient sum), Σ_i s_i ℓ(z_i)]
-        let blocks = erm.row_blocks();
+        let blocks = erm.block_rows();
         let mut small = par_row_reduce_mut(&mut rows, blocks, 2, |start, rows, acc| {
             for (r, (curv, c)) in rows.iter_mut().enumerate() {
                 let i = start + r;
@@ -58,7 +58,7 @@ impl BinaryObjective<'_> {
         let vd = &v[..d];
         let mut coef = lock(&self.coef);
         coef.resize(self.t.len(), 0.0);
-        let blocks = self.erm.row_blocks();
+        let blocks = self.erm.block_rows();
         let sum = par_row_reduce_mut(&mut coef, blocks, 1, |start, rows, acc| {
             for (r, u) in rows.iter_mut().enumerate() {
                 let i = start + r;
@@ -76,7 +76,7 @@ impl BinaryObjective<'_> {
     }
 
     pub(super) fn hess_diag_over_columns(&self, cols: &Columns, out: &mut [f64]) {
-        let (d, blocks) = (self.d, self.erm.row_blocks());
+        let (d, blocks) = (self.d, self.erm.block_rows());
         let mut params = self.erm.pass_sums(self.erm.dim());
         let f = |x: f32| x as f64 * x as f64;
         cols.tmatvec_by(&self.curvature, blocks, params.columns_mut(0..d), f);

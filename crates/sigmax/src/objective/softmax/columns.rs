@@ -78,7 +78,7 @@ impl SoftmaxObjective<'_> {
         let mut scratch = lock(&self.scratch);
         transpose_into(&w[..k * d], k, d, &mut scratch.feature_major);
         let wt = &scratch.feature_major;
-        let acc = par_row_reduce(n, self.erm.row_blocks(), 1, |rows, acc| {
+        let acc = par_row_reduce(n, self.erm.block_rows(), 1, |rows, acc| {
             let (mut s, mut p) = (vec![0.0; 2 * k], vec![0.0; k]);
             for i in rows {
                 self.feature_major_scores(i, wt, w, &mut s);
@@ -103,7 +103,7 @@ impl SoftmaxObjective<'_> {
         let mut rows: Vec<(&mut [f64], &mut [f64])> =
             probs.chunks_mut(k).zip(coef.chunks_mut(k)).collect();
         // [Σ_i c_i (the intercepts' gradient sums), Σ_i s_i·loss_i]
-        let blocks = self.erm.row_blocks();
+        let blocks = self.erm.block_rows();
         let mut small = par_row_reduce_mut(&mut rows, blocks, k + 1, |start, rows, acc| {
             let mut s = vec![0.0; 2 * k];
             for (r, (p, c)) in rows.iter_mut().enumerate() {
@@ -142,7 +142,7 @@ impl SoftmaxObjective<'_> {
         let mut scratch = lock(&self.scratch);
         let (vt, coef) = scratch.prepare(&v[..k * d], k, d, n);
         let mut rows: Vec<&mut [f64]> = coef.chunks_mut(k).collect();
-        let blocks = self.erm.row_blocks();
+        let blocks = self.erm.block_rows();
         let bias_sums = par_row_reduce_mut(&mut rows, blocks, k, |start, rows, acc| {
             let mut scores = vec![0.0; 2 * k];
             for (r, u) in rows.iter_mut().enumerate() {
@@ -179,7 +179,7 @@ impl SoftmaxObjective<'_> {
             si * p * (1.0 - p)
         }));
         // Squared in single precision, as over rows (ample for a preconditioner).
-        let blocks = self.erm.row_blocks();
+        let blocks = self.erm.block_rows();
         let mut params = self.erm.pass_sums(self.erm.dim());
         let f = |x: f32| (x * x) as f64;
         cols.tmatmul_by(coef, k, blocks, params.columns_mut(0..k * d), f);
