@@ -152,12 +152,11 @@ impl ClassWeight {
         match self {
             ClassWeight::None => Ok(vec![1.0; k]),
             ClassWeight::Balanced => {
-                let n = data.n_rows();
-                let blocks = crate::sum::global_rows(reducer, n).1;
-                let per_class = crate::sum::par_row_reduce(n, blocks, k, |rows, acc| {
-                    rows.for_each(|i| acc[data.y[i] as usize] += data.weight(i));
-                });
-                let per_class = crate::sum::reduce(reducer, per_class);
+                let mut per_class = vec![0.0; k];
+                for i in 0..data.n_rows() {
+                    per_class[data.y[i] as usize] += data.weight(i);
+                }
+                reducer.sum(&mut per_class);
                 let total: f64 = per_class.iter().sum();
                 Ok(per_class
                     .iter()
@@ -457,23 +456,19 @@ pub fn linear_objective_over<'a>(
 ) -> Result<Box<dyn Objective + 'a>> {
     Ok(match kind {
         ModelKind::Softmax => {
-            // The reducer first: the weights' total is a total over every process.
-            let mut o = SoftmaxObjective::new(x, y, n_classes, strengths.l2, intercept)?
-                .with_reducer(reducer)?;
+            let mut o = SoftmaxObjective::new(x, y, n_classes, strengths.l2, intercept)?;
             if let Some(s) = weights {
                 o = o.with_sample_weights(s)?;
             }
-            Box::new(o.with_l1(strengths.l1)?)
+            Box::new(o.with_reducer(reducer)?.with_l1(strengths.l1)?)
         }
         _ => {
             let positive = y.iter().map(|&c| c == 1).collect();
-            // The reducer first: the weights' total is a total over every process.
-            let mut o = BinaryObjective::new(x, positive, loss, strengths.l2, intercept)?
-                .with_reducer(reducer)?;
+            let mut o = BinaryObjective::new(x, positive, loss, strengths.l2, intercept)?;
             if let Some(s) = weights {
                 o = o.with_sample_weights(s)?;
             }
-            Box::new(o.with_l1(strengths.l1)?)
+            Box::new(o.with_reducer(reducer)?.with_l1(strengths.l1)?)
         }
     })
 }
@@ -533,8 +528,9 @@ pub fn train_over(
             scaled.as_deref()
         }
     };
-    let total = crate::sum::total_weight(reducer, data.n_rows(), weights);
-    let strengths = opts.resolve_strengths(total);
+    let mut total = [weight_sum(weights, data.n_rows())];
+    reducer.sum(&mut total);
+    let strengths = opts.resolve_strengths(total[0]);
     let (d, k) = (data.n_features(), data.classes.len());
     let solver = opts.resolve_solver(kind);
     check_fit_memory(kind, d, k, solver)?;

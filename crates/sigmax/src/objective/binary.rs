@@ -12,10 +12,9 @@ mod columns;
 use super::erm::{Erm, ErmObjective, L1Penalty};
 use super::sampled_hessian::RowSample;
 use super::{BinaryView, FiniteSum, HessianSample, Objective};
-use crate::data::{columns_pay, ColumnPasses, Features};
+use crate::data::{columns_pay, par_row_reduce, par_row_reduce_mut, ColumnPasses, Features};
 use crate::error::{Error, Result};
 use crate::loss::BinaryLoss;
-use crate::sum::{par_row_reduce, par_row_reduce_mut, Sums};
 use std::sync::Mutex;
 
 pub struct BinaryObjective<'a> {
@@ -26,11 +25,8 @@ pub struct BinaryObjective<'a> {
     erm: Erm<'a>,
     intercept: bool,
     d: usize,
-    /// s_i ℓ''(z_i) at the last `value_grad` point.
+    /// s_i ℓ''(z_i) at the last `value_grad` point (empty when the loss has none).
     curvature: Vec<f64>,
-    /// Whether `curvature` holds the curvature (a smooth loss after a `value_grad`);
-    /// not its emptiness: a process's share of the rows may be empty.
-    has_curvature: bool,
     /// Whether the passes go over sparse data's column copy ([`columns_pay`]).
     column_passes: ColumnPasses<'a>,
     /// The per-row coefficients of a pass over columns, reused from pass to pass.
@@ -62,7 +58,6 @@ impl<'a> BinaryObjective<'a> {
             intercept,
             d,
             curvature: Vec::new(),
-            has_curvature: false,
             column_passes: ColumnPasses::new(x, columns_pay(x.nnz(), 1, d)),
             coef: Mutex::default(),
         })
@@ -116,13 +111,13 @@ impl Objective for BinaryObjective<'_> {
 
     fn value(&mut self, w: &[f64]) -> f64 {
         let (wd, b, loss) = (&w[..self.d], self.bias(w), self.loss);
-        let blocks = self.erm.block_rows();
-        let acc = par_row_reduce(self.t.len(), blocks, 1, |rows, acc| {
+        let mut acc = par_row_reduce(self.t.len(), 1, |rows, acc| {
             for i in rows {
                 acc[0] += self.erm.weight(i) * loss.value(self.x.row(i).dot(wd) + b, self.t[i]);
             }
         });
-        self.erm.value(self.erm.reduce(acc)[0], w)
+        self.erm.reduce(&mut acc);
+        self.erm.value(acc[0], w)
     }
 
     /// One fused pass over the data: z_i = x_i·w + b, the loss, s_i ℓ'(z_i)·x_i
@@ -137,8 +132,7 @@ impl Objective for BinaryObjective<'_> {
         let mut curvature = std::mem::take(&mut self.curvature);
         curvature.resize(self.t.len(), 0.0);
         let (x, t, erm) = (self.x, &self.t, &self.erm);
-        let blocks = erm.block_rows();
-        let mut acc = par_row_reduce_mut(&mut curvature, blocks, d + 2, |start, rows, acc| {
+        let mut acc = par_row_reduce_mut(&mut curvature, d + 2, |start, rows, acc| {
             let (acc_w, sums) = acc.split_at_mut(d);
             x.dot_then_axpy(start..start + rows.len(), wd, acc_w, |i, z| {
                 let (value, c, curvature) = loss.all(z + b, t[i]);
@@ -150,17 +144,16 @@ impl Objective for BinaryObjective<'_> {
             });
         });
         // [parameter sums (d, then Σ s_i ℓ' for the intercept), the loss]
-        let loss = acc.split_off(d + 1);
-        let (params, loss) = self.erm.reduce_pass(acc, loss);
-        self.erm.finish(&params, w, grad);
+        let (params, loss) = acc.split_at_mut(d + 1);
+        self.erm.reduce_pass(params, loss);
+        self.erm.finish(&acc, w, grad);
         self.curvature = if smooth { curvature } else { Vec::new() };
-        self.has_curvature = smooth;
-        self.erm.value(loss[0], w)
+        self.erm.value(acc[d + 1], w)
     }
 
     /// One fused pass: Σ_i s_i ℓ''(z_i)(x_i·v + v_b) x_i, then /S + λv.
     fn hess_vec(&self, v: &[f64], out: &mut [f64]) -> bool {
-        if !self.has_curvature {
+        if self.curvature.is_empty() {
             return false;
         }
         if let Some(cols) = self.column_passes.get() {
@@ -169,8 +162,7 @@ impl Objective for BinaryObjective<'_> {
         }
         let (d, vb) = (self.d, self.bias(v));
         let vd = &v[..d];
-        let blocks = self.erm.block_rows();
-        let acc = par_row_reduce(self.t.len(), blocks, d + 1, |rows, acc| {
+        let mut acc = par_row_reduce(self.t.len(), d + 1, |rows, acc| {
             let (acc_w, sum) = acc.split_at_mut(d);
             self.x.dot_then_axpy(rows, vd, acc_w, |i, z| {
                 let u = self.curvature[i] * (z + vb);
@@ -178,14 +170,14 @@ impl Objective for BinaryObjective<'_> {
                 u
             });
         });
-        let (acc, _) = self.erm.reduce_pass(acc, Sums::Plain(Vec::new()));
+        self.erm.reduce_pass(&mut acc, &mut []);
         self.erm.finish(&acc, v, out);
         true
     }
 
     /// (1/S) Σ_i s_i ℓ''(z_i) x_ij² + λ, and (1/S) Σ_i s_i ℓ''(z_i) for the intercept.
     fn hess_diag(&self, out: &mut [f64]) -> bool {
-        if !self.has_curvature {
+        if self.curvature.is_empty() {
             return false;
         }
         if let Some(cols) = self.column_passes.get() {
@@ -193,16 +185,14 @@ impl Objective for BinaryObjective<'_> {
             return true;
         }
         let d = self.d;
-        let blocks = self.erm.block_rows();
-        let acc = par_row_reduce(self.t.len(), blocks, d + 1, |rows, acc| {
+        let mut acc = par_row_reduce(self.t.len(), d + 1, |rows, acc| {
             for i in rows {
                 let c = self.curvature[i];
-                // c·(x²) as the pass over columns computes it, for the same bits.
-                self.x.row(i).for_each(|j, v| acc[j] += c * (v * v));
+                self.x.row(i).for_each(|j, v| acc[j] += c * v * v);
                 acc[d] += c;
             }
         });
-        let (acc, _) = self.erm.reduce_pass(acc, Sums::Plain(Vec::new()));
+        self.erm.reduce_pass(&mut acc, &mut []);
         self.erm.finish_diag(&acc, out);
         true
     }
@@ -218,7 +208,7 @@ impl Objective for BinaryObjective<'_> {
     /// (1/s) Σ s_i ℓ''(z_i) \[x_i,1\]\[x_i,1\]ᵀ·(n/S) + λI on s rows, over all parameters.
     fn sampled_hessian(&self, req: &HessianSample) -> Option<Vec<f64>> {
         let dim = self.dim();
-        if !self.has_curvature || dim * dim > req.max_entries {
+        if self.curvature.is_empty() || dim * dim > req.max_entries {
             return None;
         }
         let sample = RowSample::draw(self.x, self.intercept, req);
@@ -262,8 +252,7 @@ impl FiniteSum for BinaryObjective<'_> {
 
     fn batch_value_grad(&self, w: &[f64], batch: &[usize], grad: &mut [f64]) -> f64 {
         let (d, b, dim) = (self.d, self.bias(w), self.dim());
-        let blocks = crate::sum::block_rows(batch.len());
-        let acc = par_row_reduce(batch.len(), blocks, dim + 1, |range, acc| {
+        let acc = par_row_reduce(batch.len(), dim + 1, |range, acc| {
             for &i in &batch[range] {
                 let row = self.x.row(i);
                 let z = row.dot(&w[..d]) + b;
@@ -276,7 +265,6 @@ impl FiniteSum for BinaryObjective<'_> {
                 acc[dim] += s * self.loss.value(z, self.t[i]);
             }
         });
-        let acc = acc.local_values();
         self.erm.finish_batch(acc[dim], &acc, batch.len(), w, grad)
     }
 }

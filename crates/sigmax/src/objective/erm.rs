@@ -14,8 +14,21 @@
 
 use crate::error::{Error, Result};
 
-use crate::sum::{reduce, Sums};
-pub use crate::sum::{LocalReducer, Reducer};
+/// Sums partial results across the participants of one fit. Every pass over the data
+/// sends its accumulator through `sum` before normalization; the local reducer (one
+/// process holds all rows) leaves it as it is.
+pub trait Reducer: Sync {
+    /// Replaces `partial` with the element-wise sum of every participant's `partial`.
+    fn sum(&self, partial: &mut [f64]);
+}
+
+/// All rows are here: the sum is the partial sum.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalReducer;
+
+impl Reducer for LocalReducer {
+    fn sum(&self, _partial: &mut [f64]) {}
+}
 
 static LOCAL: LocalReducer = LocalReducer;
 
@@ -65,8 +78,6 @@ pub struct Erm<'a> {
     /// Rows here, and their weight (for mini-batch estimates, which are local).
     n_local: usize,
     local_total: f64,
-    /// Rows per block of every pass (from the number of rows over every participant).
-    block_rows: usize,
     /// S = Σ s_i over every participant's rows.
     total: f64,
     l2: f64,
@@ -86,36 +97,29 @@ impl<'a> Erm<'a> {
             reducer: &LOCAL,
             n_local: n_rows,
             local_total: n_rows as f64,
-            block_rows: crate::sum::block_rows(n_rows),
             total: n_rows as f64,
             l2: lambda,
             l1: 0.0,
             penalized,
             dim,
         };
-        // A process's share may be empty; the total over every process is checked when
-        // the reducer is set.
-        if n_rows > 0 {
-            erm.total = erm.global_total(None)?;
-        }
+        erm.total = erm.global_total()?;
         Ok(erm)
     }
 
-    /// Sample weights s_i, one per row: finite, ≥ 0, not all zero (over every process:
-    /// set the reducer first).
+    /// Sample weights s_i, one per row: finite, ≥ 0, not all zero.
     pub fn set_weights(&mut self, weights: &'a [f64]) -> Result<()> {
         check_sample_weights(weights, self.n_local)?;
-        let total = self.global_total(Some(weights))?;
-        self.local_total = weights.iter().sum();
-        (self.weights, self.total) = (Some(weights), total);
+        let local_total = weights.iter().sum();
+        let total = self.global_total_of(local_total)?;
+        (self.weights, self.local_total, self.total) = (Some(weights), local_total, total);
         Ok(())
     }
 
     /// Sums every pass (and S) through `reducer`.
     pub fn set_reducer(&mut self, reducer: &'a dyn Reducer) -> Result<()> {
         self.reducer = reducer;
-        self.block_rows = crate::sum::global_rows(reducer, self.n_local).1;
-        self.total = self.global_total(self.weights)?;
+        self.total = self.global_total()?;
         Ok(())
     }
 
@@ -141,18 +145,22 @@ impl<'a> Erm<'a> {
         self.set_l1(l1).map(|()| self)
     }
 
-    /// S over every participant's rows, summed block by block like every pass.
-    fn global_total(&self, weights: Option<&[f64]>) -> Result<f64> {
-        let t = crate::sum::total_weight(self.reducer, self.n_local, weights);
-        if !(t > 0.0 && t.is_finite()) {
+    fn global_total(&self) -> Result<f64> {
+        self.global_total_of(self.local_total)
+    }
+
+    fn global_total_of(&self, local_total: f64) -> Result<f64> {
+        let mut t = [local_total];
+        self.reducer.sum(&mut t);
+        if !(t[0] > 0.0 && t[0].is_finite()) {
             return Err(Error::InvalidParameter {
                 name: "sample_weight",
-                value: format!("total {t}"),
+                value: format!("total {}", t[0]),
                 expected:
                     "the weights must sum to a finite number > 0 (no rows, or all weights zero)",
             });
         }
-        Ok(t)
+        Ok(t[0])
     }
 
     /// s_i (1 without weights).
@@ -188,24 +196,9 @@ impl<'a> Erm<'a> {
         }
     }
 
-    /// Rows per block of a pass (see [`crate::sum`]).
-    pub fn block_rows(&self) -> usize {
-        self.block_rows
-    }
-
-    /// Whether passes hand over exact sums (the rows are spread over processes).
-    pub fn exact_passes(&self) -> bool {
-        !self.reducer.is_local()
-    }
-
-    /// `len` zero sums for a pass over columns to fill (exact when they travel).
-    pub fn pass_sums(&self, len: usize) -> Sums {
-        Sums::zeros(len, self.exact_passes())
-    }
-
-    /// The seam: the sums over this process's rows → the sums over all rows.
-    pub fn reduce(&self, partial: Sums) -> Vec<f64> {
-        reduce(self.reducer, partial)
+    /// The seam: the partial sums of this process's rows → the sums over all rows.
+    pub fn reduce(&self, partial: &mut [f64]) {
+        self.reducer.sum(partial);
     }
 
     /// λ₂/2‖w_pen‖².
@@ -218,16 +211,11 @@ impl<'a> Erm<'a> {
     /// parameter sums reduces through here, whether it summed over rows or over columns,
     /// so processes whose passes take different ways (their shares differ in density)
     /// still make the same collective calls with the same lengths.
-    pub fn reduce_pass(&self, mut params: Sums, scalars: Sums) -> (Vec<f64>, Vec<f64>) {
-        let rest = params.split_off(self.dim);
-        let mut params = self.reduce(params);
-        let scalars = if scalars.is_empty() {
-            Vec::new()
-        } else {
-            self.reduce(scalars)
-        };
-        params.extend(rest.local_values());
-        (params, scalars)
+    pub fn reduce_pass(&self, params: &mut [f64], scalars: &mut [f64]) {
+        self.reducer.sum(&mut params[..self.dim]);
+        if !scalars.is_empty() {
+            self.reducer.sum(scalars);
+        }
     }
 
     /// The smooth part of J from the reduced Σ s_i ℓ_i.
@@ -349,7 +337,6 @@ mod tests {
         fn sum(&self, partial: &mut [f64]) {
             partial.iter_mut().zip(&self.0).for_each(|(p, o)| *p += o);
         }
-        fn max_index(&self, _partial: &mut [i32]) {}
     }
 
     #[test]
@@ -379,8 +366,7 @@ mod tests {
         .contains("NaN"));
         assert!(e(Erm::new(2, 1, 1, 0.1).unwrap().with_weights(&[0.0, 0.0]))
             .contains("all weights zero"));
-        let empty = Erm::new(0, 1, 1, 0.1).expect("an empty share of rows");
-        assert!(e(empty.with_reducer(&LOCAL)).contains("no rows"));
+        assert!(e(Erm::new(0, 1, 1, 0.1)).contains("no rows"));
         assert!(e(Erm::new(2, 1, 1, 0.1).unwrap().with_l1(f64::INFINITY)).contains("l1"));
     }
 }

@@ -12,10 +12,12 @@ mod columns;
 
 use super::erm::{Erm, ErmObjective, L1Penalty};
 use super::{FiniteSum, Objective};
-use crate::data::{columns_pay, dense_axpy_group, dense_dot_group, ColumnPasses, Features, Row};
+use crate::data::{
+    columns_pay, dense_axpy_group, dense_dot_group, par_row_reduce, par_row_reduce_mut,
+    ColumnPasses, Features, Row,
+};
 use crate::error::{Error, Result};
 use crate::loss::softmax_into;
-use crate::sum::{par_row_reduce, par_row_reduce_mut, Sums};
 use std::sync::Mutex;
 
 pub struct SoftmaxObjective<'a> {
@@ -27,8 +29,6 @@ pub struct SoftmaxObjective<'a> {
     intercept: bool,
     /// Row-major n × K class probabilities at the last `value_grad` point.
     probs: Vec<f64>,
-    /// Whether `probs` is set (not its emptiness: a share of the rows may be empty).
-    has_probs: bool,
     /// Whether the passes go over sparse data's column copy ([`columns_pay`]).
     column_passes: ColumnPasses<'a>,
     scratch: Mutex<columns::Scratch>,
@@ -67,7 +67,6 @@ impl<'a> SoftmaxObjective<'a> {
             erm: Erm::new(y.len(), k * d, dim, lambda)?,
             intercept,
             probs: Vec::new(),
-            has_probs: false,
             column_passes: ColumnPasses::new(x, columns_pay(x.nnz(), k, k * d)),
             scratch: Mutex::default(),
         })
@@ -160,8 +159,7 @@ impl<'a> SoftmaxObjective<'a> {
     fn pass(&self, w: &[f64], rows: &[usize], want_grad: bool) -> (f64, Vec<f64>) {
         let k = self.k;
         let width = if want_grad { self.dim() } else { 0 };
-        let blocks = crate::sum::block_rows(rows.len());
-        let acc = par_row_reduce(rows.len(), blocks, width + 1, |range, acc| {
+        let acc = par_row_reduce(rows.len(), width + 1, |range, acc| {
             let mut s = vec![0.0; k];
             let mut p = vec![0.0; k];
             for &i in &rows[range] {
@@ -178,7 +176,6 @@ impl<'a> SoftmaxObjective<'a> {
                 }
             }
         });
-        let acc = acc.local_values();
         (acc[width], acc)
     }
 
@@ -214,7 +211,7 @@ impl Objective for SoftmaxObjective<'_> {
             return self.value_over_columns(w);
         }
         let n = self.y.len();
-        let acc = par_row_reduce(n, self.erm.block_rows(), 1, |range, acc| {
+        let mut acc = par_row_reduce(n, 1, |range, acc| {
             let mut p = vec![0.0; self.k];
             let mut loss = 0.0;
             self.scores_then_outer(w, range, &mut [], false, |i, s| {
@@ -223,7 +220,8 @@ impl Objective for SoftmaxObjective<'_> {
             });
             acc[0] = loss;
         });
-        self.erm.value(self.erm.reduce(acc)[0], w)
+        self.erm.reduce(&mut acc);
+        self.erm.value(acc[0], w)
     }
 
     /// One fused pass: scores, probabilities (kept for Hessian-vector products), loss and
@@ -236,8 +234,7 @@ impl Objective for SoftmaxObjective<'_> {
         let mut probs = std::mem::take(&mut self.probs);
         probs.resize(n * k, 0.0);
         let mut rows: Vec<&mut [f64]> = probs.chunks_mut(k).collect();
-        let blocks = self.erm.block_rows();
-        let mut acc = par_row_reduce_mut(&mut rows, blocks, width + 1, |start, rows, acc| {
+        let mut acc = par_row_reduce_mut(&mut rows, width + 1, |start, rows, acc| {
             let (grad, loss) = acc.split_at_mut(width);
             self.scores_then_outer(w, start..start + rows.len(), grad, true, |i, s| {
                 let p = &mut rows[i - start];
@@ -253,11 +250,10 @@ impl Objective for SoftmaxObjective<'_> {
         });
         drop(rows);
         self.probs = probs;
-        self.has_probs = true;
-        let loss = acc.split_off(width);
-        let (params, loss) = self.erm.reduce_pass(acc, loss);
-        self.erm.finish(&params, w, grad);
-        self.erm.value(loss[0], w)
+        let (params, loss) = acc.split_at_mut(width);
+        self.erm.reduce_pass(params, loss);
+        self.erm.finish(&acc, w, grad);
+        self.erm.value(acc[width], w)
     }
 
     fn hess_vec(&self, v: &[f64], out: &mut [f64]) -> bool {
@@ -266,7 +262,7 @@ impl Objective for SoftmaxObjective<'_> {
             return true;
         }
         let (n, k) = (self.y.len(), self.k);
-        let acc = par_row_reduce(n, self.erm.block_rows(), self.dim(), |range, acc| {
+        let mut acc = par_row_reduce(n, self.dim(), |range, acc| {
             // u = V x_i + v_b, then s_i [diag(p_i) − p_i p_iᵀ] u.
             self.scores_then_outer(v, range, acc, true, |i, u| {
                 let p = &self.probs[i * k..(i + 1) * k];
@@ -277,7 +273,7 @@ impl Objective for SoftmaxObjective<'_> {
                 }
             });
         });
-        let (acc, _) = self.erm.reduce_pass(acc, Sums::Plain(Vec::new()));
+        self.erm.reduce_pass(&mut acc, &mut []);
         self.erm.finish(&acc, v, out);
         true
     }
@@ -285,7 +281,7 @@ impl Objective for SoftmaxObjective<'_> {
     /// (1/S) Σ_i s_i p_ij(1 − p_ij) x_il² + λ for weight (j, l); (1/S) Σ_i s_i p_ij(1 − p_ij)
     /// for the intercepts.
     fn hess_diag(&self, out: &mut [f64]) -> bool {
-        if !self.has_probs {
+        if self.probs.is_empty() {
             return false;
         }
         if let Some(cols) = self.column_passes.get() {
@@ -293,7 +289,7 @@ impl Objective for SoftmaxObjective<'_> {
             return true;
         }
         let (n, k, d) = (self.y.len(), self.k, self.d);
-        let acc = par_row_reduce(n, self.erm.block_rows(), self.dim(), |range, acc| {
+        let mut acc = par_row_reduce(n, self.dim(), |range, acc| {
             let mut sq: Vec<f32> = Vec::with_capacity(d);
             for i in range {
                 let p = &self.probs[i * k..(i + 1) * k];
@@ -320,7 +316,7 @@ impl Objective for SoftmaxObjective<'_> {
                 }
             }
         });
-        let (acc, _) = self.erm.reduce_pass(acc, Sums::Plain(Vec::new()));
+        self.erm.reduce_pass(&mut acc, &mut []);
         self.erm.finish_diag(&acc, out);
         true
     }
@@ -509,15 +505,12 @@ pub(crate) mod tests {
         }
     }
 
-    /// A reducer that sums nothing and records the kind and length of every call.
-    struct CallLengths(std::sync::Mutex<Vec<(&'static str, usize)>>);
+    /// A reducer that sums nothing and records the length of every call.
+    struct CallLengths(std::sync::Mutex<Vec<usize>>);
 
     impl crate::objective::Reducer for CallLengths {
         fn sum(&self, partial: &mut [f64]) {
-            self.0.lock().unwrap().push(("sum", partial.len()));
-        }
-        fn max_index(&self, partial: &mut [i32]) {
-            self.0.lock().unwrap().push(("max", partial.len()));
+            self.0.lock().unwrap().push(partial.len());
         }
     }
 

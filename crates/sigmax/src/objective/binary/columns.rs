@@ -3,9 +3,8 @@
 //! and no buffer as long as the model is allocated or zeroed per pass.
 
 use super::BinaryObjective;
-use crate::data::Columns;
+use crate::data::{par_row_reduce, par_row_reduce_mut, Columns};
 use crate::objective::lock;
-use crate::sum::{par_row_reduce, par_row_reduce_mut, Sums};
 
 impl BinaryObjective<'_> {
     pub(super) fn value_grad_over_columns(
@@ -26,8 +25,7 @@ impl BinaryObjective<'_> {
         let mut rows: Vec<(&mut f64, &mut f64)> =
             curvature.iter_mut().zip(coef.iter_mut()).collect();
         // [Σ_i s_i ℓ'(z_i) (the intercept's gradient sum), Σ_i s_i ℓ(z_i)]
-        let blocks = erm.block_rows();
-        let mut small = par_row_reduce_mut(&mut rows, blocks, 2, |start, rows, acc| {
+        let mut small = par_row_reduce_mut(&mut rows, 2, |start, rows, acc| {
             for (r, (curv, c)) in rows.iter_mut().enumerate() {
                 let i = start + r;
                 let (value, d1, d2) = loss.all(x.row(i).dot(wd) + b, t[i]);
@@ -39,18 +37,15 @@ impl BinaryObjective<'_> {
             }
         });
         drop(rows);
-        let mut params = self.erm.pass_sums(self.erm.dim());
-        cols.tmatvec_by(&coef, blocks, params.columns_mut(0..d), |v| v as f64);
+        cols.tmatvec_by(&coef, &mut grad[..d], |v| v as f64);
         drop(coef);
-        let loss = small.split_off(1);
         if self.intercept {
-            params.put(d, small);
+            grad[d] = small[0];
         }
-        let (params, loss) = self.erm.reduce_pass(params, loss);
-        self.erm.finish(&params, w, grad);
+        self.erm.reduce_pass(grad, &mut small[1..]);
+        self.erm.finish_in_place(w, grad);
         self.curvature = if smooth { curvature } else { Vec::new() };
-        self.has_curvature = smooth;
-        self.erm.value(loss[0], w)
+        self.erm.value(small[1], w)
     }
 
     pub(super) fn hess_vec_over_columns(&self, cols: &Columns, v: &[f64], out: &mut [f64]) {
@@ -58,37 +53,30 @@ impl BinaryObjective<'_> {
         let vd = &v[..d];
         let mut coef = lock(&self.coef);
         coef.resize(self.t.len(), 0.0);
-        let blocks = self.erm.block_rows();
-        let sum = par_row_reduce_mut(&mut coef, blocks, 1, |start, rows, acc| {
+        let sum = par_row_reduce_mut(&mut coef, 1, |start, rows, acc| {
             for (r, u) in rows.iter_mut().enumerate() {
                 let i = start + r;
                 *u = self.curvature[i] * (self.x.row(i).dot(vd) + vb);
                 acc[0] += *u;
             }
         });
-        let mut params = self.erm.pass_sums(self.erm.dim());
-        cols.tmatvec_by(&coef, blocks, params.columns_mut(0..d), |x| x as f64);
+        cols.tmatvec_by(&coef, &mut out[..d], |x| x as f64);
         if self.intercept {
-            params.put(d, sum);
+            out[d] = sum[0];
         }
-        let (params, _) = self.erm.reduce_pass(params, Sums::Plain(Vec::new()));
-        self.erm.finish(&params, v, out);
+        self.erm.reduce_pass(out, &mut []);
+        self.erm.finish_in_place(v, out);
     }
 
     pub(super) fn hess_diag_over_columns(&self, cols: &Columns, out: &mut [f64]) {
-        let (d, blocks) = (self.d, self.erm.block_rows());
-        let mut params = self.erm.pass_sums(self.erm.dim());
-        let f = |x: f32| x as f64 * x as f64;
-        cols.tmatvec_by(&self.curvature, blocks, params.columns_mut(0..d), f);
+        let d = self.d;
+        cols.tmatvec_by(&self.curvature, &mut out[..d], |x| x as f64 * x as f64);
         if self.intercept {
-            params.put(
-                d,
-                par_row_reduce(self.t.len(), blocks, 1, |rows, acc| {
-                    acc[0] = self.curvature[rows].iter().fold(0.0, |s, c| s + c);
-                }),
-            );
+            out[d] = par_row_reduce(self.t.len(), 1, |rows, acc| {
+                acc[0] = self.curvature[rows].iter().sum();
+            })[0];
         }
-        let (params, _) = self.erm.reduce_pass(params, Sums::Plain(Vec::new()));
-        self.erm.finish_diag(&params, out);
+        self.erm.reduce_pass(out, &mut []);
+        self.erm.finish_diag_in_place(out);
     }
 }

@@ -8,10 +8,9 @@
 //! products Σ_i c_ij x_il then go over columns, each output written once.
 
 use super::SoftmaxObjective;
-use crate::data::{Columns, Row};
+use crate::data::{par_row_reduce, par_row_reduce_mut, Columns, Row};
 use crate::loss::softmax_into;
 use crate::objective::lock;
-use crate::sum::{par_row_reduce, par_row_reduce_mut, Sums};
 use rayon::prelude::*;
 
 /// Buffers reused from pass to pass.
@@ -50,26 +49,22 @@ fn transpose_into(w: &[f64], k: usize, d: usize, out: &mut Vec<f64>) {
 }
 
 impl SoftmaxObjective<'_> {
-    /// s = Σ_l x_il·W\[:, l\] + b with W feature-major (`wt`, d × K), into `s[..K]`
-    /// (`s` holds 2K: the sums over the row's even and odd entries, added last, as
-    /// [`crate::data::Row::dot`] does: the scores of the passes over rows, bit for bit).
+    /// s = b + Σ_l x_il·W\[:, l\] with W feature-major (`wt`, d × K).
     #[inline]
     fn feature_major_scores(&self, i: usize, wt: &[f64], w: &[f64], s: &mut [f64]) {
         let (k, d) = (self.k, self.d);
-        let (even, odd) = s.split_at_mut(k);
-        even.fill(0.0);
-        odd.fill(0.0);
+        if self.intercept {
+            s.copy_from_slice(&w[k * d..k * d + k]);
+        } else {
+            s.fill(0.0);
+        }
         let Row::Sparse(idx, val) = self.x.row(i) else {
             unreachable!("column passes run on sparse rows only")
         };
-        for (t, (&l, &v)) in idx.iter().zip(val).enumerate() {
+        for (&l, &v) in idx.iter().zip(val) {
             let wl = &wt[l as usize * k..(l as usize + 1) * k];
             let v = v as f64;
-            let sums = if t % 2 == 0 { &mut *even } else { &mut *odd };
-            sums.iter_mut().zip(wl).for_each(|(sj, &wj)| *sj += v * wj);
-        }
-        for (j, (e, o)) in even.iter_mut().zip(odd.iter()).enumerate() {
-            *e = (*e + o) + if self.intercept { w[k * d + j] } else { 0.0 };
+            s.iter_mut().zip(wl).for_each(|(sj, &wj)| *sj += v * wj);
         }
     }
 
@@ -78,15 +73,16 @@ impl SoftmaxObjective<'_> {
         let mut scratch = lock(&self.scratch);
         transpose_into(&w[..k * d], k, d, &mut scratch.feature_major);
         let wt = &scratch.feature_major;
-        let acc = par_row_reduce(n, self.erm.block_rows(), 1, |rows, acc| {
-            let (mut s, mut p) = (vec![0.0; 2 * k], vec![0.0; k]);
+        let mut acc = par_row_reduce(n, 1, |rows, acc| {
+            let (mut s, mut p) = (vec![0.0; k], vec![0.0; k]);
             for i in rows {
                 self.feature_major_scores(i, wt, w, &mut s);
-                let (s, yi) = (&s[..k], self.y[i] as usize);
-                acc[0] += self.erm.weight(i) * (softmax_into(s, &mut p) - s[yi]);
+                let yi = self.y[i] as usize;
+                acc[0] += self.erm.weight(i) * (softmax_into(&s, &mut p) - s[yi]);
             }
         });
-        self.erm.value(self.erm.reduce(acc)[0], w)
+        self.erm.reduce(&mut acc);
+        self.erm.value(acc[0], w)
     }
 
     pub(super) fn value_grad_over_columns(
@@ -103,14 +99,13 @@ impl SoftmaxObjective<'_> {
         let mut rows: Vec<(&mut [f64], &mut [f64])> =
             probs.chunks_mut(k).zip(coef.chunks_mut(k)).collect();
         // [Σ_i c_i (the intercepts' gradient sums), Σ_i s_i·loss_i]
-        let blocks = self.erm.block_rows();
-        let mut small = par_row_reduce_mut(&mut rows, blocks, k + 1, |start, rows, acc| {
-            let mut s = vec![0.0; 2 * k];
+        let mut small = par_row_reduce_mut(&mut rows, k + 1, |start, rows, acc| {
+            let mut s = vec![0.0; k];
             for (r, (p, c)) in rows.iter_mut().enumerate() {
                 let i = start + r;
                 self.feature_major_scores(i, wt, w, &mut s);
                 let (yi, si) = (self.y[i] as usize, self.erm.weight(i));
-                acc[k] += si * (softmax_into(&s[..k], p) - s[yi]);
+                acc[k] += si * (softmax_into(&s, p) - s[yi]);
                 c.copy_from_slice(p);
                 c[yi] -= 1.0;
                 if si != 1.0 {
@@ -123,18 +118,15 @@ impl SoftmaxObjective<'_> {
             }
         });
         drop(rows);
-        let mut params = self.erm.pass_sums(self.erm.dim());
-        cols.tmatmul_by(coef, k, blocks, params.columns_mut(0..k * d), |v| v as f64);
+        cols.tmatmul_by(coef, k, &mut grad[..k * d], |v| v as f64);
         drop(scratch);
         self.probs = probs;
-        self.has_probs = true;
-        let loss = small.split_off(k);
         if self.intercept {
-            params.put(k * d, small);
+            grad[k * d..].copy_from_slice(&small[..k]);
         }
-        let (params, loss) = self.erm.reduce_pass(params, loss);
-        self.erm.finish(&params, w, grad);
-        self.erm.value(loss[0], w)
+        self.erm.reduce_pass(grad, &mut small[k..]);
+        self.erm.finish_in_place(w, grad);
+        self.erm.value(small[k], w)
     }
 
     pub(super) fn hess_vec_over_columns(&self, cols: &Columns, v: &[f64], out: &mut [f64]) {
@@ -142,14 +134,11 @@ impl SoftmaxObjective<'_> {
         let mut scratch = lock(&self.scratch);
         let (vt, coef) = scratch.prepare(&v[..k * d], k, d, n);
         let mut rows: Vec<&mut [f64]> = coef.chunks_mut(k).collect();
-        let blocks = self.erm.block_rows();
-        let bias_sums = par_row_reduce_mut(&mut rows, blocks, k, |start, rows, acc| {
-            let mut scores = vec![0.0; 2 * k];
+        let bias_sums = par_row_reduce_mut(&mut rows, k, |start, rows, acc| {
             for (r, u) in rows.iter_mut().enumerate() {
                 let i = start + r;
                 // u = V x_i + v_b, then s_i [diag(p_i) − p_i p_iᵀ] u.
-                self.feature_major_scores(i, vt, v, &mut scores);
-                u.copy_from_slice(&scores[..k]);
+                self.feature_major_scores(i, vt, v, u);
                 let p = &self.probs[i * k..(i + 1) * k];
                 let pu: f64 = p.iter().zip(u.iter()).map(|(a, b)| a * b).sum();
                 let si = self.erm.weight(i);
@@ -160,13 +149,12 @@ impl SoftmaxObjective<'_> {
             }
         });
         drop(rows);
-        let mut params = self.erm.pass_sums(self.erm.dim());
-        cols.tmatmul_by(coef, k, blocks, params.columns_mut(0..k * d), |x| x as f64);
+        cols.tmatmul_by(coef, k, &mut out[..k * d], |x| x as f64);
         if self.intercept {
-            params.put(k * d, bias_sums);
+            out[k * d..].copy_from_slice(&bias_sums);
         }
-        let (params, _) = self.erm.reduce_pass(params, Sums::Plain(Vec::new()));
-        self.erm.finish(&params, v, out);
+        self.erm.reduce_pass(out, &mut []);
+        self.erm.finish_in_place(v, out);
     }
 
     pub(super) fn hess_diag_over_columns(&self, cols: &Columns, out: &mut [f64]) {
@@ -179,21 +167,18 @@ impl SoftmaxObjective<'_> {
             si * p * (1.0 - p)
         }));
         // Squared in single precision, as over rows (ample for a preconditioner).
-        let blocks = self.erm.block_rows();
-        let mut params = self.erm.pass_sums(self.erm.dim());
-        let f = |x: f32| (x * x) as f64;
-        cols.tmatmul_by(coef, k, blocks, params.columns_mut(0..k * d), f);
+        cols.tmatmul_by(coef, k, &mut out[..k * d], |x| (x * x) as f64);
         if self.intercept {
-            let sums = par_row_reduce(self.y.len(), blocks, k, |rows, acc| {
+            let sums = par_row_reduce(self.y.len(), k, |rows, acc| {
                 for i in rows {
                     acc.iter_mut()
                         .zip(&coef[i * k..(i + 1) * k])
                         .for_each(|(a, &c)| *a += c);
                 }
             });
-            params.put(k * d, sums);
+            out[k * d..].copy_from_slice(&sums);
         }
-        let (params, _) = self.erm.reduce_pass(params, Sums::Plain(Vec::new()));
-        self.erm.finish_diag(&params, out);
+        self.erm.reduce_pass(out, &mut []);
+        self.erm.finish_diag_in_place(out);
     }
 }
