@@ -71,27 +71,81 @@ mod with_mpi {
     // the mutex only guards the counters.
     unsafe impl Sync for MpiReducer<'_> {}
 
-    impl Reducer for MpiReducer<'_> {
-        fn sum(&self, partial: &mut [f64]) {
-            let started = Instant::now();
-            world_sum(self.world, partial);
+    impl MpiReducer<'_> {
+        fn count(&self, started: Instant, len: usize, bytes: usize) {
             let mut s = self.stats.lock().unwrap();
             let seconds = started.elapsed().as_secs_f64();
             s.calls += 1;
-            s.bytes += 8 * partial.len() as u64;
+            s.bytes += bytes as u64;
             s.seconds += seconds;
-            if partial.len() <= SMALL {
+            if len <= SMALL {
                 s.small_calls += 1;
                 s.small_seconds += seconds;
             }
         }
     }
 
-    /// Element-wise sum over the processes, in place.
-    fn world_sum(world: &SimpleCommunicator, v: &mut [f64]) {
-        let mut total = vec![0.0; v.len()];
-        world.all_reduce_into(&v[..], &mut total[..], SystemOperation::sum());
-        v.copy_from_slice(&total);
+    impl Reducer for MpiReducer<'_> {
+        fn sum(&self, partial: &mut [f64]) {
+            let started = Instant::now();
+            let mut total = vec![0.0; partial.len()];
+            self.world
+                .all_reduce_into(&partial[..], &mut total[..], SystemOperation::sum());
+            partial.copy_from_slice(&total);
+            self.count(started, partial.len(), 8 * partial.len());
+        }
+
+        fn max_index(&self, partial: &mut [i32]) {
+            let started = Instant::now();
+            let mut max = vec![0i32; partial.len()];
+            self.world
+                .all_reduce_into(&partial[..], &mut max[..], SystemOperation::max());
+            partial.copy_from_slice(&max);
+            self.count(started, partial.len(), 4 * partial.len());
+        }
+    }
+
+    /// Moves the rows at the edges of the shares to the process before, so that every
+    /// process holds whole blocks of `sigmax::sum::block_rows(n)` rows (in file order):
+    /// its sums are then the blocks' sums one process would add, and the model is the
+    /// one process's model bit for bit. Rows only move to lower ranks, less than one
+    /// block per process; a process may end up with none (fewer blocks than processes).
+    fn align_to_blocks(world: &SimpleCommunicator, data: Dataset, rows: &[u64]) -> Result<Dataset> {
+        let (rank, size) = (world.rank() as usize, world.size() as usize);
+        let mut starts = vec![0usize];
+        for &r in rows {
+            starts.push(starts.last().unwrap() + r as usize);
+        }
+        let n = starts[size];
+        let block = sigmax::sum::block_rows(n);
+        // Process q holds rows targets[q]..targets[q + 1] afterwards.
+        let targets: Vec<usize> = (0..=size)
+            .map(|q| match q {
+                0 => 0,
+                q if q == size => n,
+                q => starts[q].next_multiple_of(block).min(n),
+            })
+            .collect();
+        let overlap = |a: usize, b: usize, q: usize| a.max(targets[q])..b.min(targets[q + 1]);
+        let (mine, end) = (starts[rank], starts[rank + 1]);
+        let local = |r: std::ops::Range<usize>| (r.start - mine..r.end - mine).collect::<Vec<_>>();
+        for q in 0..rank {
+            let give = overlap(mine, end, q);
+            if !give.is_empty() {
+                let bytes = sigmax::data::encode_dataset(&data.select(&local(give)));
+                world.process_at_rank(q as i32).send(&bytes[..]);
+            }
+        }
+        let mut parts = vec![data.select(&local(overlap(mine, end, rank)))];
+        for r in rank + 1..size {
+            if !overlap(starts[r], starts[r + 1], rank).is_empty() {
+                let (bytes, _) = world.process_at_rank(r as i32).receive_vec::<u8>();
+                let part = sigmax::data::decode_cache(&bytes)
+                    .map_err(|e| anyhow::anyhow!("rows from process {r}: {e}"))?;
+                parts.push(part);
+            }
+        }
+        Ok(Dataset::concat(parts)?)
     }
 
     /// Every process's bytes, in rank order. (Each message travels with one leading byte:
@@ -263,6 +317,7 @@ mod with_mpi {
         );
         let n_rows: u64 = rows.iter().sum();
         let data = data.with_global_shape(&classes, n_features as usize)?;
+        let data = agree(&world, align_to_blocks(&world, data, &rows))?;
         let load_seconds = started.elapsed().as_secs_f64();
 
         let mut opts = args.options()?;
@@ -299,12 +354,9 @@ mod with_mpi {
         // seed; the fits and the scores are global.
         let cv = match args.cv {
             Some(k) => {
-                let mut total = [sigmax::data::weight_sum(
-                    data.weights.as_deref(),
-                    data.n_rows(),
-                )];
-                reducer.sum(&mut total);
-                let grid = args.lambda_grid(opts.resolve_lambda(total[0]))?;
+                let total =
+                    sigmax::sum::total_weight(&reducer, data.n_rows(), data.weights.as_deref());
+                let grid = args.lambda_grid(opts.resolve_lambda(total))?;
                 let seed = args.seed.wrapping_add(rank as u64);
                 let report =
                     sigmax::cv::cross_validate_over(&data, &opts, &grid, k, seed, &reducer)

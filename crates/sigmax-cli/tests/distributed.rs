@@ -90,10 +90,28 @@ fn params(path: &Path) -> Vec<f64> {
     out
 }
 
-/// Weights equal to `rel` of their largest (the summation order differs with the split:
-/// Newton's iterates stay within 1e-14 of the serial ones, L-BFGS's history carries the
-/// rounding further, to ~1e-10 at a tolerance of 1e-10).
-fn assert_same_model_to(a: &Path, b: &Path, rel: f64, what: &str) {
+/// The same weights and intercepts, bit for bit: every sum over rows is made of the same
+/// blocks of rows, added exactly (`sigmax::sum`), whatever the split.
+fn assert_same_model(a: &Path, b: &Path, what: &str) {
+    let (a, b) = (params(a), params(b));
+    assert_eq!(a.len(), b.len(), "{what}");
+    let differ = a
+        .iter()
+        .zip(&b)
+        .filter(|(x, y)| x.to_bits() != y.to_bits())
+        .count();
+    let diff = a
+        .iter()
+        .zip(&b)
+        .fold(0f64, |m, (x, y)| m.max((x - y).abs()));
+    assert_eq!(
+        differ, 0,
+        "{what}: {differ} parameters differ, by up to {diff:e}"
+    );
+}
+
+/// Weights within `rel` of their largest (runs that start from different points).
+fn assert_close_model(a: &Path, b: &Path, rel: f64, what: &str) {
     let (a, b) = (params(a), params(b));
     assert_eq!(a.len(), b.len(), "{what}");
     let scale = a.iter().fold(0f64, |m, v| m.max(v.abs()));
@@ -107,12 +125,8 @@ fn assert_same_model_to(a: &Path, b: &Path, rel: f64, what: &str) {
     );
 }
 
-fn assert_same_model(a: &Path, b: &Path, what: &str) {
-    assert_same_model_to(a, b, 1e-12, what)
-}
-
-/// A sparse 4-class set: 600 rows, 200 features, ~8 nonzeros per row (seeded LCG).
-fn sparse_four_classes(path: &Path) {
+/// A sparse 4-class set: `n` rows, 200 features, ~8 nonzeros per row (seeded LCG).
+fn sparse_four_classes(path: &Path, n: usize) {
     let mut state = 12345u64;
     let mut next = || {
         state = state
@@ -121,7 +135,7 @@ fn sparse_four_classes(path: &Path) {
         (state >> 33) as f64 / (1u64 << 31) as f64
     };
     let mut text = String::new();
-    for i in 0..600 {
+    for i in 0..n {
         let class = i % 4;
         let mut cols: Vec<usize> = (0..8).map(|_| (next() * 200.0) as usize).collect();
         cols.push(class * 50 + (next() * 10.0) as usize);
@@ -141,7 +155,7 @@ fn one_to_four_processes_give_the_serial_model() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::copy(HEART, d.join("heart")).unwrap();
-    sparse_four_classes(&d.join("sparse.svm"));
+    sparse_four_classes(&d.join("sparse.svm"), 600);
     let cases: &[(&str, &[&str])] = &[
         ("heart", &[]),
         ("heart", &["--no-bias"]),
@@ -155,12 +169,8 @@ fn one_to_four_processes_give_the_serial_model() {
         train_serial(d, data, extra, "serial.json");
         for np in 1..=4 {
             train_distributed(d, np, data, extra, "dist.json");
-            // L-BFGS carries rounding in its history; with class weights the rounding of
-            // the split changed one CG step count (62 vs 63 products): to the tolerance.
-            let path_dependent = extra.contains(&"lbfgs") || extra.contains(&"--class-weight");
-            let rel = if path_dependent { 1e-8 } else { 1e-12 };
             let what = format!("{data} {extra:?} np {np}");
-            assert_same_model_to(&d.join("serial.json"), &d.join("dist.json"), rel, &what);
+            assert_same_model(&d.join("serial.json"), &d.join("dist.json"), &what);
         }
     }
     // Without mpirun: a singleton of one process.
@@ -179,6 +189,33 @@ fn one_to_four_processes_give_the_serial_model() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     train_serial(d, "heart", &[], "serial.json");
     assert_same_model(&d.join("serial.json"), &d.join("single.json"), "singleton");
+}
+
+/// 600,000 rows: three blocks of rows (`sigmax::sum::block_rows`), so the shares of 2, 3
+/// and 4 processes cut through blocks and rows move to whole blocks (at 4 processes one
+/// process keeps none), and the blocks' sums are added exactly across processes.
+#[test]
+fn three_blocks_of_rows_split_over_processes_give_the_serial_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    sparse_four_classes(&d.join("big.svm"), 600_000);
+    assert!(
+        sigmax::sum::block_rows(600_000) * 2 < 600_000,
+        "three blocks"
+    );
+    for extra in [&[][..], &["--solver", "lbfgs"][..]] {
+        train_serial(d, "big.svm", extra, "serial.json");
+        let counts: &[usize] = if extra.is_empty() {
+            &[1, 2, 3, 4]
+        } else {
+            &[3]
+        };
+        for &np in counts {
+            train_distributed(d, np, "big.svm", extra, "dist.json");
+            let what = format!("600,000 rows {extra:?} np {np}");
+            assert_same_model(&d.join("serial.json"), &d.join("dist.json"), &what);
+        }
+    }
 }
 
 #[test]
@@ -209,7 +246,7 @@ fn one_file_per_process_gives_the_model_of_their_concatenation() {
     // A warm start from the serial model: already optimal, so the same model.
     let warm = ["--init", "wserial.json", "--weights", "w.txt"];
     train_distributed(d, 2, "part.svm", &warm, "warm.json");
-    assert_same_model_to(
+    assert_close_model(
         &d.join("wserial.json"),
         &d.join("warm.json"),
         1e-9,
@@ -407,14 +444,9 @@ fn mnist_three_against_five_at_four_processes_gives_the_serial_model() {
     std::fs::write(d.join("mnist35.svm"), text).unwrap();
     train_serial(d, "mnist35.svm", &[], "serial.json");
     train_distributed(d, 4, "mnist35.svm", &[], "dist.json");
-    // Real pixels are ill-conditioned: the rounding of the split can change Newton's
-    // path, and the models then agree to the tolerance (8e-10 relative seen), not 1e-12.
-    assert_same_model_to(
-        &d.join("serial.json"),
-        &d.join("dist.json"),
-        1e-8,
-        "MNIST 3 vs 5",
-    );
+    // Real pixels are ill-conditioned: before the sums were split-independent, the
+    // rounding of the split changed Newton's path (8e-10 relative). Now: the same bits.
+    assert_same_model(&d.join("serial.json"), &d.join("dist.json"), "MNIST 3 vs 5");
 }
 
 #[test]
@@ -469,9 +501,8 @@ fn a_file_split_by_bytes_takes_one_weight_file_and_caches_each_share() {
     for np in [2, 3] {
         train_distributed(d, np, "heart", &["--weights", "w.txt"], "wdist.json");
         let what = format!("one weight file, np {np}");
-        // (The summation order of the split: 1.6e-12 seen at np 2; a share given another
-        // share's weights lands 1e-1 away.)
-        assert_same_model_to(&d.join("wserial.json"), &d.join("wdist.json"), 1e-10, &what);
+        // (A share given another share's weights lands 1e-1 away.)
+        assert_same_model(&d.join("wserial.json"), &d.join("wdist.json"), &what);
     }
     train_serial(d, "heart", &[], "serial.json");
     for np in [2, 3] {
@@ -493,12 +524,7 @@ fn a_file_split_by_bytes_takes_one_weight_file_and_caches_each_share() {
         &["--cache", "--weights", "w.txt"],
         "wcached.json",
     );
-    assert_same_model_to(
-        &d.join("wserial.json"),
-        &d.join("wcached.json"),
-        1e-10,
-        "both",
-    );
+    assert_same_model(&d.join("wserial.json"), &d.join("wcached.json"), "both");
     std::fs::write(d.join("short.txt"), w[..n - 1].join("\n") + "\n").unwrap();
     let o = mpirun(
         d,
@@ -577,9 +603,8 @@ fn fashion_mnist_binary_split_over_processes_gives_the_serial_model() {
     train_serial(d, "fashion.svm", &["--bias"], "serial.json");
     for np in [2, 4] {
         train_distributed(d, np, "fashion.svm", &["--bias"], "dist.json");
-        // Real pixels, as for MNIST above: to the tolerance.
         let what = format!("Fashion-MNIST binary np {np}");
-        assert_same_model_to(&d.join("serial.json"), &d.join("dist.json"), 1e-8, &what);
+        assert_same_model(&d.join("serial.json"), &d.join("dist.json"), &what);
     }
 }
 

@@ -34,6 +34,7 @@ pub mod model;
 pub mod names;
 pub mod objective;
 pub mod solver;
+pub mod sum;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -152,11 +152,12 @@ impl ClassWeight {
         match self {
             ClassWeight::None => Ok(vec![1.0; k]),
             ClassWeight::Balanced => {
-                let mut per_class = vec![0.0; k];
-                for i in 0..data.n_rows() {
-                    per_class[data.y[i] as usize] += data.weight(i);
-                }
-                reducer.sum(&mut per_class);
+                let n = data.n_rows();
+                let blocks = crate::sum::RowBlocks::new(crate::sum::global_rows(reducer, n));
+                let per_class = crate::sum::par_row_reduce(n, blocks, k, |rows, acc| {
+                    rows.for_each(|i| acc[data.y[i] as usize] += data.weight(i));
+                });
+                let per_class = crate::sum::reduce(reducer, per_class);
                 let total: f64 = per_class.iter().sum();
                 Ok(per_class
                     .iter()
@@ -456,19 +457,23 @@ pub fn linear_objective_over<'a>(
 ) -> Result<Box<dyn Objective + 'a>> {
     Ok(match kind {
         ModelKind::Softmax => {
-            let mut o = SoftmaxObjective::new(x, y, n_classes, strengths.l2, intercept)?;
+            // The reducer first: the weights' total is a total over every process.
+            let mut o = SoftmaxObjective::new(x, y, n_classes, strengths.l2, intercept)?
+                .with_reducer(reducer)?;
             if let Some(s) = weights {
                 o = o.with_sample_weights(s)?;
             }
-            Box::new(o.with_reducer(reducer)?.with_l1(strengths.l1)?)
+            Box::new(o.with_l1(strengths.l1)?)
         }
         _ => {
             let positive = y.iter().map(|&c| c == 1).collect();
-            let mut o = BinaryObjective::new(x, positive, loss, strengths.l2, intercept)?;
+            // The reducer first: the weights' total is a total over every process.
+            let mut o = BinaryObjective::new(x, positive, loss, strengths.l2, intercept)?
+                .with_reducer(reducer)?;
             if let Some(s) = weights {
                 o = o.with_sample_weights(s)?;
             }
-            Box::new(o.with_reducer(reducer)?.with_l1(strengths.l1)?)
+            Box::new(o.with_l1(strengths.l1)?)
         }
     })
 }
@@ -528,9 +533,8 @@ pub fn train_over(
             scaled.as_deref()
         }
     };
-    let mut total = [weight_sum(weights, data.n_rows())];
-    reducer.sum(&mut total);
-    let strengths = opts.resolve_strengths(total[0]);
+    let total = crate::sum::total_weight(reducer, data.n_rows(), weights);
+    let strengths = opts.resolve_strengths(total);
     let (d, k) = (data.n_features(), data.classes.len());
     let solver = opts.resolve_solver(kind);
     check_fit_memory(kind, d, k, solver)?;

@@ -154,6 +154,14 @@ fn through_cache(
     Ok((d, lines, used))
 }
 
+/// A data set in the cache's layout, as bytes (to send rows to another process;
+/// [`decode_cache`] reads them back).
+pub fn encode_dataset(d: &Dataset) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode(d, (0, 0, String::new()), 0, &mut out).expect("writing to memory cannot fail");
+    out
+}
+
 /// Decodes a cache file's bytes with every check but the comparison with its source
 /// (for tools that inspect caches, and for the fuzz harness); `Err` says what is wrong.
 pub fn decode_cache(bytes: &[u8]) -> std::result::Result<Dataset, String> {

@@ -9,6 +9,7 @@
 //! of threads.
 
 use super::{CsrMatrix, Features};
+use crate::sum::{BlockEdges, BlockedSum, ColumnOut, RowBlocks};
 use rayon::prelude::*;
 
 /// Columns handed to one task: small enough to balance, large enough to amortize.
@@ -17,6 +18,7 @@ const COLUMNS_PER_TASK: usize = 512;
 /// Column `j` holds rows `rows[indptr[j]..indptr[j+1]]` (increasing) and their values.
 #[derive(Debug, Clone)]
 pub struct Columns {
+    n_rows: usize,
     indptr: Vec<usize>,
     rows: Vec<u32>,
     values: Vec<f32>,
@@ -49,6 +51,7 @@ impl Columns {
             }
         }
         Some(Columns {
+            n_rows: n,
             indptr,
             rows,
             values,
@@ -69,52 +72,133 @@ impl Columns {
     }
 
     /// out\[j\] = Σ_i c\[i\]·f(x_ij) for every column j (Xᵀc with f the identity;
-    /// f(x) = x² gives the Hessian diagonal's sums).
-    pub fn tmatvec_by(&self, c: &[f64], out: &mut [f64], f: impl Fn(f32) -> f64 + Sync) {
+    /// f(x) = x² gives the Hessian diagonal's sums), summed in blocks of `block_rows`
+    /// rows as a pass over rows sums them ([`crate::sum`]): the same bits.
+    pub fn tmatvec_by(
+        &self,
+        c: &[f64],
+        blocks: RowBlocks,
+        out: ColumnOut,
+        f: impl Fn(f32) -> f64 + Sync,
+    ) {
         assert_eq!(out.len(), self.n_cols());
+        match out {
+            ColumnOut::Values(v) => self.tmatvec_into(c, blocks, v, |s| s.value(), f),
+            ColumnOut::Exact(v) => self.tmatvec_into(c, blocks, v, |s| s.exact(), f),
+        }
+    }
+
+    fn tmatvec_into<T: Send>(
+        &self,
+        c: &[f64],
+        blocks: RowBlocks,
+        out: &mut [T],
+        total: impl Fn(&BlockedSum) -> T + Sync,
+        f: impl Fn(f32) -> f64 + Sync,
+    ) {
+        let one_block = self.n_rows <= blocks.block;
         out.par_chunks_mut(COLUMNS_PER_TASK)
             .enumerate()
-            .for_each(|(t, block)| {
+            .for_each(|(t, task)| {
                 let first = t * COLUMNS_PER_TASK;
-                for (o, j) in block.iter_mut().zip(first..) {
+                for (o, j) in task.iter_mut().zip(first..) {
                     let r = self.indptr[j]..self.indptr[j + 1];
-                    let mut s = 0.0;
-                    for (&i, &v) in self.rows[r.clone()].iter().zip(&self.values[r]) {
-                        s += c[i as usize] * f(v);
+                    let entries = self.rows[r.clone()].iter().zip(&self.values[r]);
+                    if one_block {
+                        let mut s = 0.0;
+                        for (&i, &v) in entries {
+                            s += c[i as usize] * f(v);
+                        }
+                        *o = total(&BlockedSum::of_one_block(s));
+                        continue;
                     }
-                    *o = s;
+                    let (mut s, mut edges) = (BlockedSum::default(), BlockEdges::new(blocks));
+                    for (&i, &v) in entries {
+                        if edges.crosses(i as usize) {
+                            s.end_block();
+                        }
+                        s.block += c[i as usize] * f(v);
+                    }
+                    s.end_block();
+                    *o = total(&s);
                 }
             });
     }
 
     /// For K coefficients per row (`c` row-major, n × K): out\[j·d + l\] = Σ_i c\[i·K + j\]·f(x_il),
-    /// the class-major K × d layout of the softmax weights.
-    pub fn tmatmul_by(&self, c: &[f64], k: usize, out: &mut [f64], f: impl Fn(f32) -> f64 + Sync) {
+    /// the class-major K × d layout of the softmax weights, summed in blocks as
+    /// [`Columns::tmatvec_by`].
+    pub fn tmatmul_by(
+        &self,
+        c: &[f64],
+        k: usize,
+        blocks: RowBlocks,
+        out: ColumnOut,
+        f: impl Fn(f32) -> f64 + Sync,
+    ) {
+        assert_eq!(out.len(), k * self.n_cols());
+        match out {
+            ColumnOut::Values(v) => self.tmatmul_into(c, k, blocks, v, |s| s.value(), f),
+            ColumnOut::Exact(v) => self.tmatmul_into(c, k, blocks, v, |s| s.exact(), f),
+        }
+    }
+
+    fn tmatmul_into<T: Send>(
+        &self,
+        c: &[f64],
+        k: usize,
+        blocks: RowBlocks,
+        out: &mut [T],
+        total: impl Fn(&BlockedSum) -> T + Sync,
+        f: impl Fn(f32) -> f64 + Sync,
+    ) {
         let d = self.n_cols();
-        assert_eq!(out.len(), k * d);
+        let one_block = self.n_rows <= blocks.block;
         // Each task owns the same column block of all K class rows of `out`.
-        let mut blocks: Vec<Vec<&mut [f64]>> = (0..d.div_ceil(COLUMNS_PER_TASK).max(1))
+        let mut tasks: Vec<Vec<&mut [T]>> = (0..d.div_ceil(COLUMNS_PER_TASK).max(1))
             .map(|_| Vec::with_capacity(k))
             .collect();
         for class_row in out.chunks_mut(d.max(1)) {
             for (b, piece) in class_row.chunks_mut(COLUMNS_PER_TASK).enumerate() {
-                blocks[b].push(piece);
+                tasks[b].push(piece);
             }
         }
-        blocks.into_par_iter().enumerate().for_each_init(
-            || vec![0.0; k],
-            |acc, (t, mut pieces)| {
+        tasks.into_par_iter().enumerate().for_each_init(
+            || (vec![0.0; k], vec![BlockedSum::default(); k]),
+            |(acc, sums), (t, mut pieces)| {
                 let first = t * COLUMNS_PER_TASK;
                 let width = pieces.first().map_or(0, |p| p.len());
                 for (l, col) in (first..first + width).enumerate() {
                     acc.iter_mut().for_each(|a| *a = 0.0);
                     let r = self.indptr[col]..self.indptr[col + 1];
-                    for (&i, &v) in self.rows[r.clone()].iter().zip(&self.values[r]) {
+                    let entries = self.rows[r.clone()].iter().zip(&self.values[r]);
+                    if one_block {
+                        for (&i, &v) in entries {
+                            let (ci, fv) = (&c[i as usize * k..(i as usize + 1) * k], f(v));
+                            acc.iter_mut().zip(ci).for_each(|(a, &cj)| *a += cj * fv);
+                        }
+                        for (piece, &a) in pieces.iter_mut().zip(acc.iter()) {
+                            piece[l] = total(&BlockedSum::of_one_block(a));
+                        }
+                        continue;
+                    }
+                    sums.iter_mut().for_each(|s| *s = BlockedSum::default());
+                    let mut edges = BlockEdges::new(blocks);
+                    for (&i, &v) in entries {
+                        if edges.crosses(i as usize) {
+                            for (s, a) in sums.iter_mut().zip(acc.iter_mut()) {
+                                s.block = *a;
+                                s.end_block();
+                                *a = 0.0;
+                            }
+                        }
                         let (ci, fv) = (&c[i as usize * k..(i as usize + 1) * k], f(v));
                         acc.iter_mut().zip(ci).for_each(|(a, &cj)| *a += cj * fv);
                     }
-                    for (piece, &a) in pieces.iter_mut().zip(acc.iter()) {
-                        piece[l] = a;
+                    for ((piece, s), &a) in pieces.iter_mut().zip(sums.iter_mut()).zip(acc.iter()) {
+                        s.block = a;
+                        s.end_block();
+                        piece[l] = total(s);
                     }
                 }
             },
@@ -131,11 +215,35 @@ impl Columns {
 pub struct ColumnPasses<'a> {
     x: &'a Features,
     on: bool,
+    /// (K, parameters) when the choice follows [`columns_pay`].
+    by_cost: Option<(usize, usize)>,
 }
 
 impl<'a> ColumnPasses<'a> {
+    /// Over columns or not, as told.
     pub fn new(x: &'a Features, on: bool) -> Self {
-        ColumnPasses { x, on }
+        ColumnPasses {
+            x,
+            on,
+            by_cost: None,
+        }
+    }
+
+    /// As [`columns_pay`] says for `x`, K classes and `params` parameters.
+    pub fn by_cost(x: &'a Features, k: usize, params: usize) -> Self {
+        ColumnPasses {
+            x,
+            on: columns_pay(x.nnz(), k, params),
+            by_cost: Some((k, params)),
+        }
+    }
+
+    /// For rows spread over processes: the choice by the nonzeros of all of them, so
+    /// that every process takes the same way (the two ways sum in different orders).
+    pub fn decide_by_total(&mut self, total_nnz: usize) {
+        if let Some((k, params)) = self.by_cost {
+            self.on = columns_pay(total_nnz, k, params);
+        }
     }
 
     pub fn get(&self) -> Option<&'a Columns> {
@@ -160,6 +268,12 @@ pub fn columns_pay(nnz: usize, k: usize, params: usize) -> bool {
 mod tests {
     use super::*;
 
+    /// Blocks small enough for these few rows to cross them.
+    const SMALL: RowBlocks = RowBlocks {
+        block: 2,
+        n_rows: 5,
+    };
+
     fn matrix() -> CsrMatrix {
         // 5 × 7 with an empty row and an empty column (column 4).
         CsrMatrix::new(
@@ -178,14 +292,21 @@ mod tests {
         let x = Features::Sparse(m);
         let c = [0.5, -1.0, 2.0, 0.75, -3.0];
         let (mut over_rows, mut over_cols) = (vec![0.0; 7], vec![0.0; 7]);
-        x.tmatvec(&c, &mut over_rows);
-        cols.tmatvec_by(&c, &mut over_cols, |v| v as f64);
+        // Blocks of 2 rows, summed exactly across, alike both ways.
+        x.tmatvec(&c, SMALL, &mut over_rows);
+        cols.tmatvec_by(&c, SMALL, ColumnOut::Values(&mut over_cols), |v| v as f64);
         assert_eq!(over_rows, over_cols);
+        let mut exact = vec![crate::sum::Binned::ZERO; 7];
+        cols.tmatvec_by(&c, SMALL, ColumnOut::Exact(&mut exact), |v| v as f64);
+        let from_exact: Vec<f64> = exact.iter().map(|b| b.value()).collect();
+        assert_eq!(from_exact, over_cols);
         // K = 3 coefficients per row, class-major output.
         let k = 3;
         let ck: Vec<f64> = (0..5 * k).map(|t| (t as f64 - 6.0) / 4.0).collect();
         let mut out = vec![f64::NAN; k * 7];
-        cols.tmatmul_by(&ck, k, &mut out, |v| (v * v) as f64);
+        cols.tmatmul_by(&ck, k, SMALL, ColumnOut::Values(&mut out), |v| {
+            (v * v) as f64
+        });
         for j in 0..k {
             let cj: Vec<f64> = (0..5).map(|i| ck[i * k + j]).collect();
             let mut want = [0.0; 7];
@@ -231,15 +352,14 @@ mod tests {
             .map(|t| ((t * 37 % 11) as f64 - 5.0) / 3.0)
             .collect();
         let mut out = vec![0.0; k * d];
-        cols.tmatmul_by(&c, k, &mut out, |v| v as f64);
+        cols.tmatmul_by(&c, k, SMALL, ColumnOut::Values(&mut out), |v| v as f64);
         let x = Features::Sparse(m);
         for j in 0..k {
             let cj: Vec<f64> = (0..n).map(|i| c[i * k + j]).collect();
             let mut want = vec![0.0; d];
-            x.tmatvec(&cj, &mut want);
-            for (a, b) in out[j * d..(j + 1) * d].iter().zip(&want) {
-                assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} vs {b}");
-            }
+            x.tmatvec(&cj, SMALL, &mut want);
+            // Blocks of 16 rows summed exactly: the bits of the pass over rows.
+            assert_eq!(&out[j * d..(j + 1) * d], &want[..]);
         }
     }
 }

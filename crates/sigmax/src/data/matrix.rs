@@ -342,6 +342,38 @@ impl Features {
         }
     }
 
+    /// The rows of `parts`, one part after the other, with `cols` columns (≥ every
+    /// part's): dense if every part is, else CSR.
+    pub fn concat_rows(parts: Vec<Features>, cols: usize) -> Features {
+        if parts.iter().all(|p| !p.is_sparse()) {
+            let rows = parts.iter().map(Features::n_rows).sum();
+            let mut data = Vec::with_capacity(rows * cols);
+            for p in &parts {
+                let Features::Dense(m) = p else {
+                    unreachable!()
+                };
+                for i in 0..m.rows {
+                    data.extend_from_slice(m.row(i));
+                    data.resize(data.len() + cols - m.cols, 0.0);
+                }
+            }
+            return Features::Dense(DenseMatrix::from_parts(rows, cols, data));
+        }
+        let (mut indptr, mut indices, mut values) = (vec![0], Vec::new(), Vec::new());
+        for p in parts {
+            let m = match p {
+                Features::Sparse(m) => m,
+                dense => dense.to_sparse(),
+            };
+            let (ptr, idx, val) = m.parts();
+            let base = *indptr.last().unwrap();
+            indptr.extend(ptr[1..].iter().map(|&e| base + e));
+            indices.extend_from_slice(idx);
+            values.extend_from_slice(val);
+        }
+        Features::Sparse(CsrMatrix::new(cols, indptr, indices, values))
+    }
+
     /// The same rows as CSR (dropping zeros), for the dense = sparse tests.
     pub fn to_sparse(&self) -> CsrMatrix {
         let mut indptr = vec![0];
@@ -407,65 +439,18 @@ impl Features {
             .for_each(|(i, o)| *o = self.row(i).dot(w));
     }
 
-    /// out = Σ_i v\[i\]·x_i (that is Xᵀv), deterministic for a given shape.
-    pub fn tmatvec(&self, v: &[f64], out: &mut [f64]) {
-        let acc = par_row_reduce(self.n_rows(), out.len(), |rows, acc| {
+    /// out = Σ_i v\[i\]·x_i (that is Xᵀv), summed in `blocks`
+    /// ([`crate::sum`]).
+    pub fn tmatvec(&self, v: &[f64], blocks: crate::sum::RowBlocks, out: &mut [f64]) {
+        let acc = crate::sum::par_row_reduce(self.n_rows(), blocks, out.len(), |rows, acc| {
             for i in rows {
                 if v[i] != 0.0 {
                     self.row(i).axpy(v[i], acc);
                 }
             }
         });
-        out.copy_from_slice(&acc);
+        out.copy_from_slice(&acc.local_values());
     }
-}
-
-/// Splits `0..n` into a number of chunks that depends only on `n` and `dim` (never on the
-/// thread count), lets `f` accumulate each chunk into its own zeroed buffer of length
-/// `dim`, and sums the buffers in chunk order. So results are bit-identical for any thread
-/// count.
-pub fn par_row_reduce<F>(n: usize, dim: usize, f: F) -> Vec<f64>
-where
-    F: Fn(Range<usize>, &mut [f64]) + Sync,
-{
-    let mut unit = vec![(); n];
-    par_row_reduce_mut(&mut unit, dim, |start, rows, acc| {
-        f(start..start + rows.len(), acc)
-    })
-}
-
-/// [`par_row_reduce`] that also hands each chunk its part of a per-row output slice
-/// (`per_row.len()` is the number of rows), for passes that both reduce and store.
-pub fn par_row_reduce_mut<T, F>(per_row: &mut [T], dim: usize, f: F) -> Vec<f64>
-where
-    T: Send,
-    F: Fn(usize, &mut [T], &mut [f64]) + Sync,
-{
-    const MIN_ROWS_PER_CHUNK: usize = 4096;
-    const MAX_CHUNKS: usize = 16;
-    // The buffers live together until summed: with a long `dim` (a sparse model with
-    // 10⁵–10⁶ weights) keep them within ~8 MB, but never below 4 chunks (two threads and
-    // more stay busy).
-    const BUFFER_BYTES: usize = 8 << 20;
-    let n = per_row.len();
-    let by_memory = (BUFFER_BYTES / (dim.max(1) * 8)).max(4);
-    let chunks = (n / MIN_ROWS_PER_CHUNK).clamp(1, MAX_CHUNKS.min(by_memory));
-    let size = n.div_ceil(chunks).max(1);
-    let parts: Vec<Vec<f64>> = per_row
-        .par_chunks_mut(size)
-        .enumerate()
-        .map(|(c, rows)| {
-            let mut acc = vec![0.0; dim];
-            f(c * size, rows, &mut acc);
-            acc
-        })
-        .collect();
-    let mut parts = parts.into_iter();
-    let mut total = parts.next().unwrap_or_else(|| vec![0.0; dim]);
-    for p in parts {
-        total.iter_mut().zip(&p).for_each(|(t, x)| *t += x);
-    }
-    total
 }
 
 #[cfg(test)]
@@ -489,8 +474,12 @@ mod tests {
         assert_eq!(a, b);
         let v = [1.0, 1.0, 2.0];
         let (mut g, mut h) = (vec![0.0; 2], vec![0.0; 2]);
-        d.tmatvec(&v, &mut g);
-        s.tmatvec(&v, &mut h);
+        let blocks = crate::sum::RowBlocks {
+            block: 2,
+            n_rows: 3,
+        };
+        d.tmatvec(&v, blocks, &mut g);
+        s.tmatvec(&v, blocks, &mut h);
         assert_eq!(g, vec![7.0, 0.0]);
         assert_eq!(g, h);
         assert_eq!(Features::Dense(s.to_dense()), d);

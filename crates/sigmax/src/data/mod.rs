@@ -12,7 +12,8 @@ mod matrix;
 mod storage;
 
 pub use cache::{
-    cache_path, decode_cache, load_cached, load_share_cached, share_cache_path, CacheUse,
+    cache_path, decode_cache, encode_dataset, load_cached, load_share_cached, share_cache_path,
+    CacheUse,
 };
 pub use columns::{columns_pay, ColumnPasses, Columns};
 pub use csv_format::{
@@ -22,7 +23,7 @@ pub use csv_format::{
 pub(crate) use dense_kernels::{dense_axpy_group, dense_dot_group};
 pub use idx::{parse_idx, read_idx};
 pub use libsvm::{parse_libsvm, read_libsvm, read_libsvm_share};
-pub use matrix::{par_row_reduce, par_row_reduce_mut, CsrMatrix, DenseMatrix, Features, Row};
+pub use matrix::{CsrMatrix, DenseMatrix, Features, Row};
 pub use storage::Storage;
 
 use crate::error::{Error, Result};
@@ -219,6 +220,47 @@ impl Dataset {
             x: Features::Dense(DenseMatrix::from_parts(rows, cols, data)),
             feature_names: Some(names.to_vec()),
             ..self
+        })
+    }
+
+    /// The rows of `parts`, in order: parts of one data set laid out alike (the same
+    /// classes, as [`Dataset::with_global_shape`] makes them). Rows of parts without
+    /// weights weigh 1 when another part has weights.
+    pub fn concat(parts: Vec<Dataset>) -> Result<Dataset> {
+        let Some(first) = parts.first() else {
+            return Err(Error::InvalidParameter {
+                name: "parts",
+                value: "none".into(),
+                expected: "at least one part",
+            });
+        };
+        let (classes, names) = (first.classes.clone(), first.feature_names.clone());
+        if let Some(p) = parts.iter().find(|p| p.classes != classes) {
+            return Err(Error::InvalidParameter {
+                name: "parts",
+                value: format!("classes {:?} and {:?}", classes, p.classes),
+                expected: "parts with the same classes",
+            });
+        }
+        let cols = parts.iter().map(Dataset::n_features).max().unwrap_or(0);
+        let weighted = parts.iter().any(|p| p.weights.is_some());
+        let (mut y, mut weights, mut xs) = (Vec::new(), Vec::new(), Vec::new());
+        for p in parts {
+            if weighted {
+                match &p.weights {
+                    Some(w) => weights.extend_from_slice(w),
+                    None => weights.resize(weights.len() + p.n_rows(), 1.0),
+                }
+            }
+            y.extend_from_slice(&p.y);
+            xs.push(p.x);
+        }
+        Ok(Dataset {
+            x: Features::concat_rows(xs, cols),
+            y,
+            classes,
+            weights: weighted.then_some(weights),
+            feature_names: names,
         })
     }
 

@@ -12,9 +12,10 @@ mod columns;
 use super::erm::{Erm, ErmObjective, L1Penalty};
 use super::sampled_hessian::RowSample;
 use super::{BinaryView, FiniteSum, HessianSample, Objective};
-use crate::data::{columns_pay, par_row_reduce, par_row_reduce_mut, ColumnPasses, Features};
+use crate::data::{ColumnPasses, Features};
 use crate::error::{Error, Result};
 use crate::loss::BinaryLoss;
+use crate::sum::{par_row_reduce, par_row_reduce_mut, Sums};
 use std::sync::Mutex;
 
 pub struct BinaryObjective<'a> {
@@ -25,9 +26,12 @@ pub struct BinaryObjective<'a> {
     erm: Erm<'a>,
     intercept: bool,
     d: usize,
-    /// s_i ℓ''(z_i) at the last `value_grad` point (empty when the loss has none).
+    /// s_i ℓ''(z_i) at the last `value_grad` point.
     curvature: Vec<f64>,
-    /// Whether the passes go over sparse data's column copy ([`columns_pay`]).
+    /// Whether `curvature` holds the curvature (a smooth loss after a `value_grad`);
+    /// not its emptiness: a process's share of the rows may be empty.
+    has_curvature: bool,
+    /// Whether the passes go over sparse data's column copy ([`columns_pay`](crate::data::columns_pay)).
     column_passes: ColumnPasses<'a>,
     /// The per-row coefficients of a pass over columns, reused from pass to pass.
     coef: Mutex<Vec<f64>>,
@@ -58,14 +62,16 @@ impl<'a> BinaryObjective<'a> {
             intercept,
             d,
             curvature: Vec::new(),
-            column_passes: ColumnPasses::new(x, columns_pay(x.nnz(), 1, d)),
+            has_curvature: false,
+            column_passes: ColumnPasses::by_cost(x, 1, d),
             coef: Mutex::default(),
         })
     }
 
     /// Whether passes over sparse data go over its column copy (the default follows
-    /// [`columns_pay`]; dense data always goes over rows). Both give the same numbers up
-    /// to rounding; this is for tests and measurements.
+    /// [`columns_pay`](crate::data::columns_pay), from the nonzeros of every process; dense data always goes over
+    /// rows). Both give the same numbers up to rounding; this is for tests and
+    /// measurements.
     pub fn with_column_passes(mut self, on: bool) -> Self {
         self.column_passes = ColumnPasses::new(self.x, on);
         self
@@ -102,6 +108,11 @@ impl<'a> ErmObjective<'a> for BinaryObjective<'a> {
     fn erm_mut(&mut self) -> &mut Erm<'a> {
         &mut self.erm
     }
+
+    fn reducer_set(&mut self) {
+        let nnz = self.erm.global_count(self.x.nnz());
+        self.column_passes.decide_by_total(nnz);
+    }
 }
 
 impl Objective for BinaryObjective<'_> {
@@ -111,13 +122,13 @@ impl Objective for BinaryObjective<'_> {
 
     fn value(&mut self, w: &[f64]) -> f64 {
         let (wd, b, loss) = (&w[..self.d], self.bias(w), self.loss);
-        let mut acc = par_row_reduce(self.t.len(), 1, |rows, acc| {
+        let blocks = self.erm.row_blocks();
+        let acc = par_row_reduce(self.t.len(), blocks, 1, |rows, acc| {
             for i in rows {
                 acc[0] += self.erm.weight(i) * loss.value(self.x.row(i).dot(wd) + b, self.t[i]);
             }
         });
-        self.erm.reduce(&mut acc);
-        self.erm.value(acc[0], w)
+        self.erm.value(self.erm.reduce(acc)[0], w)
     }
 
     /// One fused pass over the data: z_i = x_i·w + b, the loss, s_i ℓ'(z_i)·x_i
@@ -132,7 +143,8 @@ impl Objective for BinaryObjective<'_> {
         let mut curvature = std::mem::take(&mut self.curvature);
         curvature.resize(self.t.len(), 0.0);
         let (x, t, erm) = (self.x, &self.t, &self.erm);
-        let mut acc = par_row_reduce_mut(&mut curvature, d + 2, |start, rows, acc| {
+        let blocks = erm.row_blocks();
+        let mut acc = par_row_reduce_mut(&mut curvature, blocks, d + 2, |start, rows, acc| {
             let (acc_w, sums) = acc.split_at_mut(d);
             x.dot_then_axpy(start..start + rows.len(), wd, acc_w, |i, z| {
                 let (value, c, curvature) = loss.all(z + b, t[i]);
@@ -144,16 +156,17 @@ impl Objective for BinaryObjective<'_> {
             });
         });
         // [parameter sums (d, then Σ s_i ℓ' for the intercept), the loss]
-        let (params, loss) = acc.split_at_mut(d + 1);
-        self.erm.reduce_pass(params, loss);
-        self.erm.finish(&acc, w, grad);
+        let loss = acc.split_off(d + 1);
+        let (params, loss) = self.erm.reduce_pass(acc, loss);
+        self.erm.finish(&params, w, grad);
         self.curvature = if smooth { curvature } else { Vec::new() };
-        self.erm.value(acc[d + 1], w)
+        self.has_curvature = smooth;
+        self.erm.value(loss[0], w)
     }
 
     /// One fused pass: Σ_i s_i ℓ''(z_i)(x_i·v + v_b) x_i, then /S + λv.
     fn hess_vec(&self, v: &[f64], out: &mut [f64]) -> bool {
-        if self.curvature.is_empty() {
+        if !self.has_curvature {
             return false;
         }
         if let Some(cols) = self.column_passes.get() {
@@ -162,7 +175,8 @@ impl Objective for BinaryObjective<'_> {
         }
         let (d, vb) = (self.d, self.bias(v));
         let vd = &v[..d];
-        let mut acc = par_row_reduce(self.t.len(), d + 1, |rows, acc| {
+        let blocks = self.erm.row_blocks();
+        let acc = par_row_reduce(self.t.len(), blocks, d + 1, |rows, acc| {
             let (acc_w, sum) = acc.split_at_mut(d);
             self.x.dot_then_axpy(rows, vd, acc_w, |i, z| {
                 let u = self.curvature[i] * (z + vb);
@@ -170,14 +184,14 @@ impl Objective for BinaryObjective<'_> {
                 u
             });
         });
-        self.erm.reduce_pass(&mut acc, &mut []);
+        let (acc, _) = self.erm.reduce_pass(acc, Sums::Plain(Vec::new()));
         self.erm.finish(&acc, v, out);
         true
     }
 
     /// (1/S) Σ_i s_i ℓ''(z_i) x_ij² + λ, and (1/S) Σ_i s_i ℓ''(z_i) for the intercept.
     fn hess_diag(&self, out: &mut [f64]) -> bool {
-        if self.curvature.is_empty() {
+        if !self.has_curvature {
             return false;
         }
         if let Some(cols) = self.column_passes.get() {
@@ -185,14 +199,16 @@ impl Objective for BinaryObjective<'_> {
             return true;
         }
         let d = self.d;
-        let mut acc = par_row_reduce(self.t.len(), d + 1, |rows, acc| {
+        let blocks = self.erm.row_blocks();
+        let acc = par_row_reduce(self.t.len(), blocks, d + 1, |rows, acc| {
             for i in rows {
                 let c = self.curvature[i];
-                self.x.row(i).for_each(|j, v| acc[j] += c * v * v);
+                // c·(x²) as the pass over columns computes it, for the same bits.
+                self.x.row(i).for_each(|j, v| acc[j] += c * (v * v));
                 acc[d] += c;
             }
         });
-        self.erm.reduce_pass(&mut acc, &mut []);
+        let (acc, _) = self.erm.reduce_pass(acc, Sums::Plain(Vec::new()));
         self.erm.finish_diag(&acc, out);
         true
     }
@@ -208,7 +224,7 @@ impl Objective for BinaryObjective<'_> {
     /// (1/s) Σ s_i ℓ''(z_i) \[x_i,1\]\[x_i,1\]ᵀ·(n/S) + λI on s rows, over all parameters.
     fn sampled_hessian(&self, req: &HessianSample) -> Option<Vec<f64>> {
         let dim = self.dim();
-        if self.curvature.is_empty() || dim * dim > req.max_entries {
+        if !self.has_curvature || dim * dim > req.max_entries {
             return None;
         }
         let sample = RowSample::draw(self.x, self.intercept, req);
@@ -252,7 +268,8 @@ impl FiniteSum for BinaryObjective<'_> {
 
     fn batch_value_grad(&self, w: &[f64], batch: &[usize], grad: &mut [f64]) -> f64 {
         let (d, b, dim) = (self.d, self.bias(w), self.dim());
-        let acc = par_row_reduce(batch.len(), dim + 1, |range, acc| {
+        let blocks = crate::sum::RowBlocks::new(batch.len());
+        let acc = par_row_reduce(batch.len(), blocks, dim + 1, |range, acc| {
             for &i in &batch[range] {
                 let row = self.x.row(i);
                 let z = row.dot(&w[..d]) + b;
@@ -265,6 +282,7 @@ impl FiniteSum for BinaryObjective<'_> {
                 acc[dim] += s * self.loss.value(z, self.t[i]);
             }
         });
+        let acc = acc.local_values();
         self.erm.finish_batch(acc[dim], &acc, batch.len(), w, grad)
     }
 }

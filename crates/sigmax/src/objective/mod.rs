@@ -121,7 +121,8 @@ pub(crate) mod testing {
     }
 
     /// The objective built both ways (`make(over_columns)`) gives the same numbers to
-    /// rounding, and the way over columns passes the finite-difference checks.
+    /// rounding (the two ways sum a block's rows in different orders; every process
+    /// takes the same way), and the way over columns passes the finite-difference checks.
     pub fn assert_columns_match_rows<'a>(make: impl Fn(bool) -> Box<dyn Objective + 'a>) {
         let mut results = Vec::new();
         for over_columns in [false, true] {

@@ -12,12 +12,10 @@ mod columns;
 
 use super::erm::{Erm, ErmObjective, L1Penalty};
 use super::{FiniteSum, Objective};
-use crate::data::{
-    columns_pay, dense_axpy_group, dense_dot_group, par_row_reduce, par_row_reduce_mut,
-    ColumnPasses, Features, Row,
-};
+use crate::data::{dense_axpy_group, dense_dot_group, ColumnPasses, Features, Row};
 use crate::error::{Error, Result};
 use crate::loss::softmax_into;
+use crate::sum::{par_row_reduce, par_row_reduce_mut, Sums};
 use std::sync::Mutex;
 
 pub struct SoftmaxObjective<'a> {
@@ -29,7 +27,9 @@ pub struct SoftmaxObjective<'a> {
     intercept: bool,
     /// Row-major n × K class probabilities at the last `value_grad` point.
     probs: Vec<f64>,
-    /// Whether the passes go over sparse data's column copy ([`columns_pay`]).
+    /// Whether `probs` is set (not its emptiness: a share of the rows may be empty).
+    has_probs: bool,
+    /// Whether the passes go over sparse data's column copy ([`columns_pay`](crate::data::columns_pay)).
     column_passes: ColumnPasses<'a>,
     scratch: Mutex<columns::Scratch>,
 }
@@ -67,14 +67,16 @@ impl<'a> SoftmaxObjective<'a> {
             erm: Erm::new(y.len(), k * d, dim, lambda)?,
             intercept,
             probs: Vec::new(),
-            column_passes: ColumnPasses::new(x, columns_pay(x.nnz(), k, k * d)),
+            has_probs: false,
+            column_passes: ColumnPasses::by_cost(x, k, k * d),
             scratch: Mutex::default(),
         })
     }
 
     /// Whether passes over sparse data go over its column copy (the default follows
-    /// [`columns_pay`]; dense data always goes over rows). Both give the same numbers up
-    /// to rounding; this is for tests and measurements.
+    /// [`columns_pay`](crate::data::columns_pay), from the nonzeros of every process; dense data always goes over
+    /// rows). Both give the same numbers up to rounding; this is for tests and
+    /// measurements.
     pub fn with_column_passes(mut self, on: bool) -> Self {
         self.column_passes = ColumnPasses::new(self.x, on);
         self
@@ -159,7 +161,8 @@ impl<'a> SoftmaxObjective<'a> {
     fn pass(&self, w: &[f64], rows: &[usize], want_grad: bool) -> (f64, Vec<f64>) {
         let k = self.k;
         let width = if want_grad { self.dim() } else { 0 };
-        let acc = par_row_reduce(rows.len(), width + 1, |range, acc| {
+        let blocks = crate::sum::RowBlocks::new(rows.len());
+        let acc = par_row_reduce(rows.len(), blocks, width + 1, |range, acc| {
             let mut s = vec![0.0; k];
             let mut p = vec![0.0; k];
             for &i in &rows[range] {
@@ -176,6 +179,7 @@ impl<'a> SoftmaxObjective<'a> {
                 }
             }
         });
+        let acc = acc.local_values();
         (acc[width], acc)
     }
 
@@ -199,6 +203,11 @@ impl<'a> ErmObjective<'a> for SoftmaxObjective<'a> {
     fn erm_mut(&mut self) -> &mut Erm<'a> {
         &mut self.erm
     }
+
+    fn reducer_set(&mut self) {
+        let nnz = self.erm.global_count(self.x.nnz());
+        self.column_passes.decide_by_total(nnz);
+    }
 }
 
 impl Objective for SoftmaxObjective<'_> {
@@ -211,7 +220,7 @@ impl Objective for SoftmaxObjective<'_> {
             return self.value_over_columns(w);
         }
         let n = self.y.len();
-        let mut acc = par_row_reduce(n, 1, |range, acc| {
+        let acc = par_row_reduce(n, self.erm.row_blocks(), 1, |range, acc| {
             let mut p = vec![0.0; self.k];
             let mut loss = 0.0;
             self.scores_then_outer(w, range, &mut [], false, |i, s| {
@@ -220,8 +229,7 @@ impl Objective for SoftmaxObjective<'_> {
             });
             acc[0] = loss;
         });
-        self.erm.reduce(&mut acc);
-        self.erm.value(acc[0], w)
+        self.erm.value(self.erm.reduce(acc)[0], w)
     }
 
     /// One fused pass: scores, probabilities (kept for Hessian-vector products), loss and
@@ -234,7 +242,8 @@ impl Objective for SoftmaxObjective<'_> {
         let mut probs = std::mem::take(&mut self.probs);
         probs.resize(n * k, 0.0);
         let mut rows: Vec<&mut [f64]> = probs.chunks_mut(k).collect();
-        let mut acc = par_row_reduce_mut(&mut rows, width + 1, |start, rows, acc| {
+        let blocks = self.erm.row_blocks();
+        let mut acc = par_row_reduce_mut(&mut rows, blocks, width + 1, |start, rows, acc| {
             let (grad, loss) = acc.split_at_mut(width);
             self.scores_then_outer(w, start..start + rows.len(), grad, true, |i, s| {
                 let p = &mut rows[i - start];
@@ -250,10 +259,11 @@ impl Objective for SoftmaxObjective<'_> {
         });
         drop(rows);
         self.probs = probs;
-        let (params, loss) = acc.split_at_mut(width);
-        self.erm.reduce_pass(params, loss);
-        self.erm.finish(&acc, w, grad);
-        self.erm.value(acc[width], w)
+        self.has_probs = true;
+        let loss = acc.split_off(width);
+        let (params, loss) = self.erm.reduce_pass(acc, loss);
+        self.erm.finish(&params, w, grad);
+        self.erm.value(loss[0], w)
     }
 
     fn hess_vec(&self, v: &[f64], out: &mut [f64]) -> bool {
@@ -262,7 +272,7 @@ impl Objective for SoftmaxObjective<'_> {
             return true;
         }
         let (n, k) = (self.y.len(), self.k);
-        let mut acc = par_row_reduce(n, self.dim(), |range, acc| {
+        let acc = par_row_reduce(n, self.erm.row_blocks(), self.dim(), |range, acc| {
             // u = V x_i + v_b, then s_i [diag(p_i) − p_i p_iᵀ] u.
             self.scores_then_outer(v, range, acc, true, |i, u| {
                 let p = &self.probs[i * k..(i + 1) * k];
@@ -273,7 +283,7 @@ impl Objective for SoftmaxObjective<'_> {
                 }
             });
         });
-        self.erm.reduce_pass(&mut acc, &mut []);
+        let (acc, _) = self.erm.reduce_pass(acc, Sums::Plain(Vec::new()));
         self.erm.finish(&acc, v, out);
         true
     }
@@ -281,7 +291,7 @@ impl Objective for SoftmaxObjective<'_> {
     /// (1/S) Σ_i s_i p_ij(1 − p_ij) x_il² + λ for weight (j, l); (1/S) Σ_i s_i p_ij(1 − p_ij)
     /// for the intercepts.
     fn hess_diag(&self, out: &mut [f64]) -> bool {
-        if self.probs.is_empty() {
+        if !self.has_probs {
             return false;
         }
         if let Some(cols) = self.column_passes.get() {
@@ -289,7 +299,7 @@ impl Objective for SoftmaxObjective<'_> {
             return true;
         }
         let (n, k, d) = (self.y.len(), self.k, self.d);
-        let mut acc = par_row_reduce(n, self.dim(), |range, acc| {
+        let acc = par_row_reduce(n, self.erm.row_blocks(), self.dim(), |range, acc| {
             let mut sq: Vec<f32> = Vec::with_capacity(d);
             for i in range {
                 let p = &self.probs[i * k..(i + 1) * k];
@@ -316,7 +326,7 @@ impl Objective for SoftmaxObjective<'_> {
                 }
             }
         });
-        self.erm.reduce_pass(&mut acc, &mut []);
+        let (acc, _) = self.erm.reduce_pass(acc, Sums::Plain(Vec::new()));
         self.erm.finish_diag(&acc, out);
         true
     }
@@ -505,12 +515,15 @@ pub(crate) mod tests {
         }
     }
 
-    /// A reducer that sums nothing and records the length of every call.
-    struct CallLengths(std::sync::Mutex<Vec<usize>>);
+    /// A reducer that sums nothing and records the kind and length of every call.
+    struct CallLengths(std::sync::Mutex<Vec<(&'static str, usize)>>);
 
     impl crate::objective::Reducer for CallLengths {
         fn sum(&self, partial: &mut [f64]) {
-            self.0.lock().unwrap().push(partial.len());
+            self.0.lock().unwrap().push(("sum", partial.len()));
+        }
+        fn max_index(&self, partial: &mut [i32]) {
+            self.0.lock().unwrap().push(("max", partial.len()));
         }
     }
 

@@ -20,10 +20,10 @@
 //! intercept stays unregularized as in libsvm's SVC.
 
 use super::{Observer, SolverReport, StopRule, Tracker};
-use crate::data::par_row_reduce;
 use crate::error::{Error, Result};
 use crate::loss::BinaryLoss;
 use crate::objective::{BinaryView, Objective};
+use crate::sum::par_row_reduce;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -396,12 +396,16 @@ struct BiasSearch {
 /// The primal J at w (with the intercept w[d] when the view has one).
 fn primal(view: &BinaryView, w: &[f64]) -> f64 {
     let b = if view.intercept { w[w.len() - 1] } else { 0.0 };
-    let mut acc = par_row_reduce(view.positive.len(), 1, |rows, acc| {
-        for i in rows {
-            let z = view.x.row(i).dot(w) + b;
-            acc[0] += view.erm.weight(i) * view.loss.value(z, view.positive[i]);
-        }
-    });
-    view.erm.reduce(&mut acc);
-    view.erm.value(acc[0], w)
+    let acc = par_row_reduce(
+        view.positive.len(),
+        view.erm.row_blocks(),
+        1,
+        |rows, acc| {
+            for i in rows {
+                let z = view.x.row(i).dot(w) + b;
+                acc[0] += view.erm.weight(i) * view.loss.value(z, view.positive[i]);
+            }
+        },
+    );
+    view.erm.value(view.erm.reduce(acc)[0], w)
 }

@@ -3,8 +3,9 @@
 //! and no buffer as long as the model is allocated or zeroed per pass.
 
 use super::BinaryObjective;
-use crate::data::{par_row_reduce, par_row_reduce_mut, Columns};
+use crate::data::Columns;
 use crate::objective::lock;
+use crate::sum::{par_row_reduce, par_row_reduce_mut, ColumnOut};
 
 impl BinaryObjective<'_> {
     pub(super) fn value_grad_over_columns(
@@ -25,7 +26,8 @@ impl BinaryObjective<'_> {
         let mut rows: Vec<(&mut f64, &mut f64)> =
             curvature.iter_mut().zip(coef.iter_mut()).collect();
         // [Σ_i s_i ℓ'(z_i) (the intercept's gradient sum), Σ_i s_i ℓ(z_i)]
-        let mut small = par_row_reduce_mut(&mut rows, 2, |start, rows, acc| {
+        let blocks = erm.row_blocks();
+        let mut small = par_row_reduce_mut(&mut rows, blocks, 2, |start, rows, acc| {
             for (r, (curv, c)) in rows.iter_mut().enumerate() {
                 let i = start + r;
                 let (value, d1, d2) = loss.all(x.row(i).dot(wd) + b, t[i]);
@@ -37,15 +39,16 @@ impl BinaryObjective<'_> {
             }
         });
         drop(rows);
-        cols.tmatvec_by(&coef, &mut grad[..d], |v| v as f64);
+        let loss = small.split_off(1);
+        let intercept = self.intercept.then_some(small);
+        let columns = |out: ColumnOut| cols.tmatvec_by(&coef, blocks, out, |v| v as f64);
+        self.erm.reduce_columns(grad, d, columns, intercept);
         drop(coef);
-        if self.intercept {
-            grad[d] = small[0];
-        }
-        self.erm.reduce_pass(grad, &mut small[1..]);
+        let loss = self.erm.reduce(loss);
         self.erm.finish_in_place(w, grad);
         self.curvature = if smooth { curvature } else { Vec::new() };
-        self.erm.value(small[1], w)
+        self.has_curvature = smooth;
+        self.erm.value(loss[0], w)
     }
 
     pub(super) fn hess_vec_over_columns(&self, cols: &Columns, v: &[f64], out: &mut [f64]) {
@@ -53,30 +56,30 @@ impl BinaryObjective<'_> {
         let vd = &v[..d];
         let mut coef = lock(&self.coef);
         coef.resize(self.t.len(), 0.0);
-        let sum = par_row_reduce_mut(&mut coef, 1, |start, rows, acc| {
+        let blocks = self.erm.row_blocks();
+        let sum = par_row_reduce_mut(&mut coef, blocks, 1, |start, rows, acc| {
             for (r, u) in rows.iter_mut().enumerate() {
                 let i = start + r;
                 *u = self.curvature[i] * (self.x.row(i).dot(vd) + vb);
                 acc[0] += *u;
             }
         });
-        cols.tmatvec_by(&coef, &mut out[..d], |x| x as f64);
-        if self.intercept {
-            out[d] = sum[0];
-        }
-        self.erm.reduce_pass(out, &mut []);
+        let columns = |o: ColumnOut| cols.tmatvec_by(&coef, blocks, o, |x| x as f64);
+        self.erm
+            .reduce_columns(out, d, columns, self.intercept.then_some(sum));
         self.erm.finish_in_place(v, out);
     }
 
     pub(super) fn hess_diag_over_columns(&self, cols: &Columns, out: &mut [f64]) {
-        let d = self.d;
-        cols.tmatvec_by(&self.curvature, &mut out[..d], |x| x as f64 * x as f64);
-        if self.intercept {
-            out[d] = par_row_reduce(self.t.len(), 1, |rows, acc| {
-                acc[0] = self.curvature[rows].iter().sum();
-            })[0];
-        }
-        self.erm.reduce_pass(out, &mut []);
+        let (d, blocks) = (self.d, self.erm.row_blocks());
+        let f = |x: f32| x as f64 * x as f64;
+        let columns = |o: ColumnOut| cols.tmatvec_by(&self.curvature, blocks, o, f);
+        let intercept = self.intercept.then(|| {
+            par_row_reduce(self.t.len(), blocks, 1, |rows, acc| {
+                acc[0] = self.curvature[rows].iter().fold(0.0, |s, c| s + c);
+            })
+        });
+        self.erm.reduce_columns(out, d, columns, intercept);
         self.erm.finish_diag_in_place(out);
     }
 }

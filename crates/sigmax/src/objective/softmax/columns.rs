@@ -8,9 +8,10 @@
 //! products Σ_i c_ij x_il then go over columns, each output written once.
 
 use super::SoftmaxObjective;
-use crate::data::{par_row_reduce, par_row_reduce_mut, Columns, Row};
+use crate::data::{Columns, Row};
 use crate::loss::softmax_into;
 use crate::objective::lock;
+use crate::sum::{par_row_reduce, par_row_reduce_mut, ColumnOut};
 use rayon::prelude::*;
 
 /// Buffers reused from pass to pass.
@@ -73,7 +74,7 @@ impl SoftmaxObjective<'_> {
         let mut scratch = lock(&self.scratch);
         transpose_into(&w[..k * d], k, d, &mut scratch.feature_major);
         let wt = &scratch.feature_major;
-        let mut acc = par_row_reduce(n, 1, |rows, acc| {
+        let acc = par_row_reduce(n, self.erm.row_blocks(), 1, |rows, acc| {
             let (mut s, mut p) = (vec![0.0; k], vec![0.0; k]);
             for i in rows {
                 self.feature_major_scores(i, wt, w, &mut s);
@@ -81,8 +82,7 @@ impl SoftmaxObjective<'_> {
                 acc[0] += self.erm.weight(i) * (softmax_into(&s, &mut p) - s[yi]);
             }
         });
-        self.erm.reduce(&mut acc);
-        self.erm.value(acc[0], w)
+        self.erm.value(self.erm.reduce(acc)[0], w)
     }
 
     pub(super) fn value_grad_over_columns(
@@ -99,7 +99,8 @@ impl SoftmaxObjective<'_> {
         let mut rows: Vec<(&mut [f64], &mut [f64])> =
             probs.chunks_mut(k).zip(coef.chunks_mut(k)).collect();
         // [Σ_i c_i (the intercepts' gradient sums), Σ_i s_i·loss_i]
-        let mut small = par_row_reduce_mut(&mut rows, k + 1, |start, rows, acc| {
+        let blocks = self.erm.row_blocks();
+        let mut small = par_row_reduce_mut(&mut rows, blocks, k + 1, |start, rows, acc| {
             let mut s = vec![0.0; k];
             for (r, (p, c)) in rows.iter_mut().enumerate() {
                 let i = start + r;
@@ -118,15 +119,16 @@ impl SoftmaxObjective<'_> {
             }
         });
         drop(rows);
-        cols.tmatmul_by(coef, k, &mut grad[..k * d], |v| v as f64);
+        let loss = small.split_off(k);
+        let columns = |out: ColumnOut| cols.tmatmul_by(coef, k, blocks, out, |v| v as f64);
+        self.erm
+            .reduce_columns(grad, k * d, columns, self.intercept.then_some(small));
         drop(scratch);
         self.probs = probs;
-        if self.intercept {
-            grad[k * d..].copy_from_slice(&small[..k]);
-        }
-        self.erm.reduce_pass(grad, &mut small[k..]);
+        self.has_probs = true;
+        let loss = self.erm.reduce(loss);
         self.erm.finish_in_place(w, grad);
-        self.erm.value(small[k], w)
+        self.erm.value(loss[0], w)
     }
 
     pub(super) fn hess_vec_over_columns(&self, cols: &Columns, v: &[f64], out: &mut [f64]) {
@@ -134,7 +136,8 @@ impl SoftmaxObjective<'_> {
         let mut scratch = lock(&self.scratch);
         let (vt, coef) = scratch.prepare(&v[..k * d], k, d, n);
         let mut rows: Vec<&mut [f64]> = coef.chunks_mut(k).collect();
-        let bias_sums = par_row_reduce_mut(&mut rows, k, |start, rows, acc| {
+        let blocks = self.erm.row_blocks();
+        let bias_sums = par_row_reduce_mut(&mut rows, blocks, k, |start, rows, acc| {
             for (r, u) in rows.iter_mut().enumerate() {
                 let i = start + r;
                 // u = V x_i + v_b, then s_i [diag(p_i) − p_i p_iᵀ] u.
@@ -149,11 +152,9 @@ impl SoftmaxObjective<'_> {
             }
         });
         drop(rows);
-        cols.tmatmul_by(coef, k, &mut out[..k * d], |x| x as f64);
-        if self.intercept {
-            out[k * d..].copy_from_slice(&bias_sums);
-        }
-        self.erm.reduce_pass(out, &mut []);
+        let columns = |o: ColumnOut| cols.tmatmul_by(coef, k, blocks, o, |x| x as f64);
+        self.erm
+            .reduce_columns(out, k * d, columns, self.intercept.then_some(bias_sums));
         self.erm.finish_in_place(v, out);
     }
 
@@ -167,18 +168,19 @@ impl SoftmaxObjective<'_> {
             si * p * (1.0 - p)
         }));
         // Squared in single precision, as over rows (ample for a preconditioner).
-        cols.tmatmul_by(coef, k, &mut out[..k * d], |x| (x * x) as f64);
-        if self.intercept {
-            let sums = par_row_reduce(self.y.len(), k, |rows, acc| {
+        let blocks = self.erm.row_blocks();
+        let f = |x: f32| (x * x) as f64;
+        let intercept = self.intercept.then(|| {
+            par_row_reduce(self.y.len(), blocks, k, |rows, acc| {
                 for i in rows {
                     acc.iter_mut()
                         .zip(&coef[i * k..(i + 1) * k])
                         .for_each(|(a, &c)| *a += c);
                 }
-            });
-            out[k * d..].copy_from_slice(&sums);
-        }
-        self.erm.reduce_pass(out, &mut []);
+            })
+        });
+        let columns = |o: ColumnOut| cols.tmatmul_by(coef, k, blocks, o, f);
+        self.erm.reduce_columns(out, k * d, columns, intercept);
         self.erm.finish_diag_in_place(out);
     }
 }
