@@ -26,6 +26,10 @@ DATA = os.path.join(ROOT, "bench", "data")
 MPI_TARGET = os.path.join(ROOT, "target", "mpi")
 SIGMAX = os.path.join(MPI_TARGET, "release", "sigmax")
 LAMBDA = 1e-4
+# Each parameter-sized reduction sends an exact sum per number (sigmax::sum): a grid index
+# (4 bytes, one max-allreduce) and three integer bins (24 bytes, one sum-allreduce).
+BYTES_PER_NUMBER = 28
+ALLREDUCES_PER_SUM = 2
 
 
 def sh(cmd, **kw):
@@ -63,11 +67,11 @@ def projection(name, fits, alpha, beta):
     vec_per_it, small_per_it = one["passes"] / it, one["small"] / it
     out = ["", f"α–β projection (a model, not a measurement) for the {name} set ×100 rows on N nodes like this one (2 cores each):",
            f"α = {alpha * 1e6:.1f} µs, β = {beta * 1e9:.3f} ns/byte (loopback, measured at P = 2); compute per iteration on one node ×100 rows = {compute_it:.2f} s;"
-           f" {it} iterations, {vec_per_it:.1f} vector allreduces of {8 * one['d'] / 1e6:.1f} MB per iteration.", "",
+           f" {it} iterations, {vec_per_it:.1f} parameter-sized exact sums per iteration, each {BYTES_PER_NUMBER * one['d'] / 1e6:.1f} MB in {ALLREDUCES_PER_SUM} allreduces.", "",
            "| nodes N | compute s / it. | comm. s / it. | projected time to gap 1e-6 (s) | speed-up vs 1 node |", "|---|---|---|---|---|"]
     t1 = None
     for n in (1, 4, 8, 16, 32, 64):
-        ring = 0.0 if n == 1 else 2 * (n - 1) / n * 8 * one["d"] * beta + 2 * math.log2(n) * alpha
+        ring = 0.0 if n == 1 else 2 * (n - 1) / n * BYTES_PER_NUMBER * one["d"] * beta + ALLREDUCES_PER_SUM * 2 * math.log2(n) * alpha
         small = 0.0 if n == 1 else 2 * math.log2(n) * alpha
         comm_it = vec_per_it * ring + small_per_it * small
         total = it * (compute_it / n + comm_it)
@@ -95,7 +99,7 @@ def main():
                 runs = [run(data, np, model) for _ in range(a.repeats)]
                 med = lambda k: statistics.median(r[k] for r in runs)
                 it = runs[0]["iterations"]
-                passes = runs[0]["allreduce_calls"] - runs[0]["small_allreduces"]
+                passes = (runs[0]["allreduce_calls"] - runs[0]["small_allreduces"]) // ALLREDUCES_PER_SUM
                 total, comm = med("seconds"), med("communication_seconds")
                 w = weights(model)
                 if ref is None:
@@ -114,8 +118,9 @@ def main():
     f = fits[(name, 2)]
     alpha = f["small_s"] / max(f["small"], 1) / 2  # 2·log2(2)·α per small allreduce
     vec_s = f["comm"] - f["small_s"]
-    vec_bytes = f["passes"] * 8 * f["d"]
-    beta = max(vec_s - f["passes"] * 2 * alpha, 0.0) / max(vec_bytes * 2 * (2 - 1) / 2, 1)
+    vec_bytes = f["passes"] * BYTES_PER_NUMBER * f["d"]
+    vec_calls = f["passes"] * ALLREDUCES_PER_SUM
+    beta = max(vec_s - vec_calls * 2 * alpha, 0.0) / max(vec_bytes * 2 * (2 - 1) / 2, 1)
     out = projection(name, fits, alpha, beta)
     text = "\n".join(lines + out) + "\n"
     print("\n".join(out))

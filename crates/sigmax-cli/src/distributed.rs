@@ -4,8 +4,10 @@
 //! each pass over the data ends in an allreduce of its accumulator (the library's
 //! `Reducer` seam), so each function value costs an allreduce of a few numbers and each
 //! gradient or Hessian-vector product one of a parameter-sized vector. Classes, the
-//! number of features, Σ weights (so the default λ) and ‖∇J(0)‖ are global, so every
-//! process holds the model one process would have found (up to summation order).
+//! number of features, Σ weights (so the default λ) and ‖∇J(0)‖ are global; the rows
+//! at the edges of the shares move so that every process holds whole blocks of rows, and
+//! every sum is the exact sum of the same blocks (`sigmax::sum`), so every process holds
+//! the model one process would have found, bit for bit.
 //!
 //! Each process reads only its share: `DATA.0`, `DATA.1`, … when those exist (one file
 //! per process, any format), else the lines of LIBSVM file `DATA` that start in its

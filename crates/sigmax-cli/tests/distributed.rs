@@ -608,6 +608,36 @@ fn fashion_mnist_binary_split_over_processes_gives_the_serial_model() {
     }
 }
 
+/// Launching with SLURM's srun, as on a SLURM cluster (OpenMPI gets its processes from
+/// PMIx): on the one-node SLURM that `scripts/slurm-local.sh` starts. CI starts it and sets
+/// SIGMAX_TEST_SLURM=1; elsewhere this test says it did not run.
+#[test]
+fn an_srun_launch_gives_the_serial_model() {
+    if std::env::var_os("SIGMAX_TEST_SLURM").is_none() {
+        eprintln!(
+            "srun launch not tested: run scripts/slurm-local.sh, then set SIGMAX_TEST_SLURM=1"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(HEART, d.join("heart")).unwrap();
+    train_serial(d, "heart", &[], "serial.json");
+    let o = Command::new("timeout")
+        .args(["120", "srun", "-n", "3", "--mpi=pmix"])
+        .arg(env!("CARGO_BIN_EXE_sigmax"))
+        .args(["train", "heart", "--distributed", "--tol", "1e-10"])
+        .args(["--json", "-o", "dist.json"])
+        .current_dir(d)
+        .output()
+        .expect("srun (scripts/slurm-local.sh installs and starts SLURM)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Every process prints nothing but process 0, which prints the report.
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["ranks"], 3);
+    assert_same_model(&d.join("serial.json"), &d.join("dist.json"), "srun");
+}
+
 /// Launching from a hostfile, as on a cluster (here one host, this one, with 3 slots).
 #[test]
 fn a_hostfile_launch_gives_the_serial_model() {

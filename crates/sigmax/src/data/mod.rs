@@ -654,6 +654,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn parts_concatenate_in_order_and_travel_as_cache_bytes() {
+        let x =
+            Features::Dense(DenseMatrix::new(4, 2, vec![1., 0., 0., 2., 3., 0., 0., 4.]).unwrap());
+        let whole = Dataset::new(x, &["a", "b", "a", "b"])
+            .unwrap()
+            .with_weights(vec![1.0, 2.0, 3.0, 4.0])
+            .unwrap();
+        // Through the bytes another process would receive.
+        let sent = |d: &Dataset| decode_cache(&encode_dataset(d)).unwrap();
+        let (head, tail) = (whole.select(&[0, 1]), sent(&whole.select(&[2, 3])));
+        let joined = Dataset::concat(vec![head.clone(), tail.clone()]).unwrap();
+        assert_eq!(
+            (joined.y.clone(), joined.weights.clone()),
+            (whole.y.clone(), whole.weights.clone())
+        );
+        assert_eq!(joined.x.to_sparse(), whole.x.to_sparse());
+        // A sparse part makes the whole sparse; a part without weights weighs 1.
+        let mut unweighted = head;
+        unweighted.weights = None;
+        let sparse_tail = Dataset {
+            x: Features::Sparse(tail.x.to_sparse()),
+            ..tail
+        };
+        let mixed = Dataset::concat(vec![unweighted, sparse_tail]).unwrap();
+        assert!(mixed.x.is_sparse());
+        assert_eq!(mixed.weights, Some(vec![1.0, 1.0, 3.0, 4.0]));
+        assert_eq!(mixed.x.to_sparse(), whole.x.to_sparse());
+        // Other classes: refused.
+        let other = Dataset::new(whole.x.clone(), &["a", "c", "a", "c"]).unwrap();
+        assert!(Dataset::concat(vec![whole, other]).is_err());
+    }
+
+    #[test]
     fn columns_are_reordered_by_name_and_mismatches_named() {
         let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let x = Features::Dense(DenseMatrix::new(2, 3, vec![1., 2., 3., 4., 5., 6.]).unwrap());

@@ -219,7 +219,7 @@ mod tests {
             5e-324,
             f64::MAX,
             -f64::MAX,
-            123456789.123456789,
+            123_456_789.123_456_79,
         ] {
             assert_eq!(Binned::of(x).value().to_bits(), x.to_bits(), "{x}");
         }

@@ -126,15 +126,6 @@ pub enum ColumnOut<'a> {
 }
 
 impl Sums {
-    /// `len` zeros, exact when `exact` (the pass's sums go to other processes).
-    pub fn zeros(len: usize, exact: bool) -> Sums {
-        if exact {
-            Sums::Exact(vec![Binned::ZERO; len])
-        } else {
-            Sums::Plain(vec![0.0; len])
-        }
-    }
-
     pub fn len(&self) -> usize {
         match self {
             Sums::Plain(v) => v.len(),
@@ -176,28 +167,6 @@ impl Sums {
         match self {
             Sums::Plain(v) => Sums::Plain(v.split_off(at)),
             Sums::Exact(v) => Sums::Exact(v.split_off(at)),
-        }
-    }
-
-    /// Places `other` at `at..at + other.len()`.
-    pub fn put(&mut self, at: usize, other: Sums) {
-        match self {
-            Sums::Plain(v) => {
-                let o = other.local_values();
-                v[at..at + o.len()].copy_from_slice(&o);
-            }
-            Sums::Exact(v) => {
-                let o = other.into_exact();
-                v[at..at + o.len()].copy_from_slice(&o);
-            }
-        }
-    }
-
-    /// `range` for a pass over columns to write into.
-    pub fn columns_mut(&mut self, range: Range<usize>) -> ColumnOut<'_> {
-        match self {
-            Sums::Plain(v) => ColumnOut::Values(&mut v[range]),
-            Sums::Exact(v) => ColumnOut::Exact(&mut v[range]),
         }
     }
 }
@@ -520,7 +489,7 @@ mod tests {
         // A column with entries in blocks 0 and 2, none in block 1.
         let present = |i: &usize| i % 3 != 1 && !(270_000..530_000).contains(i);
         let (mut s, mut edges) = (BlockedSum::default(), BlockEdges::new(blocks));
-        let mut per_block = vec![0.0; 4];
+        let mut per_block = [0.0; 4];
         for i in (0..v.len()).filter(present) {
             if edges.crosses(i) {
                 s.end_block();
