@@ -135,13 +135,13 @@ mod with_mpi {
             let give = overlap(mine, end, q);
             if !give.is_empty() {
                 let bytes = sigmax::data::encode_dataset(&data.select(&local(give)));
-                world.process_at_rank(q as i32).send(&bytes[..]);
+                send_bytes(world, q, &bytes);
             }
         }
         let mut parts = vec![data.select(&local(overlap(mine, end, rank)))];
         for r in rank + 1..size {
             if !overlap(starts[r], starts[r + 1], rank).is_empty() {
-                let (bytes, _) = world.process_at_rank(r as i32).receive_vec::<u8>();
+                let bytes = receive_bytes(world, r);
                 let part = sigmax::data::decode_cache(&bytes)
                     .map_err(|e| anyhow::anyhow!("rows from process {r}: {e}"))?;
                 parts.push(part);
@@ -174,6 +174,28 @@ mod with_mpi {
         (0..size)
             .map(|r| all[displs[r] as usize + 1..(displs[r] + counts[r]) as usize].to_vec())
             .collect()
+    }
+
+    /// MPI counts elements in an `int`: rows move in messages of at most 1 GiB (less than
+    /// a block of dense rows can weigh), after their total length.
+    const MESSAGE_BYTES: usize = 1 << 30;
+
+    fn send_bytes(world: &SimpleCommunicator, to: usize, bytes: &[u8]) {
+        let process = world.process_at_rank(to as i32);
+        process.send(&(bytes.len() as u64));
+        for piece in bytes.chunks(MESSAGE_BYTES) {
+            process.send(piece);
+        }
+    }
+
+    fn receive_bytes(world: &SimpleCommunicator, from: usize) -> Vec<u8> {
+        let process = world.process_at_rank(from as i32);
+        let (len, _) = process.receive::<u64>();
+        let mut bytes = Vec::with_capacity(len as usize);
+        while bytes.len() < len as usize {
+            bytes.extend(process.receive_vec::<u8>().0);
+        }
+        bytes
     }
 
     /// What one process read.
