@@ -15,7 +15,7 @@ use super::{BinaryView, FiniteSum, HessianSample, Objective};
 use crate::data::{ColumnPasses, Features};
 use crate::error::{Error, Result};
 use crate::loss::BinaryLoss;
-use crate::sum::{par_row_reduce, par_row_reduce_mut, Sums};
+use crate::sum::{par_row_reduce, par_row_reduce_mut};
 use std::sync::Mutex;
 
 pub struct BinaryObjective<'a> {
@@ -184,7 +184,7 @@ impl Objective for BinaryObjective<'_> {
                 u
             });
         });
-        let (acc, _) = self.erm.reduce_pass(acc, Sums::Plain(Vec::new()));
+        let acc = self.erm.reduce_params(acc);
         self.erm.finish(&acc, v, out);
         true
     }
@@ -208,7 +208,7 @@ impl Objective for BinaryObjective<'_> {
                 acc[d] += c;
             }
         });
-        let (acc, _) = self.erm.reduce_pass(acc, Sums::Plain(Vec::new()));
+        let acc = self.erm.reduce_params(acc);
         self.erm.finish_diag(&acc, out);
         true
     }

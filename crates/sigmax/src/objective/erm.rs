@@ -149,7 +149,7 @@ impl<'a> Erm<'a> {
 
     /// S over every participant's rows, summed block by block like every pass.
     fn global_total(&self, weights: Option<&[f64]>) -> Result<f64> {
-        let t = crate::sum::total_weight(self.reducer, self.n_local, weights);
+        let t = crate::sum::total_weight_in(self.reducer, self.n_local, self.row_blocks, weights);
         if !(t > 0.0 && t.is_finite()) {
             return Err(Error::InvalidParameter {
                 name: "sample_weight",
@@ -250,21 +250,21 @@ impl<'a> Erm<'a> {
         0.5 * self.l2 * super::sq_norm(&w[..self.penalized])
     }
 
-    /// Reduces a pass's parameter sums (`params[..dim]`, its first `dim` entries) and
-    /// then its scalar sums (when there are any), in this order. Every pass with
-    /// parameter sums reduces through here, whether it summed over rows or over columns,
-    /// so processes whose passes take different ways (their shares differ in density)
-    /// still make the same collective calls with the same lengths.
-    pub fn reduce_pass(&self, mut params: Sums, scalars: Sums) -> (Vec<f64>, Vec<f64>) {
+    /// Reduces a pass's parameter sums (`params[..dim]`, its first `dim` entries; any
+    /// beyond stay this process's) and then its scalar sums, in this order: every pass
+    /// makes the same collective calls with the same lengths, over rows or over columns
+    /// ([`Erm::reduce_columns`]).
+    pub fn reduce_pass(&self, params: Sums, scalars: Sums) -> (Vec<f64>, Vec<f64>) {
+        let params = self.reduce_params(params);
+        (params, self.reduce(scalars))
+    }
+
+    /// [`Erm::reduce_pass`] for a pass with parameter sums only.
+    pub fn reduce_params(&self, mut params: Sums) -> Vec<f64> {
         let rest = params.split_off(self.dim);
         let mut params = self.reduce(params);
-        let scalars = if scalars.is_empty() {
-            Vec::new()
-        } else {
-            self.reduce(scalars)
-        };
         params.extend(rest.local_values());
-        (params, scalars)
+        params
     }
 
     /// The smooth part of J from the reduced Σ s_i ℓ_i.

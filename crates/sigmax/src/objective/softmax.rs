@@ -15,7 +15,7 @@ use super::{FiniteSum, Objective};
 use crate::data::{dense_axpy_group, dense_dot_group, ColumnPasses, Features, Row};
 use crate::error::{Error, Result};
 use crate::loss::softmax_into;
-use crate::sum::{par_row_reduce, par_row_reduce_mut, Sums};
+use crate::sum::{par_row_reduce, par_row_reduce_mut};
 use std::sync::Mutex;
 
 pub struct SoftmaxObjective<'a> {
@@ -283,7 +283,7 @@ impl Objective for SoftmaxObjective<'_> {
                 }
             });
         });
-        let (acc, _) = self.erm.reduce_pass(acc, Sums::Plain(Vec::new()));
+        let acc = self.erm.reduce_params(acc);
         self.erm.finish(&acc, v, out);
         true
     }
@@ -326,7 +326,7 @@ impl Objective for SoftmaxObjective<'_> {
                 }
             }
         });
-        let (acc, _) = self.erm.reduce_pass(acc, Sums::Plain(Vec::new()));
+        let acc = self.erm.reduce_params(acc);
         self.erm.finish_diag(&acc, out);
         true
     }

@@ -218,10 +218,20 @@ pub fn row_sum(
 
 /// Σ s_i over every participant's rows (the number of rows without weights).
 pub fn total_weight(reducer: &dyn Reducer, n_local: usize, weights: Option<&[f64]>) -> f64 {
-    let n = global_rows(reducer, n_local);
+    let blocks = RowBlocks::new(global_rows(reducer, n_local));
+    total_weight_in(reducer, n_local, blocks, weights)
+}
+
+/// [`total_weight`] when the rows in all, and so `blocks`, are known already.
+pub fn total_weight_in(
+    reducer: &dyn Reducer,
+    n_local: usize,
+    blocks: RowBlocks,
+    weights: Option<&[f64]>,
+) -> f64 {
     match weights {
-        Some(s) => row_sum(reducer, n_local, RowBlocks::new(n), |i| s[i]),
-        None => n as f64,
+        Some(s) => row_sum(reducer, n_local, blocks, |i| s[i]),
+        None => blocks.n_rows as f64,
     }
 }
 
