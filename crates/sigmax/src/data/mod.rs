@@ -225,7 +225,8 @@ impl Dataset {
 
     /// The rows of `parts`, in order: parts of one data set laid out alike (the same
     /// classes, as [`Dataset::with_global_shape`] makes them). Rows of parts without
-    /// weights weigh 1 when another part has weights.
+    /// weights weigh 1 when another part has weights. A single part comes back as it is
+    /// (no copy).
     pub fn concat(parts: Vec<Dataset>) -> Result<Dataset> {
         let Some(first) = parts.first() else {
             return Err(Error::InvalidParameter {
@@ -234,6 +235,9 @@ impl Dataset {
                 expected: "at least one part",
             });
         };
+        if parts.len() == 1 {
+            return Ok(parts.into_iter().next().expect("one part"));
+        }
         let (classes, names) = (first.classes.clone(), first.feature_names.clone());
         if let Some(p) = parts.iter().find(|p| p.classes != classes) {
             return Err(Error::InvalidParameter {
