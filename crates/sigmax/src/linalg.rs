@@ -73,16 +73,22 @@ impl Cholesky {
 }
 
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    dot_by(a, b, |x, y| x * y)
+}
+
+/// Σ_k term(a_k, b_k), summed as [`dot`] sums (so `dot_by(a, m, |x, mk| x * (x / mk))`
+/// has the bits of `dot(a, z)` with z = a ⊘ m, without z).
+pub(crate) fn dot_by(a: &[f64], b: &[f64], term: impl Fn(f64, f64) -> f64) -> f64 {
     // Four partial sums let the compiler vectorize without reassociating one chain.
     let mut s = [0.0; 4];
     let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
         for k in 0..4 {
-            s[k] += x[k] * y[k];
+            s[k] += term(x[k], y[k]);
         }
     }
-    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    let tail: f64 = ra.iter().zip(rb).map(|(&x, &y)| term(x, y)).sum();
     (s[0] + s[1]) + (s[2] + s[3]) + tail
 }
 

@@ -128,7 +128,7 @@ impl CsrMatrix {
 
     /// The column-major copy of this matrix, built once (O(nnz) time, 8 bytes per
     /// nonzero) and kept while the matrix lives; `None` when it does not fit in memory
-    /// or has more rows than 32 bits number (the passes then go over rows).
+    /// or has more rows or nonzeros than 32 bits number (the passes then go over rows).
     pub fn columns(&self) -> Option<&Columns> {
         self.columns
             .get_or_init(|| {

@@ -82,8 +82,7 @@ impl TrustRegionNewton {
             hess_vec_products: products,
             ..tr.finish("newton", converged, reason)
         };
-        let (mut s, mut r, mut w_new, mut g_new) =
-            (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let (mut s, mut r) = (vec![0.0; n], vec![0.0; n]);
         let mut work = CgWork::new(n);
         let mut iter = 0;
         let mut first = true;
@@ -108,16 +107,20 @@ impl TrustRegionNewton {
             }
             let cg_steps = self.steihaug_cg(obj, &g, &m, delta, (&mut s, &mut r), &mut work);
             products += cg_steps;
-            for k in 0..n {
-                w_new[k] = w[k] + s[k];
-            }
             let gs = dot(&g, &s);
             // q(s) = gᵀs + ½ sᵀHs and Hs = −g − r, so the predicted reduction is −½(gᵀs − sᵀr).
             let prered = -0.5 * (gs - dot(&s, &r));
+            // The residual is spent: its vector holds the trial point (one model-sized
+            // vector fewer at the peak; the next CG solve starts r afresh).
+            let w_new = &mut r;
+            for k in 0..n {
+                w_new[k] = w[k] + s[k];
+            }
             // The gradient at the trial point comes with its value in the same pass: most
-            // steps are accepted and need it next. (This moves the objective's curvature
-            // to w_new; a rejected step moves it back.)
-            let f_new = obj.value_grad(&w_new, &mut g_new);
+            // steps are accepted and need it next. It overwrites g (gᵀs and ‖g‖ are kept):
+            // a rejected step evaluates w again anyway, to move the objective's curvature
+            // back, and that brings g back.
+            let f_new = obj.value_grad(w_new, &mut g);
             let actred = f - f_new;
             let snorm = m.norm(&s);
             if first {
@@ -143,14 +146,13 @@ impl TrustRegionNewton {
             // the gradient is still measurable; there, judge the step by ‖∇J‖ instead.
             let flat = prered <= 1e-12 * f.abs();
             let accept = if flat {
-                norm(&g_new) < norm(&g)
+                norm(&g) < gn
             } else {
                 actred > ETA0 * prered
             };
             if accept {
                 iter += 1;
-                w.copy_from_slice(&w_new);
-                std::mem::swap(&mut g_new, &mut g);
+                w.copy_from_slice(w_new);
                 f = f_new;
                 if !matches!(m, Preconditioner::SampledHessian(_))
                     || cg_steps > REBUILD_AFTER_CG_STEPS
@@ -165,8 +167,9 @@ impl TrustRegionNewton {
                     products,
                 ));
             } else {
-                // Back to the curvature at w for the next CG solve (same w: same f and g).
-                obj.value_grad(w, &mut g_new);
+                // Back to the curvature and gradient at w for the next CG solve (same w:
+                // the same f and the same bits of g).
+                obj.value_grad(w, &mut g);
             }
             if delta < 1e-300 {
                 return Ok(done(
@@ -207,7 +210,7 @@ impl TrustRegionNewton {
                 obj.diagonal_weight()
             }
         };
-        Preconditioner::diagonal(obj, alpha)
+        Preconditioner::diagonal(obj, alpha, previous)
     }
 
     /// Approximately solves ∇²J s = −g inside ‖s‖_M ≤ Δ by preconditioned conjugate
@@ -228,11 +231,11 @@ impl TrustRegionNewton {
         work: &mut CgWork,
     ) -> usize {
         let n = g.len();
-        let CgWork { z, d, hd } = work;
+        let CgWork { scratch, d, hd } = work;
         s.iter_mut().for_each(|v| *v = 0.0);
         r.iter_mut().zip(g).for_each(|(rk, gk)| *rk = -gk);
-        let mut rz = m.solve_dot(r, z);
-        d.copy_from_slice(z);
+        let mut rz = m.cg_residual_dot(r, scratch);
+        m.cg_direction(r, scratch, d, None);
         let cg_stop = self.cg_tol * rz.sqrt();
         // ‖s‖²_M, sᵀMd, dᵀMd.
         let (mut sms, mut smd, mut dmd) = (0.0, 0.0, rz);
@@ -264,11 +267,9 @@ impl TrustRegionNewton {
                 s[k] += alpha * d[k];
                 r[k] -= alpha * hd[k];
             }
-            let rz_new = m.solve_dot(r, z);
+            let rz_new = m.cg_residual_dot(r, scratch);
             let beta = rz_new / rz;
-            for k in 0..n {
-                d[k] = z[k] + beta * d[k];
-            }
+            m.cg_direction(r, scratch, d, Some(beta));
             sms = sms_next;
             smd = beta * (smd + alpha * dmd);
             dmd = rz_new + beta * beta * dmd;
@@ -279,9 +280,10 @@ impl TrustRegionNewton {
 }
 
 /// Conjugate-gradient work vectors, allocated once per solve: vectors of millions of
-/// entries are fresh pages from the kernel on every allocation.
+/// entries are fresh pages from the kernel on every allocation. `scratch` holds M⁻¹r
+/// only for a preconditioner that is not diagonal ([`Preconditioner::cg_residual_dot`]).
 struct CgWork {
-    z: Vec<f64>,
+    scratch: Vec<f64>,
     d: Vec<f64>,
     hd: Vec<f64>,
 }
@@ -289,7 +291,7 @@ struct CgWork {
 impl CgWork {
     fn new(n: usize) -> CgWork {
         CgWork {
-            z: vec![0.0; n],
+            scratch: Vec::new(),
             d: vec![0.0; n],
             hd: vec![0.0; n],
         }
