@@ -250,6 +250,36 @@ def test_csr_arrays_read_in_place_are_read_only_during_a_fit():
     X.data[0] = 1.0  # writable again after the fit
 
 
+def test_concurrent_fits_on_one_csr_keep_it_read_only_until_the_last_ends():
+    # Two fits on one CSR from two threads: the first to start ends first, while the
+    # second still reads the arrays; they must stay read-only until the second ends.
+    # The freezes of the two fits, interleaved as the threads would run them:
+    from sigmax._linear import _as_input, _frozen
+    rng = np.random.default_rng(1)
+    X = sp.random(2000, 50, density=0.1, format="csr", dtype=np.float32, random_state=1)
+    y = (X @ rng.standard_normal(50) > 0).astype(int)
+    parts = _as_input(X)
+    arrays = (X.data, X.indices, X.indptr)
+    first, second = _frozen(parts), _frozen(parts)
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not any(a.flags.writeable for a in arrays), "writable while a fit still reads them"
+    with pytest.raises(ValueError, match="read-only"):
+        X.data[0] = 1.0
+    # A real fit in a thread meanwhile shares the freeze and ends without lifting it.
+    t = threading.Thread(target=lambda: sigmax.LogisticRegression().fit(X, y))
+    t.start()
+    t.join()
+    assert not any(a.flags.writeable for a in arrays)
+    second.__exit__(None, None, None)
+    assert all(a.flags.writeable for a in arrays)
+    # An array its owner made read-only stays read-only after a fit.
+    X.indptr.flags.writeable = False
+    sigmax.LogisticRegression().fit(X, y)
+    assert not X.indptr.flags.writeable and X.data.flags.writeable
+
+
 def test_negative_csr_entries_are_refused_by_name():
     from sigmax import _sigmax
     data = np.ones(2, dtype=np.float32)

@@ -14,6 +14,7 @@ joblib-dump like scikit-learn's own.
 """
 import contextlib
 import numbers
+import threading
 import warnings
 
 import numpy as np
@@ -67,19 +68,40 @@ def _as_input(X):
     return X
 
 
+# Arrays frozen by fits still running: id → [array, number of fits]. Concurrent fits on one
+# CSR share the freeze; the last one to finish makes the arrays writable again.
+_FROZEN = {}
+_FROZEN_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _frozen(parts):
     """CSR arrays that the fit may read in place are read-only while it runs (the GIL is
     released, so another Python thread could otherwise write to them mid-fit); their flags
-    are restored afterwards, also when the fit fails."""
-    arrays = [a for a in parts[:3] if a.flags.writeable] if isinstance(parts, tuple) else []
-    for a in arrays:
-        a.flags.writeable = False
+    are restored when the last fit reading them ends, also when a fit fails. Arrays the
+    caller made read-only stay so."""
+    held = []
+    with _FROZEN_LOCK:
+        for a in (parts[:3] if isinstance(parts, tuple) else ()):
+            entry = _FROZEN.get(id(a))
+            if entry is not None and entry[0] is a:
+                entry[1] += 1
+            elif a.flags.writeable:
+                a.flags.writeable = False
+                _FROZEN[id(a)] = [a, 1]
+            else:
+                continue
+            held.append(a)
     try:
         yield
     finally:
-        for a in arrays:
-            a.flags.writeable = True
+        with _FROZEN_LOCK:
+            for a in held:
+                entry = _FROZEN[id(a)]
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del _FROZEN[id(a)]
+                    a.flags.writeable = True
 
 
 def _effective_weights(est, y_ids, n_classes, sample_weight):
