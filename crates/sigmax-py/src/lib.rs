@@ -17,7 +17,9 @@ use numpy::{
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use sigmax::data::{CsrMatrix, Dataset, DenseMatrix, Features, Format, LoadOptions, Storage};
+use sigmax::data::{
+    CsrMatrix, Dataset, DenseMatrix, Features, Format, LoadOptions, RowPointers, Storage,
+};
 use sigmax::model::ModelKind;
 use sigmax::train::{ModelChoice, Penalty, SolverChoice, TrainOptions};
 use std::ops::ControlFlow;
@@ -114,9 +116,9 @@ fn refuse_negative<U: Copy>(
 
 /// The CSR matrix of SciPy's arrays (data, indices, indptr), with sorted indices and no
 /// duplicates. Read in place where the types fit: float32 `data`, int32 `indices` (as u32,
-/// for fewer than 2^31 columns) and int64 `indptr` (as usize on 64-bit machines); a negative
-/// entry, which reads as one ≥ 2^31 (2^63), is refused by name. Otherwise converted: float64
-/// data to f32, int64 indices to u32, int32 row pointers to usize (n_rows + 1 entries).
+/// for fewer than 2^31 columns) and int32 or int64 `indptr` (as u32, or as usize on 64-bit
+/// machines); a negative entry, which reads as one ≥ 2^31 (2^63), is refused by name.
+/// Otherwise converted: float64 data to f32, int64 indices to u32.
 fn csr_from_parts(
     data: &Bound<'_, PyAny>,
     indices: &Bound<'_, PyAny>,
@@ -154,16 +156,21 @@ fn csr_from_parts(
             .collect::<PyResult<Vec<_>>>()?
             .into(),
     };
+    let narrow_indptr = match indptr.cast::<PyArray1<i32>>() {
+        Ok(a) => borrow_in_place::<i32, u32>(a),
+        Err(_) => None,
+    };
     #[cfg(target_pointer_width = "64")]
-    let in_place_indptr = match indptr.cast::<PyArray1<i64>>() {
+    let wide_indptr = match indptr.cast::<PyArray1<i64>>() {
         Ok(a) => borrow_in_place::<i64, usize>(a),
         Err(_) => None,
     };
     #[cfg(not(target_pointer_width = "64"))]
-    let in_place_indptr: Option<Storage<usize>> = None;
-    let ptr: Storage<usize> = match in_place_indptr {
-        Some(s) => refuse_negative(s, "indptr", |p| p as i64)?,
-        None => index_array(indptr, "indptr")?.into(),
+    let wide_indptr: Option<Storage<usize>> = None;
+    let ptr: RowPointers = match (narrow_indptr, wide_indptr) {
+        (Some(s), _) => refuse_negative(s, "indptr", |p| p as i32 as i64)?.into(),
+        (None, Some(s)) => refuse_negative(s, "indptr", |p| p as i64)?.into(),
+        (None, None) => index_array(indptr, "indptr")?.into(),
     };
     CsrMatrix::try_from_storage(n_cols, ptr, idx, values).map_err(value_error)
 }
@@ -350,12 +357,12 @@ fn load_svmlight<'py>(
     let (idx, ptr): (Bound<'py, PyAny>, Bound<'py, PyAny>) = if wide {
         (
             PyArray1::from_iter(py, indices.iter().map(|&j| j as i64)).into_any(),
-            PyArray1::from_iter(py, indptr.iter().map(|&p| p as i64)).into_any(),
+            PyArray1::from_iter(py, indptr.iter().map(|p| p as i64)).into_any(),
         )
     } else {
         (
             PyArray1::from_iter(py, indices.iter().map(|&j| j as i32)).into_any(),
-            PyArray1::from_iter(py, indptr.iter().map(|&p| p as i32)).into_any(),
+            PyArray1::from_iter(py, indptr.iter().map(|p| p as i32)).into_any(),
         )
     };
     let ids = PyArray1::from_slice(py, &d.y);
@@ -374,7 +381,7 @@ fn csr_storage(x: &Bound<'_, PyAny>) -> PyResult<[(bool, usize); 3]> {
     Ok([
         (v, values.as_ptr() as usize),
         (i, indices.as_ptr() as usize),
-        (p, indptr.as_ptr() as usize),
+        (p, indptr.address()),
     ])
 }
 

@@ -203,11 +203,10 @@ def test_csr_float32_int32_is_read_in_place(monkeypatch):
     Xs = sp.csr_matrix(X).astype(np.float32)
     assert Xs.data.dtype == np.float32 and Xs.indices.dtype == np.int32 and Xs.indptr.dtype == np.int32
     (data, indices, indptr), model = _csr_storage_seen_by_fit(monkeypatch, Xs, y)
-    # The nonzeros (8 bytes each) are read where SciPy keeps them; the int32 row pointers
-    # are widened to 64 bits (n_rows + 1 entries).
+    # All three arrays are read where SciPy keeps them: nothing is copied.
     assert data == (True, Xs.data.ctypes.data)
     assert indices == (True, Xs.indices.ctypes.data)
-    assert indptr[0] is False
+    assert indptr == (True, Xs.indptr.ctypes.data)
     ref = sigmax.LogisticRegression().fit(X.astype(np.float32), y)
     np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-6, atol=1e-7)
     # SciPy keeps both index arrays of one type; with int64 ones (large matrices) the row
@@ -219,7 +218,7 @@ def test_csr_float32_int32_is_read_in_place(monkeypatch):
     assert indices[0] is False
     Xd = Xs.astype(np.float64)
     (data, indices, indptr), model_d = _csr_storage_seen_by_fit(monkeypatch, Xd, y)
-    assert (data[0], indices[0], indptr[0]) == (False, True, False)
+    assert (data[0], indices[0], indptr[0]) == (False, True, True)
     np.testing.assert_array_equal(model.coef_, model_d.coef_)
 
 
@@ -287,6 +286,7 @@ def test_negative_csr_entries_are_refused_by_name():
         (np.array([0, -1], dtype=np.int32), np.array([0, 1, 2], dtype=np.int64), "indices"),
         (np.array([0, 1], dtype=np.int32), np.array([0, -1, 2], dtype=np.int64), "indptr"),
         (np.array([0, -1], dtype=np.int64), np.array([0, 1, 2], dtype=np.int32), "indices"),
+        (np.array([0, 1], dtype=np.int32), np.array([0, -1, 2], dtype=np.int32), "indptr"),
     ]:
         with pytest.raises(ValueError, match=f"CSR {what} holds a negative entry -1"):
             _sigmax.csr_storage((data, indices, indptr, 3))

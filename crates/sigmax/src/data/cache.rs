@@ -285,7 +285,7 @@ fn encode(
         Features::Dense(m) => f32::write_all(m.data(), w)?,
         Features::Sparse(m) => {
             let (indptr, indices, values) = m.parts();
-            let indptr: Vec<u64> = indptr.iter().map(|&v| v as u64).collect();
+            let indptr: Vec<u64> = indptr.iter().map(|v| v as u64).collect();
             u64::write_all(&indptr, w)?;
             u32::write_all(indices, w)?;
             f32::write_all(values, w)?;

@@ -45,7 +45,7 @@ impl Columns {
         let mut next = indptr[..m.n_cols()].to_vec();
         let (mut rows, mut values) = (vec![0u32; cols.len()], vec![0f32; cols.len()]);
         for i in 0..n {
-            for k in row_ptr[i]..row_ptr[i + 1] {
+            for k in row_ptr.span(i) {
                 let slot = &mut next[cols[k] as usize];
                 rows[*slot as usize] = i as u32;
                 values[*slot as usize] = vals[k];

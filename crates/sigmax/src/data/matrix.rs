@@ -6,7 +6,7 @@
 
 use super::columns::Columns;
 use super::dense_kernels::{dense_axpy, dense_axpy_group, dense_dot, dense_dot_group};
-use super::storage::Storage;
+use super::storage::{RowPointers, Storage};
 use rayon::prelude::*;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -51,7 +51,7 @@ impl DenseMatrix {
 pub struct CsrMatrix {
     cols: usize,
     // Owned, or borrowed from a caller's arrays (a SciPy matrix read in place: `Storage`).
-    indptr: Storage<usize>,
+    indptr: RowPointers,
     indices: Storage<u32>,
     values: Storage<f32>,
     /// The column-major copy, built on first use by [`CsrMatrix::columns`].
@@ -88,24 +88,25 @@ impl CsrMatrix {
     /// the invariants are checked in place, nothing is copied.
     pub fn try_from_storage(
         cols: usize,
-        indptr: Storage<usize>,
+        indptr: RowPointers,
         indices: Storage<u32>,
         values: Storage<f32>,
     ) -> Result<Self, &'static str> {
-        if indptr.first() != Some(&0) {
+        if indptr.is_empty() || indptr.get(0) != 0 {
             return Err("indptr must start at 0");
         }
-        if *indptr.last().unwrap() != indices.len() {
+        if indptr.get(indptr.len() - 1) != indices.len() {
             return Err("indptr end != nnz");
         }
         if indices.len() != values.len() {
             return Err("indices/values length");
         }
-        for w in indptr.windows(2) {
-            if w[0] > w[1] || w[1] > indices.len() {
+        for i in 0..indptr.len() - 1 {
+            let (start, end) = (indptr.get(i), indptr.get(i + 1));
+            if start > end || end > indices.len() {
                 return Err("indptr not monotone");
             }
-            let idx = &indices[w[0]..w[1]];
+            let idx = &indices[start..end];
             if !idx.windows(2).all(|p| p[0] < p[1]) {
                 return Err("row indices not increasing");
             }
@@ -148,11 +149,11 @@ impl CsrMatrix {
     }
 
     /// The raw arrays: row pointers, column indices, values.
-    pub fn parts(&self) -> (&[usize], &[u32], &[f32]) {
+    pub fn parts(&self) -> (&RowPointers, &[u32], &[f32]) {
         (&self.indptr, &self.indices, &self.values)
     }
     pub fn row(&self, i: usize) -> (&[u32], &[f32]) {
-        let r = self.indptr[i]..self.indptr[i + 1];
+        let r = self.indptr.span(i);
         (&self.indices[r.clone()], &self.values[r])
     }
     pub fn nnz(&self) -> usize {
@@ -367,7 +368,7 @@ impl Features {
             };
             let (ptr, idx, val) = m.parts();
             let base = *indptr.last().unwrap();
-            indptr.extend(ptr[1..].iter().map(|&e| base + e));
+            indptr.extend(ptr.iter().skip(1).map(|e| base + e));
             indices.extend_from_slice(idx);
             values.extend_from_slice(val);
         }

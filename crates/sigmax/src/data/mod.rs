@@ -24,7 +24,7 @@ pub(crate) use dense_kernels::{dense_axpy_group, dense_dot_group};
 pub use idx::{parse_idx, read_idx};
 pub use libsvm::{parse_libsvm, read_libsvm, read_libsvm_share};
 pub use matrix::{CsrMatrix, DenseMatrix, Features, Row};
-pub use storage::Storage;
+pub use storage::{RowPointers, Storage};
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;

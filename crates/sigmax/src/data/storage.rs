@@ -100,6 +100,90 @@ impl<T: PartialEq> PartialEq for Storage<T> {
     }
 }
 
+/// A CSR matrix's row pointers: 64-bit, or 32-bit as SciPy keeps them for fewer than 2³¹
+/// nonzeros, so that its usual matrices are read in place whole (n_rows + 1 entries that
+/// would otherwise be widened into a copy).
+#[derive(Clone, Debug)]
+pub enum RowPointers {
+    Wide(Storage<usize>),
+    Narrow(Storage<u32>),
+}
+
+impl RowPointers {
+    /// Entries: rows + 1.
+    pub fn len(&self) -> usize {
+        match self {
+            RowPointers::Wide(p) => p.len(),
+            RowPointers::Narrow(p) => p.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn get(&self, i: usize) -> usize {
+        match self {
+            RowPointers::Wide(p) => p[i],
+            RowPointers::Narrow(p) => p[i] as usize,
+        }
+    }
+
+    /// Positions of row `i`'s entries.
+    #[inline]
+    pub fn span(&self, i: usize) -> std::ops::Range<usize> {
+        match self {
+            RowPointers::Wide(p) => p[i]..p[i + 1],
+            RowPointers::Narrow(p) => p[i] as usize..p[i + 1] as usize,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    pub fn is_borrowed(&self) -> bool {
+        match self {
+            RowPointers::Wide(p) => p.is_borrowed(),
+            RowPointers::Narrow(p) => p.is_borrowed(),
+        }
+    }
+
+    /// Where the entries are (to test what is read in place).
+    pub fn address(&self) -> usize {
+        match self {
+            RowPointers::Wide(p) => p.as_ptr() as usize,
+            RowPointers::Narrow(p) => p.as_ptr() as usize,
+        }
+    }
+}
+
+impl From<Storage<usize>> for RowPointers {
+    fn from(p: Storage<usize>) -> Self {
+        RowPointers::Wide(p)
+    }
+}
+
+impl From<Storage<u32>> for RowPointers {
+    fn from(p: Storage<u32>) -> Self {
+        RowPointers::Narrow(p)
+    }
+}
+
+impl From<Vec<usize>> for RowPointers {
+    fn from(p: Vec<usize>) -> Self {
+        RowPointers::Wide(p.into())
+    }
+}
+
+/// Equal entries, whatever their width.
+impl PartialEq for RowPointers {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +204,15 @@ mod tests {
         assert_eq!(t.as_ptr(), ptr);
         assert_eq!(t, Storage::from(vec![1.5f32, -2.0, 3.25]));
         assert!(!Storage::from(vec![1u32]).is_borrowed());
+    }
+
+    #[test]
+    fn row_pointers_of_either_width_read_alike() {
+        let wide = RowPointers::from(vec![0usize, 2, 2, 5]);
+        let narrow = RowPointers::from(Storage::from(vec![0u32, 2, 2, 5]));
+        assert_eq!(wide, narrow);
+        assert_eq!((narrow.len(), narrow.get(3), narrow.span(2)), (4, 5, 2..5));
+        assert_eq!(wide.iter().collect::<Vec<_>>(), vec![0, 2, 2, 5]);
+        assert_ne!(wide, RowPointers::from(vec![0usize, 2, 5]));
     }
 }
