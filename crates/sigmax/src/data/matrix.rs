@@ -457,6 +457,7 @@ impl Features {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sum::ColumnOut;
 
     fn small() -> Features {
         Features::Dense(DenseMatrix::new(3, 2, vec![1.0, 0.0, 0.0, 2.0, 3.0, -1.0]).unwrap())
@@ -521,5 +522,50 @@ mod tests {
         assert_eq!(sel.n_rows(), 2);
         assert_eq!(sel.row(0).dot(&[1.0, 1.0]), 2.0);
         assert_eq!(d.select_rows(&[2, 0]).to_sparse(), sel.to_sparse());
+    }
+
+    #[test]
+    fn row_pointers_of_32_bits_give_the_same_matrix() {
+        let wide = small().to_sparse();
+        let (ptr, idx, val) = wide.parts();
+        let narrow_ptr: Vec<u32> = ptr.iter().map(|p| p as u32).collect();
+        let narrow = CsrMatrix::try_from_storage(
+            wide.n_cols(),
+            Storage::from(narrow_ptr).into(),
+            idx.to_vec().into(),
+            val.to_vec().into(),
+        )
+        .unwrap();
+        assert_eq!(narrow, wide);
+        for i in 0..3 {
+            assert_eq!(narrow.row(i), wide.row(i));
+        }
+        let (a, b) = (narrow.columns().unwrap(), wide.columns().unwrap());
+        let (mut over_a, mut over_b) = (vec![0.0; 2], vec![0.0; 2]);
+        let blocks = crate::sum::RowBlocks {
+            block: 4,
+            n_rows: 3,
+        };
+        a.tmatvec_by(
+            &[1.0, -2.0, 0.5],
+            blocks,
+            ColumnOut::Values(&mut over_a),
+            f64::from,
+        );
+        b.tmatvec_by(
+            &[1.0, -2.0, 0.5],
+            blocks,
+            ColumnOut::Values(&mut over_b),
+            f64::from,
+        );
+        assert_eq!(over_a, over_b);
+        // The invariants are checked on 32-bit pointers too.
+        let bad = CsrMatrix::try_from_storage(
+            2,
+            Storage::from(vec![0u32, 2, 1, 4]).into(),
+            vec![0u32, 1, 0, 1].into(),
+            vec![1.0f32; 4].into(),
+        );
+        assert_eq!(bad.unwrap_err(), "indptr not monotone");
     }
 }
