@@ -52,8 +52,9 @@ pub struct TrainArgs {
     #[arg(long, overrides_with = "bias")]
     pub no_bias: bool,
     /// Solver: auto = newton (trust-region Newton-CG) for logistic, softmax and the
-    /// squared-hinge SVM, owlqn with an L1 part, dual-cd (dual coordinate descent) for
-    /// the hinge svm.
+    /// squared-hinge SVM, except saga-newton (SAGA's first epochs, then Newton) for
+    /// softmax on sparse data with fewer rows than features; owlqn with an L1 part,
+    /// dual-cd (dual coordinate descent) for the hinge svm. saga: SAGA alone.
     #[arg(long, value_parser = choice::<SolverChoice>(), default_value = "auto")]
     pub solver: SolverChoice,
     /// Newton's CG preconditioner: sampled-hessian = the Hessian estimated on 5,000 rows
@@ -270,7 +271,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let kind = opts
         .resolve_model(data.classes.len())
         .unwrap_or(ModelKind::Logistic);
-    let progress = SolverProgress::new(opts.resolve_solver(kind).name(), args.json);
+    let progress = SolverProgress::new(opts.resolve_solver(kind, &data.x, true).name(), args.json);
     let mut observe = |r: &sigmax::solver::IterRecord| {
         progress.update(r);
         std::ops::ControlFlow::Continue(())

@@ -394,6 +394,9 @@ fn _sigmax(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(heads::head_kind, m)?)?;
     m.add_function(wrap_pyfunction!(heads::annealing_lambda, m)?)?;
     m.add("DEFAULT_SCALE", heads::DEFAULT_SCALE)?;
+    // The solver names are the core's (one vocabulary); the Python layer adds only
+    // scikit-learn's spellings of them.
+    m.add("SOLVERS", SolverChoice::names())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

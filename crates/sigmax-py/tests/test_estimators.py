@@ -366,7 +366,7 @@ def test_bad_parameters_are_clear_errors():
         (sigmax.LogisticRegression(C=-1), "'C' parameter"),
         (sigmax.LogisticRegression(penalty="l3"), "'penalty' parameter"),
         (sigmax.LogisticRegression(penalty="elasticnet"), "'l1_ratio' parameter"),
-        (sigmax.LogisticRegression(solver="saga"), "'solver' parameter"),
+        (sigmax.LogisticRegression(solver="sag"), "'solver' parameter"),
         (sigmax.LinearSVC(loss="log"), "'loss' parameter"),
     ]:
         with pytest.raises(ValueError, match=match):
@@ -388,3 +388,17 @@ def test_ctrl_c_interrupts_a_long_fit():
             warnings.simplefilter("ignore")
             sigmax.LogisticRegression(solver="gd", tol=1e-30, max_iter=10**7).fit(X, y)
     assert time.time() - start < 5.0
+
+
+def test_saga_and_the_automatic_choice_reach_newtons_coefficients_on_wide_sparse_data():
+    # Fewer rows than features, sparse, 4 classes: 'auto' takes SAGA's first epochs, then
+    # Newton; SAGA alone and Newton alone reach the same optimum.
+    rng = np.random.default_rng(3)
+    X = sp.random(300, 2000, density=0.01, format="csr", random_state=rng, dtype=np.float64)
+    y = rng.integers(0, 4, 300)
+    X = X + sp.csr_matrix((np.ones(300), (np.arange(300), 7 * y)), shape=X.shape)
+    fits = {s: sigmax.LogisticRegression(C=10.0, solver=s, tol=t).fit(X, y)
+            for s, t in [("newton", 1e-10), ("auto", 1e-10), ("saga", 1e-8)]}
+    for s in ("auto", "saga"):
+        np.testing.assert_allclose(fits[s].coef_, fits["newton"].coef_, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(fits[s].intercept_, fits["newton"].intercept_, atol=1e-5)

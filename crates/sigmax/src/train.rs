@@ -275,12 +275,27 @@ impl TrainOptions {
         }
     }
 
-    /// The solver `Auto` stands for: OWL-QN with an L1 part; for the hinge SVM, dual
-    /// coordinate descent (with an intercept too, found by a 1-D search); else trust-region Newton.
-    pub fn resolve_solver(&self, kind: ModelKind) -> SolverChoice {
+    /// The solver `Auto` stands for, for a `kind` model of the features `x` (`local`: all
+    /// rows in this process):
+    /// - OWL-QN with an L1 part;
+    /// - for the hinge SVM, dual coordinate descent (with an intercept too, found by a
+    ///   1-D search);
+    /// - for softmax on sparse rows that are fewer than the features, in one process,
+    ///   SAGA's first epochs and then Newton (`saga-newton`): on the 26-class text set
+    ///   (65,692 rows, 160,873 features, λ = 1e-5) it reaches a gap of 1e-4 in 2.4 s and
+    ///   1e-6 in 4.2 s, where Newton alone takes 5.7 and 7.1 s;
+    /// - else trust-region Newton, which keeps the sparse binary sets: there SAGA's epochs
+    ///   lose (binary text set to tol 1e-6: 0.52 s against Newton's 0.26 s; the 500,000-row
+    ///   sparse set 9.7 s against 1.4 s).
+    pub fn resolve_solver(&self, kind: ModelKind, x: &Features, local: bool) -> SolverChoice {
         match (self.solver, kind) {
             (SolverChoice::Auto, _) if self.penalty != Penalty::L2 => SolverChoice::OwlQn,
             (SolverChoice::Auto, ModelKind::Svm) => SolverChoice::DualCd,
+            (SolverChoice::Auto, ModelKind::Softmax)
+                if local && x.is_sparse() && x.n_rows() < x.n_cols() =>
+            {
+                SolverChoice::SagaNewton
+            }
             (SolverChoice::Auto, _) => SolverChoice::Newton,
             (s, _) => s,
         }
@@ -536,7 +551,7 @@ pub fn train_over(
     let total = crate::sum::total_weight(reducer, data.n_rows(), weights);
     let strengths = opts.resolve_strengths(total);
     let (d, k) = (data.n_features(), data.classes.len());
-    let solver = opts.resolve_solver(kind);
+    let solver = opts.resolve_solver(kind, &data.x, reducer.is_local());
     check_fit_memory(kind, d, k, solver)?;
     let loss = match (kind.binary_loss(), opts.label_form) {
         (Some(BinaryLoss::Logistic), LabelForm::ZeroOne) => BinaryLoss::CrossEntropy,

@@ -31,7 +31,7 @@ from . import _sigmax
 
 # scikit-learn's solver names that mean one of sigmax's.
 _SOLVER_ALIASES = {"newton-cg": "newton", "newton-cholesky": "newton", "tron": "newton"}
-_SOLVERS = ("auto", "newton", "lbfgs", "owlqn", "dual-cd", "gd", "sgd")
+_SOLVERS = tuple(_sigmax.SOLVERS)
 
 
 def _check_param(name, value, ok, expected):
@@ -201,8 +201,10 @@ class LogisticRegression(_SigmaxLinearClassifier):
     ``l1_ratio``), ``fit_intercept`` (never penalized), ``tol`` (sigmax's relative
     gradient-norm test ‖∇J‖ ≤ tol·‖∇J(0)‖, default 1e-6: the objective agrees with
     scikit-learn's to about 9 digits, the coefficients to about 5 on unscaled data), ``max_iter`` (None: the solver's default),
-    ``solver`` ('auto' = trust-region Newton, OWL-QN with an L1 part; 'lbfgs', 'newton',
-    'owlqn', 'gd'), ``class_weight`` (None, 'balanced' or a dict), ``warm_start``,
+    ``solver`` ('auto' = trust-region Newton; SAGA's first epochs then Newton
+    ('saga-newton') for multinomial fits on sparse X with fewer rows than features; OWL-QN
+    with an L1 part; or 'newton', 'lbfgs', 'saga', 'saga-newton', 'owlqn', 'dual-cd',
+    'gd', 'sgd'), ``class_weight`` (None, 'balanced' or a dict), ``warm_start``,
     ``n_jobs`` (threads; None: all cores) and ``verbose`` (one line per iteration on
     stderr). Features are held as float32 inside sigmax (the arithmetic is float64).
     """

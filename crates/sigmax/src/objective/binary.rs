@@ -11,7 +11,7 @@ mod columns;
 
 use super::erm::{Erm, ErmObjective, L1Penalty};
 use super::sampled_hessian::RowSample;
-use super::{BinaryView, FiniteSum, HessianSample, Objective};
+use super::{BinaryView, FiniteSum, HessianSample, Objective, RowLoss, RowsView};
 use crate::data::{ColumnPasses, Features};
 use crate::error::{Error, Result};
 use crate::loss::BinaryLoss;
@@ -249,6 +249,17 @@ impl Objective for BinaryObjective<'_> {
         Some(self)
     }
 
+    fn rows_view(&self) -> Option<RowsView<'_>> {
+        Some(RowsView {
+            x: self.x,
+            outputs: 1,
+            intercept: self.intercept,
+            erm: &self.erm,
+            curvature_bound: self.curvature_bound()?,
+            loss: self,
+        })
+    }
+
     fn binary_view(&self) -> Option<BinaryView<'_>> {
         Some(BinaryView {
             x: self.x,
@@ -258,6 +269,24 @@ impl Objective for BinaryObjective<'_> {
             erm: &self.erm,
             l1: self.erm.l1(),
         })
+    }
+}
+
+impl BinaryObjective<'_> {
+    /// sup ℓ''(z): the smoothness constant per unit of ‖x‖² (`None`: unbounded, or no
+    /// second derivative).
+    fn curvature_bound(&self) -> Option<f64> {
+        match self.loss {
+            BinaryLoss::Logistic | BinaryLoss::CrossEntropy => Some(0.25),
+            BinaryLoss::SquaredHinge => Some(2.0),
+            BinaryLoss::Hinge | BinaryLoss::Exponential => None,
+        }
+    }
+}
+
+impl RowLoss for BinaryObjective<'_> {
+    fn score_gradient(&self, i: usize, scores: &mut [f64]) {
+        scores[0] = self.loss.d1(scores[0], self.t[i]);
     }
 }
 

@@ -206,7 +206,12 @@ impl<'a> Erm<'a> {
 
     /// Whether passes hand over exact sums (the rows are spread over processes).
     pub fn exact_passes(&self) -> bool {
-        !self.reducer.is_local()
+        !self.is_local()
+    }
+
+    /// Whether every row is in this process.
+    pub fn is_local(&self) -> bool {
+        self.reducer.is_local()
     }
 
     /// Reduces a pass over columns into `out[..dim]`: `columns` writes the first

@@ -66,6 +66,34 @@ pub trait Objective {
     fn binary_view(&self) -> Option<BinaryView<'_>> {
         None
     }
+    /// The rows and per-row loss of a smooth linear model, for solvers that step row by
+    /// row (SAGA); `None` (the default) otherwise.
+    fn rows_view(&self) -> Option<RowsView<'_>> {
+        None
+    }
+}
+
+/// What a row-by-row solver sees of a smooth linear model: row i has `outputs` scores
+/// s = W x_i (+ b), W stored as [`Objective::dim`]'s layout (output j's weights are
+/// `w[j·d..(j+1)·d]`, then the intercepts), and a loss ℓ_i(s) whose derivative in s
+/// [`RowLoss::score_gradient`] gives.
+pub struct RowsView<'v> {
+    pub x: &'v crate::data::Features,
+    /// Scores per row: K for softmax, 1 for a binary model.
+    pub outputs: usize,
+    pub intercept: bool,
+    /// Weights, S, λ and the reduction.
+    pub erm: &'v Erm<'v>,
+    /// A bound on the eigenvalues of ∂²ℓ_i/∂s² for every row (the smoothness constant per
+    /// unit of ‖x_i‖²): ½ for softmax, ¼ for the logistic loss, 2 for the squared hinge.
+    pub curvature_bound: f64,
+    pub loss: &'v dyn RowLoss,
+}
+
+/// The loss of one row as a function of its scores.
+pub trait RowLoss {
+    /// Overwrites row i's scores with ∂ℓ_i/∂s (unweighted).
+    fn score_gradient(&self, i: usize, scores: &mut [f64]);
 }
 
 /// What a data-level solver sees of a binary linear objective.
@@ -108,6 +136,7 @@ pub(crate) fn lock<T>(scratch: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_
 #[cfg(test)]
 pub(crate) mod testing {
     //! Finite-difference checks shared by the objectives' tests.
+    pub(crate) use super::softmax::tests::sparse_toy;
     use super::Objective;
 
     /// J (from `value_grad` and from `value`), ∇J, Hv and the Hessian diagonal at w:

@@ -11,7 +11,7 @@
 mod columns;
 
 use super::erm::{Erm, ErmObjective, L1Penalty};
-use super::{FiniteSum, Objective};
+use super::{FiniteSum, Objective, RowLoss, RowsView};
 use crate::data::{dense_axpy_group, dense_dot_group, ColumnPasses, Features, Row};
 use crate::error::{Error, Result};
 use crate::loss::softmax_into;
@@ -210,9 +210,35 @@ impl<'a> ErmObjective<'a> for SoftmaxObjective<'a> {
     }
 }
 
+impl RowLoss for SoftmaxObjective<'_> {
+    /// p − e_y, p = softmax(s).
+    fn score_gradient(&self, i: usize, scores: &mut [f64]) {
+        let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut sum = 0.0;
+        for s in scores.iter_mut() {
+            *s = (*s - max).exp();
+            sum += *s;
+        }
+        scores.iter_mut().for_each(|s| *s /= sum);
+        scores[self.y[i] as usize] -= 1.0;
+    }
+}
+
 impl Objective for SoftmaxObjective<'_> {
     fn dim(&self) -> usize {
         self.erm.dim()
+    }
+
+    fn rows_view(&self) -> Option<RowsView<'_>> {
+        Some(RowsView {
+            x: self.x,
+            outputs: self.k,
+            intercept: self.intercept,
+            erm: &self.erm,
+            // diag(p) − ppᵀ ≼ ½(I − 11ᵀ/K) (Böhning 1992, Lemma 1 of §2).
+            curvature_bound: 0.5,
+            loss: self,
+        })
     }
 
     fn value(&mut self, w: &[f64]) -> f64 {

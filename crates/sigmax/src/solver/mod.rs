@@ -16,6 +16,7 @@ mod lbfgs;
 mod owlqn;
 mod preconditioner;
 pub mod registry;
+mod saga;
 mod sgd;
 mod trust_region;
 
@@ -25,6 +26,7 @@ pub use lbfgs::Lbfgs;
 pub use owlqn::{pseudo_gradient, OwlQn};
 pub use preconditioner::PreconditionerChoice;
 pub use registry::{Schedule, Solver, SolverChoice, SolverSettings};
+pub use saga::{Saga, SagaThenNewton};
 pub use sgd::{LearningRateSchedule, Sgd};
 pub use trust_region::TrustRegionNewton;
 

@@ -38,6 +38,13 @@ const REBUILD_AFTER_CG_STEPS: usize = 4;
 const ETA0: f64 = 1e-4;
 const ETA1: f64 = 0.25;
 const ETA2: f64 = 0.75;
+
+/// J and ∇J at the starting point, and ‖∇J(0)‖, from the solver that ran before.
+pub(crate) struct KnownPoint {
+    pub value: f64,
+    pub grad: Vec<f64>,
+    pub reference: f64,
+}
 const SIGMA1: f64 = 0.25;
 const SIGMA2: f64 = 0.5;
 const SIGMA3: f64 = 4.0;
@@ -49,23 +56,42 @@ impl TrustRegionNewton {
         w: &mut [f64],
         observer: Option<Observer>,
     ) -> Result<SolverReport> {
+        self.minimize_from(obj, w, None, observer)
+    }
+
+    /// [`minimize`](Self::minimize), given what another solver knows at w: the
+    /// objective's last `value_grad` was at w and gave `known`.
+    pub(crate) fn minimize_from(
+        &self,
+        obj: &mut dyn Objective,
+        w: &mut [f64],
+        known: Option<KnownPoint>,
+        observer: Option<Observer>,
+    ) -> Result<SolverReport> {
         if !obj.is_smooth() {
             return Err(Error::Unsupported(
                 "the trust-region Newton solver needs a twice-differentiable objective (use sgd or gd for the hinge loss)".into(),
             ));
         }
         let n = obj.dim();
-        let mut g = vec![0.0; n];
         let at_zero = w.iter().all(|&v| v == 0.0);
-        // From w = 0 the first gradient is also the reference of the stopping rule.
-        let mut tr = if at_zero {
-            Tracker::starting_at(self.stop.tol, observer)
+        let (mut tr, mut f, mut g);
+        if let Some(known) = known {
+            tr = Tracker::starting_at(self.stop.tol, observer);
+            tr.set_reference(known.reference);
+            (f, g) = (known.value, known.grad);
         } else {
-            Tracker::new(obj, self.stop.tol, observer)
-        };
-        let mut f = obj.value_grad(w, &mut g);
-        if at_zero {
-            tr.set_reference(norm(&g));
+            // From w = 0 the first gradient is also the reference of the stopping rule.
+            tr = if at_zero {
+                Tracker::starting_at(self.stop.tol, observer)
+            } else {
+                Tracker::new(obj, self.stop.tol, observer)
+            };
+            g = vec![0.0; n];
+            f = obj.value_grad(w, &mut g);
+            if at_zero {
+                tr.set_reference(norm(&g));
+            }
         }
         let mut builds = 0u64;
         let mut m = self.preconditioner(obj, None, &mut builds);
