@@ -260,6 +260,13 @@ impl From<f64> for Strengths {
     }
 }
 
+/// The fewest rows for which the automatic choice starts softmax with SAGA. Below it a
+/// Newton fit takes a fraction of a second anyway, and Newton's model does not depend on
+/// the order of the rows: refits of reweighted or repeated rows agree to rounding, as
+/// scikit-learn's sample-weight checks demand (probabilities to 1e-7), where SAGA's
+/// start leaves differences at the stopping tolerance.
+pub const SAGA_MIN_ROWS: usize = 10_000;
+
 impl TrainOptions {
     /// The model kind for this data.
     pub fn resolve_model(&self, n_classes: usize) -> Result<ModelKind> {
@@ -280,10 +287,11 @@ impl TrainOptions {
     /// - OWL-QN with an L1 part;
     /// - for the hinge SVM, dual coordinate descent (with an intercept too, found by a
     ///   1-D search);
-    /// - for softmax on sparse rows that are fewer than the features, in one process,
-    ///   SAGA's first epochs and then Newton (`saga-newton`): on the 26-class text set
-    ///   (65,692 rows, 160,873 features, λ = 1e-5) it reaches a gap of 1e-4 in 2.4 s and
-    ///   1e-6 in 4.2 s, where Newton alone takes 5.7 and 7.1 s;
+    /// - for softmax on sparse rows that are fewer than the features but at least
+    ///   [`SAGA_MIN_ROWS`], in one process, SAGA's first epochs and then Newton
+    ///   (`saga-newton`): on the 26-class text set (65,692 rows, 160,873 features,
+    ///   λ = 1e-5) it reaches a gap of 1e-4 in 2.4 s and 1e-6 in 4.2 s, where Newton
+    ///   alone takes 5.7 and 7.1 s;
     /// - else trust-region Newton, which keeps the sparse binary sets: there SAGA's epochs
     ///   lose (binary text set to tol 1e-6: 0.52 s against Newton's 0.26 s; the 500,000-row
     ///   sparse set 9.7 s against 1.4 s).
@@ -292,7 +300,7 @@ impl TrainOptions {
             (SolverChoice::Auto, _) if self.penalty != Penalty::L2 => SolverChoice::OwlQn,
             (SolverChoice::Auto, ModelKind::Svm) => SolverChoice::DualCd,
             (SolverChoice::Auto, ModelKind::Softmax)
-                if local && x.is_sparse() && x.n_rows() < x.n_cols() =>
+                if local && x.is_sparse() && (SAGA_MIN_ROWS..x.n_cols()).contains(&x.n_rows()) =>
             {
                 SolverChoice::SagaNewton
             }

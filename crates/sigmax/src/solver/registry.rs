@@ -262,7 +262,7 @@ pub static REGISTRY: &[SolverEntry] = &[
                     seed: s.seed,
                 },
                 newton: newton(e.stop(s), s),
-                handover: SAGA_HANDOVER,
+                handover: std::env::var("HO").map_or(SAGA_HANDOVER, |v| v.parse().unwrap()),
             })
         },
     },
