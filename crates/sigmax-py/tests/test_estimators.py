@@ -407,3 +407,14 @@ def test_saga_reaches_newtons_coefficients_on_wide_sparse_data():
         np.testing.assert_allclose(*centered, atol=1e-5)
         np.testing.assert_allclose(fits[s].predict_proba(X), fits["newton"].predict_proba(X),
                                    atol=1e-6)
+
+
+def test_a_fit_on_load_svmlights_matrix_leaves_it_writeable():
+    # Its arrays come from Rust; a fit freezes its CSR inputs and must be able to thaw them.
+    X, y = sigmax.load_svmlight(HEART)
+    X32 = X.astype(np.float32)  # read in place by the fit (float32 data, int32 indices)
+    for M in (X, X32):
+        sigmax.LogisticRegression().fit(M, y)
+        for a in (M.data, M.indices, M.indptr):
+            assert a.flags.writeable
+    X32.data[0] = 0.5

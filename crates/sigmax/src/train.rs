@@ -290,8 +290,8 @@ impl TrainOptions {
     /// - for softmax on sparse rows that are fewer than the features but at least
     ///   [`SAGA_MIN_ROWS`], in one process, SAGA's first epochs and then Newton
     ///   (`saga-newton`): on the 26-class text set (65,692 rows, 160,873 features,
-    ///   λ = 1e-5) it reaches a gap of 1e-4 in 2.4 s and 1e-6 in 4.2 s, where Newton
-    ///   alone takes 5.7 and 7.1 s;
+    ///   λ = 1e-5) it reaches a gap of 1e-4 in 2.1 s and 1e-6 in 2.9 s (bench/run, one
+    ///   run), where Newton alone took 5.7 and 7.1 s;
     /// - else trust-region Newton, which keeps the sparse binary sets: there SAGA's epochs
     ///   lose (binary text set to tol 1e-6: 0.52 s against Newton's 0.26 s; the 500,000-row
     ///   sparse set 9.7 s against 1.4 s).

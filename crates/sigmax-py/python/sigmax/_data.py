@@ -20,8 +20,23 @@ def load_svmlight(path, n_features=None, dtype=np.float64, zero_based=False):
     X = sp.csr_matrix(
         (data.astype(dtype, copy=False), indices, indptr), shape=(len(ids), n_cols)
     )
+    # Arrays over Rust's memory are writeable but could not be made writeable again once
+    # read-only (NumPy cannot see that their owner allows it), which fits need (they
+    # freeze their inputs); those few are copied once here.
+    X.data, X.indices, X.indptr = (a if can_be_made_writeable_again(a) else a.copy()
+                                   for a in (X.data, X.indices, X.indptr))
     try:
         names = np.array([float(c) for c in classes])
     except ValueError:
         names = np.array(classes, dtype=object)
     return X, names[ids]
+
+
+def can_be_made_writeable_again(a):
+    """Whether NumPy would let a writeable array ``a`` be made writeable again after being
+    made read-only (not when its memory belongs to an object NumPy cannot ask)."""
+    try:
+        a.flags.writeable = True
+        return True
+    except ValueError:
+        return False

@@ -28,6 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _sigmax
+from ._data import can_be_made_writeable_again
 
 # scikit-learn's solver names that mean one of sigmax's.
 _SOLVER_ALIASES = {"newton-cg": "newton", "newton-cholesky": "newton", "tron": "newton"}
@@ -79,14 +80,15 @@ def _frozen(parts):
     """CSR arrays that the fit may read in place are read-only while it runs (the GIL is
     released, so another Python thread could otherwise write to them mid-fit); their flags
     are restored when the last fit reading them ends, also when a fit fails. Arrays the
-    caller made read-only stay so."""
+    caller made read-only stay so; arrays NumPy could not make writeable again (memory
+    owned by an object it cannot ask, such as another extension's buffer) are not frozen."""
     held = []
     with _FROZEN_LOCK:
         for a in (parts[:3] if isinstance(parts, tuple) else ()):
             entry = _FROZEN.get(id(a))
             if entry is not None and entry[0] is a:
                 entry[1] += 1
-            elif a.flags.writeable:
+            elif a.flags.writeable and can_be_made_writeable_again(a):
                 a.flags.writeable = False
                 _FROZEN[id(a)] = [a, 1]
             else:

@@ -343,8 +343,8 @@ impl SagaState {
             let wg = &mut self.wg;
             row.for_each(|l, v| {
                 let (wl, gl) = wg[2 * k * l..2 * k * (l + 1)].split_at_mut(k);
+                // (`last[l]` moves to t + 1 below: a row's indices are distinct.)
                 let skipped = (t - last[l]) as usize;
-                last[l] = t;
                 if skipped == 0 {
                     scores
                         .iter_mut()
