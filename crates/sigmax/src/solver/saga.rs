@@ -14,12 +14,14 @@
 //! feature: one row's reads are K-long runs) and are copied to J's layout once per epoch.
 //!
 //! Step η = 1/L, L = max_i (n s_i/S)·c·(‖x_i‖² + [intercept]) + λ with c the loss's
-//! curvature bound: the step of Schmidt, Le Roux & Bach's SAG ("Minimizing finite sums
-//! with the stochastic average gradient", Math. Prog. 2017, §4.6, where 1/L worked best in
-//! practice). Measured on the 26-class text set (λ = 1e-5; gap after 10 epochs): 1/(3L),
-//! the NIPS paper's proven step, 4.7e-4; 2/(3L) 2.7e-6; 1/L 2.8e-7; 4/(3L) 4.9e-6. If an
-//! epoch's objective is not finite or grows past its start, the run starts over from
-//! the first point with half the step.
+//! curvature bound: the practical step of SAG (Schmidt, Le Roux & Bach, "Minimizing finite
+//! sums with the stochastic average gradient", Math. Prog. 2017, whose experiments use
+//! 1/L). Measured on the 26-class text set (λ = 1e-5; gap after 10 epochs): 1/(3L), the
+//! NIPS paper's proven step, 4.7e-4; 2/(3L) 2.7e-6; 1/L 2.8e-7; 4/(3L) 4.9e-6. As 1/L
+//! carries no guarantee, the step halves whenever an epoch ends with a higher J than the
+//! last evaluation (on a 60-row test set 1/L oscillates without this), and a run whose J
+//! becomes non-finite or grows past its start starts over from the first point with half
+//! the step.
 //!
 //! Each epoch visits the rows in a fresh seeded order on one thread (so a run repeats
 //! bit for bit) and ends with one exact gradient evaluation through the objective, for
