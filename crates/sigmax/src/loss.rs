@@ -48,13 +48,20 @@ pub fn log_sum_exp(scores: &[f64]) -> f64 {
 /// e^{s−lse} when the scores are large); returns log Σ e^{s}.
 #[inline]
 pub fn softmax_into(scores: &[f64], out: &mut [f64]) -> f64 {
+    out.copy_from_slice(scores);
+    softmax_in_place(out)
+}
+
+/// [`softmax_into`] over the scores themselves.
+#[inline]
+pub fn softmax_in_place(scores: &mut [f64]) -> f64 {
     let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mut sum = 0.0;
-    for (o, &s) in out.iter_mut().zip(scores) {
-        *o = (s - max).exp();
-        sum += *o;
+    for s in scores.iter_mut() {
+        *s = (*s - max).exp();
+        sum += *s;
     }
-    out.iter_mut().for_each(|o| *o /= sum);
+    scores.iter_mut().for_each(|s| *s /= sum);
     max + sum.ln()
 }
 

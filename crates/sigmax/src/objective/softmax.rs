@@ -14,7 +14,7 @@ use super::erm::{Erm, ErmObjective, L1Penalty};
 use super::{FiniteSum, Objective, RowLoss, RowsView};
 use crate::data::{dense_axpy_group, dense_dot_group, ColumnPasses, Features, Row};
 use crate::error::{Error, Result};
-use crate::loss::softmax_into;
+use crate::loss::{softmax_in_place, softmax_into};
 use crate::sum::{par_row_reduce, par_row_reduce_mut};
 use std::sync::Mutex;
 
@@ -213,13 +213,7 @@ impl<'a> ErmObjective<'a> for SoftmaxObjective<'a> {
 impl RowLoss for SoftmaxObjective<'_> {
     /// p − e_y, p = softmax(s).
     fn score_gradient(&self, i: usize, scores: &mut [f64]) {
-        let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut sum = 0.0;
-        for s in scores.iter_mut() {
-            *s = (*s - max).exp();
-            sum += *s;
-        }
-        scores.iter_mut().for_each(|s| *s /= sum);
+        softmax_in_place(scores);
         scores[self.y[i] as usize] -= 1.0;
     }
 }

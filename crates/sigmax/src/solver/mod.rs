@@ -95,6 +95,29 @@ impl<'o> Tracker<'o> {
         tr
     }
 
+    /// J(w), with ∇J(w) into `grad` (the objective's last evaluation is at w), and a
+    /// tracker whose reference is ‖∇J(0)‖: that same gradient when w = 0, else one more
+    /// evaluation, at 0, first.
+    pub fn evaluating_start(
+        obj: &mut dyn Objective,
+        w: &[f64],
+        grad: &mut [f64],
+        tol: f64,
+        observer: Option<Observer<'o>>,
+    ) -> (Tracker<'o>, f64) {
+        let at_zero = w.iter().all(|&v| v == 0.0);
+        let mut tr = if at_zero {
+            Tracker::starting_at(tol, observer)
+        } else {
+            Tracker::new(obj, tol, observer)
+        };
+        let f = obj.value_grad(w, grad);
+        if at_zero {
+            tr.set_reference(norm(grad));
+        }
+        (tr, f)
+    }
+
     /// A tracker whose reference ‖∇J(0)‖ the solver sets itself (with `set_reference`)
     /// when it evaluates ∇J(0) anyway.
     pub fn starting_at(tol: f64, observer: Option<Observer<'o>>) -> Tracker<'o> {

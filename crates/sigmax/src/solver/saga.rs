@@ -117,21 +117,13 @@ impl Saga {
             SagaState::new(&view, w, step_scale, self.seed)
         };
         let mut g = vec![0.0; obj.dim()];
-        let mut tr = if w.iter().all(|&v| v == 0.0) {
-            Tracker::starting_at(self.stop.tol, observer)
-        } else {
-            Tracker::new(obj, self.stop.tol, observer)
-        };
-        let f_start = obj.value_grad(w, &mut g);
-        if tr.g0.is_nan() {
-            tr.set_reference(norm(&g));
-        }
-        tr.record(0, f_start, norm(&g))?;
-        if tr.converged(norm(&g)) {
+        let (mut tr, f_start) = Tracker::evaluating_start(obj, w, &mut g, self.stop.tol, observer);
+        let mut gn = norm(&g);
+        tr.record(0, f_start, gn)?;
+        if tr.converged(gn) {
             let report = tr.finish("saga", true, "gradient norm below tol at the start".into());
             return Ok(Some((report, g)));
         }
-        let mut gn = norm(&g);
         let mut last_f = f_start;
         let mut epoch = 0;
         while epoch < self.stop.max_iter {

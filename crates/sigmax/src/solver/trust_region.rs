@@ -38,6 +38,9 @@ const REBUILD_AFTER_CG_STEPS: usize = 4;
 const ETA0: f64 = 1e-4;
 const ETA1: f64 = 0.25;
 const ETA2: f64 = 0.75;
+const SIGMA1: f64 = 0.25;
+const SIGMA2: f64 = 0.5;
+const SIGMA3: f64 = 4.0;
 
 /// J and ∇J at the starting point, and ‖∇J(0)‖, from the solver that ran before.
 pub(crate) struct KnownPoint {
@@ -45,9 +48,6 @@ pub(crate) struct KnownPoint {
     pub grad: Vec<f64>,
     pub reference: f64,
 }
-const SIGMA1: f64 = 0.25;
-const SIGMA2: f64 = 0.5;
-const SIGMA3: f64 = 4.0;
 
 impl TrustRegionNewton {
     pub fn minimize(
@@ -81,17 +81,8 @@ impl TrustRegionNewton {
             tr.set_reference(known.reference);
             (f, g) = (known.value, known.grad);
         } else {
-            // From w = 0 the first gradient is also the reference of the stopping rule.
-            tr = if at_zero {
-                Tracker::starting_at(self.stop.tol, observer)
-            } else {
-                Tracker::new(obj, self.stop.tol, observer)
-            };
             g = vec![0.0; n];
-            f = obj.value_grad(w, &mut g);
-            if at_zero {
-                tr.set_reference(norm(&g));
-            }
+            (tr, f) = Tracker::evaluating_start(obj, w, &mut g, self.stop.tol, observer);
         }
         let mut builds = 0u64;
         let mut m = self.preconditioner(obj, None, &mut builds);
