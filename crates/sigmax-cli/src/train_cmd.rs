@@ -53,8 +53,9 @@ pub struct TrainArgs {
     pub no_bias: bool,
     /// Solver: auto = newton (trust-region Newton-CG) for logistic, softmax and the
     /// squared-hinge SVM, except saga-newton (SAGA's first epochs, then Newton) for
-    /// softmax on sparse data with fewer rows than features; owlqn with an L1 part,
-    /// dual-cd (dual coordinate descent) for the hinge svm. saga: SAGA alone.
+    /// softmax on sparse data with fewer rows than features and at least 10,000 rows;
+    /// owlqn with an L1 part, dual-cd (dual coordinate descent) for the hinge svm.
+    /// saga: SAGA alone.
     #[arg(long, value_parser = choice::<SolverChoice>(), default_value = "auto")]
     pub solver: SolverChoice,
     /// Newton's CG preconditioner: sampled-hessian = the Hessian estimated on 5,000 rows

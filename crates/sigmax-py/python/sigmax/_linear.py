@@ -204,9 +204,9 @@ class LogisticRegression(_SigmaxLinearClassifier):
     gradient-norm test ‖∇J‖ ≤ tol·‖∇J(0)‖, default 1e-6: the objective agrees with
     scikit-learn's to about 9 digits, the coefficients to about 5 on unscaled data), ``max_iter`` (None: the solver's default),
     ``solver`` ('auto' = trust-region Newton; SAGA's first epochs then Newton
-    ('saga-newton') for multinomial fits on sparse X with fewer rows than features; OWL-QN
-    with an L1 part; or 'newton', 'lbfgs', 'saga', 'saga-newton', 'owlqn', 'dual-cd',
-    'gd', 'sgd'), ``class_weight`` (None, 'balanced' or a dict), ``warm_start``,
+    ('saga-newton') for multinomial fits on sparse X with fewer rows than features and at
+    least 10,000 rows; OWL-QN with an L1 part; or 'newton', 'lbfgs', 'saga', 'saga-newton',
+    'owlqn', 'dual-cd', 'gd', 'sgd'), ``class_weight`` (None, 'balanced' or a dict), ``warm_start``,
     ``n_jobs`` (threads; None: all cores) and ``verbose`` (one line per iteration on
     stderr). Features are held as float32 inside sigmax (the arithmetic is float64).
     """
