@@ -255,7 +255,7 @@ impl Objective for BinaryObjective<'_> {
             outputs: 1,
             intercept: self.intercept,
             erm: &self.erm,
-            curvature_bound: self.curvature_bound()?,
+            curvature_bound: self.curvature_bound(),
             loss: self,
         })
     }

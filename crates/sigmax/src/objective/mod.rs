@@ -66,14 +66,14 @@ pub trait Objective {
     fn binary_view(&self) -> Option<BinaryView<'_>> {
         None
     }
-    /// The rows and per-row loss of a smooth linear model, for solvers that step row by
-    /// row (SAGA); `None` (the default) otherwise.
+    /// The rows and per-row loss of a linear model, for solvers that step row by row
+    /// (SAGA, SGD's sparse steps); `None` (the default) otherwise.
     fn rows_view(&self) -> Option<RowsView<'_>> {
         None
     }
 }
 
-/// What a row-by-row solver sees of a smooth linear model: row i has `outputs` scores
+/// What a row-by-row solver sees of a linear model: row i has `outputs` scores
 /// s = W x_i (+ b), W stored as [`Objective::dim`]'s layout (output j's weights are
 /// `w[j·d..(j+1)·d]`, then the intercepts), and a loss ℓ_i(s) whose derivative in s
 /// [`RowLoss::score_gradient`] gives.
@@ -85,14 +85,16 @@ pub struct RowsView<'v> {
     /// Weights, S, λ and the reduction.
     pub erm: &'v Erm<'v>,
     /// A bound on the eigenvalues of ∂²ℓ_i/∂s² for every row (the smoothness constant per
-    /// unit of ‖x_i‖²): ½ for softmax, ¼ for the logistic loss, 2 for the squared hinge.
-    pub curvature_bound: f64,
+    /// unit of ‖x_i‖²): ½ for softmax, ¼ for the logistic loss, 2 for the squared hinge;
+    /// `None` for the hinge (no second derivative) and the exponential loss (unbounded).
+    pub curvature_bound: Option<f64>,
     pub loss: &'v dyn RowLoss,
 }
 
 /// The loss of one row as a function of its scores.
 pub trait RowLoss {
-    /// Overwrites row i's scores with ∂ℓ_i/∂s (unweighted).
+    /// Overwrites row i's scores with ∂ℓ_i/∂s (unweighted; a subgradient where ℓ_i has a
+    /// kink).
     fn score_gradient(&self, i: usize, scores: &mut [f64]);
 }
 

@@ -230,7 +230,7 @@ impl Objective for SoftmaxObjective<'_> {
             intercept: self.intercept,
             erm: &self.erm,
             // diag(p) − ppᵀ ≼ ½(I − 11ᵀ/K) (Böhning 1992, Lemma 1 of §2).
-            curvature_bound: 0.5,
+            curvature_bound: Some(0.5),
             loss: self,
         })
     }

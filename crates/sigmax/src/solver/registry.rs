@@ -201,7 +201,8 @@ pub static REGISTRY: &[SolverEntry] = &[
         default_learning_rate: Some(0.1),
         needs_smooth: false,
         handles_l1: false,
-        working_vectors: 3,
+        // The weights, the gradient, the average and (sparse steps) its corrections.
+        working_vectors: 4,
         build: |s, e| {
             Box::new(Sgd {
                 stop: e.stop(s),

@@ -104,11 +104,14 @@ impl Saga {
         observer: Option<Observer>,
     ) -> Result<Option<(SolverReport, Vec<f64>)>> {
         let mut state = {
-            let view = obj.rows_view().ok_or_else(|| {
-                Error::Unsupported(
-                    "SAGA trains linear models with a smooth loss of bounded curvature (logistic, softmax, squared hinge)".into(),
-                )
-            })?;
+            let view = obj
+                .rows_view()
+                .filter(|v| v.curvature_bound.is_some())
+                .ok_or_else(|| {
+                    Error::Unsupported(
+                        "SAGA trains linear models with a smooth loss of bounded curvature (logistic, softmax, squared hinge)".into(),
+                    )
+                })?;
             if !view.erm.is_local() {
                 return Err(Error::Unsupported(
                     "SAGA walks the rows one by one and cannot train on rows spread over processes; use solver newton".into(),
@@ -250,9 +253,10 @@ impl SagaState {
             .map(|i| per_weight * erm.weight(i))
             .collect();
         let extra = if view.intercept { 1.0 } else { 0.0 };
+        let bound = view.curvature_bound.expect("checked by Saga::run");
         let lipschitz = order
             .iter()
-            .map(|&i| scale[i] * view.curvature_bound * (x.row(i).sq_norm() + extra))
+            .map(|&i| scale[i] * bound * (x.row(i).sq_norm() + extra))
             .fold(0.0, f64::max)
             + erm.lambda();
         let eta = step_scale / lipschitz.max(f64::MIN_POSITIVE);
@@ -439,14 +443,10 @@ mod tests {
         let mut order: Vec<usize> = (0..n_rows).filter(|&i| erm.weight(i) > 0.0).collect();
         let n = order.len() as f64;
         let extra = if view.intercept { 1.0 } else { 0.0 };
+        let bound = view.curvature_bound.expect("a smooth loss");
         let lipschitz = order
             .iter()
-            .map(|&i| {
-                n / erm.total_weight()
-                    * erm.weight(i)
-                    * view.curvature_bound
-                    * (x.row(i).sq_norm() + extra)
-            })
+            .map(|&i| n / erm.total_weight() * erm.weight(i) * bound * (x.row(i).sq_norm() + extra))
             .fold(0.0, f64::max)
             + erm.lambda();
         let eta = 1.0 / lipschitz;

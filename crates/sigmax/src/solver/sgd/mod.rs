@@ -4,6 +4,10 @@
 //! the stopping rule. Optional suffix averaging returns the mean of the iterates of the
 //! second half of the epochs, which removes most of SGD's noise floor and is rate-optimal
 //! for strongly convex objectives (Rakhlin, Shamir & Sridharan, ICML 2012).
+//!
+//! On sparse rows a step costs O(nnz of the batch), not O(dimension): see [`sparse`].
+
+mod sparse;
 
 use super::{check_growth, norm, Observer, SolverReport, StopRule, Tracker};
 use crate::error::{Error, Result};
@@ -11,6 +15,7 @@ use crate::objective::{FiniteSum, Objective};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use sparse::SparseSteps;
 
 /// Learning rate η_t at step t (t counts mini-batches from 0).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,16 +53,20 @@ impl Sgd {
         let dim = obj.dim();
         let n = obj.n_samples();
         let smooth = obj.is_smooth();
+        // Sparse rows step lazily (O(nnz) a step); dense ones touch every weight anyway.
+        let mut steps = match obj.rows_view() {
+            Some(view) if view.x.is_sparse() => Steps::Sparse(SparseSteps::new(&view)),
+            _ => Steps::Dense(DenseSteps::new(dim)),
+        };
         let mut tr = Tracker::new(&mut *obj, self.stop.tol, observer);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut order: Vec<usize> = (0..n).collect();
-        let (mut g, mut avg) = (vec![0.0; dim], vec![0.0; dim]);
+        let mut g = vec![0.0; dim];
         let mut f = obj.value_grad(w, &mut g);
         let f_start = f;
         tr.record(0, f, norm(&g))?;
         let mut t = 0u64;
         let average_from = self.stop.max_iter / 2 + 1;
-        let mut steps = 0.0;
         for epoch in 1..=self.stop.max_iter {
             order.shuffle(&mut rng);
             let averaging = self.averaging && epoch >= average_from;
@@ -68,25 +77,31 @@ impl Sgd {
                         self.learning_rate / (1.0 + self.learning_rate * lambda * t as f64)
                     }
                 };
-                let fb = obj.batch_value_grad(w, batch, &mut g);
-                check_growth(epoch, fb, f_start.max(1.0) * 10.0)?;
-                w.iter_mut().zip(&g).for_each(|(wk, gk)| *wk -= eta * gk);
-                t += 1;
-                if averaging {
-                    steps += 1.0;
-                    avg.iter_mut()
-                        .zip(w.iter())
-                        .for_each(|(a, wk)| *a += (wk - *a) / steps);
+                let step = Step {
+                    batch,
+                    eta,
+                    averaging,
+                    epoch,
+                    f_start,
+                };
+                match &mut steps {
+                    Steps::Dense(s) => s.step(&*obj, w, &step)?,
+                    Steps::Sparse(s) => {
+                        let view = obj.rows_view().expect("the view was there at the start");
+                        s.step(&view, w, &step)?
+                    }
                 }
+                t += 1;
             }
-            let point: &[f64] = if averaging { &avg } else { w };
+            let average = steps.settle(w);
+            let point: &[f64] = average.unwrap_or(w);
             f = obj.value_grad(point, &mut g);
             check_growth(epoch, f, f_start)?;
             let gn = norm(&g);
             tr.record(epoch, f, gn)?;
             if smooth && tr.converged(gn) {
-                if averaging {
-                    w.copy_from_slice(&avg);
+                if let Some(avg) = average {
+                    w.copy_from_slice(avg);
                 }
                 return Ok(tr.finish(
                     "sgd",
@@ -95,8 +110,8 @@ impl Sgd {
                 ));
             }
         }
-        if self.averaging {
-            w.copy_from_slice(&avg);
+        if let Some(avg) = steps.settle(w) {
+            w.copy_from_slice(avg);
         }
         let reason = if smooth {
             format!(
@@ -110,5 +125,73 @@ impl Sgd {
             )
         };
         Ok(tr.finish("sgd", false, reason))
+    }
+}
+
+/// One mini-batch step: w ← w − η ĝ_B(w).
+struct Step<'b> {
+    batch: &'b [usize],
+    eta: f64,
+    /// Whether the new iterate joins the average.
+    averaging: bool,
+    epoch: usize,
+    f_start: f64,
+}
+
+/// How the steps are taken: on the whole weight vector, or lazily on sparse rows.
+enum Steps {
+    Dense(DenseSteps),
+    Sparse(SparseSteps),
+}
+
+impl Steps {
+    /// Brings `w` up to date with every step so far; the average of the averaged
+    /// iterates, once averaging has begun.
+    fn settle(&mut self, w: &mut [f64]) -> Option<&[f64]> {
+        match self {
+            Steps::Dense(s) => s.average(),
+            Steps::Sparse(s) => s.settle(w),
+        }
+    }
+}
+
+/// The mini-batch gradient through the objective (a dense vector) and a dense update.
+struct DenseSteps {
+    g: Vec<f64>,
+    avg: Vec<f64>,
+    averaged: f64,
+}
+
+impl DenseSteps {
+    fn new(dim: usize) -> DenseSteps {
+        DenseSteps {
+            g: vec![0.0; dim],
+            avg: Vec::new(),
+            averaged: 0.0,
+        }
+    }
+
+    fn step(&mut self, obj: &dyn FiniteSum, w: &mut [f64], s: &Step) -> Result<()> {
+        let fb = obj.batch_value_grad(w, s.batch, &mut self.g);
+        check_growth(s.epoch, fb, s.f_start.max(1.0) * 10.0)?;
+        w.iter_mut()
+            .zip(&self.g)
+            .for_each(|(wk, gk)| *wk -= s.eta * gk);
+        if s.averaging {
+            if self.avg.is_empty() {
+                self.avg = vec![0.0; w.len()];
+            }
+            self.averaged += 1.0;
+            let n = self.averaged;
+            self.avg
+                .iter_mut()
+                .zip(w.iter())
+                .for_each(|(a, wk)| *a += (wk - *a) / n);
+        }
+        Ok(())
+    }
+
+    fn average(&self) -> Option<&[f64]> {
+        (self.averaged > 0.0).then_some(&self.avg[..])
     }
 }
