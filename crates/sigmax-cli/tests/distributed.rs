@@ -125,8 +125,11 @@ fn assert_close_model(a: &Path, b: &Path, rel: f64, what: &str) {
     );
 }
 
-/// A sparse 4-class set: `n` rows, 200 features, ~8 nonzeros per row (seeded LCG).
-fn sparse_four_classes(path: &Path, n: usize) {
+/// A sparse 4-class set: `n` rows, ~9 nonzeros per row (seeded LCG) over 200 features;
+/// with `tail`, one more per row from 50,000 rarer ones: 4 × 50,200 weights with a hot
+/// tenth of the columns, so training renumbers the columns by frequency, from counts
+/// summed over every process.
+fn sparse_four_classes(path: &Path, n: usize, tail: bool) {
     let mut state = 12345u64;
     let mut next = || {
         state = state
@@ -139,6 +142,9 @@ fn sparse_four_classes(path: &Path, n: usize) {
         let class = i % 4;
         let mut cols: Vec<usize> = (0..8).map(|_| (next() * 200.0) as usize).collect();
         cols.push(class * 50 + (next() * 10.0) as usize);
+        if tail {
+            cols.push(200 + (next() * 50_000.0) as usize);
+        }
         cols.sort();
         cols.dedup();
         text.push_str(&format!("{class}"));
@@ -155,7 +161,7 @@ fn one_to_four_processes_give_the_serial_model() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::copy(HEART, d.join("heart")).unwrap();
-    sparse_four_classes(&d.join("sparse.svm"), 600);
+    sparse_four_classes(&d.join("sparse.svm"), 600, true);
     let cases: &[(&str, &[&str])] = &[
         ("heart", &[]),
         ("heart", &["--no-bias"]),
@@ -193,26 +199,34 @@ fn one_to_four_processes_give_the_serial_model() {
 
 /// 600,000 rows: three blocks of rows (`sigmax::sum::block_rows`), so the shares of 2, 3
 /// and 4 processes cut through blocks and rows move to whole blocks (at 4 processes one
-/// process keeps none), and the blocks' sums are added exactly across processes.
+/// process keeps none), and the blocks' sums are added exactly across processes. Newton on
+/// the wide set (columns renumbered, passes over columns; λ = 1e-4: its rare columns make
+/// the default λ = 1/n slow), L-BFGS on the narrow one (passes over rows).
 #[test]
 fn three_blocks_of_rows_split_over_processes_give_the_serial_model() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    sparse_four_classes(&d.join("big.svm"), 600_000);
+    sparse_four_classes(&d.join("big.svm"), 600_000, false);
+    sparse_four_classes(&d.join("wide.svm"), 600_000, true);
     assert!(
         sigmax::sum::block_rows(600_000) * 2 < 600_000,
         "three blocks"
     );
-    for extra in [&[][..], &["--solver", "lbfgs"][..]] {
-        train_serial(d, "big.svm", extra, "serial.json");
-        let counts: &[usize] = if extra.is_empty() {
-            &[1, 2, 3, 4]
-        } else {
-            &[3]
-        };
+    let data = sigmax::data::load(&d.join("wide.svm"), &Default::default()).unwrap();
+    let counts = sigmax::data::ColumnOrder::column_counts(&data.x);
+    assert!(
+        sigmax::data::ColumnOrder::by_frequency(&counts, 4).is_some(),
+        "the wide fits renumber the columns"
+    );
+    let cases: [(&str, &[&str], &[usize]); 2] = [
+        ("wide.svm", &["--lambda", "1e-4"], &[1, 2, 3, 4]),
+        ("big.svm", &["--solver", "lbfgs"], &[3]),
+    ];
+    for (data, extra, counts) in cases {
+        train_serial(d, data, extra, "serial.json");
         for &np in counts {
-            train_distributed(d, np, "big.svm", extra, "dist.json");
-            let what = format!("600,000 rows {extra:?} np {np}");
+            train_distributed(d, np, data, extra, "dist.json");
+            let what = format!("600,000 rows of {data} {extra:?} np {np}");
             assert_same_model(&d.join("serial.json"), &d.join("dist.json"), &what);
         }
     }

@@ -7,7 +7,9 @@
 //! C·S), or defaults to C = 1; the penalty splits it as scikit-learn's `l1_ratio` does:
 //! λ₁ = r·α, λ₂ = (1 − r)·α, with r = 0 for `l2`, 1 for `l1`.
 
-use crate::data::{canonical_label, require_two_classes, weight_sum, Dataset, Features};
+use crate::data::{
+    canonical_label, require_two_classes, weight_sum, ColumnOrder, Dataset, Features,
+};
 use crate::error::{Error, Result};
 use crate::loss::BinaryLoss;
 use crate::model::{LinearModel, ModelKind};
@@ -526,6 +528,31 @@ fn check_fit_memory(kind: ModelKind, d: usize, k: usize, solver: SolverChoice) -
     )
 }
 
+/// How the fit renumbers the columns of `x` (see [`ColumnOrder`]): decided from the
+/// counts summed over every process, so all of them renumber alike and the model is the
+/// one process's; dense rows only take part when spread over processes. `None` when the
+/// copy would not fit in memory on one process (refused when spread: every process must
+/// renumber).
+fn column_order(
+    x: &Features,
+    outputs: usize,
+    reducer: &dyn Reducer,
+) -> Result<Option<ColumnOrder>> {
+    let local = reducer.is_local();
+    if x.n_cols().saturating_mul(outputs) < ColumnOrder::MIN_WEIGHTS || (local && !x.is_sparse()) {
+        return Ok(None);
+    }
+    let mut counts = ColumnOrder::column_counts(x);
+    reducer.sum(&mut counts);
+    let order = ColumnOrder::by_frequency(&counts, outputs);
+    let room = crate::limits::check_elements("the renumbered copy of the rows", x.nnz() as u64, 8);
+    match room {
+        Err(_) if local => Ok(None),
+        Err(e) if order.is_some() => Err(e),
+        _ => Ok(order),
+    }
+}
+
 /// Fits a model to `data`. `observer` sees every iteration (for progress display).
 pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) -> Result<Trained> {
     train_over(data, opts, observer, &LocalReducer)
@@ -566,10 +593,13 @@ pub fn train_over(
         (Some(l), _) => l,
         (None, _) => BinaryLoss::Logistic,
     };
+    let outputs = if kind == ModelKind::Softmax { k } else { 1 };
+    let order = column_order(&data.x, outputs, reducer)?;
+    let renumbered = order.as_ref().map(|o| o.apply(&data.x));
     let mut obj = linear_objective_over(
         kind,
         loss,
-        &data.x,
+        renumbered.as_ref().unwrap_or(&data.x),
         &data.y,
         k,
         strengths,
@@ -578,7 +608,10 @@ pub fn train_over(
         reducer,
     )?;
     let mut w = match &opts.warm_start {
-        Some(w0) if w0.len() == obj.dim() => w0.clone(),
+        Some(w0) if w0.len() == obj.dim() => match &order {
+            Some(o) => o.to_renumbered(w0, outputs),
+            None => w0.clone(),
+        },
         Some(w0) => {
             return Err(Error::Shape {
                 what: "warm-start parameters",
@@ -590,12 +623,18 @@ pub fn train_over(
     };
     let settings = opts.solver_settings(solver, strengths.l2);
     let report = registry::minimize(solver, &settings, obj.as_mut(), &mut w, observer)?;
-    let rows = if kind == ModelKind::Softmax { k } else { 1 };
-    let weights = (0..rows).map(|j| w[j * d..(j + 1) * d].to_vec()).collect();
+    drop(obj);
+    drop(renumbered);
+    if let Some(o) = &order {
+        o.to_original(&mut w, outputs);
+    }
+    let weights = (0..outputs)
+        .map(|j| w[j * d..(j + 1) * d].to_vec())
+        .collect();
     let bias = if opts.intercept {
-        w[rows * d..].to_vec()
+        w[outputs * d..].to_vec()
     } else {
-        vec![0.0; rows]
+        vec![0.0; outputs]
     };
     let model = LinearModel {
         kind,

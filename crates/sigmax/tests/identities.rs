@@ -209,6 +209,39 @@ fn auto_takes_saga_then_newton_for_softmax_on_wide_sparse_data_only() {
     }
 }
 
+/// Wide, skewed sparse rows: the fit renumbers the columns by frequency (on a copy) and
+/// maps the weights back, so the model scores the original columns: its objective on the
+/// data is the solver's, and a warm start from it (renumbered in turn) is optimal already.
+#[test]
+fn renumbered_columns_give_a_model_of_the_original_columns() {
+    use sigmax::data::ColumnOrder;
+    let d = sparse_text_like(2_000, 40_000);
+    let counts = ColumnOrder::column_counts(&d.x);
+    assert!(
+        ColumnOrder::by_frequency(&counts, 4).is_some(),
+        "softmax renumbers"
+    );
+    for intercept in [false, true] {
+        let o = TrainOptions {
+            intercept,
+            solver: SolverChoice::Newton,
+            ..opts(1e-3)
+        };
+        let t = fit(&d, o.clone());
+        let j = sigmax::train::objective_at(&t.model, &d, 1e-3).unwrap();
+        let reported = t.report.objective;
+        assert!((j - reported).abs() <= 1e-12 * j, "{j} vs {reported}");
+        let warm = fit(
+            &d,
+            TrainOptions {
+                warm_start: Some(t.model.flat_params()),
+                ..o
+            },
+        );
+        assert_eq!(warm.report.iterations, 0, "{}", warm.report.stop_reason);
+    }
+}
+
 #[test]
 fn probabilities_sum_to_one() {
     let d = heart();

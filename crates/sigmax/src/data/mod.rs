@@ -3,6 +3,7 @@
 //! order (numerically when every label is a number) and mapped back on output.
 
 mod cache;
+mod column_order;
 mod columns;
 mod csv_format;
 mod dense_kernels;
@@ -15,6 +16,7 @@ pub use cache::{
     cache_path, decode_cache, encode_dataset, load_cached, load_share_cached, share_cache_path,
     CacheUse,
 };
+pub use column_order::ColumnOrder;
 pub use columns::{columns_pay, ColumnPasses, Columns};
 pub use csv_format::{
     detect_delimiter, first_row, read_csv, read_csv_bytes, read_matrix_csv, CsvOptions,
