@@ -348,7 +348,7 @@ mod with_mpi {
         );
         let n_rows: u64 = rows.iter().sum();
         let data = data.with_global_shape(&classes, n_features as usize)?;
-        let data = agree(&world, align_to_blocks(&world, data, &rows))?;
+        let mut data = agree(&world, align_to_blocks(&world, data, &rows))?;
         let load_seconds = started.elapsed().as_secs_f64();
 
         let mut opts = args.options()?;
@@ -398,7 +398,7 @@ mod with_mpi {
             }
             None => None,
         };
-        let fit = sigmax::train::train_over(&data, &opts, None, &reducer)
+        let fit = sigmax::train::train_over_in_place(&mut data, &opts, None, &reducer)
             .map_err(with_flag)
             .with_context(|| format!("training on {} ({size} processes)", args.data.display()))?;
         // Every process must hold the same model: compare the objective's bits.

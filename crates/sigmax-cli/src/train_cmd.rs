@@ -9,7 +9,7 @@ use sigmax::metrics::weighted_accuracy;
 use sigmax::model::{load_any_model as load_model, save_model, ModelKind};
 use sigmax::solver::PreconditionerChoice;
 use sigmax::train::{
-    train, ClassWeight, ModelChoice, Penalty, Schedule, SolverChoice, TrainOptions,
+    train_in_place, ClassWeight, ModelChoice, Penalty, Schedule, SolverChoice, TrainOptions,
 };
 use std::path::PathBuf;
 
@@ -230,7 +230,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         return crate::distributed::run(args);
     }
     let started = std::time::Instant::now();
-    let data = with_weight_file(args.data_args.load(&args.data)?, args.weights.as_deref())?;
+    let mut data = with_weight_file(args.data_args.load(&args.data)?, args.weights.as_deref())?;
     let load_seconds = started.elapsed().as_secs_f64();
     let mut opts = args.options()?;
     opts.validate().map_err(with_flag)?;
@@ -277,7 +277,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         progress.update(r);
         std::ops::ControlFlow::Continue(())
     };
-    let fit = train(&data, &opts, Some(&mut observe));
+    // In place: the rows are ours, so renumbering their columns needs no copy.
+    let fit = train_in_place(&mut data, &opts, Some(&mut observe));
     progress.finish();
     let fit = fit
         .map_err(with_flag)

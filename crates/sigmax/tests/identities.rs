@@ -235,10 +235,15 @@ fn renumbered_columns_give_a_model_of_the_original_columns() {
             &d,
             TrainOptions {
                 warm_start: Some(t.model.flat_params()),
-                ..o
+                ..o.clone()
             },
         );
         assert_eq!(warm.report.iterations, 0, "{}", warm.report.stop_reason);
+        // Renumbered in place instead of on a copy: the same model, the rows restored.
+        let mut own = d.clone();
+        let in_place = sigmax::train::train_in_place(&mut own, &o, None).unwrap();
+        assert_eq!(in_place.model, t.model);
+        assert_eq!(own.x, d.x);
     }
 }
 

@@ -11,7 +11,7 @@
 //! Training renumbers a copy of the rows ([`ColumnOrder::apply`]), fits on it and maps the
 //! weights back ([`ColumnOrder::to_original`]): the same optimum, other rounding.
 
-use super::{CsrMatrix, DenseMatrix, Features, Storage};
+use super::{CsrMatrix, Features, Storage};
 use rayon::prelude::*;
 
 /// Renumbering pays when the most frequent tenth of the columns holds at least half of
@@ -88,68 +88,39 @@ impl ColumnOrder {
     /// The rows of `x` with their columns renumbered: a copy (8 bytes a nonzero; dense
     /// rows, which gain nothing, only where other processes' sparse rows are renumbered).
     pub fn apply(&self, x: &Features) -> Features {
-        match x {
-            Features::Sparse(m) => Features::Sparse(self.apply_sparse(m)),
-            Features::Dense(m) => {
-                let (n, d) = (x.n_rows(), x.n_cols());
-                let mut data = vec![0f32; m.data().len()];
-                for (i, out) in data.chunks_mut(d.max(1)).enumerate() {
-                    for (&v, &l) in m.row(i).iter().zip(&self.new_of_old) {
-                        out[l as usize] = v;
-                    }
-                }
-                Features::Dense(DenseMatrix::from_parts(n, d, data))
+        let mut copy = match x {
+            Features::Sparse(m) => {
+                let (indptr, indices, values) = m.parts();
+                Features::Sparse(
+                    CsrMatrix::try_from_storage(
+                        m.n_cols(),
+                        indptr.clone(),
+                        Storage::from(indices.to_vec()),
+                        Storage::from(values.to_vec()),
+                    )
+                    .expect("the same arrays"),
+                )
             }
-        }
+            dense => dense.clone(),
+        };
+        assert!(self.apply_in_place(&mut copy), "a copy is owned");
+        copy
     }
 
-    /// Each row's entries renumbered and sorted again.
-    fn apply_sparse(&self, x: &CsrMatrix) -> CsrMatrix {
-        assert_eq!(x.n_cols(), self.n_cols(), "an order for other columns");
-        let (indptr, indices, values) = x.parts();
-        let (mut new_idx, mut new_val) = (vec![0u32; indices.len()], vec![0f32; values.len()]);
-        // Tasks of whole rows, each writing its own stretch of the output.
-        let n_rows = indptr.len() - 1;
-        let per_task = n_rows.div_ceil(64).max(1);
-        let mut tasks = Vec::new();
-        let (mut idx_rest, mut val_rest) = (&mut new_idx[..], &mut new_val[..]);
-        for first in (0..n_rows).step_by(per_task) {
-            let rows = first..(first + per_task).min(n_rows);
-            let len = indptr.get(rows.end) - indptr.get(rows.start);
-            let (idx, more_idx) = std::mem::take(&mut idx_rest).split_at_mut(len);
-            let (val, more_val) = std::mem::take(&mut val_rest).split_at_mut(len);
-            (idx_rest, val_rest) = (more_idx, more_val);
-            tasks.push((rows, idx, val));
+    /// Renumbers `x`'s columns in place; `false` (and `x` unchanged) when its arrays are
+    /// borrowed (read in place from a caller's memory).
+    pub fn apply_in_place(&self, x: &mut Features) -> bool {
+        renumber(x, &self.new_of_old)
+    }
+
+    /// Undoes [`ColumnOrder::apply_in_place`]: every row as it was, bit for bit (a row's
+    /// entries sorted by their original columns are its original order).
+    pub fn restore_in_place(&self, x: &mut Features) {
+        let mut old_of_new = vec![0u32; self.n_cols()];
+        for (l, &n) in self.new_of_old.iter().enumerate() {
+            old_of_new[n as usize] = l as u32;
         }
-        tasks.into_par_iter().for_each(|(rows, idx, val)| {
-            let base = indptr.get(rows.start);
-            let mut pairs: Vec<(u32, f32)> = Vec::new();
-            for i in rows {
-                let span = indptr.span(i);
-                let out = span.start - base..span.end - base;
-                pairs.clear();
-                pairs.extend(
-                    indices[span.clone()]
-                        .iter()
-                        .zip(&values[span])
-                        .map(|(&j, &v)| (self.new_of_old[j as usize], v)),
-                );
-                pairs.sort_unstable_by_key(|&(j, _)| j);
-                for ((j, v), (oj, ov)) in pairs
-                    .iter()
-                    .zip(idx[out.clone()].iter_mut().zip(&mut val[out]))
-                {
-                    (*oj, *ov) = (*j, *v);
-                }
-            }
-        });
-        CsrMatrix::try_from_storage(
-            x.n_cols(),
-            indptr.clone(),
-            Storage::from(new_idx),
-            Storage::from(new_val),
-        )
-        .expect("a renumbering keeps the CSR invariants")
+        assert!(renumber(x, &old_of_new), "renumbered in place before");
     }
 
     /// Parameters laid out as `outputs` blocks of the original columns (then anything
@@ -178,6 +149,63 @@ impl ColumnOrder {
             }
         }
     }
+}
+
+/// Column l of `x` becomes column `map[l]`; each row's entries are sorted again.
+fn renumber(x: &mut Features, map: &[u32]) -> bool {
+    assert_eq!(x.n_cols(), map.len(), "an order for other columns");
+    let d = x.n_cols();
+    match x {
+        Features::Sparse(m) => {
+            let Some((indptr, indices, values)) = m.parts_mut() else {
+                return false;
+            };
+            // Tasks of whole rows, each with its own stretch of the arrays.
+            let n_rows = indptr.len() - 1;
+            let per_task = n_rows.div_ceil(64).max(1);
+            let mut tasks = Vec::new();
+            let (mut idx_rest, mut val_rest) = (indices, values);
+            for first in (0..n_rows).step_by(per_task) {
+                let rows = first..(first + per_task).min(n_rows);
+                let len = indptr.get(rows.end) - indptr.get(rows.start);
+                let (idx, more_idx) = std::mem::take(&mut idx_rest).split_at_mut(len);
+                let (val, more_val) = std::mem::take(&mut val_rest).split_at_mut(len);
+                (idx_rest, val_rest) = (more_idx, more_val);
+                tasks.push((rows, idx, val));
+            }
+            tasks.into_par_iter().for_each(|(rows, idx, val)| {
+                let base = indptr.get(rows.start);
+                let mut pairs: Vec<(u32, f32)> = Vec::new();
+                for i in rows {
+                    let span = indptr.span(i);
+                    let (idx, val) = (
+                        &mut idx[span.start - base..span.end - base],
+                        &mut val[span.start - base..span.end - base],
+                    );
+                    pairs.clear();
+                    pairs.extend(
+                        idx.iter()
+                            .zip(val.iter())
+                            .map(|(&j, &v)| (map[j as usize], v)),
+                    );
+                    pairs.sort_unstable_by_key(|&(j, _)| j);
+                    for ((j, v), (oj, ov)) in pairs.iter().zip(idx.iter_mut().zip(val.iter_mut())) {
+                        (*oj, *ov) = (*j, *v);
+                    }
+                }
+            });
+        }
+        Features::Dense(m) => {
+            let mut row = vec![0f32; d];
+            for out in m.data_mut().chunks_mut(d.max(1)) {
+                row.copy_from_slice(out);
+                for (&v, &n) in row.iter().zip(map) {
+                    out[n as usize] = v;
+                }
+            }
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -220,7 +248,9 @@ mod tests {
         assert!(ones
             .windows(2)
             .all(|p| order.new_of_old[p[0]] < order.new_of_old[p[1]]));
-        let y = order.apply_sparse(&x);
+        let Features::Sparse(y) = order.apply(&Features::Sparse(x.clone())) else {
+            unreachable!()
+        };
         for i in [0, 1, 77, 19_999] {
             let (oi, ov) = x.row(i);
             let (ni, nv) = y.row(i);
@@ -254,6 +284,43 @@ mod tests {
         let order = ColumnOrder::by_frequency(&ColumnOrder::column_counts(&sparse), 64).unwrap();
         let (a, b) = (order.apply(&sparse), order.apply(&dense));
         assert_eq!(Features::Dense(a.to_dense()), b);
+    }
+
+    #[test]
+    fn renumbering_in_place_is_undone_bit_for_bit_and_loans_are_left_alone() {
+        let x = skewed(3_000, 2048);
+        let order = ColumnOrder::by_frequency(
+            &ColumnOrder::column_counts(&Features::Sparse(x.clone())),
+            64,
+        )
+        .unwrap();
+        for original in [Features::Sparse(x.clone()), Features::Dense(x_dense(&x))] {
+            let mut y = original.clone();
+            assert!(order.apply_in_place(&mut y));
+            assert_eq!(y, order.apply(&original), "in place = on a copy");
+            assert_ne!(y, original);
+            order.restore_in_place(&mut y);
+            assert_eq!(y, original);
+        }
+        let (indptr, indices, values) = x.parts();
+        let owner = std::sync::Arc::new((indices.to_vec(), values.to_vec()));
+        // SAFETY: the vectors live in `owner`, which the storages keep, and are never written.
+        let loaned = unsafe {
+            CsrMatrix::try_from_storage(
+                x.n_cols(),
+                indptr.clone(),
+                Storage::borrowed(owner.0.as_ptr(), owner.0.len(), owner.clone()),
+                Storage::borrowed(owner.1.as_ptr(), owner.1.len(), owner.clone()),
+            )
+            .unwrap()
+        };
+        let mut y = Features::Sparse(loaned);
+        assert!(!order.apply_in_place(&mut y), "a loan is read-only");
+        assert_eq!(y, Features::Sparse(x));
+    }
+
+    fn x_dense(x: &CsrMatrix) -> crate::data::DenseMatrix {
+        Features::Sparse(x.clone()).to_dense()
     }
 
     #[test]

@@ -43,6 +43,9 @@ impl DenseMatrix {
     pub fn data(&self) -> &[f32] {
         &self.data
     }
+    pub(crate) fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
 }
 
 /// Compressed sparse rows: row `i` holds `indices[indptr[i]..indptr[i+1]]` (strictly
@@ -146,6 +149,15 @@ impl CsrMatrix {
             self.indices.is_borrowed(),
             self.values.is_borrowed(),
         )
+    }
+
+    /// The row pointers with the indices and values writable (owned arrays only), for
+    /// changes that keep every row's entries; the column copy is dropped.
+    pub(crate) fn parts_mut(&mut self) -> Option<(&RowPointers, &mut [u32], &mut [f32])> {
+        self.columns = OnceLock::new();
+        let indices = self.indices.owned_mut()?;
+        let values = self.values.owned_mut()?;
+        Some((&self.indptr, indices, values))
     }
 
     /// The raw arrays: row pointers, column indices, values.

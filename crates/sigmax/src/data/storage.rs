@@ -51,6 +51,14 @@ impl<T> Storage<T> {
     pub fn is_borrowed(&self) -> bool {
         matches!(self.inner, Inner::Borrowed { .. })
     }
+
+    /// The elements, writable: only an owned array's (a loan is read-only).
+    pub(crate) fn owned_mut(&mut self) -> Option<&mut [T]> {
+        match &mut self.inner {
+            Inner::Owned(v) => Some(v),
+            Inner::Borrowed { .. } => None,
+        }
+    }
 }
 
 impl<T> Deref for Storage<T> {
