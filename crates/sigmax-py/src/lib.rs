@@ -291,9 +291,12 @@ fn fit_linear<'py>(
                 }
             })
         };
+        // In place: the rows converted for this fit are its own (no renumbered copy);
+        // arrays read in place from the caller are renumbered on a copy.
+        let mut fit = || sigmax::train::train_in_place(&mut data, &opts, Some(&mut observe));
         match &pool {
-            Some(p) => p.install(|| sigmax::train::train(&data, &opts, Some(&mut observe))),
-            None => sigmax::train::train(&data, &opts, Some(&mut observe)),
+            Some(p) => p.install(fit),
+            None => fit(),
         }
     });
     if let Some(e) = interrupt {
