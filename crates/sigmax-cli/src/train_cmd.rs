@@ -356,7 +356,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
             } else {
                 "NOT converged"
             },
-            plural(r.iterations, solver.iteration),
+            if r.stages.is_empty() {
+                plural(r.iterations, solver.iteration)
+            } else {
+                let stages: Vec<String> =
+                    r.stages.iter().map(|&(unit, n)| plural(n, unit)).collect();
+                stages.join(" and ")
+            },
             r.objective,
             r.grad_norm,
             r.grad_norm / r.grad_norm_at_zero

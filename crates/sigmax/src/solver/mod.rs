@@ -69,6 +69,10 @@ pub struct SolverReport {
     pub hess_vec_products: usize,
     /// Why it stopped, in words.
     pub stop_reason: String,
+    /// For a solver run in stages (`saga-newton`): each stage's unit of work and count,
+    /// e.g. ("SAGA epoch", 9), ("Newton iteration", 1), which `iterations` adds up (the
+    /// SAGA stage alone when it reached the tolerance); empty for other solvers.
+    pub stages: Vec<(&'static str, usize)>,
     pub history: Vec<IterRecord>,
 }
 
@@ -181,6 +185,7 @@ impl<'o> Tracker<'o> {
             seconds: self.start.elapsed().as_secs_f64(),
             hess_vec_products: 0,
             stop_reason: reason,
+            stages: Vec::new(),
             history: self.history,
         }
     }

@@ -185,6 +185,7 @@ impl SagaThenNewton {
         if first.converged && tol >= self.handover {
             return Ok(SolverReport {
                 solver: "saga-newton",
+                stages: vec![("SAGA epoch", first.iterations)],
                 ..first
             });
         }
@@ -205,6 +206,10 @@ impl SagaThenNewton {
         }));
         second.history = history;
         second.solver = "saga-newton";
+        second.stages = vec![
+            ("SAGA epoch", epochs),
+            ("Newton iteration", second.iterations),
+        ];
         second.iterations += epochs;
         second.seconds += first.seconds;
         second.stop_reason = format!(
@@ -569,6 +574,15 @@ mod tests {
                 .history
                 .windows(2)
                 .all(|p| p[0].iteration <= p[1].iteration && p[0].seconds <= p[1].seconds));
+            // The two stages' counts, for the summary line, add up to the iterations.
+            let stages: Vec<&str> = report.stages.iter().map(|s| s.0).collect();
+            if name == "saga-newton" {
+                assert_eq!(stages, ["SAGA epoch", "Newton iteration"]);
+                let total: usize = report.stages.iter().map(|s| s.1).sum();
+                assert_eq!(total, report.iterations);
+            } else {
+                assert!(stages.is_empty());
+            }
         }
     }
 
