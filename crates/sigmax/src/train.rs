@@ -544,12 +544,13 @@ fn column_order(
     }
     let mut counts = ColumnOrder::column_counts(x);
     reducer.sum(&mut counts);
-    let order = ColumnOrder::by_frequency(&counts, outputs);
-    let room = crate::limits::check_elements("the renumbered copy of the rows", x.nnz() as u64, 8);
-    match room {
+    let Some(order) = ColumnOrder::by_frequency(&counts, outputs) else {
+        return Ok(None);
+    };
+    match crate::limits::check_elements("the renumbered copy of the rows", x.nnz() as u64, 8) {
+        Ok(()) => Ok(Some(order)),
         Err(_) if local => Ok(None),
-        Err(e) if order.is_some() => Err(e),
-        _ => Ok(order),
+        Err(e) => Err(e),
     }
 }
 

@@ -56,7 +56,7 @@ impl Sgd {
         // Sparse rows step lazily (O(nnz) a step); dense ones touch every weight anyway.
         let mut steps = match obj.rows_view() {
             Some(view) if view.x.is_sparse() => Steps::Sparse(SparseSteps::new(&view)),
-            _ => Steps::Dense(DenseSteps::new(dim)),
+            _ => Steps::Dense(DenseSteps::default()),
         };
         let mut tr = Tracker::new(&mut *obj, self.stop.tol, observer);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
@@ -85,7 +85,8 @@ impl Sgd {
                     f_start,
                 };
                 match &mut steps {
-                    Steps::Dense(s) => s.step(&*obj, w, &step)?,
+                    // The batch gradient borrows g: it is overwritten at the epoch's end.
+                    Steps::Dense(s) => s.step(&*obj, w, &mut g, &step)?,
                     Steps::Sparse(s) => {
                         let view = obj.rows_view().expect("the view was there at the start");
                         s.step(&view, w, &step)?
@@ -156,27 +157,17 @@ impl Steps {
 }
 
 /// The mini-batch gradient through the objective (a dense vector) and a dense update.
+#[derive(Default)]
 struct DenseSteps {
-    g: Vec<f64>,
     avg: Vec<f64>,
     averaged: f64,
 }
 
 impl DenseSteps {
-    fn new(dim: usize) -> DenseSteps {
-        DenseSteps {
-            g: vec![0.0; dim],
-            avg: Vec::new(),
-            averaged: 0.0,
-        }
-    }
-
-    fn step(&mut self, obj: &dyn FiniteSum, w: &mut [f64], s: &Step) -> Result<()> {
-        let fb = obj.batch_value_grad(w, s.batch, &mut self.g);
+    fn step(&mut self, obj: &dyn FiniteSum, w: &mut [f64], g: &mut [f64], s: &Step) -> Result<()> {
+        let fb = obj.batch_value_grad(w, s.batch, g);
         check_growth(s.epoch, fb, s.f_start.max(1.0) * 10.0)?;
-        w.iter_mut()
-            .zip(&self.g)
-            .for_each(|(wk, gk)| *wk -= s.eta * gk);
+        w.iter_mut().zip(&*g).for_each(|(wk, gk)| *wk -= s.eta * gk);
         if s.averaging {
             if self.avg.is_empty() {
                 self.avg = vec![0.0; w.len()];
