@@ -36,5 +36,6 @@ pub mod objective;
 pub mod solver;
 pub mod sum;
 pub mod train;
+mod vector;
 
 pub use error::{Error, Result};

@@ -2,6 +2,7 @@
 //! symmetric positive definite matrix (for the sampled-Hessian preconditioner) and the
 //! weighted Gram matrix Σ_i c_i a_i a_iᵀ of a few thousand rows, which is one GEMM.
 
+use crate::vector::dot;
 use rayon::prelude::*;
 
 /// A = L Lᵀ with L lower triangular, stored row-major (the upper part is unused).
@@ -70,26 +71,6 @@ impl Cholesky {
             }
         }
     }
-}
-
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    dot_by(a, b, |x, y| x * y)
-}
-
-/// Σ_k term(a_k, b_k), summed as [`dot`] sums (so `dot_by(a, m, |x, mk| x * (x / mk))`
-/// has the bits of `dot(a, z)` with z = a ⊘ m, without z).
-pub(crate) fn dot_by(a: &[f64], b: &[f64], term: impl Fn(f64, f64) -> f64) -> f64 {
-    // Four partial sums let the compiler vectorize without reassociating one chain.
-    let mut s = [0.0; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..4 {
-            s[k] += term(x[k], y[k]);
-        }
-    }
-    let tail: f64 = ra.iter().zip(rb).map(|(&x, &y)| term(x, y)).sum();
-    (s[0] + s[1]) + (s[2] + s[3]) + tail
 }
 
 /// G = Σ_i c_i a_i a_iᵀ for the rows a_i of the row-major `rows × cols` matrix `a`

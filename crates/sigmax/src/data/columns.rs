@@ -15,6 +15,30 @@ use rayon::prelude::*;
 /// Columns handed to one task: small enough to balance, large enough to amortize.
 const COLUMNS_PER_TASK: usize = 512;
 
+/// The transpose's output arrays, written by several parts at once.
+struct Scatter {
+    rows: *mut u32,
+    values: *mut f32,
+    len: usize,
+}
+
+// SAFETY: the parts write disjoint slots (see `write`), and the arrays outlive them.
+unsafe impl Sync for Scatter {}
+
+impl Scatter {
+    /// Writes one entry. Each slot is written by exactly one part: part p owns, in
+    /// column j, the positions from its `next[j]` start for as many entries as it counted
+    /// there, and those ranges tile the arrays without overlap.
+    fn write(&self, slot: usize, row: u32, value: f32) {
+        assert!(slot < self.len);
+        // SAFETY: in bounds (checked), and no other part writes this slot.
+        unsafe {
+            *self.rows.add(slot) = row;
+            *self.values.add(slot) = value;
+        }
+    }
+}
+
 /// Column `j` holds rows `rows[indptr[j]..indptr[j+1]]` (increasing) and their values.
 /// Column pointers are 32-bit (half the memory of a model-sized vector of offsets): a
 /// matrix with 2³² nonzeros or more gets no copy.
@@ -29,29 +53,62 @@ pub struct Columns {
 impl Columns {
     /// The transpose of `m` by a counting sort: O(nnz), rows stay in increasing order.
     /// `None` when a row number or a nonzero's position does not fit in 32 bits.
+    ///
+    /// The rows are cut into parts, one per thread, each scattering its entries into
+    /// slots of its own (column j's entries from part p follow those of parts < p), so
+    /// the copy is the same whatever the number of parts. The scatter's random writes
+    /// and the copy's first-touch page faults are what it costs: text_bin (1.36M
+    /// nonzeros) 15 ms on one thread, 8 ms on two (medians of 6, 2026-12-06).
     pub fn of(m: &CsrMatrix) -> Option<Columns> {
         let (row_ptr, cols, vals) = m.parts();
-        let n = row_ptr.len() - 1;
-        if n > u32::MAX as usize || cols.len() > u32::MAX as usize {
+        let (n, d, nnz) = (row_ptr.len() - 1, m.n_cols(), cols.len());
+        if n > u32::MAX as usize || nnz > u32::MAX as usize {
             return None;
         }
-        let mut indptr = vec![0u32; m.n_cols() + 1];
-        for &j in cols {
-            indptr[j as usize + 1] += 1;
-        }
-        for j in 0..m.n_cols() {
-            indptr[j + 1] += indptr[j];
-        }
-        let mut next = indptr[..m.n_cols()].to_vec();
-        let (mut rows, mut values) = (vec![0u32; cols.len()], vec![0f32; cols.len()]);
-        for i in 0..n {
-            for k in row_ptr.span(i) {
-                let slot = &mut next[cols[k] as usize];
-                rows[*slot as usize] = i as u32;
-                values[*slot as usize] = vals[k];
-                *slot += 1;
+        // A part holds d counters: no more parts than the nonzeros pay for.
+        let parts = rayon::current_num_threads()
+            .min(1 + nnz / d.max(1))
+            .clamp(1, n.max(1));
+        let (mut rows, mut values) = (vec![0u32; nnz], vec![0f32; nnz]);
+        let bounds: Vec<usize> = (0..=parts).map(|p| p * n / parts).collect();
+        // next[p][j]: where part p writes its next entry of column j.
+        let mut next: Vec<Vec<u32>> = bounds
+            .par_windows(2)
+            .map(|r| {
+                let mut count = vec![0u32; d];
+                for &j in &cols[row_ptr.get(r[0])..row_ptr.get(r[1])] {
+                    count[j as usize] += 1;
+                }
+                count
+            })
+            .collect();
+        let mut indptr = vec![0u32; d + 1];
+        let mut at = 0u32;
+        for j in 0..d {
+            indptr[j] = at;
+            for part in next.iter_mut() {
+                let c = part[j];
+                part[j] = at;
+                at += c;
             }
         }
+        indptr[d] = at;
+        let out = Scatter {
+            rows: rows.as_mut_ptr(),
+            values: values.as_mut_ptr(),
+            len: nnz,
+        };
+        next.par_iter_mut()
+            .zip(bounds.par_windows(2))
+            .for_each(|(next, r)| {
+                for i in r[0]..r[1] {
+                    for k in row_ptr.span(i) {
+                        let slot = &mut next[cols[k] as usize];
+                        out.write(*slot as usize, i as u32, vals[k]);
+                        *slot += 1;
+                    }
+                }
+            });
         Some(Columns {
             n_rows: n,
             indptr,
@@ -367,6 +424,49 @@ mod tests {
             x.tmatvec(&cj, SMALL, &mut want);
             // Blocks of 16 rows summed exactly: the bits of the pass over rows.
             assert_eq!(&out[j * d..(j + 1) * d], &want[..]);
+        }
+    }
+
+    #[test]
+    fn the_copy_is_the_transpose_whatever_the_number_of_threads() {
+        // Rows dense enough (nonzeros ≥ columns per part) to be cut into several parts.
+        let (n, d) = (50, 23);
+        let mut indptr = vec![0];
+        let (mut idx, mut val) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            for j in (0..d).filter(|&j| (i * 7 + j * 3) % 5 < 2 || j == i % d) {
+                idx.push(j as u32);
+                val.push((i * d + j) as f32);
+            }
+            indptr.push(idx.len());
+        }
+        let m = CsrMatrix::new(d, indptr, idx, val);
+        // Column j, row by row, straight from the rows.
+        let mut want: Vec<(u32, f32)> = Vec::new();
+        let mut want_ptr = vec![0u32];
+        for j in 0..d as u32 {
+            for i in 0..n {
+                let (cols_i, vals_i) = m.row(i);
+                if let Some(k) = cols_i.iter().position(|&l| l == j) {
+                    want.push((i as u32, vals_i[k]));
+                }
+            }
+            want_ptr.push(want.len() as u32);
+        }
+        for threads in [1, 2, 3, 8] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let cols = pool.install(|| Columns::of(&m)).unwrap();
+            assert_eq!(cols.indptr, want_ptr, "{threads} threads");
+            let got: Vec<(u32, f32)> = cols
+                .rows
+                .iter()
+                .copied()
+                .zip(cols.values.iter().copied())
+                .collect();
+            assert_eq!(got, want, "{threads} threads");
         }
     }
 }

@@ -252,7 +252,7 @@ impl<'a> Erm<'a> {
 
     /// λ₂/2‖w_pen‖².
     pub fn l2_value(&self, w: &[f64]) -> f64 {
-        0.5 * self.l2 * super::sq_norm(&w[..self.penalized])
+        0.5 * self.l2 * crate::vector::sq_norm(&w[..self.penalized])
     }
 
     /// Reduces a pass's parameter sums (`params[..dim]`, its first `dim` entries; any

@@ -119,14 +119,6 @@ pub trait FiniteSum: Objective {
     fn batch_value_grad(&self, w: &[f64], batch: &[usize], grad: &mut [f64]) -> f64;
 }
 
-pub(crate) fn sq_norm(v: &[f64]) -> f64 {
-    v.iter().map(|x| x * x).sum()
-}
-
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 /// A pass's reused buffers, even if an earlier pass panicked while holding them (they
 /// are overwritten before use, so nothing stale is read).
 pub(crate) fn lock<T>(scratch: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -4,7 +4,8 @@
 
 use super::{norm, Observer, SolverReport, StopRule, Tracker};
 use crate::error::Result;
-use crate::objective::{dot, Objective};
+use crate::objective::Objective;
+use crate::vector::dot;
 use std::collections::VecDeque;
 
 #[derive(Debug, Clone, Copy)]

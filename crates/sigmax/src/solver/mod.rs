@@ -31,7 +31,8 @@ pub use sgd::{LearningRateSchedule, Sgd};
 pub use trust_region::TrustRegionNewton;
 
 use crate::error::{Error, Result};
-use crate::objective::{sq_norm, Objective};
+use crate::objective::Objective;
+pub(crate) use crate::vector::norm;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -95,7 +96,7 @@ impl<'o> Tracker<'o> {
         let mut tr = Tracker::starting_at(tol, observer);
         let mut g = vec![0.0; obj.dim()];
         obj.value_grad(&vec![0.0; obj.dim()], &mut g);
-        tr.set_reference(sq_norm(&g).sqrt());
+        tr.set_reference(norm(&g));
         tr
     }
 
@@ -189,10 +190,6 @@ impl<'o> Tracker<'o> {
             history: self.history,
         }
     }
-}
-
-pub(crate) fn norm(v: &[f64]) -> f64 {
-    sq_norm(v).sqrt()
 }
 
 /// Objective grew far beyond its starting value: a step size that is too large.

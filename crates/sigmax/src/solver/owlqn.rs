@@ -14,7 +14,8 @@
 use super::lbfgs::CurvaturePairs;
 use super::{norm, Observer, SolverReport, StopRule, Tracker};
 use crate::error::{Error, Result};
-use crate::objective::{dot, L1Penalty, Objective};
+use crate::objective::{L1Penalty, Objective};
+use crate::vector::dot;
 
 #[derive(Debug, Clone, Copy)]
 pub struct OwlQn {

@@ -3,8 +3,9 @@
 //! eigenvalues cluster near 1 when M is good, and needs fewer Hessian-vector products
 //! (each a full pass over the data). The trust region is measured in the M-norm.
 
-use crate::linalg::{dot, dot_by, Cholesky};
+use crate::linalg::Cholesky;
 use crate::objective::{HessianSample, Objective};
+use crate::vector::{cg_step_by, dot, dot3_by, dot_by, update_by};
 
 crate::named_choice! {
     /// Which preconditioner the trust-region solver uses.
@@ -91,11 +92,7 @@ impl Preconditioner {
     /// z = M⁻¹ r.
     pub fn solve(&self, r: &[f64], z: &mut [f64]) {
         match self {
-            Preconditioner::Diagonal(m) => z
-                .iter_mut()
-                .zip(r)
-                .zip(m)
-                .for_each(|((zk, rk), mk)| *zk = rk / mk),
+            Preconditioner::Diagonal(m) => update_by(z, r, m, |_, rk, mk| rk / mk),
             Preconditioner::SampledHessian(ch) => {
                 z.copy_from_slice(r);
                 ch.solve(z);
@@ -109,20 +106,32 @@ impl Preconditioner {
     /// Otherwise M⁻¹r is left in `scratch` (sized here) for `cg_direction`.
     pub fn cg_residual_dot(&self, r: &[f64], scratch: &mut Vec<f64>) -> f64 {
         match self {
-            Preconditioner::Diagonal(m) => {
-                // Four sums in flight, as in `linalg::dot` (one chain is latency-bound).
-                let mut acc = [0.0; 4];
-                for (rc, mc) in r.chunks(4).zip(m.chunks(4)) {
-                    for (t, (&rk, &mk)) in rc.iter().zip(mc).enumerate() {
-                        acc[t] += rk * (rk / mk);
-                    }
-                }
-                (acc[0] + acc[1]) + (acc[2] + acc[3])
-            }
+            Preconditioner::Diagonal(m) => dot_by(r, m, |rk, mk| rk * (rk / mk)),
             Preconditioner::SampledHessian(_) => {
                 scratch.resize(r.len(), 0.0);
                 self.solve(r, scratch);
                 dot(r, scratch)
+            }
+        }
+    }
+
+    /// The CG step s += α·d, r −= α·hd, then [`Preconditioner::cg_residual_dot`] of the
+    /// new r: one sweep over the vectors with a diagonal M.
+    pub fn cg_step(
+        &self,
+        alpha: f64,
+        (s, d): (&mut [f64], &[f64]),
+        (r, hd): (&mut [f64], &[f64]),
+        scratch: &mut Vec<f64>,
+    ) -> f64 {
+        match self {
+            Preconditioner::Diagonal(m) => {
+                cg_step_by(alpha, (s, d), (r, hd), m, |rk, mk| rk * (rk / mk))
+            }
+            Preconditioner::SampledHessian(_) => {
+                update_by(s, d, d, |sk, dk, _| sk + alpha * dk);
+                update_by(r, hd, hd, |rk, hk, _| rk - alpha * hk);
+                self.cg_residual_dot(r, scratch)
             }
         }
     }
@@ -132,19 +141,11 @@ impl Preconditioner {
     pub fn cg_direction(&self, r: &[f64], scratch: &[f64], d: &mut [f64], beta: Option<f64>) {
         match (self, beta) {
             (Preconditioner::Diagonal(m), Some(beta)) => {
-                for ((dk, &rk), &mk) in d.iter_mut().zip(r).zip(m) {
-                    *dk = rk / mk + beta * *dk;
-                }
+                update_by(d, r, m, |dk, rk, mk| rk / mk + beta * dk)
             }
-            (Preconditioner::Diagonal(m), None) => {
-                for ((dk, &rk), &mk) in d.iter_mut().zip(r).zip(m) {
-                    *dk = rk / mk;
-                }
-            }
+            (Preconditioner::Diagonal(m), None) => update_by(d, r, m, |_, rk, mk| rk / mk),
             (Preconditioner::SampledHessian(_), Some(beta)) => {
-                for (dk, &zk) in d.iter_mut().zip(scratch) {
-                    *dk = zk + beta * *dk;
-                }
+                update_by(d, scratch, scratch, |dk, zk, _| zk + beta * dk)
             }
             (Preconditioner::SampledHessian(_), None) => d.copy_from_slice(scratch),
         }
@@ -153,9 +154,7 @@ impl Preconditioner {
     /// aᵀ M b.
     pub fn dot(&self, a: &[f64], b: &[f64]) -> f64 {
         match self {
-            Preconditioner::Diagonal(m) => {
-                a.iter().zip(b).zip(m).map(|((x, y), w)| x * y * w).sum()
-            }
+            Preconditioner::Diagonal(m) => dot3_by(a, b, m, |x, y, w| x * y * w),
             Preconditioner::SampledHessian(ch) => {
                 // M = L Lᵀ, so aᵀMb = (Lᵀa)·(Lᵀb).
                 let (mut la, mut lb) = (vec![0.0; a.len()], vec![0.0; b.len()]);

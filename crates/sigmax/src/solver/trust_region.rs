@@ -20,7 +20,8 @@
 use super::preconditioner::{Preconditioner, PreconditionerChoice, DIAGONAL_ALPHA};
 use super::{norm, Observer, SolverReport, StopRule, Tracker};
 use crate::error::{Error, Result};
-use crate::objective::{dot, Objective};
+use crate::objective::Objective;
+use crate::vector::{dot, update_by};
 
 #[derive(Debug, Clone, Copy)]
 pub struct TrustRegionNewton {
@@ -130,9 +131,7 @@ impl TrustRegionNewton {
             // The residual is spent: its vector holds the trial point (one model-sized
             // vector fewer at the peak; the next CG solve starts r afresh).
             let w_new = &mut r;
-            for k in 0..n {
-                w_new[k] = w[k] + s[k];
-            }
+            update_by(w_new, w, &s, |_, wk, sk| wk + sk);
             // The gradient at the trial point comes with its value in the same pass: most
             // steps are accepted and need it next. It overwrites g (gᵀs and ‖g‖ are kept):
             // a rejected step evaluates w again anyway, to move the objective's curvature
@@ -274,17 +273,11 @@ impl TrustRegionNewton {
                 } else {
                     (rad - smd) / dmd
                 };
-                for k in 0..n {
-                    s[k] += tau * d[k];
-                    r[k] -= tau * hd[k];
-                }
+                update_by(s, d, d, |sk, dk, _| sk + tau * dk);
+                update_by(r, hd, hd, |rk, hk, _| rk - tau * hk);
                 break;
             }
-            for k in 0..n {
-                s[k] += alpha * d[k];
-                r[k] -= alpha * hd[k];
-            }
-            let rz_new = m.cg_residual_dot(r, scratch);
+            let rz_new = m.cg_step(alpha, (s, d), (r, hd), scratch);
             let beta = rz_new / rz;
             m.cg_direction(r, scratch, d, Some(beta));
             sms = sms_next;
