@@ -505,27 +505,47 @@ pub fn linear_objective_over<'a>(
 
 /// Refuses a fit whose parameters and the solver's working vectors would not fit in
 /// memory (one stray feature index 10⁸ with 1000 classes asks for 10¹¹ parameters).
-fn check_fit_memory(kind: ModelKind, d: usize, k: usize, solver: SolverChoice) -> Result<()> {
-    let rows = if kind == ModelKind::Softmax { k } else { 1 } as u64;
-    let params = (d as u64)
-        .checked_add(1)
-        .and_then(|c| c.checked_mul(rows))
-        .ok_or_else(|| Error::TooLarge {
-            what: format!("{rows} × {d} parameters"),
+fn check_fit_memory(
+    kind: ModelKind,
+    (n, d, k): (usize, usize, usize),
+    solver: SolverChoice,
+) -> Result<()> {
+    let (params, vectors, per_row) =
+        fit_memory(kind, (n, d, k), solver).ok_or_else(|| Error::TooLarge {
+            what: format!("{} × {d} parameters", outputs_of(kind, k)),
             needed: u64::MAX,
             available: crate::limits::available_memory(),
         })?;
-    // The parameters, the solver's vectors, and the objective's gradient buffers.
-    let vectors = registry::entry(solver).map_or(8, |e| e.working_vectors) + 4;
     crate::limits::check_elements(
         &format!(
-            "training {} ({params} parameters for {rows} × {d} features, {vectors} vectors of them for solver {})",
+            "training {} ({params} parameters for {} × {d} features, {vectors} vectors of them for solver {}, and {per_row} numbers kept for the {n} rows)",
             kind.name(),
+            outputs_of(kind, k),
             solver.name()
         ),
-        params.saturating_mul(vectors),
+        params.saturating_mul(vectors).saturating_add(per_row),
         8,
     )
+}
+
+/// What a fit holds, in doubles: (parameters, parameter-sized vectors, numbers kept per
+/// row in all). `None` when the parameters overflow a count.
+fn fit_memory(
+    kind: ModelKind,
+    (n, d, k): (usize, usize, usize),
+    solver: SolverChoice,
+) -> Option<(u64, u64, u64)> {
+    let outputs = outputs_of(kind, k) as u64;
+    let params = (d as u64).checked_add(1)?.checked_mul(outputs)?;
+    let entry = registry::entry(solver).ok();
+    // The parameters, the solver's vectors, and the objective's gradient buffers.
+    let vectors = entry.map_or(8, |e| e.working_vectors) + 4;
+    // The objective keeps two numbers per row and output (scores or probabilities, and
+    // the coefficients of its passes); SAGA its stored gradients besides.
+    let per_row = (n as u64)
+        .saturating_mul(outputs)
+        .saturating_mul(2 + entry.map_or(0, |e| e.row_numbers));
+    Some((params, vectors, per_row))
 }
 
 /// How the fit renumbers the columns of `x` (see [`ColumnOrder`]): decided from the
@@ -651,7 +671,7 @@ fn fit(
     let strengths = opts.resolve_strengths(total);
     let (d, k) = (data.n_features(), data.classes.len());
     let solver = opts.resolve_solver(kind, &data.x, reducer.is_local());
-    check_fit_memory(kind, d, k, solver)?;
+    check_fit_memory(kind, (data.n_rows(), d, k), solver)?;
     let loss = match (kind.binary_loss(), opts.label_form) {
         (Some(BinaryLoss::Logistic), LabelForm::ZeroOne) => BinaryLoss::CrossEntropy,
         (Some(l), _) => l,
@@ -759,4 +779,31 @@ fn pad_rows(model: &LinearModel, cols: usize) -> Vec<f64> {
         out.extend_from_slice(&model.bias);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_check_counts_what_a_solver_keeps_per_row() {
+        // 10⁸ rows × 26 classes over 100 features: SAGA's stored gradients (n × K) are
+        // most of the fit, and Newton holds none of them.
+        let shape = (100_000_000, 100, 26);
+        let newton = fit_memory(ModelKind::Softmax, shape, SolverChoice::Newton).unwrap();
+        let saga = fit_memory(ModelKind::Softmax, shape, SolverChoice::Saga).unwrap();
+        assert_eq!(newton.0, 26 * 101);
+        assert_eq!(newton.2, 2 * 26 * 100_000_000);
+        assert_eq!(saga.2 - newton.2, 26 * 100_000_000);
+        // 7.8e9 doubles (62 GB) is refused before anything is allocated.
+        assert!(
+            matches!(
+                check_fit_memory(ModelKind::Softmax, shape, SolverChoice::Saga),
+                Err(Error::TooLarge { .. })
+            ) || crate::limits::available_memory() > 64 << 30
+        );
+        // A binary model keeps one output per row.
+        let binary = fit_memory(ModelKind::Logistic, shape, SolverChoice::DualCd).unwrap();
+        assert_eq!((binary.0, binary.2), (101, 3 * 100_000_000));
+    }
 }

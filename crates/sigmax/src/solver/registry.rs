@@ -108,6 +108,9 @@ pub struct SolverEntry {
     /// Parameter-sized vectors it keeps besides the parameters (for the memory check
     /// before a fit: L-BFGS's 10 pairs, Newton's CG vectors, ...).
     pub working_vectors: u64,
+    /// Numbers it keeps per row and output (SAGA's stored gradients: n × K; dual
+    /// coordinate descent's dual variables).
+    pub row_numbers: u64,
     build: fn(&SolverSettings, &SolverEntry) -> Box<dyn Solver>,
 }
 
@@ -161,6 +164,7 @@ pub static REGISTRY: &[SolverEntry] = &[
         needs_smooth: true,
         handles_l1: false,
         working_vectors: 8,
+        row_numbers: 0,
         build: |s, e| Box::new(newton(e.stop(s), s)),
     },
     SolverEntry {
@@ -171,6 +175,7 @@ pub static REGISTRY: &[SolverEntry] = &[
         needs_smooth: true,
         handles_l1: false,
         working_vectors: 24,
+        row_numbers: 0,
         build: |s, e| {
             Box::new(Lbfgs {
                 stop: e.stop(s),
@@ -186,6 +191,7 @@ pub static REGISTRY: &[SolverEntry] = &[
         needs_smooth: false,
         handles_l1: false,
         working_vectors: 3,
+        row_numbers: 0,
         build: |s, e| {
             Box::new(GradientDescent {
                 stop: e.stop(s),
@@ -203,6 +209,7 @@ pub static REGISTRY: &[SolverEntry] = &[
         handles_l1: false,
         // The weights, the gradient, the average and (sparse steps) its corrections.
         working_vectors: 4,
+        row_numbers: 0,
         build: |s, e| {
             Box::new(Sgd {
                 stop: e.stop(s),
@@ -225,6 +232,7 @@ pub static REGISTRY: &[SolverEntry] = &[
         needs_smooth: false,
         handles_l1: false,
         working_vectors: 2,
+        row_numbers: 1,
         build: |s, e| {
             let mut stop = e.stop(s);
             stop.tol = stop.tol.max(1e-12);
@@ -240,6 +248,7 @@ pub static REGISTRY: &[SolverEntry] = &[
         handles_l1: false,
         // Weights and ḡ feature-major, the gradient (and K numbers per row).
         working_vectors: 3,
+        row_numbers: 1,
         build: |s, e| {
             Box::new(Saga {
                 stop: e.stop(s),
@@ -255,6 +264,7 @@ pub static REGISTRY: &[SolverEntry] = &[
         needs_smooth: true,
         handles_l1: false,
         working_vectors: 8,
+        row_numbers: 1,
         build: |s, e| {
             Box::new(SagaThenNewton {
                 saga: Saga {
@@ -277,6 +287,7 @@ pub static REGISTRY: &[SolverEntry] = &[
         needs_smooth: true,
         handles_l1: true,
         working_vectors: 26,
+        row_numbers: 0,
         build: |s, e| {
             Box::new(OwlQn {
                 stop: e.stop(s),
