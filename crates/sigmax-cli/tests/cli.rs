@@ -47,10 +47,13 @@ fn train_predict_eval_round_trip() {
         "converged",
         "train_accuracy",
         "seconds",
+        "fit_seconds",
     ] {
         assert!(j.get(key).is_some(), "missing {key} in {j}");
     }
     assert_eq!(j["converged"], true);
+    // The whole fit includes the solver's time.
+    assert!(j["fit_seconds"].as_f64().unwrap() >= j["seconds"].as_f64().unwrap());
     assert!(
         (j["lambda"].as_f64().unwrap() - 1.0 / 270.0).abs() < 1e-15,
         "-c 1 means λ = 1/n"
