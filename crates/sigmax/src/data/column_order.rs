@@ -177,22 +177,23 @@ fn renumber(x: &mut Features, map: &[u32]) -> bool {
             }
             tasks.into_par_iter().for_each(|(rows, idx, val)| {
                 let base = indptr.get(rows.start);
-                let mut pairs: Vec<(u32, f32)> = Vec::new();
+                // An entry as one integer, its new column above its value's bits: columns
+                // are distinct within a row, so sorting the integers sorts by column (and
+                // compares faster than pairs).
+                let mut packed: Vec<u64> = Vec::new();
                 for i in rows {
                     let span = indptr.span(i);
                     let (idx, val) = (
                         &mut idx[span.start - base..span.end - base],
                         &mut val[span.start - base..span.end - base],
                     );
-                    pairs.clear();
-                    pairs.extend(
-                        idx.iter()
-                            .zip(val.iter())
-                            .map(|(&j, &v)| (map[j as usize], v)),
-                    );
-                    pairs.sort_unstable_by_key(|&(j, _)| j);
-                    for ((j, v), (oj, ov)) in pairs.iter().zip(idx.iter_mut().zip(val.iter_mut())) {
-                        (*oj, *ov) = (*j, *v);
+                    packed.clear();
+                    packed.extend(idx.iter().zip(val.iter()).map(|(&j, &v)| {
+                        (u64::from(map[j as usize]) << 32) | u64::from(v.to_bits())
+                    }));
+                    packed.sort_unstable();
+                    for (&e, (oj, ov)) in packed.iter().zip(idx.iter_mut().zip(val.iter_mut())) {
+                        (*oj, *ov) = ((e >> 32) as u32, f32::from_bits(e as u32));
                     }
                 }
             });
