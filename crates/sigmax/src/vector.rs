@@ -142,6 +142,11 @@ pub(crate) fn update_by(
         .for_each(one);
 }
 
+/// out_k = f(out_k, a_k) for every k.
+pub(crate) fn update_with(out: &mut [f64], a: &[f64], f: impl Fn(f64, f64) -> f64 + Sync) {
+    update_by(out, a, a, |o, x, _| f(o, x));
+}
+
 /// The conjugate-gradient step s += α·d, r −= α·hd in one sweep, returning
 /// Σ_k term(r_k, m_k) over the new r (e.g. rᵀM⁻¹r with a diagonal M).
 pub(crate) fn cg_step_by(
@@ -236,8 +241,8 @@ mod tests {
             let (mut s, mut r) = (wave(n, 0.5), wave(n, 0.7));
             let (mut s2, mut r2) = (s.clone(), r.clone());
             let rz = cg_step_by(0.25, (&mut s, &d), (&mut r, &hd), &m, |x, mk| x * (x / mk));
-            update_by(&mut s2, &d, &d, |sk, dk, _| sk + 0.25 * dk);
-            update_by(&mut r2, &hd, &hd, |rk, hk, _| rk - 0.25 * hk);
+            update_with(&mut s2, &d, |sk, dk| sk + 0.25 * dk);
+            update_with(&mut r2, &hd, |rk, hk| rk - 0.25 * hk);
             assert_eq!((s.clone(), r.clone()), (s2, r2));
             let want = dot_by(&r, &m, |x, mk| x * (x / mk));
             assert_eq!(rz.to_bits(), want.to_bits());

@@ -5,7 +5,7 @@
 
 use crate::linalg::Cholesky;
 use crate::objective::{HessianSample, Objective};
-use crate::vector::{cg_step_by, dot, dot3_by, dot_by, update_by};
+use crate::vector::{cg_step_by, dot, dot3_by, dot_by, update_by, update_with};
 
 crate::named_choice! {
     /// Which preconditioner the trust-region solver uses.
@@ -129,8 +129,8 @@ impl Preconditioner {
                 cg_step_by(alpha, (s, d), (r, hd), m, |rk, mk| rk * (rk / mk))
             }
             Preconditioner::SampledHessian(_) => {
-                update_by(s, d, d, |sk, dk, _| sk + alpha * dk);
-                update_by(r, hd, hd, |rk, hk, _| rk - alpha * hk);
+                update_with(s, d, |sk, dk| sk + alpha * dk);
+                update_with(r, hd, |rk, hk| rk - alpha * hk);
                 self.cg_residual_dot(r, scratch)
             }
         }
@@ -145,7 +145,7 @@ impl Preconditioner {
             }
             (Preconditioner::Diagonal(m), None) => update_by(d, r, m, |_, rk, mk| rk / mk),
             (Preconditioner::SampledHessian(_), Some(beta)) => {
-                update_by(d, scratch, scratch, |dk, zk, _| zk + beta * dk)
+                update_with(d, scratch, |dk, zk| zk + beta * dk)
             }
             (Preconditioner::SampledHessian(_), None) => d.copy_from_slice(scratch),
         }

@@ -21,7 +21,7 @@ use super::preconditioner::{Preconditioner, PreconditionerChoice, DIAGONAL_ALPHA
 use super::{norm, Observer, SolverReport, StopRule, Tracker};
 use crate::error::{Error, Result};
 use crate::objective::Objective;
-use crate::vector::{dot, update_by};
+use crate::vector::{dot, update_by, update_with};
 
 #[derive(Debug, Clone, Copy)]
 pub struct TrustRegionNewton {
@@ -273,8 +273,8 @@ impl TrustRegionNewton {
                 } else {
                     (rad - smd) / dmd
                 };
-                update_by(s, d, d, |sk, dk, _| sk + tau * dk);
-                update_by(r, hd, hd, |rk, hk, _| rk - tau * hk);
+                update_with(s, d, |sk, dk| sk + tau * dk);
+                update_with(r, hd, |rk, hk| rk - tau * hk);
                 break;
             }
             let rz_new = m.cg_step(alpha, (s, d), (r, hd), scratch);
