@@ -59,6 +59,12 @@ fn main() -> ExitCode {
     }
     // Ctrl-C or a kill during a write leaves no hidden temporary behind.
     sigmax::atomic::remove_unfinished_on_signals();
+    // The main thread is one of rayon's workers (RAYON_NUM_THREADS or one per core in
+    // all): the passes and vector sums it starts run without handing them to other
+    // threads and waiting, and a 2-core machine runs 2 threads, not 3.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .use_current_thread()
+        .build_global();
     // Every error exits with 1, usage errors included (help and --version exit 0).
     let cli = Cli::try_parse().unwrap_or_else(|e| {
         let code = if e.use_stderr() { 1 } else { 0 };
