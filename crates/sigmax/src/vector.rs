@@ -32,24 +32,9 @@ fn total(parts: impl IntoIterator<Item = f64>) -> f64 {
     parts.into_iter().fold(0.0, |acc, p| acc + p)
 }
 
-/// Σ_k term(a_k, b_k) in four partial sums by position (one chunk).
-#[inline]
-fn sum4(a: &[f64], b: &[f64], term: impl Fn(f64, f64) -> f64) -> f64 {
-    let mut s = [0.0; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..4 {
-            s[k] += term(x[k], y[k]);
-        }
-    }
-    let tail: f64 = ra.iter().zip(rb).map(|(&x, &y)| term(x, y)).sum();
-    (s[0] + s[1]) + (s[2] + s[3]) + tail
-}
-
 /// Σ_k term(a_k, b_k, c_k) in four partial sums by position (one chunk).
 #[inline]
-fn sum4_3(a: &[f64], b: &[f64], c: &[f64], term: impl Fn(f64, f64, f64) -> f64) -> f64 {
+fn sum4(a: &[f64], b: &[f64], c: &[f64], term: impl Fn(f64, f64, f64) -> f64) -> f64 {
     let mut s = [0.0; 4];
     let (ca, cb, cc) = (a.chunks_exact(4), b.chunks_exact(4), c.chunks_exact(4));
     let (ra, rb, rc) = (ca.remainder(), cb.remainder(), cc.remainder());
@@ -67,21 +52,6 @@ fn sum4_3(a: &[f64], b: &[f64], c: &[f64], term: impl Fn(f64, f64, f64) -> f64) 
     (s[0] + s[1]) + (s[2] + s[3]) + tail
 }
 
-/// Σ_k term(a_k, b_k).
-pub(crate) fn dot_by(a: &[f64], b: &[f64], term: impl Fn(f64, f64) -> f64 + Sync) -> f64 {
-    assert_eq!(a.len(), b.len());
-    if a.len() <= CHUNK {
-        return sum4(a, b, term);
-    }
-    let parts: Vec<f64> = a
-        .par_chunks(CHUNK)
-        .zip(b.par_chunks(CHUNK))
-        .with_min_len(min_len(a.len()))
-        .map(|(x, y)| sum4(x, y, &term))
-        .collect();
-    total(parts)
-}
-
 /// Σ_k term(a_k, b_k, c_k).
 pub(crate) fn dot3_by(
     a: &[f64],
@@ -91,16 +61,21 @@ pub(crate) fn dot3_by(
 ) -> f64 {
     assert!(a.len() == b.len() && a.len() == c.len());
     if a.len() <= CHUNK {
-        return sum4_3(a, b, c, term);
+        return sum4(a, b, c, term);
     }
     let parts: Vec<f64> = a
         .par_chunks(CHUNK)
         .zip(b.par_chunks(CHUNK))
         .zip(c.par_chunks(CHUNK))
         .with_min_len(min_len(a.len()))
-        .map(|((x, y), z)| sum4_3(x, y, z, &term))
+        .map(|((x, y), z)| sum4(x, y, z, &term))
         .collect();
     total(parts)
+}
+
+/// Σ_k term(a_k, b_k).
+pub(crate) fn dot_by(a: &[f64], b: &[f64], term: impl Fn(f64, f64) -> f64 + Sync) -> f64 {
+    dot3_by(a, b, b, |x, y, _| term(x, y))
 }
 
 /// aᵀb.
@@ -165,7 +140,7 @@ pub(crate) fn cg_step_by(
         for (rk, &hk) in rc.iter_mut().zip(hc) {
             *rk -= alpha * hk;
         }
-        sum4(rc, mc, &term)
+        sum4(rc, mc, mc, |x, y, _| term(x, y))
     };
     if n <= CHUNK {
         return one(((s, d), (r, hd)), m);
