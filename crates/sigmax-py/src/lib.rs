@@ -24,7 +24,9 @@ use sigmax::model::ModelKind;
 use sigmax::train::{ModelChoice, Penalty, SolverChoice, TrainOptions};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 mod heads;
 
@@ -200,6 +202,43 @@ fn features(x: &Bound<'_, PyAny>) -> PyResult<Features> {
     }
 }
 
+/// What a fit calls between iterations: progress lines on stderr when `verbose`, and a
+/// stop when `cancel` is set or (`check_signals`, on Python's main thread) Ctrl-C came.
+fn observer<'a>(
+    verbose: bool,
+    check_signals: bool,
+    cancel: &'a AtomicBool,
+    interrupt: &'a Mutex<Option<PyErr>>,
+) -> impl FnMut(&sigmax::solver::IterRecord) -> ControlFlow<()> + Send + 'a {
+    move |r| {
+        if cancel.load(Ordering::Relaxed) {
+            return ControlFlow::Break(());
+        }
+        if !verbose && !check_signals {
+            return ControlFlow::Continue(());
+        }
+        Python::attach(|py| {
+            if verbose {
+                let line = format!(
+                    "iteration {:>5}: objective {:.12}, ‖∇J‖ {:.3e}\n",
+                    r.iteration, r.objective, r.grad_norm
+                );
+                let _ = py
+                    .import("sys")
+                    .and_then(|s| s.getattr("stderr"))
+                    .and_then(|e| e.call_method1("write", (line,)));
+            }
+            if check_signals {
+                if let Err(e) = py.check_signals() {
+                    *interrupt.lock().unwrap() = Some(e);
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        })
+    }
+}
+
 /// Trains one linear model. `y` holds class ids 0..n_classes; `sample_weight` the
 /// effective weights (sample × class weights). Returns a dict: `coef` (rows × d),
 /// `intercept` (rows), `n_iter`, `converged`, `stop_reason`, `objective`, `solver`.
@@ -266,40 +305,47 @@ fn fit_linear<'py>(
         ),
         Some(n) => return Err(value_error(format!("n_jobs={n}: expected None, -1 or ≥ 1"))),
     };
-    // The fit runs without the GIL; between iterations it looks for Ctrl-C (and prints
-    // progress when verbose) with the GIL taken back for a moment.
-    let mut interrupt: Option<PyErr> = None;
-    let fitted = py.detach(|| {
-        let mut observe = |r: &sigmax::solver::IterRecord| {
-            Python::attach(|py| {
-                if verbose {
-                    let line = format!(
-                        "iteration {:>5}: objective {:.12}, ‖∇J‖ {:.3e}\n",
-                        r.iteration, r.objective, r.grad_norm
-                    );
-                    let _ = py
-                        .import("sys")
-                        .and_then(|s| s.getattr("stderr"))
-                        .and_then(|e| e.call_method1("write", (line,)));
-                }
-                match py.check_signals() {
-                    Ok(()) => ControlFlow::Continue(()),
-                    Err(e) => {
-                        interrupt = Some(e);
-                        ControlFlow::Break(())
+    // The fit runs without the GIL. Python runs signal handlers on its main thread only,
+    // so Ctrl-C is looked for by the calling thread: between iterations when it fits
+    // itself, every 50 ms while it waits when the fit runs in its own pool (`n_jobs`).
+    let cancel = AtomicBool::new(false);
+    let interrupt: Mutex<Option<PyErr>> = Mutex::new(None);
+    let fitted = py.detach(|| match &pool {
+        None => {
+            let mut observe = observer(verbose, true, &cancel, &interrupt);
+            // In place: the rows converted for this fit are its own (no renumbered copy);
+            // arrays read in place from the caller are renumbered on a copy.
+            sigmax::train::train_in_place(&mut data, &opts, Some(&mut observe))
+        }
+        Some(p) => p.in_place_scope(|scope| {
+            let (done, finished) = mpsc::channel();
+            let (data, opts, cancel, interrupt) = (&mut data, &opts, &cancel, &interrupt);
+            scope.spawn(move |_| {
+                let mut observe = observer(verbose, false, cancel, interrupt);
+                let _ = done.send(sigmax::train::train_in_place(
+                    data,
+                    opts,
+                    Some(&mut observe),
+                ));
+            });
+            loop {
+                match finished.recv_timeout(Duration::from_millis(50)) {
+                    Ok(result) => return result,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if let Err(e) = Python::attach(|py| py.check_signals()) {
+                            *interrupt.lock().unwrap() = Some(e);
+                            cancel.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    // The job panicked: the scope passes the panic on when it ends.
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        return Err(sigmax::Error::Interrupted { iteration: 0 })
                     }
                 }
-            })
-        };
-        // In place: the rows converted for this fit are its own (no renumbered copy);
-        // arrays read in place from the caller are renumbered on a copy.
-        let mut fit = || sigmax::train::train_in_place(&mut data, &opts, Some(&mut observe));
-        match &pool {
-            Some(p) => p.install(fit),
-            None => fit(),
-        }
+            }
+        }),
     });
-    if let Some(e) = interrupt {
+    if let Some(e) = interrupt.into_inner().unwrap() {
         return Err(e);
     }
     let fitted = fitted.map_err(|e| match e {

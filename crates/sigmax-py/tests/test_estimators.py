@@ -373,7 +373,11 @@ def test_bad_parameters_are_clear_errors():
             est.fit(X, y)
 
 
-def test_ctrl_c_interrupts_a_long_fit():
+@pytest.mark.parametrize("n_jobs", [None, 1, 2])
+def test_ctrl_c_interrupts_a_long_fit(n_jobs):
+    # With n_jobs the fit runs in its own pool, off Python's main thread (the only one that
+    # runs signal handlers): the waiting caller must notice Ctrl-C and stop it. The fit is
+    # bounded (~40 s here) so one that ignores Ctrl-C fails the time check, not hangs.
     X, y = make_classification(n_samples=20000, n_features=50, random_state=0)
     main = threading.main_thread().ident
 
@@ -386,7 +390,9 @@ def test_ctrl_c_interrupts_a_long_fit():
     with pytest.raises(KeyboardInterrupt):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            sigmax.LogisticRegression(solver="gd", tol=1e-30, max_iter=10**7).fit(X, y)
+            sigmax.LogisticRegression(
+                solver="gd", tol=1e-30, max_iter=20000, n_jobs=n_jobs
+            ).fit(X, y)
     assert time.time() - start < 5.0
 
 
