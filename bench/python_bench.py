@@ -4,7 +4,10 @@
 Same objective on both sides (C·Σℓ + ½‖w‖², intercept unpenalized), each tool at a
 tolerance that reaches the optimum to ~1e-6 relative; medians of --repeats fits; the
 relative objective gap to the better of the two is printed so the speed is compared at
-equal accuracy. Also the LIBSVM reader against sklearn.datasets.load_svmlight_file.
+equal accuracy. Also the LIBSVM reader against sklearn.datasets.load_svmlight_file, and
+the binding's overhead: a fit's time in Python minus the time sigmax's training took
+inside it (the `fit_seconds` the compiled module reports), split into converting X to
+sigmax's float32 rows and the rest.
 
 Usage (with the package installed, see README "Python"):
     python bench/python_bench.py [--repeats 3] [--fashion ../shared/data/fashion-mnist] [--multiclass] [--text]
@@ -38,6 +41,44 @@ def median_time(fn, repeats):
         out = fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times), out
+
+
+class TrainingClock:
+    """Collects the training time (`fit_seconds`) and the time of each call into the
+    compiled module's fit, around the estimator's own `fit`."""
+
+    def __enter__(self):
+        from sigmax import _sigmax
+        self.module, self.original = _sigmax, _sigmax.fit_linear
+        self.calls = []
+
+        def timed(*args):
+            t = time.perf_counter()
+            out = self.original(*args)
+            self.calls.append((time.perf_counter() - t, out["fit_seconds"]))
+            return out
+
+        _sigmax.fit_linear = timed
+        return self
+
+    def __exit__(self, *exc):
+        self.module.fit_linear = self.original
+
+
+def overhead_row(name, X, y, C, repeats):
+    """| data | fit | training | converting X (Rust side) | Python side | overhead share |"""
+    walls = []
+    with TrainingClock() as clock:
+        for _ in range(repeats):
+            t = time.perf_counter()
+            sigmax.LogisticRegression(C=C, tol=1e-6).fit(X, y)
+            walls.append(time.perf_counter() - t)
+    wall = statistics.median(walls)
+    call = statistics.median(c for c, _ in clock.calls)
+    train = statistics.median(f for _, f in clock.calls)
+    rust, python = call - train, wall - call
+    print(f"| {name} | {wall * 1e3:.1f} ms | {train * 1e3:.1f} ms | {rust * 1e3:.1f} ms | "
+          f"{python * 1e3:.1f} ms | {100 * (wall - train) / wall:.1f}% |")
 
 
 def objective(est, X, y, C):
@@ -137,6 +178,13 @@ def main():
         best = min(j_ours, j_ref)
         print(f"| {name} | {t_ours:.3f} s | {t_ref:.3f} s | {t_ours / t_ref:.3f} | "
               f"{(j_ours - best) / best:.1e} / {(j_ref - best) / best:.1e} |")
+    # The binding's overhead on each set (medians of at least 5 fits).
+    print("\n| data | sigmax fit | training inside it | X → float32 rows, outputs (Rust) | Python checks | overhead / fit |")
+    print("|---|---|---|---|---|---|")
+    for name, X, y in datasets(args.fashion, args.multiclass):
+        overhead_row(name, X, y, C, max(args.repeats, 5))
+        if name.startswith("Fashion") and X.dtype == np.float64:
+            overhead_row(name + ", as float32", X.astype(np.float32), y, C, max(args.repeats, 5))
     if args.text:
         text_rows(args.repeats)
     # The reader: one generated sparse file, both parsers.

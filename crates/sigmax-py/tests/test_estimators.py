@@ -222,6 +222,34 @@ def test_csr_float32_int32_is_read_in_place(monkeypatch):
     np.testing.assert_array_equal(model.coef_, model_d.coef_)
 
 
+def test_float32_c_ordered_dense_is_read_in_place(monkeypatch):
+    from sigmax import _sigmax
+    X, y = heart()
+    seen = []
+    fit_linear = _sigmax.fit_linear
+
+    def spy(x, *args):
+        seen.append((_sigmax.dense_storage(x), x.flags.writeable))
+        return fit_linear(x, *args)
+
+    monkeypatch.setattr(_sigmax, "fit_linear", spy)
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
+    m32 = sigmax.LogisticRegression().fit(X32, y)
+    # Read where NumPy keeps it, and read-only while the fit reads it.
+    assert seen[-1] == ((True, X32.ctypes.data), False)
+    assert X32.flags.writeable
+    # float64 and Fortran order are copied (converted), and give the same model.
+    for other in (X, np.asfortranarray(X32)):
+        mo = sigmax.LogisticRegression().fit(other, y)
+        assert seen[-1][0][0] is False
+        np.testing.assert_array_equal(mo.coef_, m32.coef_)
+    # A float32 view with a stride (every other row) is copied, not read wrongly.
+    m_view = sigmax.LogisticRegression().fit(X32[::2], y[::2])
+    assert seen[-1][0][0] is False
+    np.testing.assert_array_equal(
+        m_view.coef_, sigmax.LogisticRegression().fit(X32[::2].copy(), y[::2]).coef_)
+
+
 def test_csr_arrays_read_in_place_are_read_only_during_a_fit():
     rng = np.random.default_rng(0)
     X = sp.random(10000, 200, density=0.05, format="csr", dtype=np.float32, random_state=0)
@@ -371,6 +399,28 @@ def test_bad_parameters_are_clear_errors():
     ]:
         with pytest.raises(ValueError, match=match):
             est.fit(X, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("form", ["dense C", "dense Fortran", "csr"])
+def test_nan_and_infinity_in_x_are_refused_with_scikit_learns_words(dtype, form):
+    # fit leaves this check to the compiled module's conversion of X (no second pass).
+    X, y = heart()
+    for value, match in [(np.nan, "Input X contains NaN."),
+                         (np.inf, "Input X contains infinity or a value too large for dtype"),
+                         (-np.inf, "Input X contains infinity")]:
+        Xb = X.astype(dtype)
+        Xb[137, 5] = value
+        Xb = {"dense C": np.ascontiguousarray, "dense Fortran": np.asfortranarray,
+              "csr": sp.csr_matrix}[form](Xb)
+        for est in [sigmax.LogisticRegression(), sigmax.LinearSVC()]:
+            with pytest.raises(ValueError, match=match):
+                est.fit(Xb, y)
+    if dtype == np.float64:  # finite, but no float32 holds it
+        Xb = X.copy()
+        Xb[3, 2] = 1e39
+        with pytest.raises(ValueError, match="1e39, beyond float32's range"):
+            sigmax.LogisticRegression().fit(Xb if form != "csr" else sp.csr_matrix(Xb), y)
 
 
 @pytest.mark.parametrize("n_jobs", [None, 1, 2])

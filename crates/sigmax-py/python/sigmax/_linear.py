@@ -69,6 +69,16 @@ def _as_input(X):
     return X
 
 
+def _read_in_place(parts):
+    """The arrays of ``_as_input``'s result that the fit may read in place: CSR's three,
+    or a float32 C-ordered 2-D array (sigmax's own layout)."""
+    if isinstance(parts, tuple):
+        return parts[:3]
+    if isinstance(parts, np.ndarray) and parts.dtype == np.float32 and parts.flags.c_contiguous:
+        return (parts,)
+    return ()
+
+
 # Arrays frozen by fits still running: id → [array, number of fits]. Concurrent fits on one
 # CSR share the freeze; the last one to finish makes the arrays writable again.
 _FROZEN = {}
@@ -77,14 +87,14 @@ _FROZEN_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def _frozen(parts):
-    """CSR arrays that the fit may read in place are read-only while it runs (the GIL is
+    """Arrays that the fit may read in place (CSR's, float32 C-ordered dense) are read-only while it runs (the GIL is
     released, so another Python thread could otherwise write to them mid-fit); their flags
     are restored when the last fit reading them ends, also when a fit fails. Arrays the
     caller made read-only stay so; arrays NumPy could not make writeable again (memory
     owned by an object it cannot ask, such as another extension's buffer) are not frozen."""
     held = []
     with _FROZEN_LOCK:
-        for a in (parts[:3] if isinstance(parts, tuple) else ()):
+        for a in _read_in_place(parts):
             entry = _FROZEN.get(id(a))
             if entry is not None and entry[0] is a:
                 entry[1] += 1
@@ -136,8 +146,11 @@ class _SigmaxLinearClassifier(ClassifierMixin, BaseEstimator):
         return 1e-6 if self.tol is None else self.tol
 
     def _validate_fit_input(self, X, y, sample_weight):
+        # X's NaN and infinity are found by the compiled module while it converts X (in
+        # parallel, with scikit-learn's messages), not by a separate pass here.
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc", "coo"],
-                             dtype=[np.float64, np.float32], order=None)
+                             dtype=[np.float64, np.float32], order=None,
+                             ensure_all_finite=False)
         check_classification_targets(y)
         self.classes_, y_ids = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:

@@ -103,7 +103,7 @@ impl ColumnOrder {
                     .expect("the same arrays"),
                 )
             }
-            dense => dense.clone(),
+            Features::Dense(m) => Features::Dense(m.owned_copy()),
         };
         assert!(self.apply_in_place(&mut copy), "a copy is owned");
         copy
@@ -199,8 +199,11 @@ fn renumber(x: &mut Features, map: &[u32]) -> bool {
             });
         }
         Features::Dense(m) => {
+            let Some(data) = m.data_mut() else {
+                return false;
+            };
             let mut row = vec![0f32; d];
-            for out in m.data_mut().chunks_mut(d.max(1)) {
+            for out in data.chunks_mut(d.max(1)) {
                 row.copy_from_slice(out);
                 for (&v, &n) in row.iter().zip(map) {
                     out[n as usize] = v;

@@ -11,17 +11,23 @@ use rayon::prelude::*;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-/// Dense row-major matrix.
+/// Dense row-major matrix: its own array, or one lent by a caller and read in place (a
+/// float32 NumPy array under a Python fit).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DenseMatrix {
     rows: usize,
     cols: usize,
-    data: Vec<f32>,
+    data: Storage<f32>,
 }
 
 impl DenseMatrix {
     /// `data` is row-major with `rows * cols` entries.
     pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> crate::Result<Self> {
+        Self::from_storage(rows, cols, data.into())
+    }
+
+    /// [`DenseMatrix::new`] over an array that may be borrowed ([`Storage::borrowed`]).
+    pub fn from_storage(rows: usize, cols: usize, data: Storage<f32>) -> crate::Result<Self> {
         if rows.checked_mul(cols) != Some(data.len()) {
             return Err(crate::Error::Shape {
                 what: "dense matrix entries (rows × cols)",
@@ -35,16 +41,32 @@ impl DenseMatrix {
     /// For the readers, whose lengths hold by construction.
     pub(crate) fn from_parts(rows: usize, cols: usize, data: Vec<f32>) -> Self {
         debug_assert_eq!(data.len(), rows * cols);
-        DenseMatrix { rows, cols, data }
+        DenseMatrix {
+            rows,
+            cols,
+            data: data.into(),
+        }
     }
+
+    /// Whether the entries are read in place from a caller's memory.
+    pub fn is_borrowed(&self) -> bool {
+        self.data.is_borrowed()
+    }
+
+    /// A copy that owns its entries (of a borrowed matrix too).
+    pub(crate) fn owned_copy(&self) -> DenseMatrix {
+        DenseMatrix::from_parts(self.rows, self.cols, self.data.to_vec())
+    }
+
     pub fn row(&self, i: usize) -> &[f32] {
         &self.data[i * self.cols..(i + 1) * self.cols]
     }
     pub fn data(&self) -> &[f32] {
         &self.data
     }
-    pub(crate) fn data_mut(&mut self) -> &mut [f32] {
-        &mut self.data
+    /// The entries, writable: only an owned matrix's (a loan is read-only).
+    pub(crate) fn data_mut(&mut self) -> Option<&mut [f32]> {
+        self.data.owned_mut()
     }
 }
 
@@ -286,11 +308,7 @@ impl Features {
                 for i in 0..m.rows {
                     data[i * cols..i * cols + m.cols].copy_from_slice(m.row(i));
                 }
-                Features::Dense(DenseMatrix {
-                    rows: m.rows,
-                    cols,
-                    data,
-                })
+                Features::Dense(DenseMatrix::from_parts(m.rows, cols, data))
             }
         }
     }
