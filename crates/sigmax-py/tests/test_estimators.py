@@ -250,6 +250,34 @@ def test_float32_c_ordered_dense_is_read_in_place(monkeypatch):
         m_view.coef_, sigmax.LogisticRegression().fit(X32[::2].copy(), y[::2]).coef_)
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_loops_of_fits_convert_x_once_and_read_it_in_place(monkeypatch, sparse):
+    # One-vs-rest and cross-validation convert X to float32 once; every fit reads that in
+    # place, and gets the bits a fit converting float64 X itself gets.
+    from sigmax import _sigmax
+    X, y = load_iris(return_X_y=True)
+    X = sp.csr_matrix(X) if sparse else np.asfortranarray(X)
+    seen = []
+    fit_linear = _sigmax.fit_linear
+
+    def spy(x, *args):
+        seen.append(_sigmax.csr_storage(x)[0][0] if sparse else _sigmax.dense_storage(x)[0])
+        return fit_linear(x, *args)
+
+    monkeypatch.setattr(_sigmax, "fit_linear", spy)
+    ovr = sigmax.LinearSVC().fit(X, y)
+    assert seen == [True, True, True]
+    monkeypatch.undo()
+    for c in range(3):  # each class against the rest, from float64 X: the same model
+        one = sigmax.LinearSVC().fit(X, (y == c).astype(int))
+        np.testing.assert_array_equal(ovr.coef_[c], one.coef_[0])
+        np.testing.assert_array_equal(ovr.intercept_[c], one.intercept_[0])
+    monkeypatch.setattr(_sigmax, "fit_linear", spy)
+    seen.clear()
+    sigmax.LogisticRegressionCV(Cs=3, cv=3).fit(X, y)
+    assert len(seen) == 3 * 3 + 1 and all(seen[:-1])  # the refit on all of X converts it
+
+
 def test_csr_arrays_read_in_place_are_read_only_during_a_fit():
     rng = np.random.default_rng(0)
     X = sp.random(10000, 200, density=0.05, format="csr", dtype=np.float32, random_state=0)

@@ -69,6 +69,20 @@ def _as_input(X):
     return X
 
 
+def _rows_for_many_fits(X):
+    """X as the compiled module reads in place: dense as float32 in C order, CSR with
+    float32 data. For loops of fits on one X (one-vs-rest, cross-validation folds), which
+    would otherwise convert it once per fit; the same float32 values either way (NumPy's
+    and Rust's conversions both round to nearest)."""
+    if sp.issparse(X):
+        X = X.tocsr()
+        return X if X.dtype == np.float32 else X.astype(np.float32)
+    if X.dtype == np.float32 and X.flags.c_contiguous:
+        return X
+    with np.errstate(over="ignore"):  # beyond float32's range: inf, refused by the fit
+        return np.ascontiguousarray(X, dtype=np.float32)
+
+
 def _read_in_place(parts):
     """The arrays of ``_as_input``'s result that the fit may read in place: CSR's three,
     or a float32 C-ordered 2-D array (sigmax's own layout)."""
@@ -331,7 +345,8 @@ class LinearSVC(_SigmaxLinearClassifier):
         weights = _effective_weights(self, y_ids, k, sample_weight)
         # Two classes: one model; more: one per class against the rest.
         targets = [y_ids] if k == 2 else [(y_ids == c).astype(np.int64) for c in range(k)]
-        fits = [self._fit_one(X, t, 2, weights, model, "l2", None, solver, None) for t in targets]
+        rows = X if k == 2 else _rows_for_many_fits(X)
+        fits = [self._fit_one(rows, t, 2, weights, model, "l2", None, solver, None) for t in targets]
         self.coef_ = np.vstack([np.asarray(f["coef"], dtype=np.float64) for f in fits])
         self.intercept_ = np.concatenate([np.asarray(f["intercept"], dtype=np.float64) for f in fits])
         self.n_iter_ = int(max(f["n_iter"] for f in fits))
@@ -389,9 +404,11 @@ class LogisticRegressionCV(LogisticRegression):
                                    random_state=self.random_state) \
             if isinstance(self.cv, numbers.Integral) else self.cv
         scores = []
+        rows = _rows_for_many_fits(X)  # fits read the folds in place; scores use X
         for train, test in splitter.split(X, y):
             est, row = None, []
             sw = None if sample_weight is None else sample_weight[train]
+            X_train, y_train = rows[train], y[train]
             for C in Cs:
                 nxt = self._path_estimator(C)
                 if est is not None:  # warm start from the previous C on this fold
@@ -399,7 +416,7 @@ class LogisticRegressionCV(LogisticRegression):
                 est = nxt
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    est.fit(X[train], y[train], sample_weight=sw)
+                    est.fit(X_train, y_train, sample_weight=sw)
                 scorer = check_scoring(est, scoring=self.scoring)
                 row.append(scorer(est, X[test], y[test]))
             scores.append(row)
