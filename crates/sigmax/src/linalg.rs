@@ -5,6 +5,9 @@
 use crate::vector::dot;
 use rayon::prelude::*;
 
+/// Columns per block of the blocked factorization.
+const BLOCK: usize = 64;
+
 /// A = L Lᵀ with L lower triangular, stored row-major (the upper part is unused).
 #[derive(Debug, Clone)]
 pub struct Cholesky {
@@ -14,25 +17,69 @@ pub struct Cholesky {
 
 impl Cholesky {
     /// Factors the symmetric `n × n` row-major matrix `a` (only its lower triangle is
-    /// read). `None` when a pivot is not positive (A not positive definite, numerically).
+    /// read; the upper one is left with scratch values). `None` when a pivot is not
+    /// positive (A not positive definite, numerically).
+    ///
+    /// Blocked, right-looking: per block of [`BLOCK`] columns, the diagonal block is
+    /// factored row by row, the rows below are solved against it (in parallel), and the
+    /// rest of the lower triangle is updated by GEMMs (A₂₂ −= L₂₁L₂₁ᵀ). Row by row over the
+    /// whole matrix, each row re-read every earlier row: 785 columns (Fashion-MNIST's
+    /// sampled Hessian, 4.9 MB) took 22–35 ms from L3 cache, 7–10 ms so (same machine, same
+    /// runs); a Fashion binary Newton fit, which builds two, 0.242 → 0.210 s (medians of 11).
     pub fn factor(mut a: Vec<f64>, n: usize) -> Option<Cholesky> {
         assert_eq!(a.len(), n * n, "Cholesky: matrix is not n × n");
-        // Row-by-row (Cholesky–Banachiewicz): row i needs rows 0..i finished, and its
-        // entries j < i are dot products of two finished row prefixes, contiguous in
-        // memory, so the inner loops vectorize.
-        for i in 0..n {
-            let (done, rest) = a.split_at_mut(i * n);
-            let row = &mut rest[..n];
-            for j in 0..i {
-                let lj = &done[j * n..j * n + j];
-                let s = row[j] - dot(&row[..j], lj);
-                row[j] = s / done[j * n + j];
+        for k in (0..n).step_by(BLOCK) {
+            let kb = BLOCK.min(n - k);
+            // The diagonal block (its columns left of k are already subtracted).
+            for i in k..k + kb {
+                for j in k..i {
+                    let s = a[i * n + j] - dot(&a[i * n + k..i * n + j], &a[j * n + k..j * n + j]);
+                    a[i * n + j] = s / a[j * n + j];
+                }
+                let row = &a[i * n + k..i * n + i];
+                let piv = a[i * n + i] - dot(row, row);
+                if !(piv > 0.0 && piv.is_finite()) {
+                    return None;
+                }
+                a[i * n + i] = piv.sqrt();
             }
-            let piv = row[i] - dot(&row[..i], &row[..i]);
-            if !(piv > 0.0 && piv.is_finite()) {
-                return None;
+            // The rows below, against the diagonal block: L₂₁ = A₂₁ L₁₁⁻ᵀ.
+            let (top, below) = a.split_at_mut((k + kb) * n);
+            let diag = &top[k * n..];
+            below.par_chunks_mut(n).for_each(|row| {
+                for j in k..k + kb {
+                    let lj = &diag[(j - k) * n..];
+                    row[j] = (row[j] - dot(&row[k..j], &lj[k..j])) / lj[j];
+                }
+            });
+            // The lower triangle to the right: per block row, the columns up to its end.
+            let base = a.as_mut_ptr();
+            for r0 in (k + kb..n).step_by(BLOCK) {
+                let rb = BLOCK.min(n - r0);
+                let width = r0 + rb - (k + kb);
+                // SAFETY: row-major n × n `a`. A is rows r0..r0+rb, columns k..k+kb; B the
+                // transpose of rows k+kb..k+kb+width, columns k..k+kb; C rows r0..r0+rb,
+                // columns k+kb..k+kb+width. A and B lie in columns k..k+kb, C in columns
+                // from k+kb on: C overlaps neither, and every index is below n × n.
+                unsafe {
+                    matrixmultiply::dgemm(
+                        rb,
+                        kb,
+                        width,
+                        -1.0,
+                        base.add(r0 * n + k),
+                        n as isize,
+                        1,
+                        base.add((k + kb) * n + k),
+                        1,
+                        n as isize,
+                        1.0,
+                        base.add(r0 * n + k + kb),
+                        n as isize,
+                        1,
+                    );
+                }
             }
-            row[i] = piv.sqrt();
         }
         Some(Cholesky { n, l: a })
     }
@@ -73,23 +120,25 @@ impl Cholesky {
     }
 }
 
-/// G = Σ_i c_i a_i a_iᵀ for the rows a_i of the row-major `rows × cols` matrix `a`
-/// (f32, as the data is stored), as a row-major `cols × cols` f64 matrix. One single
-/// precision GEMM of the scaled rows: the result is used as a preconditioner, where
-/// single precision is ample (its rounding, ~1e-6 relative, is far below the ridge the
-/// caller adds). `c_i` must be ≥ 0.
-pub fn weighted_gram(a: &[f32], rows: usize, cols: usize, c: &[f64]) -> Vec<f64> {
+/// G = Σ_i c_i a_i a_iᵀ for the rows a_i of the row-major `rows × cols` matrix `a` (f32,
+/// as the data is stored; consumed: scaled in place), as a row-major `cols × cols` f64
+/// matrix. One single precision GEMM of the scaled rows: the result is used as a
+/// preconditioner, where single precision is ample (its rounding, ~1e-6 relative, is far
+/// below the ridge the caller adds). `c_i` must be ≥ 0. (Multiplying only the blocks on
+/// and below the diagonal, 57% of the products for 785 columns, was no faster: each
+/// block's GEMM packs its share of the 5,000 rows again.)
+pub fn weighted_gram(mut a: Vec<f32>, rows: usize, cols: usize, c: &[f64]) -> Vec<f64> {
     assert_eq!(a.len(), rows * cols);
     assert_eq!(c.len(), rows);
-    let mut scaled = vec![0f32; rows * cols];
-    scaled
-        .par_chunks_mut(cols.max(1))
-        .zip(a.par_chunks(cols.max(1)))
+    // The rows scaled by √c_i where they are: a second copy of the sample (16 MB for
+    // Fashion-MNIST's 5,000 × 785) cost its page faults at every build.
+    a.par_chunks_mut(cols.max(1))
         .zip(c.par_iter())
-        .for_each(|((out, row), &ci)| {
+        .for_each(|(row, &ci)| {
             let s = ci.max(0.0).sqrt() as f32;
-            out.iter_mut().zip(row).for_each(|(o, &x)| *o = s * x);
+            row.iter_mut().for_each(|x| *x *= s);
         });
+    let scaled = a;
     let mut g = vec![0f32; cols * cols];
     if rows > 0 && cols > 0 {
         // SAFETY: `scaled` is rows × cols row-major, read as its transpose (cols × rows,
@@ -137,7 +186,8 @@ mod tests {
 
     #[test]
     fn solve_inverts_the_matrix_and_lt_mul_gives_the_quadratic_form() {
-        for n in [1, 2, 5, 17] {
+        // 64 and more: one or several blocks of the blocked factorization.
+        for n in [1, 2, 5, 17, 63, 64, 65, 200] {
             let a = spd(n);
             let ch = Cholesky::factor(a.clone(), n).unwrap();
             let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.7).sin()).collect();
@@ -168,6 +218,11 @@ mod tests {
         assert!(Cholesky::factor(vec![1.0, 2.0, 2.0, 1.0], 2).is_none());
         assert!(Cholesky::factor(vec![0.0], 1).is_none());
         assert!(Cholesky::factor(vec![f64::NAN], 1).is_none());
+        // A failing pivot in a later block of the blocked factorization.
+        let n = 150;
+        let mut a = spd(n);
+        a[140 * n + 140] = -1e6;
+        assert!(Cholesky::factor(a, n).is_none());
     }
 
     #[test]
@@ -177,7 +232,7 @@ mod tests {
             .map(|k| ((k * 5 % 7) as f32 - 3.0) / 4.0)
             .collect();
         let c: Vec<f64> = (0..rows).map(|i| 0.1 + i as f64 * 0.3).collect();
-        let g = weighted_gram(&a, rows, cols, &c);
+        let g = weighted_gram(a.clone(), rows, cols, &c);
         for p in 0..cols {
             for q in 0..cols {
                 let want: f64 = (0..rows)

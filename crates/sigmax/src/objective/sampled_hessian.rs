@@ -62,9 +62,9 @@ impl RowSample {
     /// an intercept is not regularized). `curvature[k]` belongs to `rows[k]`. The
     /// diagonal is floored at a tiny positive value so that a feature absent from the
     /// sample (or λ = 0) cannot make the matrix singular.
-    pub fn hessian(&self, curvature: &[f64], lambda: f64, d: usize) -> Vec<f64> {
+    pub fn hessian(self, curvature: &[f64], lambda: f64, d: usize) -> Vec<f64> {
         let s = self.rows.len().max(1) as f64;
-        let mut g = weighted_gram(&self.dense, self.rows.len(), self.cols, curvature);
+        let mut g = weighted_gram(self.dense, self.rows.len(), self.cols, curvature);
         let cols = self.cols;
         let mean_diag = (0..cols).map(|j| g[j * cols + j]).sum::<f64>() / (s * cols.max(1) as f64);
         let floor = (1e-10 * mean_diag).max(1e-300);
