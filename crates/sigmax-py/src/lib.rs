@@ -6,9 +6,9 @@
 //!
 //! What is copied: features are stored as f32 by sigmax, so a dense array is read in place
 //! when it is float32 in C order (aligned), and otherwise (float64, Fortran order) copied
-//! once into a row-major f32 matrix, on the fit's threads. A CSR matrix is read in place where its types fit sigmax's
-//! (float32 data, int32 indices, int64 row pointers) and converted where they do not
-//! (`csr_from_parts` says which array when).
+//! once into a row-major f32 matrix, on the fit's threads. A CSR matrix is read in place
+//! where its types fit sigmax's (float32 data, int32 indices, int64 row pointers) and
+//! converted where they do not (`csr_from_parts` says which array when).
 
 use numpy::ndarray::ArrayView2;
 use numpy::{
