@@ -20,7 +20,7 @@ impl Cholesky {
     /// read; the upper one is left with scratch values). `None` when a pivot is not
     /// positive (A not positive definite, numerically).
     ///
-    /// Blocked, right-looking: per block of [`BLOCK`] columns, the diagonal block is
+    /// Blocked, right-looking: per block of 64 columns (`BLOCK`), the diagonal block is
     /// factored row by row, the rows below are solved against it (in parallel), and the
     /// rest of the lower triangle is updated by GEMMs (A₂₂ −= L₂₁L₂₁ᵀ). Row by row over the
     /// whole matrix, each row re-read every earlier row: 785 columns (Fashion-MNIST's
