@@ -69,6 +69,12 @@ def _as_input(X):
     return X
 
 
+def _is_sigmax_rows(X):
+    """Whether X is a dense array in sigmax's own layout (float32, C order), which the
+    compiled module reads in place."""
+    return isinstance(X, np.ndarray) and X.dtype == np.float32 and X.flags.c_contiguous
+
+
 def _rows_for_many_fits(X):
     """X as the compiled module reads in place: dense as float32 in C order, CSR with
     float32 data. For loops of fits on one X (one-vs-rest, cross-validation folds), which
@@ -77,7 +83,7 @@ def _rows_for_many_fits(X):
     if sp.issparse(X):
         X = X.tocsr()
         return X if X.dtype == np.float32 else X.astype(np.float32)
-    if X.dtype == np.float32 and X.flags.c_contiguous:
+    if _is_sigmax_rows(X):
         return X
     with np.errstate(over="ignore"):  # beyond float32's range: inf, refused by the fit
         return np.ascontiguousarray(X, dtype=np.float32)
@@ -88,7 +94,7 @@ def _read_in_place(parts):
     or a float32 C-ordered 2-D array (sigmax's own layout)."""
     if isinstance(parts, tuple):
         return parts[:3]
-    if isinstance(parts, np.ndarray) and parts.dtype == np.float32 and parts.flags.c_contiguous:
+    if _is_sigmax_rows(parts):
         return (parts,)
     return ()
 
@@ -101,8 +107,9 @@ _FROZEN_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def _frozen(parts):
-    """Arrays that the fit may read in place (CSR's, float32 C-ordered dense) are read-only while it runs (the GIL is
-    released, so another Python thread could otherwise write to them mid-fit); their flags
+    """Arrays that the fit may read in place (CSR's, float32 C-ordered dense) are read-only
+    while it runs (the GIL is released, so another Python thread could otherwise write to
+    them mid-fit); their flags
     are restored when the last fit reading them ends, also when a fit fails. Arrays the
     caller made read-only stay so; arrays NumPy could not make writeable again (memory
     owned by an object it cannot ask, such as another extension's buffer) are not frozen."""
