@@ -30,28 +30,24 @@ impl Cholesky {
         assert_eq!(a.len(), n * n, "Cholesky: matrix is not n × n");
         for k in (0..n).step_by(BLOCK) {
             let kb = BLOCK.min(n - k);
-            // The diagonal block (its columns left of k are already subtracted).
+            // The diagonal block (its columns left of k are already subtracted), row by
+            // row against the rows above it in the block.
             for i in k..k + kb {
-                for j in k..i {
-                    let s = a[i * n + j] - dot(&a[i * n + k..i * n + j], &a[j * n + k..j * n + j]);
-                    a[i * n + j] = s / a[j * n + j];
-                }
-                let row = &a[i * n + k..i * n + i];
-                let piv = a[i * n + i] - dot(row, row);
+                let (done, rest) = a.split_at_mut(i * n);
+                let row = &mut rest[..n];
+                solve_against(row, &done[k * n..], k, i, n);
+                let piv = row[i] - dot(&row[k..i], &row[k..i]);
                 if !(piv > 0.0 && piv.is_finite()) {
                     return None;
                 }
-                a[i * n + i] = piv.sqrt();
+                row[i] = piv.sqrt();
             }
             // The rows below, against the diagonal block: L₂₁ = A₂₁ L₁₁⁻ᵀ.
             let (top, below) = a.split_at_mut((k + kb) * n);
             let diag = &top[k * n..];
-            below.par_chunks_mut(n).for_each(|row| {
-                for j in k..k + kb {
-                    let lj = &diag[(j - k) * n..];
-                    row[j] = (row[j] - dot(&row[k..j], &lj[k..j])) / lj[j];
-                }
-            });
+            below
+                .par_chunks_mut(n)
+                .for_each(|row| solve_against(row, diag, k, k + kb, n));
             // The lower triangle to the right: per block row, the columns up to its end.
             let base = a.as_mut_ptr();
             for r0 in (k + kb..n).step_by(BLOCK) {
@@ -117,6 +113,15 @@ impl Cholesky {
                 *oj += lij * v[i];
             }
         }
+    }
+}
+
+/// Forward substitution of one row against the factor's rows k..end (`rows` starts at row
+/// k, row length `n`): row[j] = (row[j] − row[k..j]·L[j, k..j]) / L[j, j] for j in k..end.
+fn solve_against(row: &mut [f64], rows: &[f64], k: usize, end: usize, n: usize) {
+    for j in k..end {
+        let lj = &rows[(j - k) * n..];
+        row[j] = (row[j] - dot(&row[k..j], &lj[k..j])) / lj[j];
     }
 }
 
