@@ -221,6 +221,9 @@ pub(crate) fn with_flag(e: sigmax::Error) -> anyhow::Error {
         sigmax::Error::Diverged { .. } => anyhow::anyhow!(
             "{e}\n  on the command line: a smaller --learning-rate, or a larger --lambda"
         ),
+        sigmax::Error::ContinuousLabels { .. } => anyhow::anyhow!(
+            "{e}\n  on the command line: a CSV file's label is its last column unless --label-col names another"
+        ),
         _ => anyhow::Error::new(e),
     }
 }

@@ -214,6 +214,12 @@ fn bad_data_files_name_the_file_line_and_problem() {
             ":2: feature index 4000000000 exceeds the limit",
         ),
         ("one.svm", "1 1:1\n1 2:1\n", "single class"),
+        // The label in the first column, read from the last (the default).
+        (
+            "label_first.csv",
+            "0,0.5,1.25\n1,0.7,2.5\n0,0.1,3.75\n",
+            "labels look continuous (3 distinct numbers in 3 rows",
+        ),
         (
             "ragged.csv",
             "1,2,0\n3,4,1\n5,1\n",

@@ -38,6 +38,15 @@ pub enum Error {
     },
     #[error("training data has a single class ({label:?}); a classifier needs at least two")]
     SingleClass { label: String },
+    /// Numeric labels that are not all integers ([`crate::data::require_class_labels`]).
+    #[error(
+        "the labels look continuous ({classes} distinct numbers in {rows} rows, e.g. {example:?}, not all integers); a classifier needs class labels: is the label taken from the right column?"
+    )]
+    ContinuousLabels {
+        classes: usize,
+        rows: usize,
+        example: String,
+    },
     #[error("{what} is not finite ({value}) {context}")]
     NotFinite {
         what: &'static str,

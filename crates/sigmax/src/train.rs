@@ -8,7 +8,7 @@
 //! λ₁ = r·α, λ₂ = (1 − r)·α, with r = 0 for `l2`, 1 for `l1`.
 
 use crate::data::{
-    canonical_label, require_two_classes, weight_sum, ColumnOrder, Dataset, Features,
+    canonical_label, require_class_labels, weight_sum, ColumnOrder, Dataset, Features,
 };
 use crate::error::{Error, Result};
 use crate::loss::BinaryLoss;
@@ -633,7 +633,7 @@ fn renumbering(
     reducer: &dyn Reducer,
 ) -> Result<Option<ColumnOrder>> {
     opts.validate()?;
-    require_two_classes(data)?;
+    require_class_labels(data)?;
     let kind = opts.resolve_model(data.classes.len())?;
     column_order(&data.x, outputs_of(kind, data.classes.len()), reducer)
 }

@@ -646,11 +646,26 @@ pub(crate) enum Contents {
 }
 
 /// Checks that at least two classes are present (training needs two).
-pub fn require_two_classes(d: &Dataset) -> Result<()> {
+/// Refuses labels a classifier cannot learn from: a single class, or more than two
+/// classes that are all numbers and not all integers (a regression target or a feature
+/// read as the label, as scikit-learn's `type_of_target` calls "continuous"; left alone it
+/// becomes a softmax with a class per row that trains for hours).
+pub fn require_class_labels(d: &Dataset) -> Result<()> {
     if d.classes.len() < 2 {
         return Err(Error::SingleClass {
             label: d.classes.first().cloned().unwrap_or_default(),
         });
+    }
+    if d.classes.len() > 2 {
+        let numbers: Option<Vec<f64>> = d.classes.iter().map(|c| c.parse().ok()).collect();
+        let fractional = numbers.and_then(|v| v.into_iter().position(|x| x.fract() != 0.0));
+        if let Some(i) = fractional {
+            return Err(Error::ContinuousLabels {
+                classes: d.classes.len(),
+                rows: d.n_rows(),
+                example: d.classes[i].clone(),
+            });
+        }
     }
     Ok(())
 }
@@ -798,5 +813,30 @@ mod tests {
         for good in ["1", "-1", "cat", "class a", "1e300"] {
             assert!(check_label(good).is_ok(), "{good:?}");
         }
+    }
+
+    #[test]
+    fn numeric_labels_with_fractions_are_refused_as_continuous_beyond_two_classes() {
+        let data = |labels: &[&str]| {
+            let n = labels.len();
+            Dataset::new(
+                Features::Dense(DenseMatrix::new(n, 1, vec![1.0; n]).unwrap()),
+                labels,
+            )
+            .unwrap()
+        };
+        let e = require_class_labels(&data(&["0.25", "1.5", "2", "0.25"])).unwrap_err();
+        assert!(
+            matches!(e, Error::ContinuousLabels { classes: 3, rows: 4, ref example } if example == "0.25"),
+            "{e}"
+        );
+        // Integers (however written), names, and any two classes are labels.
+        for ok in [&["1", "2.0", "3"][..], &["a", "0.5", "b"], &["0.5", "1.5"]] {
+            assert!(require_class_labels(&data(ok)).is_ok(), "{ok:?}");
+        }
+        assert!(matches!(
+            require_class_labels(&data(&["1", "1.0"])),
+            Err(Error::SingleClass { .. })
+        ));
     }
 }
