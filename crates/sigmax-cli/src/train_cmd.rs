@@ -5,6 +5,7 @@ use crate::data_args::{plural, with_weight_file, DataArgs};
 use crate::progress::SolverProgress;
 use anyhow::{Context, Result};
 use clap::Args;
+use sigmax::data::Dataset;
 use sigmax::metrics::weighted_accuracy;
 use sigmax::model::{load_any_model as load_model, save_model, ModelKind};
 use sigmax::solver::PreconditionerChoice;
@@ -228,6 +229,19 @@ pub(crate) fn with_flag(e: sigmax::Error) -> anyhow::Error {
     }
 }
 
+/// More than two classes with under two rows each on average: most likely an id or a
+/// feature column read as the label (integers, so not refused as continuous). Training
+/// goes on (the user may mean it), but a K-class softmax over such data runs for long.
+fn warn_if_labels_look_like_ids(data: &Dataset, path: &std::path::Path) {
+    let (k, n) = (data.classes.len(), data.n_rows());
+    if k > 2 && 2 * k > n {
+        eprintln!(
+            "warning: {}: {k} classes in {n} rows (under two rows a class): is the label column right? (CSV: the last column unless --label-col names another)",
+            path.display()
+        );
+    }
+}
+
 pub fn run(args: TrainArgs) -> Result<()> {
     if args.distributed {
         return crate::distributed::run(args);
@@ -235,6 +249,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let mut data = with_weight_file(args.data_args.load(&args.data)?, args.weights.as_deref())?;
     let load_seconds = started.elapsed().as_secs_f64();
+    warn_if_labels_look_like_ids(&data, &args.data);
     let mut opts = args.options()?;
     opts.validate().map_err(with_flag)?;
     let total_weight = sigmax::train::effective_total_weight(&data, &opts.class_weight)

@@ -146,6 +146,7 @@ fn csv_with_string_labels_trains_softmax_and_maps_labels_back() {
     let m = dir.path().join("m.json");
     let o = sigmax(&["train", s(&data), "-o", s(&m), "--json"]);
     assert!(o.ok, "{}", o.stderr);
+    assert!(!o.stderr.contains("classes in"), "{}", o.stderr);
     let j: serde_json::Value = serde_json::from_str(o.stdout.trim()).unwrap();
     assert_eq!(j["model"], "softmax");
     assert_eq!(j["classes"], serde_json::json!(["cat", "dog", "emu"]));
@@ -154,6 +155,16 @@ fn csv_with_string_labels_trains_softmax_and_maps_labels_back() {
     assert_eq!(
         o.stdout.lines().take(3).collect::<Vec<_>>(),
         vec!["cat", "dog", "emu"]
+    );
+    // A class per row looks like an id column (twenty rows a class, above, did not).
+    let ids = write(dir.path(), "ids.csv", "0.5,1\n0.7,2\n0.1,3\n0.2,4\n");
+    let o = sigmax(&["train", s(&ids), "-o", s(&m)]);
+    assert!(o.ok, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("4 classes in 4 rows (under two rows a class): is the label column right?"),
+        "{}",
+        o.stderr
     );
 }
 
