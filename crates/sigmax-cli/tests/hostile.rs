@@ -303,6 +303,11 @@ fn data_cases() -> Vec<Case> {
         ),
         t("one class", b"1 1:1\n1 2:1\n", &["single class"]),
         t(
+            "multi-label rows",
+            b"1 1:1\n1,3 2:1\n",
+            &["d.svm:2:", "label \"1,3\" is a list of labels"],
+        ),
+        t(
             "label not UTF-8",
             b"\xff\xfe 1:1\n-1 1:2\n",
             &["d.svm:1:", "UTF-8"],

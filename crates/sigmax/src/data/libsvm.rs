@@ -444,6 +444,7 @@ impl<'a> LocalLabels<'a> {
         }
         let name = std::str::from_utf8(raw).map_err(|_| "label is not valid UTF-8".to_string())?;
         check_label(name)?;
+        check_not_multilabel(name)?;
         let k = self.names.len() as u32;
         self.names.push(name);
         if self.names.len() > Self::LINEAR {
@@ -460,6 +461,19 @@ impl<'a> LocalLabels<'a> {
         }
         Ok(k)
     }
+}
+
+/// Refuses LIBSVM's multi-label spelling (`1,3 1:0.5 ...`: the row has labels 1 and 3),
+/// which would otherwise read as one class named "1,3".
+fn check_not_multilabel(name: &str) -> std::result::Result<(), String> {
+    let list = name.contains(',') && name.split(',').all(|p| p.trim().parse::<f64>().is_ok());
+    if list {
+        return Err(format!(
+            "label {} is a list of labels (LIBSVM's multi-label format); sigmax fits one label per row: keep one, or train one binary model per label",
+            excerpt(name)
+        ));
+    }
+    Ok(())
 }
 
 /// Parses one chunk of whole lines in a single pass. An error is (line within the chunk,
