@@ -142,6 +142,39 @@ fn sparse_text_like(n: usize, d: usize) -> Dataset {
 }
 
 #[test]
+fn softmax_intercepts_sum_to_zero_with_any_preconditioner_and_storage() {
+    use sigmax::solver::PreconditionerChoice as P;
+    let d = sparse_text_like(400, 3000);
+    let dense = Dataset {
+        x: Features::Dense(d.x.to_dense()),
+        ..d.clone()
+    };
+    let mut fits = vec![];
+    for (data, p) in [
+        (&d, P::Auto),
+        (&d, P::Jacobi),
+        (&d, P::Diagonal),
+        (&dense, P::Auto),
+    ] {
+        let t = fit(
+            data,
+            TrainOptions {
+                solver: SolverChoice::Newton,
+                preconditioner: p,
+                ..opts(1e-3)
+            },
+        );
+        let sum: f64 = t.model.bias.iter().sum();
+        assert!(sum.abs() < 1e-12, "{p:?}: Σb = {sum}");
+        fits.push(t.model.bias);
+    }
+    // The same intercepts, not only the same probabilities.
+    for b in &fits[1..] {
+        assert!(max_abs_diff(b, &fits[0]) < 1e-6, "{b:?} vs {:?}", fits[0]);
+    }
+}
+
+#[test]
 fn wide_sparse_data_fits_over_columns_the_model_of_its_dense_rows() {
     // The shape sends sparse passes over the column copy; dense storage goes over rows.
     let sparse = wide_sparse();
