@@ -222,12 +222,16 @@ pub(crate) fn with_flag(e: sigmax::Error) -> anyhow::Error {
         sigmax::Error::Diverged { .. } => anyhow::anyhow!(
             "{e}\n  on the command line: a smaller --learning-rate, or a larger --lambda"
         ),
-        sigmax::Error::ContinuousLabels { .. } => anyhow::anyhow!(
-            "{e}\n  on the command line: a CSV file's label is its last column unless --label-col names another"
-        ),
+        sigmax::Error::ContinuousLabels { .. } => {
+            anyhow::anyhow!("{e}\n  on the command line: {LABEL_COLUMN_HINT}")
+        }
         _ => anyhow::Error::new(e),
     }
 }
+
+/// Where the label of a CSV row comes from, for messages about labels that look wrong.
+const LABEL_COLUMN_HINT: &str =
+    "a CSV file's label is its last column unless --label-col names another";
 
 /// More than two classes with under two rows each on average: most likely an id or a
 /// feature column read as the label (integers, so not refused as continuous). Training
@@ -236,7 +240,7 @@ fn warn_if_labels_look_like_ids(data: &Dataset, path: &std::path::Path) {
     let (k, n) = (data.classes.len(), data.n_rows());
     if k > 2 && 2 * k > n {
         eprintln!(
-            "warning: {}: {k} classes in {n} rows (under two rows a class): is the label column right? (CSV: the last column unless --label-col names another)",
+            "warning: {}: {k} classes in {n} rows (under two rows a class): is the label column right? ({LABEL_COLUMN_HINT})",
             path.display()
         );
     }

@@ -645,7 +645,6 @@ pub(crate) enum Contents {
     Binary,
 }
 
-/// Checks that at least two classes are present (training needs two).
 /// Refuses labels a classifier cannot learn from: a single class, or more than two
 /// classes that are all numbers and not all integers (a regression target or a feature
 /// read as the label, as scikit-learn's `type_of_target` calls "continuous"; left alone it
