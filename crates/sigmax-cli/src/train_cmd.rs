@@ -238,7 +238,8 @@ const LABEL_COLUMN_HINT: &str =
 /// goes on (the user may mean it), but a K-class softmax over such data runs for long.
 fn warn_if_labels_look_like_ids(data: &Dataset, path: &std::path::Path) {
     let (k, n) = (data.classes.len(), data.n_rows());
-    if k > 2 && 2 * k > n {
+    // Labels training refuses get their own error instead.
+    if k > 2 && 2 * k > n && sigmax::data::require_class_labels(data).is_ok() {
         eprintln!(
             "warning: {}: {k} classes in {n} rows (under two rows a class): is the label column right? ({LABEL_COLUMN_HINT})",
             path.display()

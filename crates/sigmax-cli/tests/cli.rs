@@ -245,6 +245,9 @@ fn bad_data_files_name_the_file_line_and_problem() {
         let p = write(d, name, text);
         fails_with(&["train", s(&p)], &[name, needle]);
     }
+    // Refused labels get the error alone, not also the id-column warning.
+    let o = sigmax(&["train", s(&d.join("label_first.csv"))]);
+    assert!(!o.ok && !o.stderr.contains("classes in"), "{}", o.stderr);
     // 0 is fine in 0-based mode.
     let p = write(d, "zero_ok.svm", "1 0:1\n-1 1:1\n");
     fails_with(
