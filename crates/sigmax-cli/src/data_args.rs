@@ -262,6 +262,7 @@ pub fn report_cache_use(used: data::CacheUse) {
         data::CacheUse::Rebuilt(why) => {
             eprintln!("note: the data cache was damaged and has been rebuilt ({why})")
         }
+        data::CacheUse::Untrusted(why) => eprintln!("warning: data cache not used: {why}"),
         _ => {}
     }
 }

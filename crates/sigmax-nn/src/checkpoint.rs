@@ -86,7 +86,17 @@ impl Checkpoint {
     pub fn load(path: &Path) -> Result<Checkpoint> {
         let bytes = match std::fs::metadata(path) {
             Ok(m) if !m.is_file() => Err("not a regular file".to_string()),
-            _ => std::fs::read(path).map_err(|e| e.to_string()),
+            // Read within the memory a reader may hold (a huge or endless file stops there).
+            _ => sigmax::input::read_all(
+                path,
+                sigmax::input::Contents::Binary,
+                &sigmax::limits::ReadBudget::new(),
+            )
+            .map_err(|e| match e {
+                sigmax::Error::Io { error, .. } => error.to_string(),
+                sigmax::Error::BadFile { message, .. } => message,
+                e => e.to_string(),
+            }),
         }
         .map_err(|m| checkpoint_error(path, m))?;
         Checkpoint::decode(&bytes, &path.display().to_string())

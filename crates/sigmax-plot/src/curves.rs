@@ -15,9 +15,14 @@ pub struct Run {
 /// Reads a log written by `sigmax train --log-csv`: a header line
 /// `iteration,seconds,objective,grad_norm`, then one line per iteration.
 pub fn read_log_csv(path: &Path) -> Result<Run, PlotError> {
-    let text = std::fs::read_to_string(path).map_err(|e| PlotError::Io {
-        path: path.display().to_string(),
-        error: e,
+    use sigmax::input::{read_text, Contents};
+    let budget = sigmax::limits::ReadBudget::new();
+    let text = read_text(path, Contents::Lines, &budget).map_err(|e| match e {
+        sigmax::Error::Io { path, error } => PlotError::Io {
+            path: path.display().to_string(),
+            error,
+        },
+        e => PlotError::BadInput(e.to_string()),
     })?;
     let mut lines = text.lines().enumerate();
     match lines.next() {

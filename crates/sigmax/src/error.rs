@@ -60,6 +60,18 @@ pub enum Error {
         objective: f64,
         advice: &'static str,
     },
+    /// A line search found no step that lowers the objective while the gradient is still
+    /// far from zero ([`crate::solver`]'s quasi-Newton solvers).
+    #[error(
+        "{solver}: the line search found no decrease at iteration {iteration} (objective {objective}, ‖∇J‖ = {grad_norm:.3e}, {relative:.1e} of ‖∇J(0)‖); the features may be badly scaled (scale each to [-1, 1] or standardize them), or try the newton solver"
+    )]
+    NoDescent {
+        solver: &'static str,
+        iteration: usize,
+        objective: f64,
+        grad_norm: f64,
+        relative: f64,
+    },
     /// The caller's observer asked the fit to stop (e.g. on Ctrl-C).
     #[error("training interrupted at iteration {iteration}")]
     Interrupted { iteration: usize },

@@ -25,6 +25,7 @@ pub mod cv;
 pub mod data;
 pub mod datasets;
 pub mod error;
+pub mod input;
 pub mod limits;
 pub mod linalg;
 pub mod loss;

@@ -562,6 +562,10 @@ fn column_order(
     if x.n_cols().saturating_mul(outputs) < ColumnOrder::MIN_WEIGHTS || (local && !x.is_sparse()) {
         return Ok(None);
     }
+    // The counts and the two orders built from them: 16 bytes a column.
+    if let Err(e) = crate::limits::check_elements("the column counts", x.n_cols() as u64, 16) {
+        return if local { Ok(None) } else { Err(e) };
+    }
     let mut counts = ColumnOrder::column_counts(x);
     reducer.sum(&mut counts);
     let Some(order) = ColumnOrder::by_frequency(&counts, outputs) else {
@@ -635,6 +639,11 @@ fn renumbering(
     opts.validate()?;
     require_class_labels(data)?;
     let kind = opts.resolve_model(data.classes.len())?;
+    // Before anything sized by the columns is allocated (the column counts are one double
+    // a column: a stray index 2³¹ would abort there).
+    let solver = opts.resolve_solver(kind, &data.x, reducer.is_local());
+    let shape = (data.n_rows(), data.n_features(), data.classes.len());
+    check_fit_memory(kind, shape, solver)?;
     column_order(&data.x, outputs_of(kind, data.classes.len()), reducer)
 }
 
@@ -671,7 +680,6 @@ fn fit(
     let strengths = opts.resolve_strengths(total);
     let (d, k) = (data.n_features(), data.classes.len());
     let solver = opts.resolve_solver(kind, &data.x, reducer.is_local());
-    check_fit_memory(kind, (data.n_rows(), d, k), solver)?;
     let loss = match (kind.binary_loss(), opts.label_form) {
         (Some(BinaryLoss::Logistic), LabelForm::ZeroOne) => BinaryLoss::CrossEntropy,
         (Some(l), _) => l,

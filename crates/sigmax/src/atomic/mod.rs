@@ -15,7 +15,11 @@
 //! write to the same path (temporaries are named `.NAME.sigmax-tmp-PID-XXXXXX`, and one
 //! whose process is gone is stale).
 
+mod lock;
+mod paths;
 mod signals;
+
+pub use paths::{refuse_overwriting, resolve_links, same_file, Role};
 
 use crate::error::{Error, Result};
 use std::io::Write;
@@ -30,17 +34,9 @@ enum Target {
 }
 
 fn target(path: &Path) -> Result<Target> {
-    // A symlink is followed: the file it points to is the one written.
-    let real = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            let link = std::fs::read_link(path).map_err(|e| Error::io(path, e))?;
-            match path.parent() {
-                Some(dir) if link.is_relative() => dir.join(link),
-                _ => link,
-            }
-        }
-        _ => path.to_path_buf(),
-    };
+    // A symlink is followed to the end of its chain: the file it points to is the one
+    // written.
+    let real = paths::resolve_links(path)?;
     match std::fs::metadata(&real) {
         Err(_) => Ok(Target::Replace {
             path: real,
@@ -50,10 +46,13 @@ fn target(path: &Path) -> Result<Target> {
             path,
             std::io::Error::other("is a directory, not a file to write"),
         )),
-        Ok(m) if m.is_file() => Ok(Target::Replace {
-            mode: mode_of(&m),
-            path: real,
-        }),
+        Ok(m) if m.is_file() => {
+            paths::refuse_write_protected(path, &m)?;
+            Ok(Target::Replace {
+                mode: mode_of(&m),
+                path: real,
+            })
+        }
         Ok(_) => Ok(Target::Direct(real)),
     }
 }
@@ -110,6 +109,32 @@ pub fn write_atomically_with(
     publish(tmp, &real, mode)
 }
 
+/// As [`write_atomically_with`], for a file sigmax derives itself rather than one the
+/// user named (the cache beside a data file): a link there is never followed and a
+/// special file never written into (either is an error); the temporary is renamed onto
+/// the path itself, which replaces a link planted in the meantime, not its target.
+pub fn write_derived_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if !m.is_file() {
+            return Err(Error::bad_file(
+                path,
+                "not a regular file (a link or a special file): not replaced",
+            ));
+        }
+    }
+    let mut tmp = temp_beside(path, "")?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.file.as_file_mut());
+        fill(&mut w)
+            .and_then(|()| w.flush())
+            .map_err(|e| Error::io(path, e))?;
+    }
+    publish(tmp, path, None)
+}
+
 /// For writers that want a path rather than a stream (e.g. image encoders): `write`
 /// gets the path of a fresh temporary file ending in `suffix`, beside `path`; once it
 /// returns Ok, that file replaces `path`. Its error type is the caller's.
@@ -164,9 +189,16 @@ fn temp_beside(path: &Path, suffix: &str) -> Result<Unfinished> {
     temp_in(dir, &name, suffix)
 }
 
-/// The prefix of sigmax's temporary files for a target named `name`.
+/// The prefix of sigmax's temporary files for a target named `name`: the name is cut
+/// (at a character boundary) to 120 bytes, so that the temporary's name stays within
+/// NAME_MAX (255 bytes) for any target name that fits there itself.
 fn temp_prefix(name: &str) -> String {
-    format!(".{name}.sigmax-tmp-")
+    const KEPT: usize = 120;
+    let mut cut = name.len().min(KEPT);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(".{}.sigmax-tmp-", &name[..cut])
 }
 
 fn temp_in(dir: &Path, name: &str, suffix: &str) -> Result<Unfinished> {
@@ -175,6 +207,9 @@ fn temp_in(dir: &Path, name: &str, suffix: &str) -> Result<Unfinished> {
         .suffix(suffix)
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
+    // Held until the file is published or the process ends (however it ends): what tells
+    // another process, in another PID namespace too, that this temporary is live.
+    lock::hold(file.as_file());
     let known = KnownToSignals(signals::register(file.path()));
     Ok(Unfinished { file, known })
 }
@@ -197,7 +232,10 @@ impl Drop for KnownToSignals {
 }
 
 /// Removes temporaries for `name` in `dir` left by processes that no longer run (killed
-/// mid-write); best effort, a file that cannot be removed stays.
+/// mid-write); best effort, a file that cannot be removed stays. Stale means: its
+/// process is not running here and no process holds its lock. The lock is what protects
+/// a writer in another PID namespace (a container sharing the folder), whose process
+/// number means nothing here.
 fn remove_stale_temporaries(dir: &Path, name: &str) {
     let prefix = temp_prefix(name);
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -211,7 +249,10 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
-        if pid != std::process::id() && !signals::process_exists(pid) {
+        if pid != std::process::id()
+            && !signals::process_exists(pid)
+            && lock::is_free(&entry.path())
+        {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -319,6 +360,53 @@ mod tests {
         assert!(!dead.exists(), "a dead process's temporary is removed");
         assert!(live.exists(), "a running process's temporary stays");
         assert!(other.exists(), "another target's temporary is not touched");
+        // A writer in another PID namespace (a container sharing the folder): its process
+        // number is not running here, but it holds the lock of its temporary.
+        let foreign = dir.path().join(".m.json.sigmax-tmp-999999998-ghijkl");
+        std::fs::write(&foreign, b"half").unwrap();
+        let writing = std::fs::File::open(&foreign).unwrap();
+        lock::hold(&writing);
+        write_atomically(&p, b"newer").unwrap();
+        assert!(
+            foreign.exists(),
+            "a locked temporary is live, whatever its pid"
+        );
+        drop(writing);
+        write_atomically(&p, b"newest").unwrap();
+        assert!(!foreign.exists(), "once its writer is gone it is stale");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn long_names_and_write_protected_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // A name of 250 bytes (NAME_MAX is 255): its temporary's name must fit too.
+        let long = dir.path().join(format!("{}é.json", "m".repeat(243)));
+        write_atomically(&long, b"one").unwrap();
+        write_atomically(&long, b"two").unwrap();
+        assert_eq!(std::fs::read(&long).unwrap(), b"two");
+        // A file nobody may write is not replaced (root included).
+        let ro = dir.path().join("ro.json");
+        std::fs::write(&ro, b"keep").unwrap();
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let e = write_atomically(&ro, b"new").unwrap_err().to_string();
+        assert!(e.contains("write-protected (mode 0444)"), "{e}");
+        assert_eq!(std::fs::read(&ro).unwrap(), b"keep");
+        // A chain of links is followed to its end; a loop is refused, writing nothing.
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, b"old").unwrap();
+        std::os::unix::fs::symlink("real.json", dir.path().join("l2")).unwrap();
+        std::os::unix::fs::symlink("l2", dir.path().join("l1")).unwrap();
+        write_atomically(&dir.path().join("l1"), b"new").unwrap();
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        assert!(std::fs::symlink_metadata(dir.path().join("l2"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        std::os::unix::fs::symlink("loopB", dir.path().join("loopA")).unwrap();
+        std::os::unix::fs::symlink("loopA", dir.path().join("loopB")).unwrap();
+        assert!(write_atomically(&dir.path().join("loopA"), b"x").is_err());
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub enum CacheUse {
     /// The cache was damaged (why, in words), so the source was parsed and the cache
     /// written anew.
     Rebuilt(String),
+    /// A cache another user could have planted or changed (why, in words): neither read
+    /// nor replaced; the data were parsed.
+    Untrusted(String),
 }
 
 /// What reading a cache file found.
@@ -81,7 +84,8 @@ enum Decoded {
 /// Both directions stream, so memory holds the data set once.
 pub fn load_cached(path: &Path, opts: &LoadOptions) -> Result<(Dataset, CacheUse)> {
     let key = source_key(path, opts)?;
-    let (d, _, used) = through_cache(&cache_path(path), key, || Ok((load(path, opts)?, 0)))?;
+    let owner = owner_of(path);
+    let (d, _, used) = through_cache(&cache_path(path), owner, key, || Ok((load(path, opts)?, 0)))?;
     Ok((d, used))
 }
 
@@ -104,27 +108,27 @@ pub fn load_share_cached(
 ) -> Result<(Dataset, usize, CacheUse)> {
     let (len, mtime, options) = source_key(path, opts)?;
     let key = (len, mtime, format!("{options}; share {part} of {parts}"));
-    through_cache(&share_cache_path(path, part, parts), key, || {
-        super::read_libsvm_share(path, opts, part, parts)
-    })
+    through_cache(
+        &share_cache_path(path, part, parts),
+        owner_of(path),
+        key,
+        || super::read_libsvm_share(path, opts, part, parts),
+    )
 }
 
 /// The data from `cache` when it is sound and written for `key`, else from `parse` (rows
 /// and line count), with the cache (re)written.
 fn through_cache(
     cache: &Path,
+    data_owner: Option<u32>,
     key: (u64, u128, String),
     parse: impl FnOnce() -> Result<(Dataset, usize)>,
 ) -> Result<(Dataset, usize, CacheUse)> {
-    match std::fs::metadata(cache) {
-        Ok(m) if !m.is_file() => {
-            let (d, lines) = parse()?;
-            let why = format!("{} is not a regular file", cache.display());
-            return Ok((d, lines, CacheUse::NotWritten(why)));
-        }
-        _ => {}
+    if let Some(why) = distrust(cache, data_owner) {
+        let (d, lines) = parse()?;
+        return Ok((d, lines, why));
     }
-    let found = match std::fs::File::open(cache) {
+    let found = match open_trusted(cache) {
         Err(_) => Decoded::Stale,
         Ok(f) => {
             let size = f.metadata().map(|m| m.len()).unwrap_or(0);
@@ -144,7 +148,7 @@ fn through_cache(
         Decoded::Corrupt(why) => Some(why),
     };
     let (d, lines) = parse()?;
-    let used = match crate::atomic::write_atomically_with(cache, |w| encode(&d, key, lines, w)) {
+    let used = match crate::atomic::write_derived_with(cache, |w| encode(&d, key, lines, w)) {
         Ok(()) => match damage {
             Some(why) => CacheUse::Rebuilt(format!("{}: {why}", cache.display())),
             None => CacheUse::Written,
@@ -152,6 +156,75 @@ fn through_cache(
         Err(e) => CacheUse::NotWritten(e.to_string()),
     };
     Ok((d, lines, used))
+}
+
+/// Why the file at `cache` must be neither read nor replaced, if it must not: a link (a
+/// derived path is never followed: the link could point at any file of the user's), a
+/// special file (a FIFO would block the reader), or a file that another user could have
+/// planted or changed (a cache in a shared folder such as /tmp is trusted only when it
+/// belongs to this user or to the data's owner, and only others' write bit is clear).
+fn distrust(cache: &Path, data_owner: Option<u32>) -> Option<CacheUse> {
+    let m = std::fs::symlink_metadata(cache).ok()?;
+    let why = if m.file_type().is_symlink() {
+        format!(
+            "{} is a symbolic link, which a cache path never follows",
+            cache.display()
+        )
+    } else if !m.is_file() {
+        format!("{} is not a regular file", cache.display())
+    } else {
+        return untrusted_owner(cache, &m, data_owner).map(CacheUse::Untrusted);
+    };
+    Some(CacheUse::NotWritten(why))
+}
+
+#[cfg(unix)]
+fn untrusted_owner(cache: &Path, m: &std::fs::Metadata, data_owner: Option<u32>) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if m.uid() != me && Some(m.uid()) != data_owner {
+        return Some(format!(
+            "{} belongs to user {}, neither you nor the data's owner: it was neither read nor replaced",
+            cache.display(),
+            m.uid()
+        ));
+    }
+    if m.mode() & 0o002 != 0 {
+        return Some(format!(
+            "{} may be written by every user: it was neither read nor replaced",
+            cache.display()
+        ));
+    }
+    None
+}
+
+#[cfg(not(unix))]
+fn untrusted_owner(_: &Path, _: &std::fs::Metadata, _: Option<u32>) -> Option<String> {
+    None
+}
+
+/// Opens a cache without following a link, checking again (on the open file) what
+/// [`distrust`] checked on the path, so a file swapped in between is not read.
+fn open_trusted(cache: &Path) -> io::Result<std::fs::File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(cache)?;
+        let m = f.metadata()?;
+        // The owner was checked on the path; a swap between is caught by comparing here.
+        let path_meta = std::fs::symlink_metadata(cache)?;
+        use std::os::unix::fs::MetadataExt;
+        if !m.is_file() || (m.dev(), m.ino()) != (path_meta.dev(), path_meta.ino()) {
+            return Err(io::Error::other("the cache changed while it was opened"));
+        }
+        Ok(f)
+    }
+    #[cfg(not(unix))]
+    std::fs::File::open(cache)
 }
 
 /// A data set in the cache's layout, as bytes (to send rows to another process;
@@ -207,6 +280,20 @@ impl<T: Read> Read for Crc<T> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         Ok(n)
+    }
+}
+
+/// The user who owns the data file (whose caches are trusted as the data is).
+fn owner_of(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| m.uid())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
     }
 }
 
@@ -539,6 +626,64 @@ mod tests {
             load_cached(&p, &LoadOptions::default()).unwrap().1,
             CacheUse::Hit
         );
+    }
+
+    /// A cache planted by another user (forged to match the data's size and time, with
+    /// its labels flipped) is neither read nor replaced; a link at the cache path is not
+    /// followed. (Run as root, which can give a file away; skipped otherwise.)
+    #[cfg(unix)]
+    #[test]
+    fn a_cache_another_user_planted_or_a_link_is_not_trusted() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "d.svm", "+1 1:1\n-1 1:-1\n+1 1:2\n");
+        let opts = LoadOptions::default();
+        let truth = load(&p, &opts).unwrap();
+        // The forgery: a sound cache of the same rows with every label flipped.
+        let mut flipped = truth.clone();
+        flipped.y.iter_mut().for_each(|k| *k = 1 - *k);
+        let c = cache_path(&p);
+        let key = source_key(&p, &opts).unwrap();
+        let mut forged = Vec::new();
+        encode(&flipped, key, 0, &mut forged).unwrap();
+        std::fs::write(&c, &forged).unwrap();
+        // SAFETY: chown of our own file; it fails (and the test is skipped) unless root.
+        let path = std::ffi::CString::new(c.to_str().unwrap()).unwrap();
+        if unsafe { libc::chown(path.as_ptr(), 12345, 12345) } == 0 {
+            // Neither this user's nor the data's owner's: refused.
+            let (d, how) = load_cached(&p, &opts).unwrap();
+            assert_eq!(d.y, truth.y, "the planted labels were not used");
+            assert!(
+                matches!(how, CacheUse::Untrusted(ref why) if why.contains("user 12345")),
+                "{how:?}"
+            );
+            assert_eq!(
+                std::fs::read(&c).unwrap(),
+                forged,
+                "and the file is left alone"
+            );
+        }
+        // Ours, but writable by everyone: not trusted either.
+        std::fs::remove_file(&c).unwrap();
+        std::fs::write(&c, &forged).unwrap();
+        std::fs::set_permissions(&c, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let (d, how) = load_cached(&p, &opts).unwrap();
+        assert_eq!(d.y, truth.y);
+        assert!(
+            matches!(how, CacheUse::Untrusted(ref why) if why.contains("every user")),
+            "{how:?}"
+        );
+        // A link at the cache path: its target is neither read nor overwritten.
+        std::fs::remove_file(&c).unwrap();
+        let victim = write(dir.path(), "precious.txt", "keep me");
+        std::os::unix::fs::symlink("precious.txt", &c).unwrap();
+        let (d, how) = load_cached(&p, &opts).unwrap();
+        assert_eq!(d.y, truth.y);
+        assert!(
+            matches!(how, CacheUse::NotWritten(ref why) if why.contains("symbolic link")),
+            "{how:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
     }
 
     /// Every single-byte change of a cache is caught (by the checksum or a check before

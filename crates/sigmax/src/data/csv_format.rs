@@ -5,10 +5,9 @@
 //! line with semicolons, else `,`). Columns are counted from 0 everywhere, in errors as
 //! in [`LabelColumn::Index`].
 
-use super::{
-    check_label, excerpt, read_file_bytes, Contents, Dataset, DenseMatrix, Features, LabelEncoder,
-};
+use super::{check_label, excerpt, Contents, Dataset, DenseMatrix, Features, LabelEncoder};
 use crate::error::{Error, Result};
+use crate::limits::{capacity_bytes, ReadBudget};
 use std::path::Path;
 
 /// Which column holds the label.
@@ -68,11 +67,25 @@ impl Default for CsvOptions {
 
 /// Reads a CSV file (gzip or plain) into dense features.
 pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset> {
-    read_csv_bytes(path, &read_file_bytes(path, Contents::Text)?, opts)
+    let budget = ReadBudget::new();
+    let text = crate::input::read_all(path, Contents::Lines, &budget)?;
+    parse_csv(path, &text, opts, &budget, capacity_bytes(&text))
 }
 
 /// Parses CSV text already in memory (e.g. an embedded data set); `path` names it in errors.
 pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Dataset> {
+    let bytes = &bytes[crate::input::text_start(path, bytes)?..];
+    parse_csv(path, bytes, opts, &ReadBudget::new(), bytes.len() as u64)
+}
+
+/// Parses CSV text, what it builds held within `budget` besides `held` bytes (the text).
+fn parse_csv(
+    path: &Path,
+    bytes: &[u8],
+    opts: &CsvOptions,
+    budget: &ReadBudget,
+    held: u64,
+) -> Result<Dataset> {
     let delimiter = opts
         .delimiter
         .unwrap_or_else(|| detect_delimiter(path, bytes));
@@ -149,6 +162,24 @@ pub fn read_csv_bytes(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<Da
             header_names.clear();
         }
         record.clone_from(&rec);
+        let room = labels
+            .reserve(
+                1,
+                budget,
+                held + capacity_bytes(&data) + capacity_bytes(&weights),
+            )
+            .and_then(|_| {
+                let besides = held + labels.bytes() + capacity_bytes(&weights);
+                budget.reserve(&mut data, width, besides)
+            })
+            .and_then(|_| {
+                let besides = held + labels.bytes() + capacity_bytes(&data);
+                match weight_col {
+                    usize::MAX => Ok(()),
+                    _ => budget.reserve(&mut weights, 1, besides),
+                }
+            });
+        room.map_err(|m| Error::parse(path, line, format!("the rows read so far need {m}")))?;
         if record.len() != width {
             return Err(Error::parse(
                 path,
@@ -377,7 +408,8 @@ fn parse_f32(field: &[u8]) -> Option<f32> {
 /// A headerless numeric CSV as a row-major matrix: (values, rows, columns). Every row must
 /// have the same number of fields; errors name the line.
 pub fn read_matrix_csv(path: &Path) -> Result<(Vec<f64>, usize, usize)> {
-    let bytes = read_file_bytes(path, Contents::Text)?;
+    let budget = ReadBudget::new();
+    let bytes = crate::input::read_all(path, Contents::Lines, &budget)?;
     let (mut values, mut rows, mut cols) = (Vec::new(), 0usize, 0usize);
     for rec in records(path, &bytes, b',') {
         let rec = rec?;
@@ -391,6 +423,8 @@ pub fn read_matrix_csv(path: &Path) -> Result<(Vec<f64>, usize, usize)> {
                 format!("row has {} columns, the first row has {cols}", rec.len()),
             ));
         }
+        let r = budget.reserve(&mut values, rec.len(), capacity_bytes(&bytes));
+        r.map_err(|m| Error::parse(path, line, format!("the rows read so far need {m}")))?;
         for (j, field) in rec.iter().enumerate() {
             let v: f64 = std::str::from_utf8(field)
                 .ok()

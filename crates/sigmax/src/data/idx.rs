@@ -2,8 +2,10 @@
 //! u32, then the data. Images (u8, 3 dims) become dense rows scaled to [0, 1]; labels
 //! come from the matching `*-labels-idx1-ubyte[.gz]` file.
 
-use super::{read_file_bytes, Contents, Dataset, DenseMatrix, Features, LabelEncoder};
+use super::{Dataset, DenseMatrix, Features, LabelEncoder};
 use crate::error::{Error, Result};
+use crate::limits::{capacity_bytes, ReadBudget};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Reads an IDX images file and its labels; `labels` defaults to the images path with
@@ -25,9 +27,50 @@ pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
             images.with_file_name(name.replace("images-idx3", "labels-idx1"))
         }
     };
-    let image_bytes = read_file_bytes(images, Contents::Binary)?;
-    let label_bytes = read_file_bytes(&labels_path, Contents::Binary)?;
+    // Each file is read as its header announces (the header first, checked, then exactly
+    // the data), so a wrong file (`/dev/zero`) stops at its header.
+    let budget = ReadBudget::new();
+    let image_bytes = read_idx_bytes(images, &budget, 0)?;
+    let label_bytes = read_idx_bytes(&labels_path, &budget, capacity_bytes(&image_bytes))?;
     parse_idx(&image_bytes, &label_bytes, images, &labels_path)
+}
+
+/// An IDX file's bytes (gunzipped), header and data: the header is read and checked
+/// first, then exactly the data it announces, within `budget` besides `held` bytes; bytes
+/// after it are an error.
+fn read_idx_bytes(path: &Path, budget: &ReadBudget, held: u64) -> Result<Vec<u8>> {
+    let crate::input::Input { mut reader, gzip } = crate::input::open(path)?;
+    let io = |e| crate::input::read_error(path, gzip, e);
+    let mut head = vec![0u8; 4];
+    let mut filled = 0;
+    while filled < 4 {
+        match reader.read(&mut head[filled..]).map_err(io)? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    if filled == 0 {
+        return Err(Error::bad_file(path, "the file is empty"));
+    }
+    check_magic(&head[..filled], path)?;
+    let ndim = head[3] as usize;
+    let mut dims = vec![0u8; 4 * ndim];
+    reader
+        .read_exact(&mut dims)
+        .map_err(|_| Error::bad_file(path, "IDX header is truncated"))?;
+    head.extend_from_slice(&dims);
+    let (dims, expected) = header_dims(&head, path)?;
+    let data = crate::input::read_exact_bounded(&mut reader, expected as u64, budget, held)
+        .map_err(|m| Error::bad_file(path, format!("IDX dims {dims:?} {m}")))?;
+    let mut extra = [0u8; 1];
+    if reader.read(&mut extra).map_err(io)? > 0 {
+        return Err(Error::bad_file(
+            path,
+            format!("IDX dims {dims:?} need {expected} bytes of data, the file has more"),
+        ));
+    }
+    head.extend_from_slice(&data);
+    Ok(head)
 }
 
 /// Parses IDX images and labels already in memory (gunzipped); the paths name them in
@@ -90,8 +133,8 @@ pub fn parse_idx(
     })
 }
 
-/// Dimensions and payload of an unsigned-byte IDX file.
-fn parse_idx_u8<'b>(b: &'b [u8], path: &Path) -> Result<(Vec<usize>, &'b [u8])> {
+/// Refuses a file whose first bytes are not an unsigned-byte IDX magic number.
+fn check_magic(b: &[u8], path: &Path) -> Result<()> {
     if b.len() < 4 || b[0] != 0 || b[1] != 0 {
         return Err(Error::bad_file(path, "not an IDX file (bad magic number)"));
     }
@@ -104,9 +147,14 @@ fn parse_idx_u8<'b>(b: &'b [u8], path: &Path) -> Result<(Vec<usize>, &'b [u8])> 
             ),
         ));
     }
+    Ok(())
+}
+
+/// The dimensions in a checked header (`b` holds at least all of it) and the data bytes
+/// they need.
+fn header_dims(b: &[u8], path: &Path) -> Result<(Vec<usize>, usize)> {
     let ndim = b[3] as usize;
-    let header = 4 + 4 * ndim;
-    if b.len() < header {
+    if b.len() < 4 + 4 * ndim {
         return Err(Error::bad_file(path, "IDX header is truncated"));
     }
     let dims: Vec<usize> = (0..ndim)
@@ -119,6 +167,14 @@ fn parse_idx_u8<'b>(b: &'b [u8], path: &Path) -> Result<(Vec<usize>, &'b [u8])> 
         .ok_or_else(|| {
             Error::bad_file(path, format!("IDX dims {dims:?}: their product overflows"))
         })?;
+    Ok((dims, expected))
+}
+
+/// Dimensions and payload of an unsigned-byte IDX file.
+fn parse_idx_u8<'b>(b: &'b [u8], path: &Path) -> Result<(Vec<usize>, &'b [u8])> {
+    check_magic(b, path)?;
+    let (dims, expected) = header_dims(b, path)?;
+    let header = 4 + 4 * dims.len();
     if b.len() - header != expected {
         return Err(Error::bad_file(
             path,
@@ -172,10 +228,8 @@ mod tests {
             "a-labels-idx1-ubyte",
             &[0, 0, 8, 1, 0, 0, 0, 2, 7, 3],
         );
-        assert!(read_idx(&p, None)
-            .unwrap_err()
-            .to_string()
-            .contains("need 4 bytes"));
+        let e = read_idx(&p, None).unwrap_err().to_string();
+        assert!(e.contains("need 4 bytes"), "{e}");
         let p = write(
             dir.path(),
             "b-images-idx3-ubyte",

@@ -18,7 +18,7 @@ use super::{
     check_label, excerpt, CsrMatrix, Dataset, DenseMatrix, Features, LabelEncoder, LoadOptions,
 };
 use crate::error::{Error, Result};
-use crate::limits::{MAX_FEATURES, MAX_LINE_BYTES};
+use crate::limits::{capacity_bytes, ReadBudget, MAX_FEATURES, MAX_LINE_BYTES};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::io::Read;
@@ -34,19 +34,8 @@ const BLOCK_BYTES: usize = 1 << 21;
 /// `opts.dense_above` of the entries are nonzero.
 pub fn read_libsvm(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     check_max_features(opts.max_features)?;
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
-    let gz = {
-        use std::io::BufRead;
-        let head = reader.fill_buf().map_err(|e| Error::io(path, e))?;
-        head.starts_with(&[0x1f, 0x8b])
-    };
-    let source: Box<dyn Read + Send> = if gz {
-        Box::new(flate2::read::MultiGzDecoder::new(reader))
-    } else {
-        Box::new(reader)
-    };
-    read_libsvm_from(source, path, opts, false).map(|(d, _)| d)
+    let input = crate::input::open(path)?;
+    read_libsvm_from(input.reader, path, opts, false).map(|(d, _)| d)
 }
 
 /// One of `parts` shares of a LIBSVM file, split by bytes at line boundaries (share k
@@ -107,11 +96,15 @@ fn read_libsvm_from(
 ) -> Result<(Dataset, usize)> {
     let mut builder = Builder::new(path, opts.zero_based, opts.max_features, opts.dense_above);
     builder.wide_indices = opts.wide_indices;
+    builder.budget = ReadBudget::new();
     builder.empty_ok = share;
     // Two buffers, allocated once and swapped: one is parsed while the other is filled.
     let mut block: Vec<u8> = Vec::new();
     let mut next: Vec<u8> = Vec::new();
     let mut eof = read_block(&mut source, &mut block).map_err(|e| Error::io(path, e))?;
+    // A byte-order mark is not a label (a share other than the first starts mid-file).
+    let skip = crate::input::text_start(path, &block)?;
+    block.drain(..skip);
     if block.is_empty() && !share {
         return Err(Error::bad_file(path, "the file is empty"));
     }
@@ -183,6 +176,7 @@ pub fn parse_libsvm(
     max_features: usize,
 ) -> Result<Dataset> {
     check_max_features(max_features)?;
+    let bytes = &bytes[crate::input::text_start(path, bytes)?..];
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::bad_file(path, "the file is empty"));
     }
@@ -239,6 +233,14 @@ struct Builder<'p> {
     indptr: Vec<usize>,
     indices: Vec<u32>,
     values: Vec<f32>,
+    /// What the rows read so far may hold ([`crate::input`]'s policy).
+    budget: ReadBudget,
+}
+
+impl Piece {
+    fn bytes(&self) -> u64 {
+        capacity_bytes(&self.row_nnz) + capacity_bytes(&self.indices) + capacity_bytes(&self.values)
+    }
 }
 
 impl<'p> Builder<'p> {
@@ -261,7 +263,43 @@ impl<'p> Builder<'p> {
             indptr: vec![0],
             indices: Vec::new(),
             values: Vec::new(),
+            budget: ReadBudget::with_limit(u64::MAX),
         }
+    }
+
+    /// Bytes held for the rows so far (the text blocks aside: two of [`BLOCK_BYTES`]).
+    fn held(&self) -> u64 {
+        let pieces: u64 = self
+            .pieces
+            .iter()
+            .chain(&self.spare)
+            .map(Piece::bytes)
+            .sum();
+        pieces
+            + capacity_bytes(&self.y)
+            + capacity_bytes(&self.indptr)
+            + capacity_bytes(&self.indices)
+            + capacity_bytes(&self.values)
+            + 2 * BLOCK_BYTES as u64
+    }
+
+    /// The error for rows that do not fit the budget, naming how far the read got.
+    fn too_large(&self, why: String) -> Error {
+        Error::bad_file(
+            self.path,
+            format!(
+                "the rows read so far need {why}; stopped at line {} ({} rows read)",
+                self.next_line,
+                self.y.len()
+            ),
+        )
+    }
+
+    /// Checks that `more` bytes can be held besides what is, before they are allocated.
+    fn check_room(&self, more: u64) -> Result<()> {
+        self.budget
+            .check(self.held().saturating_add(more))
+            .map_err(|m| self.too_large(m))
     }
 
     fn looks_dense(&self) -> bool {
@@ -271,6 +309,9 @@ impl<'p> Builder<'p> {
 
     /// Parses whole lines (the block ends at a line end or at the end of the file).
     fn add_block(&mut self, bytes: &[u8]) -> Result<()> {
+        // A chunk's rows take at most about its bytes (a value of 8 bytes, "1:1 " of 4,
+        // is stored in 8) plus the reservation `parse_chunk` makes.
+        self.check_room(2 * bytes.len() as u64)?;
         let mut ranges = Vec::new();
         let mut start = 0;
         while start < bytes.len() {
@@ -312,20 +353,49 @@ impl<'p> Builder<'p> {
             }
             self.next_line += c.lines;
             let ids: Vec<u32> = c.labels.iter().map(|l| self.labels.intern(l)).collect();
+            let held = self.held() - capacity_bytes(&self.y);
+            self.budget
+                .reserve(&mut self.y, c.label_ids.len(), held)
+                .map_err(|m| self.too_large(m))?;
             self.y.extend(c.label_ids.iter().map(|&k| ids[k as usize]));
             self.cols = self.cols.max(c.max_col);
             self.nnz += c.rows.indices.len();
-            self.pieces.push(c.rows);
+            let mut rows = c.rows;
+            if rows.row_nnz.is_empty() {
+                // Blank lines or comments only: nothing to keep, the memory is reused.
+                self.spare.push(rows);
+                continue;
+            }
+            // Pieces kept whole (while the data looks dense) give back what their
+            // reservation did not use.
+            if rows.indices.len() < rows.indices.capacity() / 2 {
+                rows.indices.shrink_to_fit();
+                rows.values.shrink_to_fit();
+            }
+            self.pieces.push(rows);
         }
         if !self.pieces.is_empty() && !self.looks_dense() {
-            self.merge_pieces();
+            self.merge_pieces()?;
         }
         Ok(())
     }
 
-    /// Appends the pending pieces to the CSR arrays, freeing each after its copy.
-    fn merge_pieces(&mut self) {
+    /// Appends the pending pieces to the CSR arrays, freeing each after its copy; the
+    /// arrays grow within the budget.
+    fn merge_pieces(&mut self) -> Result<()> {
         for mut piece in std::mem::take(&mut self.pieces) {
+            // Each array grows with everything else held counted, the piece included.
+            let (rows, nnz, piece_bytes) =
+                (piece.row_nnz.len(), piece.indices.len(), piece.bytes());
+            let h = self.held() + piece_bytes - capacity_bytes(&self.indptr);
+            let r = self.budget.reserve(&mut self.indptr, rows, h);
+            r.map_err(|m| self.too_large(m))?;
+            let h = self.held() + piece_bytes - capacity_bytes(&self.indices);
+            let r = self.budget.reserve(&mut self.indices, nnz, h);
+            r.map_err(|m| self.too_large(m))?;
+            let h = self.held() + piece_bytes - capacity_bytes(&self.values);
+            let r = self.budget.reserve(&mut self.values, nnz, h);
+            r.map_err(|m| self.too_large(m))?;
             let mut end = *self.indptr.last().unwrap();
             self.indptr.extend(piece.row_nnz.iter().map(|&k| {
                 end += k as usize;
@@ -342,6 +412,7 @@ impl<'p> Builder<'p> {
                 self.spare.push(piece);
             }
         }
+        Ok(())
     }
 
     fn finish(mut self) -> Result<Dataset> {
@@ -364,7 +435,12 @@ impl<'p> Builder<'p> {
                 ),
             ));
         }
-        let dense = self.looks_dense();
+        // Dense storage only where it fits beside what is held; else the rows stay sparse.
+        self.spare = Vec::new();
+        let dense_bytes = (self.y.len() as u64)
+            .saturating_mul(self.cols as u64)
+            .saturating_mul(4);
+        let dense = self.looks_dense() && self.check_room(dense_bytes).is_ok();
         let x = if dense && self.indptr.len() == 1 {
             Features::Dense(pieces_to_dense(
                 std::mem::take(&mut self.pieces),
@@ -372,7 +448,7 @@ impl<'p> Builder<'p> {
                 self.cols,
             ))
         } else {
-            self.merge_pieces();
+            self.merge_pieces()?;
             let csr = CsrMatrix::new(self.cols, self.indptr, self.indices, self.values);
             if dense {
                 Features::Dense(Features::Sparse(csr).to_dense())

@@ -28,9 +28,10 @@ pub use libsvm::{parse_libsvm, read_libsvm, read_libsvm_share};
 pub use matrix::{CsrMatrix, DenseMatrix, Features, Row};
 pub use storage::{RowPointers, Storage};
 
+pub(crate) use crate::input::{line_too_long, Contents};
+
 use crate::error::{Error, Result};
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Features with one class id per row, plus the names of the classes and, optionally,
@@ -332,7 +333,7 @@ pub fn read_weights_range(
     n_rows: usize,
     keep: std::ops::Range<usize>,
 ) -> Result<Vec<f64>> {
-    let bytes = read_file_bytes(path, Contents::Text)?;
+    let bytes = read_file_bytes(path, Contents::Lines)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| Error::bad_file(path, format!("not UTF-8 text ({e})")))?;
     let mut w = Vec::with_capacity(keep.len());
@@ -398,6 +399,22 @@ impl LabelEncoder {
         }
         self.raw.insert(raw.to_string(), id);
         id
+    }
+    /// About the bytes held: the class id per row, and per distinct spelling two table
+    /// entries and the name.
+    pub fn bytes(&self) -> u64 {
+        let names: u64 = self.names.iter().map(|n| n.len() as u64).sum();
+        crate::limits::capacity_bytes(&self.y) + self.raw.len() as u64 * 112 + 2 * names
+    }
+    /// Room for `rows` more rows within `budget`, `held` bytes being held besides.
+    pub fn reserve(
+        &mut self,
+        rows: usize,
+        budget: &crate::limits::ReadBudget,
+        held: u64,
+    ) -> std::result::Result<(), String> {
+        let besides = held + self.bytes() - crate::limits::capacity_bytes(&self.y);
+        budget.reserve(&mut self.y, rows, besides)
     }
     /// Rows pushed so far.
     pub fn len(&self) -> usize {
@@ -557,92 +574,10 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     }
 }
 
-/// Whole file into memory, gunzipped if it starts with the gzip magic bytes.
-/// An empty file is an error here, so every reader gets it named the same way.
-/// What is read is bounded: never more than the memory available (a gzip bomb is
-/// refused, not decompressed into an OOM), and for `Contents::Text` never a line longer
-/// than [`MAX_LINE_BYTES`](crate::limits::MAX_LINE_BYTES) (a file without line ends,
-/// such as a zero-filled one, is refused after that much).
+/// Whole file into memory under a fresh [`ReadBudget`](crate::limits::ReadBudget) (see
+/// [`crate::input::read_all`]).
 pub(crate) fn read_file_bytes(path: &Path, contents: Contents) -> Result<Vec<u8>> {
-    use crate::limits::{available_memory, human_bytes, MAX_LINE_BYTES};
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
-    let gz = {
-        use std::io::BufRead;
-        reader
-            .fill_buf()
-            .map_err(|e| Error::io(path, e))?
-            .starts_with(&[0x1f, 0x8b])
-    };
-    let mut source: Box<dyn Read> = if gz {
-        Box::new(flate2::read::MultiGzDecoder::new(reader))
-    } else {
-        Box::new(reader)
-    };
-    let budget = available_memory();
-    let mut out = Vec::new();
-    let mut line_start = 0usize;
-    loop {
-        let before = out.len();
-        let got = source
-            .by_ref()
-            .take(1 << 20)
-            .read_to_end(&mut out)
-            .map_err(|e| {
-                if gz {
-                    Error::bad_file(path, format!("gzip: {e}"))
-                } else {
-                    Error::io(path, e)
-                }
-            })?;
-        if got == 0 {
-            break;
-        }
-        if out.len() as u64 > budget {
-            return Err(Error::bad_file(
-                path,
-                format!(
-                    "the data is larger than the {} of memory available",
-                    human_bytes(budget)
-                ),
-            ));
-        }
-        if contents == Contents::Text {
-            // Only the last line end matters as the bytes go; lines are counted for the
-            // error alone.
-            if let Some(k) = out[before..].iter().rposition(|&b| b == b'\n') {
-                line_start = before + k + 1;
-            }
-            if out.len() - line_start > MAX_LINE_BYTES {
-                let line = 1 + out[..line_start].iter().filter(|&&b| b == b'\n').count();
-                return Err(line_too_long(path, line));
-            }
-        }
-    }
-    if out.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::bad_file(path, "the file is empty"));
-    }
-    Ok(out)
-}
-
-/// The error for a line past [`MAX_LINE_BYTES`](crate::limits::MAX_LINE_BYTES).
-pub(crate) fn line_too_long(path: &Path, line: usize) -> Error {
-    Error::parse(
-        path,
-        line,
-        format!(
-            "line longer than {} without a line end (not a text file?)",
-            crate::limits::human_bytes(crate::limits::MAX_LINE_BYTES as u64)
-        ),
-    )
-}
-
-/// What a file read by [`read_file_bytes`] holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Contents {
-    /// Lines of text: bounded line length.
-    Text,
-    Binary,
+    crate::input::read_all(path, contents, &crate::limits::ReadBudget::new())
 }
 
 /// Refuses labels a classifier cannot learn from: a single class, or more than two

@@ -51,7 +51,8 @@ pub fn liblinear_model_text(model: &LinearModel) -> Result<String> {
 }
 
 pub fn read_liblinear_model(path: &Path) -> Result<LinearModel> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let budget = crate::limits::ReadBudget::new();
+    let text = crate::input::read_text(path, crate::input::Contents::Lines, &budget)?;
     parse_liblinear_model(&text, path)
 }
 
@@ -134,6 +135,17 @@ pub fn parse_liblinear_model(text: &str, path: &Path) -> Result<LinearModel> {
         }
         w.push(v);
     }
+    // More weights than nr_feature (and the bias) account for: a model of another shape
+    // (or a damaged nr_feature), not one to read with its last weight taken as the bias.
+    if let Some((i, _)) = lines.find(|(_, l)| !l.trim().is_empty()) {
+        return Err(bad(
+            i + 1,
+            format!(
+                "more weight lines than nr_feature {d}{} accounts for: the model is damaged or not binary",
+                if bias >= 0.0 { " and the bias" } else { "" }
+            ),
+        ));
+    }
     // The bias feature's weight times its value is the intercept.
     let intercept = if bias >= 0.0 {
         Some(vec![w.pop().unwrap() * bias])
@@ -167,5 +179,22 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("one-vs-rest"));
+    }
+
+    #[test]
+    fn extra_weight_lines_are_refused_not_read_as_the_bias() {
+        let head = "solver_type L2R_LR\nnr_class 2\nlabel 1 -1\nnr_feature 2\nbias 1\nw\n";
+        let text = format!("{head}0.5 \n-0.25 \n0.125 \n6 \n");
+        let e = parse_liblinear_model(&text, Path::new("m"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("m:10: more weight lines than nr_feature 2 and the bias"),
+            "{e}"
+        );
+        // Trailing blank lines are not weights.
+        assert!(
+            parse_liblinear_model(&format!("{head}0.5\n-0.25\n0.125\n\n"), Path::new("m")).is_ok()
+        );
     }
 }

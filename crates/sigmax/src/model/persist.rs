@@ -14,6 +14,8 @@
 use super::LinearModel;
 use crate::atomic::write_atomically_with;
 use crate::error::{Error, Result};
+use crate::input::Contents;
+use crate::limits::ReadBudget;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -55,10 +57,28 @@ pub fn save_model(model: &LinearModel, path: &Path) -> Result<()> {
     })
 }
 
-/// Reads and validates a model file.
+/// Reads and validates a model file, held within a [`ReadBudget`] (a file that is not
+/// text, such as `/dev/zero`, stops at its first bytes).
 pub fn load_model(path: &Path) -> Result<LinearModel> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::input::read_all(path, Contents::Text, &ReadBudget::new()).map_err(|e| {
+        match e {
+            // A model's problems are reported as the model file's.
+            Error::BadFile { message, .. } => Error::Model {
+                path: path.to_path_buf(),
+                message,
+            },
+            e => e,
+        }
+    })?;
     parse_model(&bytes, path)
+}
+
+/// The envelope without the model: read first, so a foreign or newer file is named as
+/// such before its model is decoded (and without building a JSON tree of it).
+#[derive(Deserialize)]
+struct Head {
+    format: Option<serde_json::Value>,
+    version: Option<serde_json::Value>,
 }
 
 /// Parses and validates a model file's bytes; `path` names them in errors.
@@ -67,19 +87,28 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<LinearModel> {
         path: path.to_path_buf(),
         message,
     };
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+    let json_error = |e: serde_json::Error| {
         if e.is_eof() {
             bad(format!("truncated file ({e})"))
         } else {
             bad(format!("not valid JSON ({e})"))
         }
-    })?;
-    if value.get("format").and_then(|f| f.as_str()) != Some(MODEL_FORMAT) {
+    };
+    let head: Head = match serde_json::from_slice(bytes) {
+        Ok(h) => h,
+        Err(e) if e.is_data() => {
+            return Err(bad(format!(
+                "not a sigmax model (no \"format\": \"{MODEL_FORMAT}\")"
+            )))
+        }
+        Err(e) => return Err(json_error(e)),
+    };
+    if head.format.as_ref().and_then(|f| f.as_str()) != Some(MODEL_FORMAT) {
         return Err(bad(format!(
             "not a sigmax model (no \"format\": \"{MODEL_FORMAT}\")"
         )));
     }
-    let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+    let version = head.version.as_ref().and_then(|v| v.as_u64()).unwrap_or(0);
     if version > MODEL_VERSION as u64 {
         return Err(bad(format!(
             "format version {version} was written by a newer sigmax; this one reads up to version {MODEL_VERSION}"
@@ -89,7 +118,7 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<LinearModel> {
         return Err(bad("missing or invalid \"version\"".into()));
     }
     let env: Envelope<LinearModel> =
-        serde_json::from_value(value).map_err(|e| bad(format!("invalid contents: {e}")))?;
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("invalid contents: {e}")))?;
     env.model.validate().map_err(|e| bad(e.to_string()))?;
     Ok(env.model)
 }

@@ -73,11 +73,7 @@ impl Lbfgs {
                 }
             };
             let Some(f_new) = f_new else {
-                return Ok(tr.finish(
-                    "lbfgs",
-                    false,
-                    format!("line search failed at iteration {it} (no decrease possible)"),
-                ));
+                return tr.no_descent("lbfgs", it, f, gn);
             };
             pairs.push(&w_new, w, &g_new, &g);
             w.copy_from_slice(&w_new);

@@ -81,6 +81,10 @@ pub struct SolverReport {
 /// check); `ControlFlow::Break` stops the fit with [`Error::Interrupted`].
 pub type Observer<'a> = &'a mut dyn FnMut(&IterRecord) -> std::ops::ControlFlow<()>;
 
+/// Where a failed line search stops being an error: the gradient below this fraction of
+/// ‖∇J(0)‖ (the fit is then near its optimum, where J changes below its rounding).
+pub(crate) const NO_DESCENT_NEAR: f64 = 1e-3;
+
 /// Bookkeeping shared by all solvers: timing, history, the stopping test.
 pub(crate) struct Tracker<'o> {
     start: Instant,
@@ -167,6 +171,33 @@ impl<'o> Tracker<'o> {
 
     pub fn converged(&self, grad_norm: f64) -> bool {
         grad_norm <= self.tol * self.g0
+    }
+
+    /// A line search that found no decrease at iteration `it`: near the optimum (the
+    /// gradient below [`NO_DESCENT_NEAR`] of ‖∇J(0)‖) that is rounding, and the fit ends
+    /// unconverged with the reason; farther away it is an error, not a model.
+    pub fn no_descent(
+        self,
+        solver: &'static str,
+        it: usize,
+        f: f64,
+        grad_norm: f64,
+    ) -> Result<SolverReport> {
+        let relative = grad_norm / self.g0;
+        if relative > NO_DESCENT_NEAR {
+            return Err(Error::NoDescent {
+                solver,
+                iteration: it,
+                objective: f,
+                grad_norm,
+                relative,
+            });
+        }
+        Ok(self.finish(
+            solver,
+            false,
+            format!("line search failed at iteration {it} (no decrease possible)"),
+        ))
     }
 
     pub fn finish(self, solver: &'static str, converged: bool, reason: String) -> SolverReport {

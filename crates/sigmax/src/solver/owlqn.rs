@@ -141,11 +141,7 @@ impl OwlQn {
                 }
             };
             let Some(f_new) = accepted else {
-                return Ok(tr.finish(
-                    "owlqn",
-                    false,
-                    format!("line search failed at iteration {it} (no decrease possible)"),
-                ));
+                return tr.no_descent("owlqn", it, fj, pgn);
             };
             // The pairs describe the smooth part's curvature (§3.2).
             pairs.push(&w_new, w, &g_new, &g);
