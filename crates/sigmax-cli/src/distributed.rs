@@ -32,6 +32,7 @@ pub use with_mpi::run;
 #[cfg(feature = "mpi")]
 mod with_mpi {
     use super::*;
+    use crate::out::outln;
     use crate::train_cmd::with_flag;
     use anyhow::Context;
     use mpi::collective::SystemOperation;
@@ -220,7 +221,7 @@ mod with_mpi {
         let per_rank = PathBuf::from(format!("{}.{rank}", args.data.display()));
         let first = PathBuf::from(format!("{}.0", args.data.display()));
         if first.exists() && !args.data.exists() {
-            let d = args.data_args.load(&per_rank)?;
+            let d = args.data_args.load_share(&per_rank, &args.data)?;
             // A weight file per process too: W.0, W.1, … beside DATA.0, DATA.1, ….
             let weights = args
                 .weights
@@ -254,6 +255,55 @@ mod with_mpi {
             lines,
             split_by_bytes: true,
         })
+    }
+
+    /// CSV files of the processes joined by column, not by position: with headers, every
+    /// file must name the same columns (each process puts its columns in process 0's
+    /// order); without, every file must have as many columns. (Positions alone trained
+    /// on swapped columns, and narrower files were padded with zeros.)
+    fn agree_on_columns(
+        world: &SimpleCommunicator,
+        data: Dataset,
+        whole: &std::path::Path,
+    ) -> Result<Dataset> {
+        let mine = format!(
+            "{}\0{}",
+            data.n_features(),
+            data.feature_names.as_deref().unwrap_or_default().join("\0")
+        );
+        let all: Vec<(usize, Option<Vec<String>>)> = all_gather_bytes(world, mine.as_bytes())
+            .iter()
+            .map(|b| {
+                let text = String::from_utf8_lossy(b);
+                let mut parts = text.split('\0');
+                let width = parts.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+                let names: Vec<String> = parts.map(str::to_string).collect();
+                (width, (names.len() == width && width > 0).then_some(names))
+            })
+            .collect();
+        let share = |r: usize| format!("{}.{r}", whole.display());
+        let (width0, names0) = &all[0];
+        for (r, (width, names)) in all.iter().enumerate().skip(1) {
+            match (names0, names) {
+                (Some(_), None) | (None, Some(_)) => anyhow::bail!(
+                    "{} has a header and {} has none: give every process's file a header, or none",
+                    share(if names0.is_some() { 0 } else { r }),
+                    share(if names0.is_some() { r } else { 0 })
+                ),
+                (None, None) if width != width0 => anyhow::bail!(
+                    "{} has {width} feature columns, {} has {width0}: every process's file needs the same columns",
+                    share(r),
+                    share(0)
+                ),
+                _ => {}
+            }
+        }
+        match names0 {
+            Some(names) => data
+                .with_features_named(names)
+                .with_context(|| format!("{} against {}", share(world.rank() as usize), share(0))),
+            None => Ok(data),
+        }
     }
 
     /// `Ok` on every process, or the first process's error (in rank order) on all of them.
@@ -325,6 +375,10 @@ mod with_mpi {
                 let total = rows.iter().sum::<u64>() as usize;
                 data = agree(&world, with_weight_rows(data, file, before, total))?;
             }
+        }
+
+        if !split_by_bytes && args.data_args.load_options(&args.data).format == Some(Format::Csv) {
+            data = agree(&world, agree_on_columns(&world, data, &args.data))?;
         }
 
         // Agree on the classes and the number of features.
@@ -418,7 +472,7 @@ mod with_mpi {
         save_model(&fit.model, &out)?;
         let r = &fit.report;
         if args.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({
                     "objective": r.objective,
@@ -443,15 +497,15 @@ mod with_mpi {
                     "model_path": out,
                     "cv": cv,
                 })
-            );
+            )?;
         } else {
-            println!(
+            outln!(
                 "trained {} on {} with {size} processes: {n_rows} rows, {n_features} features, {} classes",
                 fit.model.kind.name(),
                 args.data.display(),
                 classes.len()
-            );
-            println!(
+            )?;
+            outln!(
                 "  {} after {} iterations: objective {:.12} (solver {})",
                 if r.converged {
                     "converged"
@@ -461,23 +515,26 @@ mod with_mpi {
                 r.iterations,
                 r.objective,
                 r.solver
-            );
-            println!(
+            )?;
+            outln!(
                 "  communication: {} allreduces, {} bytes per process, {:.3} s of {:.3} s",
-                stats.calls, stats.bytes, stats.seconds, r.seconds
-            );
+                stats.calls,
+                stats.bytes,
+                stats.seconds,
+                r.seconds
+            )?;
             if let Some(cv) = &cv {
                 let best = &cv.rows[cv.best];
-                println!(
+                outln!(
                     "  {}-fold cross-validation over {} λ values: best λ = {:.4e} (accuracy {:.4}, log loss {:.5})",
                     cv.folds,
                     cv.rows.len(),
                     best.lambda,
                     best.accuracy,
                     best.log_loss
-                );
+                )?;
             }
-            println!("  model written to {}", out.display());
+            outln!("  model written to {}", out.display())?;
         }
         Ok(())
     }

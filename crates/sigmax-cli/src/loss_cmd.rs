@@ -2,6 +2,7 @@
 //! can check sigmax's numbers against their own framework.
 
 use crate::choice::choice;
+use crate::out::outln;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use sigmax::data::read_matrix_csv;
@@ -131,24 +132,25 @@ pub fn run(args: LossArgs) -> Result<()> {
             j["grad_features"] = serde_json::json!(rows(&out.2, d));
             j["grad_weights"] = serde_json::json!(rows(&out.3, d));
         }
-        println!("{j}");
+        outln!("{j}")?;
         return Ok(());
     }
-    println!(
+    outln!(
         "loss {:.12}  ({head}, λ = {}, n = {n}, d = {d}, K = {k})",
-        out.0, args.lambda
-    );
+        out.0,
+        args.lambda
+    )?;
     if args.grad {
         for (name, v) in [("∂L/∂features", &out.2), ("∂L/∂weights", &out.3)] {
-            println!("{name}:");
+            outln!("{name}:")?;
             for r in v.chunks(d) {
-                println!(
+                outln!(
                     "{}",
                     r.iter()
                         .map(|a| format!("{a:.10e}"))
                         .collect::<Vec<_>>()
                         .join(",")
-                );
+                )?;
             }
         }
     }

@@ -6,6 +6,7 @@ mod data_args;
 mod distributed;
 mod export_cmd;
 mod loss_cmd;
+mod out;
 mod plot_cmd;
 mod predict_cmd;
 mod progress;
@@ -81,7 +82,7 @@ fn main() -> ExitCode {
         Command::Export(a) => export_cmd::run(a),
         Command::Plot(a) => plot_cmd::run(a),
     };
-    match result {
+    match result.and_then(|()| out::flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -111,12 +111,40 @@ enum FigureCmd {
     Calibration {
         #[command(flatten)]
         md: ModelData,
-        /// Number of equal-width probability bins.
-        #[arg(long, default_value_t = 10)]
-        bins: usize,
+        /// Number of equal-width probability bins, 1–10000 (more would be narrower than
+        /// the picture's pixels).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        bins: u64,
     },
     /// Confusion matrix heat map with counts.
     Confusion(ModelData),
+}
+
+impl FigureCmd {
+    /// The files the figure is drawn from.
+    fn inputs(&self) -> Vec<&Path> {
+        fn md(m: &ModelData) -> Vec<&Path> {
+            m.model
+                .iter()
+                .chain(&m.data)
+                .map(PathBuf::as_path)
+                .collect()
+        }
+        match self {
+            FigureCmd::Losses | FigureCmd::Psi { .. } => vec![],
+            FigureCmd::Curve { logs, .. } => logs.iter().map(PathBuf::as_path).collect(),
+            FigureCmd::Boundary { model, data, .. } => {
+                model.iter().chain(data).map(PathBuf::as_path).collect()
+            }
+            FigureCmd::Embedding { features, weights } => features
+                .iter()
+                .chain(weights)
+                .map(PathBuf::as_path)
+                .collect(),
+            FigureCmd::Roc { md: m, .. } | FigureCmd::Calibration { md: m, .. } => md(m),
+            FigureCmd::Confusion(m) => md(m),
+        }
+    }
 }
 
 pub fn run(args: PlotArgs) -> Result<()> {
@@ -124,6 +152,25 @@ pub fn run(args: PlotArgs) -> Result<()> {
         .output
         .clone()
         .context("give the output file with -o FILE.png or -o FILE.svg")?;
+    {
+        use sigmax::atomic::{refuse_overwriting, Role};
+        let inputs: Vec<Role> = args
+            .figure
+            .inputs()
+            .into_iter()
+            .map(|path| Role {
+                what: "an input of the figure",
+                path,
+            })
+            .collect();
+        refuse_overwriting(
+            &[Role {
+                what: "the figure (-o)",
+                path: &out,
+            }],
+            &inputs,
+        )?;
+    }
     match args.figure {
         FigureCmd::Losses => render(&LossesFigure, &out)?,
         FigureCmd::Psi {
@@ -171,11 +218,7 @@ pub fn run(args: PlotArgs) -> Result<()> {
             let positive = truth.iter().map(|&t| t == 1).collect();
             render(
                 &RocFigure {
-                    curves: vec![(
-                        m.kind.name().to_string(),
-                        positive,
-                        m.decision_function(&d.x),
-                    )],
+                    curves: vec![(m.kind.name().to_string(), positive, m.scores(&d.x)?)],
                     title: format!("ROC: {}", md.title()),
                     log_far,
                 },
@@ -201,15 +244,12 @@ pub fn run(args: PlotArgs) -> Result<()> {
                     })
                     .unzip()
             };
-            if bins == 0 {
-                bail!("--bins must be at least 1");
-            }
             render(
                 &CalibrationFigure {
                     name: m.kind.name().into(),
                     probs,
                     outcomes,
-                    bins,
+                    bins: bins as usize,
                 },
                 &out,
             )?
@@ -218,7 +258,7 @@ pub fn run(args: PlotArgs) -> Result<()> {
             let (m, d, truth) = model_and_data(&md)?;
             render(
                 &ConfusionFigure {
-                    matrix: confusion_matrix(&truth, &m.predict(&d.x), &m.classes),
+                    matrix: confusion_matrix(&truth, &m.try_predict(&d.x)?, &m.classes),
                 },
                 &out,
             )?

@@ -1,6 +1,7 @@
 //! `sigmax predict` and `sigmax eval`.
 
 use crate::data_args::{with_weight_file, DataArgs, Labels};
+use crate::out::{out, outln};
 use crate::train_cmd::with_flag;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -95,11 +96,11 @@ pub fn run_objective(args: ObjectiveArgs) -> Result<()> {
     // The library checks the strengths (a negative λ is an error naming it).
     let j = sigmax::train::objective_at(&model, &data, strengths).map_err(with_flag)?;
     let truth = model.class_ids(&data)?; // objective_at above already refused unknown labels
-    let acc = accuracy(&truth, &model.predict(&data.x));
-    println!(
+    let acc = accuracy(&truth, &model.try_predict(&data.x)?);
+    outln!(
         "{}",
         serde_json::json!({ "objective": j, "accuracy": acc, "n_rows": data.n_rows(), "lambda": lambda, "l1": l1, "model": model.kind })
-    );
+    )?;
     Ok(())
 }
 
@@ -111,8 +112,28 @@ fn load_both(model: &Path, data: &Path, args: &DataArgs) -> Result<(LinearModel,
 }
 
 pub fn run_predict(args: PredictArgs) -> Result<()> {
+    if let Some(out) = &args.output {
+        use sigmax::atomic::{refuse_overwriting, Role};
+        let inputs = [
+            Role {
+                what: "the model",
+                path: &args.model,
+            },
+            Role {
+                what: "the data",
+                path: &args.data,
+            },
+        ];
+        refuse_overwriting(
+            &[Role {
+                what: "the predictions (-o)",
+                path: out,
+            }],
+            &inputs,
+        )?;
+    }
     let (model, data) = load_both(&args.model, &args.data, &args.data_args)?;
-    let pred = model.predict(&data.x);
+    let pred = model.try_predict(&data.x)?;
     let mut out = String::new();
     let columns: Option<(String, Vec<f64>, usize)> = if args.proba {
         let p = model.predict_proba(&data.x).with_context(|| {
@@ -127,7 +148,7 @@ pub fn run_predict(args: PredictArgs) -> Result<()> {
             model.n_classes(),
         ))
     } else if args.scores {
-        let s = model.decision_function(&data.x);
+        let s = model.scores(&data.x)?;
         let width = s.len() / data.n_rows().max(1);
         let header = if width == 1 {
             format!("labels score({})", model.classes[1])
@@ -157,7 +178,7 @@ pub fn run_predict(args: PredictArgs) -> Result<()> {
     }
     match &args.output {
         Some(path) => write_atomically(path, out.as_bytes())?,
-        None => print!("{out}"),
+        None => out!("{out}")?,
     }
     // As liblinear-predict does: when the data's labels are the model's classes, say how
     // many were right (on stderr, so the predictions stay a clean stream).
@@ -178,7 +199,7 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
     let truth = model
         .class_ids(&data)
         .with_context(|| args.data.display().to_string())?;
-    let pred = model.predict(&data.x);
+    let pred = model.try_predict(&data.x)?;
     let acc = accuracy(&truth, &pred);
     let ll = model
         .predict_proba(&data.x)
@@ -186,7 +207,7 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
         .map(|p| log_loss(&truth, &p, model.n_classes()));
     let auc = if model.kind != ModelKind::Softmax {
         let positive: Vec<bool> = truth.iter().map(|&t| t == 1).collect();
-        roc_auc(&positive, &model.decision_function(&data.x))
+        roc_auc(&positive, &model.scores(&data.x)?)
     } else {
         None
     };
@@ -199,18 +220,18 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
             "roc_auc": auc,
             "confusion_matrix": cm,
         });
-        println!("{j}");
+        outln!("{j}")?;
         return Ok(());
     }
-    println!("{} rows of {}", data.n_rows(), args.data.display());
-    println!("  accuracy  {:.4}", acc);
+    outln!("{} rows of {}", data.n_rows(), args.data.display())?;
+    outln!("  accuracy  {:.4}", acc)?;
     if let Some(ll) = ll {
-        println!("  log loss  {:.6}", ll);
+        outln!("  log loss  {:.6}", ll)?;
     }
     if let Some(auc) = auc {
-        println!("  ROC AUC   {:.4}", auc);
+        outln!("  ROC AUC   {:.4}", auc)?;
     }
-    println!("confusion matrix (rows: true class, columns: predicted)");
+    outln!("confusion matrix (rows: true class, columns: predicted)")?;
     let w = model
         .classes
         .iter()
@@ -218,17 +239,17 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
         .max()
         .unwrap_or(1)
         .max(6);
-    print!("  {:>w$}", "");
+    out!("  {:>w$}", "")?;
     for c in &model.classes {
-        print!(" {c:>w$}");
+        out!(" {c:>w$}")?;
     }
-    println!();
+    outln!()?;
     for (c, row) in model.classes.iter().zip(&cm.counts) {
-        print!("  {c:>w$}");
+        out!("  {c:>w$}")?;
         for v in row {
-            print!(" {v:>w$}");
+            out!(" {v:>w$}")?;
         }
-        println!();
+        outln!()?;
     }
     Ok(())
 }

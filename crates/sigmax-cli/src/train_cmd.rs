@@ -2,6 +2,7 @@
 
 use crate::choice::choice;
 use crate::data_args::{plural, with_weight_file, DataArgs};
+use crate::out::outln;
 use crate::progress::SolverProgress;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -146,6 +147,40 @@ impl TrainArgs {
         Ok(grid)
     }
 
+    /// Refuses outputs that are inputs or each other (`-o DATA`, `--log-csv` = `-o`);
+    /// `--init` may be the output (training on from a model and replacing it).
+    pub(crate) fn refuse_overwriting(&self) -> Result<()> {
+        use sigmax::atomic::Role;
+        let out = self.output_path();
+        let mut outputs = vec![Role {
+            what: "the model (-o)",
+            path: &out,
+        }];
+        if let Some(log) = &self.log_csv {
+            outputs.push(Role {
+                what: "the log (--log-csv)",
+                path: log,
+            });
+        }
+        let mut inputs = vec![Role {
+            what: "the training data",
+            path: &self.data,
+        }];
+        if let Some(w) = &self.weights {
+            inputs.push(Role {
+                what: "the weights file (--weights)",
+                path: w,
+            });
+        }
+        if let Some(l) = &self.data_args.idx_labels {
+            inputs.push(Role {
+                what: "the labels file (--idx-labels)",
+                path: l,
+            });
+        }
+        Ok(sigmax::atomic::refuse_overwriting(&outputs, &inputs)?)
+    }
+
     /// `--init`: the starting model's parameters, checked against the data's layout.
     pub(crate) fn warm_start(
         &self,
@@ -219,6 +254,9 @@ pub(crate) fn with_flag(e: sigmax::Error) -> anyhow::Error {
         sigmax::Error::Diverged { advice, .. } if advice.contains("line search") => {
             anyhow::anyhow!("{e}\n  on the command line: --solver newton or --solver lbfgs")
         }
+        sigmax::Error::NoDescent { .. } => {
+            anyhow::anyhow!("{e}\n  on the command line: --solver newton")
+        }
         sigmax::Error::Diverged { .. } => anyhow::anyhow!(
             "{e}\n  on the command line: a smaller --learning-rate, or a larger --lambda"
         ),
@@ -248,6 +286,7 @@ fn warn_if_labels_look_like_ids(data: &Dataset, path: &std::path::Path) {
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
+    args.refuse_overwriting()?;
     if args.distributed {
         return crate::distributed::run(args);
     }
@@ -268,22 +307,30 @@ pub fn run(args: TrainArgs) -> Result<()> {
             let report =
                 sigmax::cv::cross_validate(&data, &opts, &grid, k, args.seed).map_err(with_flag)?;
             if !args.json {
-                println!(
+                outln!(
                     "{k}-fold cross-validation ({}, warm-started from the largest):",
                     plural(grid.len(), "λ value")
-                );
-                println!(
+                )?;
+                outln!(
                     "  {:>12} {:>12} {:>10} {:>10} {:>11}",
-                    "λ", "C", "accuracy", "log loss", "iterations"
-                );
+                    "λ",
+                    "C",
+                    "accuracy",
+                    "log loss",
+                    "iterations"
+                )?;
                 for (i, r) in report.rows.iter().enumerate() {
                     let mark = if i == report.best { "  ← best" } else { "" };
                     // C as LIBLINEAR / scikit-learn would state it for all the data.
                     let c = 1.0 / (r.lambda * total_weight);
-                    println!(
+                    outln!(
                         "  {:>12.4e} {:>12.4e} {:>10.4} {:>10.5} {:>11}{mark}",
-                        r.lambda, c, r.accuracy, r.log_loss, r.iterations
-                    );
+                        r.lambda,
+                        c,
+                        r.accuracy,
+                        r.log_loss,
+                        r.iterations
+                    )?;
                 }
             }
             opts.lambda = Some(report.rows[report.best].lambda);
@@ -354,30 +401,30 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "model_path": out,
             "cv": cv,
         });
-        println!("{j}");
+        outln!("{j}")?;
     } else {
         let m = &fit.model;
-        println!(
+        outln!(
             "trained {} on {}: {} rows, {} features, {} classes",
             m.kind.name(),
             args.data.display(),
             data.n_rows(),
             data.n_features(),
             data.classes.len()
-        );
+        )?;
         let alpha = m.lambda + m.l1;
         let penalty = match opts.penalty {
             Penalty::L2 => String::new(),
             p => format!(" ({p}: λ₁ = {:.4e}, λ₂ = {:.4e})", m.l1, m.lambda),
         };
-        println!(
+        outln!(
             "  λ = {:.4e} (C = {:.4e}){penalty}, intercept: {}, solver: {}",
             alpha,
             1.0 / (alpha * total_weight),
             if m.intercept { "yes" } else { "no" },
             r.solver
-        );
-        println!(
+        )?;
+        outln!(
             "  {} after {}: objective {:.12}, ‖∇J‖ = {:.3e} ({:.1e} of ‖∇J(0)‖)",
             if r.converged {
                 "converged"
@@ -394,22 +441,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
             r.objective,
             r.grad_norm,
             r.grad_norm / r.grad_norm_at_zero
-        );
+        )?;
         if m.l1 > 0.0 {
             let nonzero: usize = m.weights.iter().flatten().filter(|v| **v != 0.0).count();
             let all: usize = m.weights.iter().map(Vec::len).sum();
-            println!("  {nonzero} of {all} weights are nonzero");
+            outln!("  {nonzero} of {all} weights are nonzero")?;
         }
         let products = match r.hess_vec_products {
             0 => String::new(),
             k => format!(", {k} Hessian-vector products"),
         };
-        println!(
+        outln!(
             "  training accuracy {:.2}%; data read in {load_seconds:.3} s, trained in {:.3} s{products}",
             100.0 * train_acc,
             r.seconds
-        );
-        println!("  model written to {}", out.display());
+        )?;
+        outln!("  model written to {}", out.display())?;
     }
     if !r.converged {
         let advice = match solver.choice {

@@ -5,166 +5,12 @@
 //! of memory (each run's peak RSS is measured with wait4). The crash cases check that the
 //! previous output survives and that no temporary file is left behind.
 
-use std::io::Write;
+mod support;
+
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const HEART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sigmax/data/heart_scale");
-/// Peak resident memory allowed for one run.
-const MAX_RSS_MB: i64 = 400;
-const TIME_LIMIT: Duration = Duration::from_secs(60);
-
-struct Run {
-    code: Option<i32>,
-    signal: Option<i32>,
-    stdout: String,
-    stderr: String,
-    max_rss_mb: i64,
-}
-
-/// Runs sigmax in `dir` with `args` (`{}` in an argument is replaced by `dir`), measuring
-/// its peak RSS; killed after TIME_LIMIT (a hang).
-// The child is reaped by wait4 (which also reports its peak RSS), not by Child::wait.
-#[allow(clippy::zombie_processes)]
-fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.replace("{}", dir.to_str().unwrap()))
-        .collect();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sigmax"));
-    cmd.args(&args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("run sigmax");
-    let reader = |mut r: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = Vec::new();
-            let _ = r.read_to_end(&mut s);
-            String::from_utf8_lossy(&s).into_owned()
-        })
-    };
-    let out_t = reader(Box::new(child.stdout.take().unwrap()));
-    let err_t = reader(Box::new(child.stderr.take().unwrap()));
-    let pid = child.id() as libc::pid_t;
-    let started = Instant::now();
-    let (status, rusage) = loop {
-        let mut status = 0;
-        // SAFETY: plain wait4 on our own child; rusage is written by the kernel.
-        let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut rusage) };
-        if r == pid {
-            break (status, rusage);
-        }
-        if started.elapsed() > TIME_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("sigmax {args:?} hung (killed after {TIME_LIMIT:?})");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let status = std::process::ExitStatus::from_raw(status);
-    Run {
-        code: status.code(),
-        signal: status.signal(),
-        stdout: out_t.join().unwrap(),
-        stderr: err_t.join().unwrap(),
-        max_rss_mb: rusage.ru_maxrss / 1024,
-    }
-}
-
-/// A case: files to create, the command line, and the words the error must contain
-/// (empty: the run must succeed).
-struct Case {
-    name: &'static str,
-    files: Vec<(&'static str, Vec<u8>)>,
-    args: Vec<&'static str>,
-    needles: Vec<&'static str>,
-}
-
-fn case(
-    name: &'static str,
-    files: &[(&'static str, &[u8])],
-    args: &[&'static str],
-    needles: &[&'static str],
-) -> Case {
-    Case {
-        name,
-        files: files.iter().map(|(n, b)| (*n, b.to_vec())).collect(),
-        args: args.to_vec(),
-        needles: needles.to_vec(),
-    }
-}
-
-fn check(c: &Case) -> Result<(), String> {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, bytes) in &c.files {
-        std::fs::write(dir.path().join(name), bytes).unwrap();
-    }
-    let r = run_in(dir.path(), &c.args, &[]);
-    let what = format!("{} ({:?})", c.name, c.args);
-    if r.signal.is_some() || r.code == Some(101) || r.stderr.contains("panicked") {
-        return Err(format!(
-            "{what}: crashed ({:?} {:?}):\n{}",
-            r.code, r.signal, r.stderr
-        ));
-    }
-    if r.max_rss_mb > MAX_RSS_MB {
-        return Err(format!("{what}: peak RSS {} MB", r.max_rss_mb));
-    }
-    if c.needles.is_empty() {
-        if r.code != Some(0) {
-            return Err(format!(
-                "{what}: expected success, got {:?}:\n{}",
-                r.code, r.stderr
-            ));
-        }
-        return Ok(());
-    }
-    if r.code != Some(1) {
-        return Err(format!(
-            "{what}: expected exit 1, got {:?}:\n{}{}",
-            r.code, r.stdout, r.stderr
-        ));
-    }
-    for n in &c.needles {
-        if !r.stderr.contains(n) {
-            return Err(format!("{what}: stderr lacks {n:?}:\n{}", r.stderr));
-        }
-    }
-    // No temporaries left in the directory.
-    let litter: Vec<String> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".sigmax-tmp-"))
-        .collect();
-    if !litter.is_empty() {
-        return Err(format!("{what}: temporaries left: {litter:?}"));
-    }
-    Ok(())
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
-}
-
-fn idx(magic_type: u8, dims: &[u32], payload: &[u8]) -> Vec<u8> {
-    let mut v = vec![0, 0, magic_type, dims.len() as u8];
-    for d in dims {
-        v.extend(d.to_be_bytes());
-    }
-    v.extend(payload);
-    v
-}
+use support::*;
 
 const MODEL: &[u8] = br#"{"format":"sigmax-model","version":1,"model":{"kind":"logistic","classes":["-1","1"],"n_features":2,"lambda":0.01,"intercept":true,"weights":[[1.0,-1.0]],"bias":[0.5]}}"#;
 
@@ -309,8 +155,13 @@ fn data_cases() -> Vec<Case> {
         ),
         t(
             "label not UTF-8",
-            b"\xff\xfe 1:1\n-1 1:2\n",
-            &["d.svm:1:", "UTF-8"],
+            b"+1 1:1\n\xff\xfe 1:1\n-1 1:2\n",
+            &["d.svm:2:", "UTF-8"],
+        ),
+        t(
+            "UTF-16 text",
+            b"\xff\xfe+\x001\x00 \x001\x00:\x001\x00\n\x00",
+            &["d.svm", "UTF-16", "iconv"],
         ),
         t("no label", b"1:1 2:1\n", &["d.svm:1:", "expected a label"]),
         t(
@@ -333,7 +184,7 @@ fn data_cases() -> Vec<Case> {
             "a gzip of 70 MB of NULs as CSV",
             &[("z.csv.gz", zeros_gz)],
             &["train", "z.csv.gz", "-o", "m.json"],
-            &["z.csv.gz:1:", "without a line end"],
+            &["z.csv.gz:1:", "a NUL byte"],
         ),
         t("50 MB of blank lines", many_blank, &[]),
         case(
@@ -419,7 +270,7 @@ fn data_cases() -> Vec<Case> {
             "CSV NUL label",
             &[("d.csv", b"a,y\n1,x\n2,\0\0\n")],
             &["train", "d.csv", "-o", "m.json"],
-            &["d.csv:3:", "control characters"],
+            &["d.csv:3:", "a NUL byte"],
         ),
         case(
             "CSV inf label",
@@ -954,21 +805,6 @@ fn every_hostile_input_ends_in_a_clear_error() {
         cases.len(),
         failures.join("\n\n")
     );
-}
-
-fn temporaries(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".sigmax-tmp-"))
-        .collect()
-}
-
-fn heart_in(dir: &Path) -> std::path::PathBuf {
-    let p = dir.join("heart.svm");
-    std::fs::copy(HEART, &p).unwrap();
-    p
 }
 
 #[test]

@@ -88,6 +88,7 @@ impl TrainConfig {
                 return bad(format!("step factor {factor} must be a finite number > 0"));
             }
         }
+        self.check_training_memory()?;
         let a = &self.annealing;
         if ![a.base, a.gamma, a.power, a.lambda_min]
             .iter()
@@ -97,6 +98,34 @@ impl TrainConfig {
                 "annealing {a:?}: every parameter must be finite and ≥ 0"
             ));
         }
+        Ok(())
+    }
+
+    /// Refuses a run whose training state would not fit in memory: per parameter its
+    /// value, its gradient and the optimizer's moments (Adam two, SGD with momentum one),
+    /// and per image of a batch every layer's output twice (the forward pass's, kept for
+    /// the backward pass, and its gradient), all f32. (The parameters alone once were the
+    /// check: two 2048 × 2048 images passed it and headed for 16 GB.)
+    pub fn check_training_memory(&self) -> Result<()> {
+        let states = match self.optimizer {
+            OptimizerKind::Adam => 4,
+            OptimizerKind::Sgd { momentum } if momentum > 0.0 => 3,
+            OptimizerKind::Sgd { .. } => 2,
+        };
+        let params = self.model.parameters();
+        let acts = self.model.activations_per_image();
+        let floats = params.saturating_mul(states).saturating_add(
+            acts.saturating_mul(2)
+                .saturating_mul(self.batch_size as u64),
+        );
+        sigmax::limits::check_elements(
+            &format!(
+                "training ({params} parameters × {states} for the values, gradients and optimizer, and {acts} activations × 2 per image × {} images a batch)",
+                self.batch_size
+            ),
+            floats,
+            4,
+        )?;
         Ok(())
     }
 

@@ -102,17 +102,14 @@ impl ImageSet {
         }
     }
 
-    /// An IDX images file (name containing `images-idx3`) or a CSV file.
+    /// An IDX images file (told by its magic number, 0 0 8 3, plain or gzip; its labels
+    /// beside it, `images-idx3` in the name replaced by `labels-idx1`) or a CSV file.
     pub fn from_file(path: &Path) -> Result<ImageSet> {
         if !path.exists() {
             return Err(NnError::Data(format!("{}: no such file", path.display())));
         }
-        let name = path
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
         let source = path.display().to_string();
-        if name.contains("idx3") {
+        if starts_like_idx_images(path)? {
             from_dataset(read_idx(path, None)?, source, None)
         } else {
             // IDX pixels arrive scaled to [0, 1]; CSV pixels are 0–255 (or already in [0, 1]).
@@ -283,4 +280,21 @@ mod tests {
         let e = ImageSet::load("/no/such/file.csv").unwrap_err().to_string();
         assert!(e.contains("/no/such/file.csv: no such file"), "{e}");
     }
+}
+
+/// Whether `path` (gunzipped) starts with the magic number of an IDX file of unsigned-byte
+/// images (three dimensions): the content decides, not the name (a CSV file named
+/// `my-idx3.csv` is CSV).
+fn starts_like_idx_images(path: &Path) -> Result<bool> {
+    let mut input = sigmax::input::open(path)?;
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match input.reader.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => return Err(sigmax::input::read_error(path, input.gzip, e).into()),
+        }
+    }
+    Ok(got == 4 && head == [0, 0, 8, 3])
 }

@@ -109,7 +109,16 @@ pub fn device(backend: Backend, device: &str) -> Result<Device> {
         #[cfg(feature = "tch")]
         (Backend::LibTorch, false) => Ok(Device::libtorch().autodiff()),
         #[cfg(feature = "tch")]
-        (Backend::LibTorch, true) => Ok(Device::libtorch_cuda(index).autodiff()),
+        (Backend::LibTorch, true) => {
+            // libtorch aborts the process on a device it does not have.
+            let count = tch::Cuda::device_count().max(0) as usize;
+            if index >= count {
+                return Err(NnError::Config(format!(
+                    "no CUDA device {device}: libtorch sees {count} (cuda:0 … cuda:N-1 with N = {count})"
+                )));
+            }
+            Ok(Device::libtorch_cuda(index).autodiff())
+        }
         #[cfg(feature = "cuda")]
         (Backend::Cuda, true) => Ok(Device::cuda(index).autodiff()),
         _ => unsupported(),

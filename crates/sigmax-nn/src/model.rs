@@ -54,11 +54,21 @@ impl ModelSpec {
             return bad(format!("class {c} appears twice in the head's classes"));
         }
         self.head.validate()?;
-        // The head's weights and the first layer (pixels × hidden units) dominate.
-        let params =
-            (self.classes.len() as u64 * self.dim as u64) + (self.height * self.width) as u64 * 256;
-        sigmax::limits::check_elements("the model's parameters", params, 4)?;
+        sigmax::limits::check_elements("the model's parameters", self.parameters(), 4)?;
         Ok(())
+    }
+
+    /// Parameters of the network and the head's class weights.
+    pub fn parameters(&self) -> u64 {
+        let (net, _) = self.net.sizes(self.height, self.width, self.dim);
+        net.saturating_add(self.classes.len() as u64 * self.dim as u64)
+    }
+
+    /// Floats one image's forward pass keeps for the backward pass (each layer's output,
+    /// and the head's logits).
+    pub fn activations_per_image(&self) -> u64 {
+        let (_, acts) = self.net.sizes(self.height, self.width, self.dim);
+        acts.saturating_add(2 * self.classes.len() as u64)
     }
 }
 

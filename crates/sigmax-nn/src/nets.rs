@@ -40,6 +40,48 @@ impl NetSpec {
             NetSpec::Cnn { .. } => "cnn",
         }
     }
+
+    /// (parameters, activations per image) of this network on `height` × `width` images
+    /// with `dim` features, counted layer by layer as [`FeatureNet::new`] builds it (the
+    /// activations: every layer's output, which the backward pass keeps). Saturating: a
+    /// count past u64 is refused as too large anyway.
+    pub fn sizes(&self, height: usize, width: usize, dim: usize) -> (u64, u64) {
+        let linear = |i: u64, o: u64| i.saturating_mul(o).saturating_add(o);
+        let (h, w, dim) = (height as u64, width as u64, dim as u64);
+        let pixels = h.saturating_mul(w);
+        match self {
+            NetSpec::Mlp { hidden } => {
+                let (mut params, mut acts, mut inputs) = (0u64, pixels, pixels);
+                for &units in hidden {
+                    params = params.saturating_add(linear(inputs, units as u64));
+                    // The layer's output and its ReLU.
+                    acts = acts.saturating_add(2 * units as u64);
+                    inputs = units as u64;
+                }
+                (params.saturating_add(linear(inputs, dim)), acts + dim)
+            }
+            NetSpec::Cnn {
+                channels: [c1, c2],
+                hidden,
+            } => {
+                let (c1, c2, hidden) = (*c1 as u64, *c2 as u64, *hidden as u64);
+                let flat = c2.saturating_mul((h / 4).saturating_mul(w / 4));
+                let params = linear(9, c1)
+                    .saturating_add(linear(9u64.saturating_mul(c1), c2))
+                    .saturating_add(linear(flat, hidden))
+                    .saturating_add(linear(hidden, dim));
+                // conv, ReLU and pool outputs of both blocks, then the dense layers.
+                let quarter = (h / 2).saturating_mul(w / 2);
+                let acts = pixels
+                    .saturating_add(c1.saturating_mul(pixels).saturating_mul(2))
+                    .saturating_add(c1.saturating_mul(quarter))
+                    .saturating_add(c2.saturating_mul(quarter).saturating_mul(2))
+                    .saturating_add(flat)
+                    .saturating_add(2 * hidden + dim);
+                (params, acts)
+            }
+        }
+    }
 }
 
 #[derive(Module, Debug)]

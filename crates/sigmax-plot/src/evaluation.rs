@@ -116,17 +116,19 @@ pub struct CalibrationFigure {
 }
 
 impl CalibrationFigure {
-    /// (mean predicted, observed frequency, count) per non-empty bin.
+    /// (mean predicted, observed frequency, count) per non-empty bin, in order. Only the
+    /// bins that hold a row are kept, so any number of bins costs memory by the rows.
     pub fn bins(&self) -> Vec<(f64, f64, usize)> {
-        let mut acc = vec![(0.0, 0.0, 0usize); self.bins];
+        let bins = self.bins.max(1);
+        let mut acc = std::collections::BTreeMap::<usize, (f64, f64, usize)>::new();
         for (&p, &o) in self.probs.iter().zip(&self.outcomes) {
-            let b = ((p * self.bins as f64) as usize).min(self.bins - 1);
-            acc[b].0 += p;
-            acc[b].1 += o as u8 as f64;
-            acc[b].2 += 1;
+            let b = ((p * bins as f64) as usize).min(bins - 1);
+            let a = acc.entry(b).or_default();
+            a.0 += p;
+            a.1 += o as u8 as f64;
+            a.2 += 1;
         }
-        acc.into_iter()
-            .filter(|a| a.2 > 0)
+        acc.into_values()
             .map(|(p, o, n)| (p / n as f64, o / n as f64, n))
             .collect()
     }

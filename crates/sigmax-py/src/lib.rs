@@ -362,12 +362,17 @@ fn fit_linear<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let pool = match n_jobs {
         None | Some(-1) => None,
-        Some(n) if n >= 1 => Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n as usize)
-                .build()
-                .map_err(value_error)?,
-        ),
+        // More threads than cores gain nothing, and n_jobs=10**6 could not be started:
+        // at most one a core.
+        Some(n) if n >= 1 => {
+            let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads((n as usize).min(cores))
+                    .build()
+                    .map_err(value_error)?,
+            )
+        }
         Some(n) => return Err(value_error(format!("n_jobs={n}: expected None, -1 or ≥ 1"))),
     };
     let x = features(x, pool.as_ref())?;
@@ -486,6 +491,35 @@ fn load_svmlight<'py>(
     let d = py
         .detach(|| sigmax::data::load(&path, &opts))
         .map_err(value_error)?;
+    svmlight_parts(py, d, &path, n_features)
+}
+
+/// [`load_svmlight`] of bytes already read (a file object's), `name` naming them in errors.
+#[pyfunction]
+#[pyo3(signature = (data, name, zero_based, n_features))]
+fn load_svmlight_bytes<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    name: PathBuf,
+    zero_based: bool,
+    n_features: Option<usize>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let max = LoadOptions::default()
+        .max_features
+        .max(n_features.unwrap_or(0));
+    let d = py
+        .detach(|| sigmax::data::parse_libsvm(data, &name, zero_based, max))
+        .map_err(value_error)?;
+    svmlight_parts(py, d, &name, n_features)
+}
+
+/// The arrays `load_svmlight` returns, for data read from `path`.
+fn svmlight_parts<'py>(
+    py: Python<'py>,
+    d: sigmax::data::Dataset,
+    path: &std::path::Path,
+    n_features: Option<usize>,
+) -> PyResult<Bound<'py, PyTuple>> {
     let Features::Sparse(m) = &d.x else {
         return Err(value_error("the LIBSVM reader returned dense data"));
     };
@@ -550,6 +584,7 @@ fn _sigmax(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(csr_storage, m)?)?;
     m.add_function(wrap_pyfunction!(dense_storage, m)?)?;
     m.add_function(wrap_pyfunction!(load_svmlight, m)?)?;
+    m.add_function(wrap_pyfunction!(load_svmlight_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(heads::margin_loss, m)?)?;
     m.add_function(wrap_pyfunction!(heads::head_kind, m)?)?;
     m.add_function(wrap_pyfunction!(heads::annealing_lambda, m)?)?;

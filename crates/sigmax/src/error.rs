@@ -81,6 +81,9 @@ pub enum Error {
         row: usize,
         classes: Vec<String>,
     },
+    /// A class named in the settings (a class weight) that the data does not have.
+    #[error("class weights name {label:?}, which is not one of the data's classes {classes:?}")]
+    UnknownClass { label: String, classes: Vec<String> },
     #[error("model file {path}: {message}")]
     Model { path: PathBuf, message: String },
     /// The data's named columns are not the model's features.

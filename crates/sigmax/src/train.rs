@@ -127,7 +127,8 @@ impl std::str::FromStr for ClassWeight {
             expected: "balanced, none, or LABEL:WEIGHT pairs separated by commas, each weight a finite number ≥ 0",
         }
         };
-        t.split(',')
+        let pairs = t
+            .split(',')
             .map(|pair| {
                 let (label, w) = pair.rsplit_once(':').ok_or_else(|| bad(pair))?;
                 let w: f64 = w.trim().parse().map_err(|_| bad(pair))?;
@@ -136,8 +137,19 @@ impl std::str::FromStr for ClassWeight {
                 }
                 Ok((label.trim().to_string(), w))
             })
-            .collect::<Result<Vec<_>>>()
-            .map(ClassWeight::Given)
+            .collect::<Result<Vec<_>>>()?;
+        // One weight a class: `1:2,1.0:3` would silently keep the last.
+        for (k, (label, _)) in pairs.iter().enumerate() {
+            let name = canonical_label(label);
+            if let Some((again, _)) = pairs[..k].iter().find(|(l, _)| canonical_label(l) == name) {
+                return Err(Error::InvalidParameter {
+                    name: "class_weight",
+                    value: format!("{again:?} and {label:?}"),
+                    expected: "one weight per class: the same class is given twice",
+                });
+            }
+        }
+        Ok(ClassWeight::Given(pairs))
     }
 }
 
@@ -174,9 +186,8 @@ impl ClassWeight {
                         .classes
                         .iter()
                         .position(|c| *c == name)
-                        .ok_or_else(|| Error::UnknownLabel {
+                        .ok_or_else(|| Error::UnknownClass {
                             label: label.clone(),
-                            row: 0,
                             classes: data.classes.clone(),
                         })?;
                     w[c] = *v;
@@ -503,6 +514,38 @@ pub fn linear_objective_over<'a>(
     })
 }
 
+/// Refuses weights or a C that make J or λ overflow, naming the cause rather than the λ
+/// it produced ("lambda = inf" for `C = 1e-320` or weights that sum to 0).
+fn check_strengths(opts: &TrainOptions, total: f64, strengths: Strengths) -> Result<()> {
+    if !(total > 0.0 && (1.0 / total).is_finite()) {
+        let (name, expected) = match opts.class_weight {
+            ClassWeight::None => (
+                "sample_weight",
+                "J is the weighted mean, (1/Σ weights)·Σ weight·loss: the weights must sum to a positive number whose inverse is finite; every row weighs (almost) nothing, so scale them up",
+            ),
+            _ => (
+                "class_weight",
+                "the sample weights times the class weights must sum to a positive number whose inverse is finite (J is their weighted mean): give the classes weights above 0",
+            ),
+        };
+        return Err(Error::InvalidParameter {
+            name,
+            value: format!("weights summing to {total:e}"),
+            expected,
+        });
+    }
+    if !(strengths.l2.is_finite() && strengths.l1.is_finite()) {
+        if let Some(c) = opts.c {
+            return Err(Error::InvalidParameter {
+                name: "C",
+                value: format!("{c:e}"),
+                expected: "is so small that λ = 1/(C·Σ weights) overflows to infinity; give a larger C (or λ itself)",
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a fit whose parameters and the solver's working vectors would not fit in
 /// memory (one stray feature index 10⁸ with 1000 classes asks for 10¹¹ parameters).
 fn check_fit_memory(
@@ -678,6 +721,7 @@ fn fit(
     };
     let total = crate::sum::total_weight(reducer, data.n_rows(), weights);
     let strengths = opts.resolve_strengths(total);
+    check_strengths(opts, total, strengths)?;
     let (d, k) = (data.n_features(), data.classes.len());
     let solver = opts.resolve_solver(kind, &data.x, reducer.is_local());
     let loss = match (kind.binary_loss(), opts.label_form) {

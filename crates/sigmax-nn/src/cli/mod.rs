@@ -5,7 +5,7 @@ mod spec;
 mod use_model;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sigmax_nn::evaluate::{closed_set, embed, open_set};
 use sigmax_nn::images::ImageSet;
@@ -38,9 +38,26 @@ enum Command {
     Roc(use_model::RocArgs),
 }
 
-pub fn run(cli: Cli) -> Result<()> {
+/// One line on standard output; a failed write (`> /dev/full`) is an error, not the panic
+/// of `println!`.
+pub(crate) fn say(line: std::fmt::Arguments) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(line)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+        .context("writing to standard output")
+}
+
+pub fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
     match cli.command {
-        Command::Train(a) => run_train(*a),
+        Command::Train(a) => {
+            let given = matches
+                .subcommand_matches("train")
+                .map(|m| spec::settings_given(&Cli::command(), m))
+                .unwrap_or_default();
+            run_train(*a, &given)
+        }
         Command::Eval(a) => use_model::run_eval(a),
         Command::Embed(a) => use_model::run_embed(a),
         Command::Plot(a) => use_model::run_plot(a),
@@ -48,12 +65,22 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn run_train(args: TrainArgs) -> Result<()> {
+/// `given`: the flags of training settings given on the command line.
+fn run_train(args: TrainArgs, given: &[String]) -> Result<()> {
     let (device, backend) = args.compute.device()?;
+    args.refuse_overwriting()?;
     // A resumed run continues with the settings and the data it started with.
     let resumed = if args.resume {
         if !args.output.exists() {
             anyhow::bail!("{}: no checkpoint to resume from", args.output.display());
+        }
+        if !given.is_empty() {
+            anyhow::bail!(
+                "--resume continues the run saved in {} with the settings it started with; {} would be ignored: drop {}, or start a new run without --resume",
+                args.output.display(),
+                given.join(", "),
+                if given.len() == 1 { "it" } else { "them" }
+            );
         }
         Some(
             sigmax_nn::checkpoint::Checkpoint::load(&args.output)?
@@ -181,7 +208,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say(format_args!("{}", serde_json::to_string_pretty(&report)?))?;
     } else {
         eprintln!("model written to {}", args.output.display());
     }

@@ -104,7 +104,47 @@ pub struct TrainArgs {
     pub json: bool,
 }
 
+/// Flags of `train` that are not training settings: a resumed run may be given them.
+const NOT_SETTINGS: [&str; 7] = [
+    "output", "resume", "log_csv", "json", "test", "backend", "device",
+];
+
+/// The training settings given on the command line (as `--flag`), from `train`'s matches:
+/// a resumed run takes its settings from the checkpoint, so these would be ignored.
+pub fn settings_given(cli: &clap::Command, train: &clap::ArgMatches) -> Vec<String> {
+    let Some(cmd) = cli.find_subcommand("train") else {
+        return vec![];
+    };
+    cmd.get_arguments()
+        .filter(|a| !NOT_SETTINGS.contains(&a.get_id().as_str()))
+        .filter(|a| {
+            train.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine)
+        })
+        .map(|a| format!("--{}", a.get_long().unwrap_or(a.get_id().as_str())))
+        .collect()
+}
+
 impl TrainArgs {
+    /// Refuses outputs that are the training images or each other.
+    pub fn refuse_overwriting(&self) -> Result<()> {
+        use sigmax::atomic::Role;
+        let mut outputs = vec![Role {
+            what: "the checkpoint (-o)",
+            path: &self.output,
+        }];
+        if let Some(log) = &self.log_csv {
+            outputs.push(Role {
+                what: "the log (--log-csv)",
+                path: log,
+            });
+        }
+        let inputs = [Role {
+            what: "the training images",
+            path: std::path::Path::new(&self.data),
+        }];
+        Ok(sigmax::atomic::refuse_overwriting(&outputs, &inputs)?)
+    }
+
     /// The test set: the one given, or the named training set's own test half.
     pub fn test_set(&self, data: &str) -> Option<String> {
         match (self.test.as_deref(), data) {

@@ -1,8 +1,9 @@
 //! Commands that use a trained model: eval, embed, plot, roc.
 
-use super::load_model_and_data;
+use super::{load_model_and_data, say};
 use anyhow::{bail, Result};
 use clap::Args;
+use sigmax::atomic::Role;
 use sigmax_nn::evaluate::{closed_set, embed, open_set, Embedding};
 use sigmax_nn::images::ImageSet;
 use sigmax_nn::model::{FeatureModel, ModelSpec};
@@ -33,6 +34,23 @@ struct Used {
 }
 
 impl ModelInput {
+    /// Refuses outputs that are one of the models or the images read (`embed f.sxnn -o
+    /// f.sxnn` would replace the model with a CSV) or each other.
+    fn refuse_overwriting(&self, outputs: &[Role], models: &[PathBuf]) -> Result<()> {
+        let mut inputs: Vec<Role> = models
+            .iter()
+            .map(|m| Role {
+                what: "a model read",
+                path: m,
+            })
+            .collect();
+        inputs.push(Role {
+            what: "the images read",
+            path: std::path::Path::new(&self.data),
+        });
+        Ok(sigmax::atomic::refuse_overwriting(outputs, &inputs)?)
+    }
+
     fn embed(&self, path: &std::path::Path) -> Result<Used> {
         let (device, _) = self.compute.device()?;
         let (model, spec, data) = load_model_and_data(path, &self.data, &device)?;
@@ -82,31 +100,31 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
     let closed = closed_set(&emb, &spec, &data);
     let open = open_set(&emb, &spec, &data, a.pairs_per_fold, a.seed);
     if a.json {
-        println!(
+        say(format_args!(
             "{}",
             serde_json::to_string_pretty(
                 &serde_json::json!({ "model": a.model, "data": data.source, "closed_set": closed, "open_set": open })
             )?
-        );
+        ))?;
         return Ok(());
     }
-    println!(
+    say(format_args!(
         "model {} ({}, dim {}), data {}",
         a.model.display(),
         head_name(&spec.head),
         spec.dim,
         data.source
-    );
+    ))?;
     if closed.images > 0 {
-        println!(
+        say(format_args!(
             "closed set: accuracy {:.2}% on {} images of the head's classes {:?}",
             100.0 * closed.accuracy,
             closed.images,
             spec.classes
-        );
+        ))?;
     }
     match open {
-        Some(v) => println!(
+        Some(v) => say(format_args!(
             "open set ({} images of unseen classes, {} pairs in 10 folds): verification accuracy {:.2}% ± {:.2}, AUC {:.4}, EER {:.2}%, TAR@FAR=1e-2 {:.2}%",
             closed.unknown_class_images,
             v.pairs,
@@ -115,11 +133,10 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
             v.auc,
             100.0 * v.eer,
             100.0 * v.tar_at_far_1e2
-        ),
-        None if closed.unknown_class_images > 0 => println!("open set: the unseen images hold fewer than two classes; no verification"),
-        None => println!("open set: every image is of a class the head knows (train with --classes to hold some out)"),
+        )),
+        None if closed.unknown_class_images > 0 => say(format_args!("open set: the unseen images hold fewer than two classes; no verification")),
+        None => say(format_args!("open set: every image is of a class the head knows (train with --classes to hold some out)")),
     }
-    Ok(())
 }
 
 #[derive(Args)]
@@ -137,6 +154,18 @@ pub struct EmbedArgs {
 }
 
 pub fn run_embed(a: EmbedArgs) -> Result<()> {
+    let mut outputs = vec![Role {
+        what: "the features (-o)",
+        path: &a.output,
+    }];
+    if let Some(w) = &a.weights {
+        outputs.push(Role {
+            what: "the class weights (--weights)",
+            path: w,
+        });
+    }
+    a.input
+        .refuse_overwriting(&outputs, std::slice::from_ref(&a.model))?;
     let Used {
         model, data, emb, ..
     } = a.input.embed(&a.model)?;
@@ -202,6 +231,11 @@ pub struct PlotArgs {
 }
 
 pub fn run_plot(a: PlotArgs) -> Result<()> {
+    let out = Role {
+        what: "the figure (-o)",
+        path: &a.output,
+    };
+    a.input.refuse_overwriting(&[out], &a.models)?;
     let mut embeddings = Vec::new();
     let mut histograms = Vec::new();
     for path in &a.models {
@@ -323,6 +357,11 @@ pub struct RocArgs {
 }
 
 pub fn run_roc(a: RocArgs) -> Result<()> {
+    let out = Role {
+        what: "the figure (-o)",
+        path: &a.output,
+    };
+    a.input.refuse_overwriting(&[out], &a.models)?;
     let mut curves = Vec::new();
     for path in &a.models {
         let Used {
@@ -336,14 +375,14 @@ pub fn run_roc(a: RocArgs) -> Result<()> {
                 spec.classes
             );
         };
-        println!(
+        say(format_args!(
             "{}: {} AUC {:.4} EER {:.2}% accuracy {:.2}%",
             path.display(),
             head_name(&spec.head),
             v.auc,
             100.0 * v.eer,
             100.0 * v.accuracy_mean
-        );
+        ))?;
         curves.push((head_name(&spec.head), v.truth, v.scores));
     }
     let title = format!("Open-set verification ROC on {}", a.input.data);

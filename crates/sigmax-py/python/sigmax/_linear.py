@@ -14,6 +14,7 @@ joblib-dump like scikit-learn's own.
 """
 import contextlib
 import numbers
+import sys
 import threading
 import warnings
 
@@ -153,10 +154,15 @@ def _effective_weights(est, y_ids, n_classes, sample_weight):
             match = np.flatnonzero(est.classes_ == label)
             if match.size == 0:
                 raise ValueError(f"The class_weight label {label!r} is not one of the classes {est.classes_.tolist()}.")
+            if not (isinstance(value, numbers.Real) and np.isfinite(value) and value >= 0):
+                raise ValueError(f"class_weight[{label!r}] = {value!r}: class weights must be finite numbers >= 0.")
             per_class[match[0]] = value
     else:
         raise ValueError(f"class_weight must be None, 'balanced' or a dict; got {cw!r}.")
-    return w * per_class[y_ids]
+    w = w * per_class[y_ids]
+    if not np.any(w > 0):
+        raise ValueError(f"class_weight={cw!r} gives every sample the weight 0: there is nothing to fit.")
+    return w
 
 
 class _SigmaxLinearClassifier(ClassifierMixin, BaseEstimator):
@@ -194,8 +200,10 @@ class _SigmaxLinearClassifier(ClassifierMixin, BaseEstimator):
             return _sigmax.fit_linear(
                 parts, y_ids, n_classes, weights, model, float(self.C), penalty,
                 l1_ratio, bool(self.fit_intercept), solver, float(self._tol()),
-                None if self.max_iter is None else int(self.max_iter), warm,
-                self.n_jobs, bool(self.verbose),
+                # Past 2^63 iterations is forever: a larger int would not convert.
+                None if self.max_iter is None else min(int(self.max_iter), sys.maxsize), warm,
+                None if self.n_jobs is None else min(int(self.n_jobs), sys.maxsize),
+                bool(self.verbose),
             )
 
     def _warn_if_not_converged(self, fits):
@@ -241,7 +249,7 @@ class LogisticRegression(_SigmaxLinearClassifier):
     ('saga-newton') for multinomial fits on sparse X with fewer rows than features and at
     least 10,000 rows; OWL-QN with an L1 part; or 'newton', 'lbfgs', 'saga', 'saga-newton',
     'owlqn', 'dual-cd', 'gd', 'sgd'), ``class_weight`` (None, 'balanced' or a dict), ``warm_start``,
-    ``n_jobs`` (threads; None: all cores) and ``verbose`` (one line per iteration on
+    ``n_jobs`` (threads, at most one a core; None or -1: all cores) and ``verbose`` (one line per iteration on
     stderr). Features are held as float32 inside sigmax (the arithmetic is float64).
     """
 

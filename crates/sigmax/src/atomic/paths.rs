@@ -105,31 +105,35 @@ fn where_written(p: &Path) -> Option<PathBuf> {
 /// replace the data with a model) or the same file twice (`--log-csv` = `-o`): checked by
 /// file identity (device and inode), so another spelling or a link is caught too.
 pub fn refuse_overwriting(outputs: &[Role], inputs: &[Role]) -> Result<()> {
+    // "d.svm", or "./d.svm (d.svm)" where the two spellings differ.
+    let named = |r: &Role, other: &Role| {
+        if r.path == other.path {
+            String::new()
+        } else {
+            format!(" ({})", r.path.display())
+        }
+    };
     for (k, out) in outputs.iter().enumerate() {
         if let Some(input) = inputs.iter().find(|i| same_file(out.path, i.path)) {
-            return Err(Error::bad_file(
-                out.path,
-                format!(
-                    "{} is also {} ({}): writing it would destroy the input; write to another file",
-                    out.what,
-                    input.what,
-                    input.path.display()
-                ),
-            ));
+            return Err(Error::Unsupported(format!(
+                "{} {} is also {}{}: writing it would destroy the input; write to another file",
+                out.what,
+                out.path.display(),
+                input.what,
+                named(input, out)
+            )));
         }
         if let Some(other) = outputs[k + 1..]
             .iter()
             .find(|o| same_file(out.path, o.path))
         {
-            return Err(Error::bad_file(
-                out.path,
-                format!(
-                    "given both as {} and as {} ({}): one would overwrite the other; give them different files",
-                    out.what,
-                    other.what,
-                    other.path.display()
-                ),
-            ));
+            return Err(Error::Unsupported(format!(
+                "{} {} is also {}{}: one would overwrite the other; give them different files",
+                out.what,
+                out.path.display(),
+                other.what,
+                named(other, out)
+            )));
         }
     }
     Ok(())
@@ -174,7 +178,10 @@ mod tests {
             )
             .unwrap_err()
             .to_string();
-            assert!(e.contains("the model is also the training data"), "{e}");
+            assert!(
+                e.contains("the model") && e.contains("is also the training data"),
+                "{e}"
+            );
         }
         // Two outputs that do not exist yet, one spelled through the folder's link.
         let sub = dir.path().join("sub");

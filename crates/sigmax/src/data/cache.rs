@@ -475,11 +475,21 @@ fn decode(r: impl Read, size: u64, key: Option<&(u64, u128, String)>) -> io::Res
             return corrupt("bad sample weights");
         }
     }
-    let mut names = header.classes.clone();
-    names.sort();
-    names.dedup();
-    if names.len() != header.classes.len() {
-        return corrupt("duplicate class names");
+    // Names as the readers would have made them: the same checks as a data file's.
+    let mut names = std::collections::HashSet::new();
+    for c in &header.classes {
+        if super::check_label(c).is_err() || c.trim().is_empty() {
+            return corrupt("a class name no data file could have");
+        }
+        if !names.insert(super::canonical_label(c)) {
+            return corrupt("duplicate class names");
+        }
+    }
+    if let Some(f) = &header.feature_names {
+        let mut seen = std::collections::HashSet::new();
+        if f.len() != header.cols || !f.iter().all(|n| seen.insert(n.as_str())) {
+            return corrupt("feature names that are not one distinct name a column");
+        }
     }
     Ok(Decoded::Hit(
         Dataset {

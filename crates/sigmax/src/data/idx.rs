@@ -102,6 +102,12 @@ pub fn parse_idx(
         ));
     }
     let n = img_dims[0];
+    if n == 0 {
+        return Err(Error::bad_file(
+            images,
+            format!("no images: the header's dimensions are {img_dims:?}"),
+        ));
+    }
     if lab_dims[0] != n {
         return Err(Error::bad_file(
             labels_path,

@@ -303,6 +303,25 @@ impl<T: Scalar> MarginLoss<T> {
         if want_grad {
             self.backward(x, w);
         }
+        // The loss is summed in f64, but the logits and gradients are stored in T: a
+        // scale or input past T's range (f32's 3.4e38) makes them infinite there.
+        let stored = [
+            ("a logit", &self.logits),
+            ("a feature gradient", &self.grad_x),
+            ("a weight gradient", &self.grad_w),
+        ];
+        for (what, values) in stored.into_iter().take(if want_grad { 3 } else { 1 }) {
+            if let Some(v) = values.iter().find(|v| !v.to_f64().is_finite()) {
+                return Err(Error::NotFinite {
+                    what,
+                    value: v.to_f64(),
+                    context: format!(
+                        "in {} precision: the scale or the inputs are too large for it",
+                        std::any::type_name::<T>()
+                    ),
+                });
+            }
+        }
         Ok(loss)
     }
 

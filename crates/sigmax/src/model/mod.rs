@@ -138,6 +138,19 @@ impl LinearModel {
                 got: k,
             });
         }
+        // Names a data file could have (no control characters, no NUL: a forged model's
+        // class would be printed as a prediction).
+        if let Some(bad) = self
+            .classes
+            .iter()
+            .find(|c| crate::data::check_label(c).is_err() || c.trim().is_empty())
+        {
+            return Err(Error::InvalidParameter {
+                name: "classes",
+                value: crate::data::excerpt(bad),
+                expected: "class names without control characters (as data files give them)",
+            });
+        }
         // "1" and "1.0" name one class: compared as the data readers would intern them.
         let mut seen = std::collections::HashSet::new();
         if let Some(dup) = self
@@ -261,9 +274,35 @@ impl LinearModel {
         out
     }
 
-    /// Class probabilities, row-major n × K. SVMs have none.
-    pub fn predict_proba(&self, x: &Features) -> Result<Vec<f64>> {
+    /// [`Self::decision_function`], refused when a score is not finite: weights that are
+    /// finite but huge (1e308) overflow to ±∞ or NaN in w·x, and every probability, label
+    /// and metric after that would be NaN or arbitrary.
+    pub fn scores(&self, x: &Features) -> Result<Vec<f64>> {
         let scores = self.decision_function(x);
+        let rows = self.weights.len().max(1);
+        if let Some(at) = scores.iter().position(|s| !s.is_finite()) {
+            let largest = self
+                .weights
+                .iter()
+                .flatten()
+                .chain(&self.bias)
+                .fold(0f64, |m, w| m.max(w.abs()));
+            return Err(Error::NotFinite {
+                what: "a score w·x + b",
+                value: scores[at],
+                context: format!(
+                    "on row {} (0-based): the model's weights (as large as {largest:e}) overflow on this data; the model is damaged or was trained on data of another scale",
+                    at / rows
+                ),
+            });
+        }
+        Ok(scores)
+    }
+
+    /// Class probabilities, row-major n × K. SVMs have none; scores that are not finite
+    /// are an error ([`Self::scores`]).
+    pub fn predict_proba(&self, x: &Features) -> Result<Vec<f64>> {
+        let scores = self.scores(x)?;
         match self.kind {
             ModelKind::Svm | ModelKind::SquaredHingeSvm => Err(Error::Unsupported(
                 "a linear SVM gives scores, not probabilities".into(),
@@ -285,7 +324,16 @@ impl LinearModel {
 
     /// Predicted class ids (index into `classes`).
     pub fn predict(&self, x: &Features) -> Vec<u32> {
-        let scores = self.decision_function(x);
+        self.labels_of(&self.decision_function(x))
+    }
+
+    /// [`Self::predict`], refused when a score is not finite ([`Self::scores`]).
+    pub fn try_predict(&self, x: &Features) -> Result<Vec<u32>> {
+        Ok(self.labels_of(&self.scores(x)?))
+    }
+
+    /// Class ids of rows with these scores (row-major, as [`Self::decision_function`]).
+    fn labels_of(&self, scores: &[f64]) -> Vec<u32> {
         match self.kind {
             ModelKind::Softmax => scores.chunks(self.n_classes()).map(argmax).collect(),
             _ => scores.iter().map(|&z| (z > 0.0) as u32).collect(),
