@@ -423,6 +423,92 @@ fn sample_weights_in_per_process_csv_files_give_the_weighted_serial_model() {
     );
 }
 
+/// heart_scale as CSV rows `f1..f13,y` (the label last).
+fn heart_csv_rows() -> Vec<Vec<String>> {
+    std::fs::read_to_string(HEART)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut it = l.split_whitespace();
+            let label = it.next().unwrap().to_string();
+            let mut x = vec!["0".to_string(); 13];
+            for t in it {
+                let (j, v) = t.split_once(':').unwrap();
+                x[j.parse::<usize>().unwrap() - 1] = v.to_string();
+            }
+            x.push(label);
+            x
+        })
+        .collect()
+}
+
+/// Per-process CSV files are joined by column, not position: files whose headers list
+/// the columns in another order give the serial model (they trained on swapped columns),
+/// files of different widths are refused (they were padded with zeros), and `DATA.csv.K`
+/// is CSV without `--format` (it was read as LIBSVM).
+#[test]
+fn per_process_csv_files_are_joined_by_column_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rows = heart_csv_rows();
+    let names: Vec<String> = (1..=13)
+        .map(|j| format!("f{j}"))
+        .chain(["y".into()])
+        .collect();
+    let write = |path: &str, order: &[usize], rows: &[Vec<String>]| {
+        let line = |r: &[String]| {
+            order
+                .iter()
+                .map(|&j| r[j].clone())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let body: Vec<String> = rows.iter().map(|r| line(r)).collect();
+        std::fs::write(
+            d.join(path),
+            format!("{}\n{}\n", line(&names), body.join("\n")),
+        )
+        .unwrap();
+    };
+    let natural: Vec<usize> = (0..14).collect();
+    // Process 1's file has f1 and f2 swapped, and the label first.
+    let mut swapped: Vec<usize> = vec![13, 1, 0];
+    swapped.extend(2..13);
+    write("all.csv", &natural, &rows);
+    write("part.csv.0", &natural, &rows[..135]);
+    write("part.csv.1", &swapped, &rows[135..]);
+    train_serial(d, "all.csv", &[], "serial.json");
+    train_distributed(d, 2, "part.csv", &["--label-col", "y"], "dist.json");
+    assert_same_model(
+        &d.join("serial.json"),
+        &d.join("dist.json"),
+        "CSV shares in another column order",
+    );
+    // Headerless files of different widths: refused on every process.
+    let plain = |rows: &[Vec<String>], drop_last_feature: bool| {
+        rows.iter()
+            .map(|r| {
+                let mut r = r.clone();
+                if drop_last_feature {
+                    r.remove(12);
+                }
+                r.join(",")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    std::fs::write(d.join("w.csv.0"), plain(&rows[..135], false)).unwrap();
+    std::fs::write(d.join("w.csv.1"), plain(&rows[135..], true)).unwrap();
+    let o = mpirun(d, 2, &["train", "w.csv", "--distributed", "-o", "w.json"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("w.csv.1 has 12 feature columns, w.csv.0 has 13"),
+        "{err}"
+    );
+    assert!(!d.join("w.json").exists());
+}
+
 /// Real images: the project's MNIST-5k sample, digits 3 against 5 (pixels scaled to
 /// [0, 1], written as LIBSVM), split by bytes over 4 processes.
 #[test]

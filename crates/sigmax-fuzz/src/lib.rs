@@ -5,6 +5,7 @@
 //! violations; `tests/corpus.rs` replays the saved corpus in CI.
 
 use sigmax::data::{self, CsvOptions, Dataset, Features};
+use sigmax::input::Contents;
 use sigmax::model::LinearModel;
 use std::path::Path;
 
@@ -60,32 +61,49 @@ impl Target {
     /// the search). Panics when an accepted input breaks an invariant.
     pub fn run(self, input: &[u8]) -> String {
         let name = Path::new("fuzz.input");
+        // Text goes through the readers' policy as a file's would (byte-order mark,
+        // UTF-16, NUL bytes, line length, the memory budget).
+        let text = |contents| {
+            let budget = sigmax::limits::ReadBudget::new();
+            sigmax::input::read_all_from_reader(&mut &input[..], name, contents, &budget)
+        };
         match self {
-            Target::Libsvm => dataset_outcome(data::parse_libsvm(
-                input,
-                name,
-                input.first() == Some(&b'0'),
-                1 << 20,
-            )),
-            Target::Csv => {
-                dataset_outcome(data::read_csv_bytes(name, input, &CsvOptions::default()))
+            Target::Libsvm => {
+                // The streaming reader, as a file or standard input is read.
+                let opts = data::LoadOptions {
+                    zero_based: input.first() == Some(&b'0'),
+                    max_features: 1 << 20,
+                    ..data::LoadOptions::default()
+                };
+                let reader = Box::new(std::io::Cursor::new(input.to_vec()));
+                dataset_outcome(data::read_libsvm_reader(reader, name, &opts))
             }
+            Target::Csv => dataset_outcome(
+                text(Contents::Lines)
+                    .and_then(|t| data::read_csv_bytes(name, &t, &CsvOptions::default())),
+            ),
             Target::Idx => {
-                // Byte 0 is k: the next 4·k bytes are the labels file, the rest the images.
+                // Byte 0 is k: the next 4·k bytes are the labels file, the rest the images;
+                // each is read as a stream, header first.
                 let k = input.first().map_or(0, |&b| b as usize * 4);
                 let rest = input.get(1..).unwrap_or_default();
-                let (labels, images) = rest.split_at(k.min(rest.len()));
-                dataset_outcome(data::parse_idx(
-                    images,
-                    labels,
+                let (mut labels, mut images) = rest.split_at(k.min(rest.len()));
+                dataset_outcome(data::read_idx_readers(
+                    &mut images,
+                    &mut labels,
                     name,
                     Path::new("fuzz.labels"),
                 ))
             }
-            Target::Model => model_outcome(sigmax::model::parse_model(input, name)),
-            Target::Liblinear => match std::str::from_utf8(input) {
-                Ok(text) => model_outcome(sigmax::model::parse_liblinear_model(text, name)),
-                Err(_) => "not utf-8".into(),
+            Target::Model => model_outcome(
+                text(Contents::Text).and_then(|t| sigmax::model::parse_model(&t, name)),
+            ),
+            Target::Liblinear => match text(Contents::Lines) {
+                Ok(t) => match std::str::from_utf8(&t) {
+                    Ok(t) => model_outcome(sigmax::model::parse_liblinear_model(t, name)),
+                    Err(_) => "not utf-8".into(),
+                },
+                Err(e) => mask(&e.to_string()),
             },
             Target::Cache => match data::decode_cache(input) {
                 Ok(d) => {
@@ -128,11 +146,13 @@ impl Target {
                     .into_bytes(),
                 b"+1 1:0.5 3:1e-3 # c\n-1 2:2 qid:3\n\n0 7:1\n".to_vec(),
                 b"a 1:1\nb 2:1\nc 1:1 2:1\n".to_vec(),
+                b"\xef\xbb\xbf+1 1:1\n-1 2:1\n".to_vec(),
             ],
             Target::Csv => vec![
                 b"a,b,label\n1,2,x\n3,4.5,y\n-1,0,x\n".to_vec(),
                 b"y;a;b\n1;0.5;2\n0;1;1\n".to_vec(),
                 b"1\t2\t0\n3\t4\t1\n".to_vec(),
+                b"\xef\xbb\xbfa,label\n1,x\n2,y\n".to_vec(),
                 b"5,0.1,0.2\n3,0.3,0.1\n5,\"0.5\",1\n".to_vec(),
             ],
             Target::Idx => {

@@ -204,3 +204,143 @@ fn the_binary_refuses_bad_checkpoints_and_stops_a_diverging_run() {
     let o = sigmax_nn(d, &["train", "--epochs", "zero"]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// IDX bytes: `0 0 8 ndim`, the dimensions, then the data.
+fn idx(dims: &[u32], payload: &[u8]) -> Vec<u8> {
+    let mut v = vec![0, 0, 8, dims.len() as u8];
+    for d in dims {
+        v.extend(d.to_be_bytes());
+    }
+    v.extend(payload);
+    v
+}
+
+/// Round 2 of the hostile inputs: an output that is the model read, setting flags given
+/// to a resumed run, training whose memory is more than its parameters, and a CSV file
+/// whose name says IDX.
+#[test]
+fn outputs_resumes_memory_and_file_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = sigmax_nn(
+        d,
+        &[
+            "train", "--epochs", "1", "--limit", "200", "--test", "none", "-o", "f.sxnn",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let model = std::fs::read(d.join("f.sxnn")).unwrap();
+    // `embed f.sxnn -o f.sxnn` would replace the model with a CSV.
+    for args in [
+        &["embed", "f.sxnn", "-o", "f.sxnn"][..],
+        &["embed", "f.sxnn", "-o", "e.csv", "--weights", "e.csv"][..],
+        &["plot", "f.sxnn", "-o", "f.sxnn"][..],
+        &[
+            "train",
+            "--epochs",
+            "1",
+            "-o",
+            "g.sxnn",
+            "--log-csv",
+            "g.sxnn",
+        ][..],
+    ] {
+        let o = sigmax_nn(d, args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("would destroy the input")
+                || err.contains("one would overwrite the other"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(std::fs::read(d.join("f.sxnn")).unwrap(), model);
+    // A resumed run keeps its settings: flags that would change them are refused, not
+    // silently ignored.
+    let o = sigmax_nn(
+        d,
+        &[
+            "train", "--resume", "-o", "f.sxnn", "--epochs", "2", "--lr", "0.1",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--epochs, --learning-rate would be ignored"),
+        "{err}"
+    );
+    // Two 2048 × 2048 images: the parameters (a 4M × 256 first layer, 4 GB) fit in 8 GB,
+    // but with their gradients and Adam's two moments, and the activations, they do not.
+    let pixels = vec![7u8; 2 * 2048 * 2048];
+    std::fs::write(
+        d.join("big-images-idx3-ubyte"),
+        idx(&[2, 2048, 2048], &pixels),
+    )
+    .unwrap();
+    std::fs::write(d.join("big-labels-idx1-ubyte"), idx(&[2], &[0, 1])).unwrap();
+    let o = Command::new("timeout")
+        .args(["120", env!("CARGO_BIN_EXE_sigmax-nn")])
+        .args([
+            "train",
+            "--data",
+            "big-images-idx3-ubyte",
+            "--epochs",
+            "1",
+            "--test",
+            "none",
+        ])
+        .env("SIGMAX_MAX_MEMORY", "8G")
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("training (") && err.contains("would need"),
+        "{err}"
+    );
+    // A CSV file whose name contains "idx3" is read as CSV (the content decides).
+    let mut csv = String::new();
+    for i in 0..20 {
+        let px: Vec<String> = (0..784).map(|j| ((i * 7 + j) % 256).to_string()).collect();
+        csv.push_str(&format!("{},{}\n", px.join(","), i % 2));
+    }
+    std::fs::write(d.join("my-idx3.csv"), csv).unwrap();
+    let o = sigmax_nn(
+        d,
+        &[
+            "train",
+            "--data",
+            "my-idx3.csv",
+            "--epochs",
+            "1",
+            "--test",
+            "none",
+            "-o",
+            "c.sxnn",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// libtorch aborts on a CUDA device it does not have; sigmax-nn says so instead.
+#[cfg(feature = "tch")]
+#[test]
+fn a_cuda_device_that_is_not_there_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = sigmax_nn(
+        dir.path(),
+        &[
+            "train",
+            "--backend",
+            "libtorch",
+            "--device",
+            "cuda:99",
+            "--epochs",
+            "1",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("no CUDA device cuda:99"), "{err}");
+}

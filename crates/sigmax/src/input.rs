@@ -104,6 +104,21 @@ pub fn read_all(path: &Path, contents: Contents, budget: &ReadBudget) -> Result<
     Ok(out)
 }
 
+/// [`read_all`] of any reader (standard input, a buffer), `name` naming it in errors.
+pub fn read_all_from_reader(
+    reader: &mut dyn Read,
+    name: &Path,
+    contents: Contents,
+    budget: &ReadBudget,
+) -> Result<Vec<u8>> {
+    let out =
+        read_all_from(reader, name, contents, budget).map_err(|e| e.into_error(name, false))?;
+    if out.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::bad_file(name, "the file is empty"));
+    }
+    Ok(out)
+}
+
 /// [`read_all`] for text: also checked to be UTF-8.
 pub fn read_text(path: &Path, contents: Contents, budget: &ReadBudget) -> Result<String> {
     let bytes = read_all(path, contents, budget)?;

@@ -74,6 +74,9 @@ fn run_train(args: TrainArgs, given: &[String]) -> Result<()> {
         if !args.output.exists() {
             anyhow::bail!("{}: no checkpoint to resume from", args.output.display());
         }
+        let saved = sigmax_nn::checkpoint::Checkpoint::load(&args.output)?
+            .header
+            .config;
         if !given.is_empty() {
             anyhow::bail!(
                 "--resume continues the run saved in {} with the settings it started with; {} would be ignored: drop {}, or start a new run without --resume",
@@ -82,11 +85,7 @@ fn run_train(args: TrainArgs, given: &[String]) -> Result<()> {
                 if given.len() == 1 { "it" } else { "them" }
             );
         }
-        Some(
-            sigmax_nn::checkpoint::Checkpoint::load(&args.output)?
-                .header
-                .config,
-        )
+        Some(saved)
     } else {
         None
     };

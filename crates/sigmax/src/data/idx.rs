@@ -35,39 +35,76 @@ pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Dataset> {
     parse_idx(&image_bytes, &label_bytes, images, &labels_path)
 }
 
-/// An IDX file's bytes (gunzipped), header and data: the header is read and checked
-/// first, then exactly the data it announces, within `budget` besides `held` bytes; bytes
-/// after it are an error.
+/// An IDX file's bytes (gunzipped), header and data (see [`read_idx_stream`]).
 fn read_idx_bytes(path: &Path, budget: &ReadBudget, held: u64) -> Result<Vec<u8>> {
     let crate::input::Input { mut reader, gzip } = crate::input::open(path)?;
-    let io = |e| crate::input::read_error(path, gzip, e);
+    read_idx_stream(&mut reader, path, budget, held).map_err(|e| match e {
+        IdxReadError::Io(e) => crate::input::read_error(path, gzip, e),
+        IdxReadError::Bad(e) => e,
+    })
+}
+
+enum IdxReadError {
+    Io(std::io::Error),
+    Bad(Error),
+}
+
+/// Images and labels from two readers (decompressed already), each read as its header
+/// announces; the names name them in errors.
+pub fn read_idx_readers(
+    images: &mut dyn Read,
+    labels: &mut dyn Read,
+    images_name: &Path,
+    labels_name: &Path,
+) -> Result<Dataset> {
+    let budget = ReadBudget::new();
+    let stream = |r: &mut dyn Read, name: &Path, held| {
+        read_idx_stream(r, name, &budget, held).map_err(|e| match e {
+            IdxReadError::Io(e) => Error::io(name, e),
+            IdxReadError::Bad(e) => e,
+        })
+    };
+    let image_bytes = stream(images, images_name, 0)?;
+    let label_bytes = stream(labels, labels_name, capacity_bytes(&image_bytes))?;
+    parse_idx(&image_bytes, &label_bytes, images_name, labels_name)
+}
+
+/// The bytes of one IDX stream: the header is read and checked first, then exactly the
+/// data it announces, within `budget` besides `held` bytes; bytes after it are an error.
+fn read_idx_stream(
+    reader: &mut dyn Read,
+    path: &Path,
+    budget: &ReadBudget,
+    held: u64,
+) -> std::result::Result<Vec<u8>, IdxReadError> {
+    let bad = IdxReadError::Bad;
     let mut head = vec![0u8; 4];
     let mut filled = 0;
     while filled < 4 {
-        match reader.read(&mut head[filled..]).map_err(io)? {
+        match reader.read(&mut head[filled..]).map_err(IdxReadError::Io)? {
             0 => break,
             n => filled += n,
         }
     }
     if filled == 0 {
-        return Err(Error::bad_file(path, "the file is empty"));
+        return Err(bad(Error::bad_file(path, "the file is empty")));
     }
-    check_magic(&head[..filled], path)?;
+    check_magic(&head[..filled], path).map_err(bad)?;
     let ndim = head[3] as usize;
     let mut dims = vec![0u8; 4 * ndim];
     reader
         .read_exact(&mut dims)
-        .map_err(|_| Error::bad_file(path, "IDX header is truncated"))?;
+        .map_err(|_| bad(Error::bad_file(path, "IDX header is truncated")))?;
     head.extend_from_slice(&dims);
-    let (dims, expected) = header_dims(&head, path)?;
-    let data = crate::input::read_exact_bounded(&mut reader, expected as u64, budget, held)
-        .map_err(|m| Error::bad_file(path, format!("IDX dims {dims:?} {m}")))?;
+    let (dims, expected) = header_dims(&head, path).map_err(bad)?;
+    let data = crate::input::read_exact_bounded(reader, expected as u64, budget, held)
+        .map_err(|m| bad(Error::bad_file(path, format!("IDX dims {dims:?} {m}"))))?;
     let mut extra = [0u8; 1];
-    if reader.read(&mut extra).map_err(io)? > 0 {
-        return Err(Error::bad_file(
+    if reader.read(&mut extra).map_err(IdxReadError::Io)? > 0 {
+        return Err(bad(Error::bad_file(
             path,
             format!("IDX dims {dims:?} need {expected} bytes of data, the file has more"),
-        ));
+        )));
     }
     head.extend_from_slice(&data);
     Ok(head)

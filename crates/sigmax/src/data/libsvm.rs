@@ -38,6 +38,17 @@ pub fn read_libsvm(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     read_libsvm_from(input.reader, path, opts, false).map(|(d, _)| d)
 }
 
+/// [`read_libsvm`] of any reader (standard input, a buffer), streaming the same way;
+/// `name` names it in errors.
+pub fn read_libsvm_reader(
+    reader: Box<dyn Read + Send>,
+    name: &Path,
+    opts: &LoadOptions,
+) -> Result<Dataset> {
+    check_max_features(opts.max_features)?;
+    read_libsvm_from(reader, name, opts, false).map(|(d, _)| d)
+}
+
 /// One of `parts` shares of a LIBSVM file, split by bytes at line boundaries (share k
 /// holds the lines that start in bytes [k·len/parts, (k+1)·len/parts)): for distributed
 /// training, where each process reads only its share. Returns the rows and where the

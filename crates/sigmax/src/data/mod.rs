@@ -23,8 +23,8 @@ pub use csv_format::{
     LabelColumn, UNLABELLED,
 };
 pub(crate) use dense_kernels::{dense_axpy_group, dense_dot_group};
-pub use idx::{parse_idx, read_idx};
-pub use libsvm::{parse_libsvm, read_libsvm, read_libsvm_share};
+pub use idx::{parse_idx, read_idx, read_idx_readers};
+pub use libsvm::{parse_libsvm, read_libsvm, read_libsvm_reader, read_libsvm_share};
 pub use matrix::{CsrMatrix, DenseMatrix, Features, Row};
 pub use storage::{RowPointers, Storage};
 
