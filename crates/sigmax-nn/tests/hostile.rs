@@ -255,6 +255,13 @@ fn outputs_resumes_memory_and_file_kinds() {
         );
     }
     assert_eq!(std::fs::read(d.join("f.sxnn")).unwrap(), model);
+    // A checkpoint's error names the file once (it was named twice).
+    let poisoned = FeatureModel::new(&config().model, &Device::flex()).map(&mut Poison);
+    std::fs::write(d.join("nan.sxnn"), checkpoint_bytes(&poisoned)).unwrap();
+    let o = sigmax_nn(d, &["eval", "nan.sxnn"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.matches("nan.sxnn").count(), 1, "{err}");
     // A resumed run keeps its settings: flags that would change them are refused, not
     // silently ignored.
     let o = sigmax_nn(
@@ -266,7 +273,9 @@ fn outputs_resumes_memory_and_file_kinds() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("--epochs, --learning-rate would be ignored"),
+        err.contains("--epochs")
+            && err.contains("--learning-rate")
+            && err.contains("would be ignored"),
         "{err}"
     );
     // Two 2048 × 2048 images: the parameters (a 4M × 256 first layer, 4 GB) fit in 8 GB,

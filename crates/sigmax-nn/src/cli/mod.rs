@@ -225,9 +225,8 @@ fn load_model_and_data(
     ImageSet,
 )> {
     let ck = sigmax_nn::checkpoint::Checkpoint::load(model)?;
-    let net = ck
-        .model(device)
-        .with_context(|| format!("{}", model.display()))?;
+    // (Its errors name the file already.)
+    let net = ck.model(device)?;
     let data = ImageSet::load(data)?;
     data.check_shape(ck.header.spec().height, ck.header.spec().width)?;
     Ok((net, ck.header.config.model, data))

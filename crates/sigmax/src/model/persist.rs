@@ -73,8 +73,8 @@ pub fn load_model(path: &Path) -> Result<LinearModel> {
     parse_model(&bytes, path)
 }
 
-/// The envelope without the model: read first, so a foreign or newer file is named as
-/// such before its model is decoded (and without building a JSON tree of it).
+/// The envelope without the model: what a file that is not a model of this version is
+/// judged by (read only when the whole file does not decode as one).
 #[derive(Deserialize)]
 struct Head {
     format: Option<serde_json::Value>,
@@ -87,26 +87,30 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<LinearModel> {
         path: path.to_path_buf(),
         message,
     };
-    let json_error = |e: serde_json::Error| {
-        if e.is_eof() {
-            bad(format!("truncated file ({e})"))
-        } else {
-            bad(format!("not valid JSON ({e})"))
+    // One pass for a sound file; a JSON tree is never built (a 4.2M-weight model's would
+    // take several times its text).
+    let full = serde_json::from_slice::<Envelope<LinearModel>>(bytes);
+    if let Ok(env) = &full {
+        if env.format == MODEL_FORMAT && (1..=MODEL_VERSION).contains(&env.version) {
+            let env = full.expect("checked");
+            env.model.validate().map_err(|e| bad(e.to_string()))?;
+            return Ok(env.model);
         }
+    }
+    // Why not: a foreign or newer file is named as such before its contents are judged.
+    let not_ours = || {
+        bad(format!(
+            "not a sigmax model (no \"format\": \"{MODEL_FORMAT}\")"
+        ))
     };
     let head: Head = match serde_json::from_slice(bytes) {
         Ok(h) => h,
-        Err(e) if e.is_data() => {
-            return Err(bad(format!(
-                "not a sigmax model (no \"format\": \"{MODEL_FORMAT}\")"
-            )))
-        }
-        Err(e) => return Err(json_error(e)),
+        Err(e) if e.is_data() => return Err(not_ours()),
+        Err(e) if e.is_eof() => return Err(bad(format!("truncated file ({e})"))),
+        Err(e) => return Err(bad(format!("not valid JSON ({e})"))),
     };
     if head.format.as_ref().and_then(|f| f.as_str()) != Some(MODEL_FORMAT) {
-        return Err(bad(format!(
-            "not a sigmax model (no \"format\": \"{MODEL_FORMAT}\")"
-        )));
+        return Err(not_ours());
     }
     let version = head.version.as_ref().and_then(|v| v.as_u64()).unwrap_or(0);
     if version > MODEL_VERSION as u64 {
@@ -117,10 +121,10 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<LinearModel> {
     if version == 0 {
         return Err(bad("missing or invalid \"version\"".into()));
     }
-    let env: Envelope<LinearModel> =
-        serde_json::from_slice(bytes).map_err(|e| bad(format!("invalid contents: {e}")))?;
-    env.model.validate().map_err(|e| bad(e.to_string()))?;
-    Ok(env.model)
+    let why = full
+        .err()
+        .map_or_else(|| "invalid envelope".to_string(), |e| e.to_string());
+    Err(bad(format!("invalid contents: {why}")))
 }
 
 #[cfg(test)]
