@@ -21,14 +21,8 @@ pub struct ExportArgs {
 pub fn run(args: ExportArgs) -> Result<()> {
     use sigmax::atomic::{refuse_overwriting, Role};
     refuse_overwriting(
-        &[Role {
-            what: "the exported model",
-            path: &args.output,
-        }],
-        &[Role {
-            what: "the model it is exported from",
-            path: &args.model,
-        }],
+        &[Role::new("the exported model", &args.output)],
+        &[Role::new("the model it is exported from", &args.model)],
     )?;
     let model = load_any_model(&args.model)?;
     let text = liblinear_model_text(&model).with_context(|| args.model.display().to_string())?;

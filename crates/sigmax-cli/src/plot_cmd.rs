@@ -163,13 +163,7 @@ pub fn run(args: PlotArgs) -> Result<()> {
                 path,
             })
             .collect();
-        refuse_overwriting(
-            &[Role {
-                what: "the figure (-o)",
-                path: &out,
-            }],
-            &inputs,
-        )?;
+        refuse_overwriting(&[Role::new("the figure (-o)", &out)], &inputs)?;
     }
     match args.figure {
         FigureCmd::Losses => render(&LossesFigure, &out)?,

@@ -115,22 +115,10 @@ pub fn run_predict(args: PredictArgs) -> Result<()> {
     if let Some(out) = &args.output {
         use sigmax::atomic::{refuse_overwriting, Role};
         let inputs = [
-            Role {
-                what: "the model",
-                path: &args.model,
-            },
-            Role {
-                what: "the data",
-                path: &args.data,
-            },
+            Role::new("the model", &args.model),
+            Role::new("the data", &args.data),
         ];
-        refuse_overwriting(
-            &[Role {
-                what: "the predictions (-o)",
-                path: out,
-            }],
-            &inputs,
-        )?;
+        refuse_overwriting(&[Role::new("the predictions (-o)", out)], &inputs)?;
     }
     let (model, data) = load_both(&args.model, &args.data, &args.data_args)?;
     let pred = model.try_predict(&data.x)?;

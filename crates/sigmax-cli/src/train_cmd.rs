@@ -152,31 +152,16 @@ impl TrainArgs {
     pub(crate) fn refuse_overwriting(&self) -> Result<()> {
         use sigmax::atomic::Role;
         let out = self.output_path();
-        let mut outputs = vec![Role {
-            what: "the model (-o)",
-            path: &out,
-        }];
+        let mut outputs = vec![Role::new("the model (-o)", &out)];
         if let Some(log) = &self.log_csv {
-            outputs.push(Role {
-                what: "the log (--log-csv)",
-                path: log,
-            });
+            outputs.push(Role::new("the log (--log-csv)", log));
         }
-        let mut inputs = vec![Role {
-            what: "the training data",
-            path: &self.data,
-        }];
+        let mut inputs = vec![Role::new("the training data", &self.data)];
         if let Some(w) = &self.weights {
-            inputs.push(Role {
-                what: "the weights file (--weights)",
-                path: w,
-            });
+            inputs.push(Role::new("the weights file (--weights)", w));
         }
         if let Some(l) = &self.data_args.idx_labels {
-            inputs.push(Role {
-                what: "the labels file (--idx-labels)",
-                path: l,
-            });
+            inputs.push(Role::new("the labels file (--idx-labels)", l));
         }
         Ok(sigmax::atomic::refuse_overwriting(&outputs, &inputs)?)
     }

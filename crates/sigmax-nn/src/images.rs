@@ -237,6 +237,23 @@ fn from_dataset(d: Dataset, source: String, csv_header_rows: Option<usize>) -> R
     })
 }
 
+/// Whether `path` (gunzipped) starts with the magic number of an IDX file of unsigned-byte
+/// images (three dimensions): the content decides, not the name (a CSV file named
+/// `my-idx3.csv` is CSV).
+fn starts_like_idx_images(path: &Path) -> Result<bool> {
+    let mut input = sigmax::input::open(path)?;
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match input.reader.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => return Err(sigmax::input::read_error(path, input.gzip, e).into()),
+        }
+    }
+    Ok(got == 4 && head == [0, 0, 8, 3])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,21 +297,4 @@ mod tests {
         let e = ImageSet::load("/no/such/file.csv").unwrap_err().to_string();
         assert!(e.contains("/no/such/file.csv: no such file"), "{e}");
     }
-}
-
-/// Whether `path` (gunzipped) starts with the magic number of an IDX file of unsigned-byte
-/// images (three dimensions): the content decides, not the name (a CSV file named
-/// `my-idx3.csv` is CSV).
-fn starts_like_idx_images(path: &Path) -> Result<bool> {
-    let mut input = sigmax::input::open(path)?;
-    let mut head = [0u8; 4];
-    let mut got = 0;
-    while got < 4 {
-        match input.reader.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) => return Err(sigmax::input::read_error(path, input.gzip, e).into()),
-        }
-    }
-    Ok(got == 4 && head == [0, 0, 8, 3])
 }

@@ -272,28 +272,19 @@ mod tests {
     #[test]
     fn an_infinite_source_is_refused() {
         let budget = ReadBudget::with_limit(1 << 20);
-        // /dev/zero as text: the first byte.
-        let e = read_all_from(
-            &mut std::io::repeat(0),
-            Path::new("z"),
-            Contents::Lines,
-            &budget,
-        )
-        .map_err(|e| e.into_error(Path::new("z"), false))
-        .unwrap_err()
-        .to_string();
-        assert!(e.starts_with("z:1: a NUL byte"), "{e}");
-        // Endless valid text: the budget.
-        let e = read_all_from(
-            &mut std::io::repeat(b'\n'),
-            Path::new("y"),
-            Contents::Lines,
-            &budget,
-        )
-        .map_err(|e| e.into_error(Path::new("y"), false))
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("more than the 1.0 MiB"), "{e}");
+        let endless = |byte: u8| {
+            read_all_from_reader(
+                &mut std::io::repeat(byte),
+                Path::new("z"),
+                Contents::Lines,
+                &budget,
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        // /dev/zero as text: the first byte; endless valid text: the budget.
+        assert!(endless(0).starts_with("z:1: a NUL byte"));
+        assert!(endless(b'\n').contains("more than the 1.0 MiB"));
     }
 
     #[test]

@@ -128,20 +128,14 @@ impl TrainArgs {
     /// Refuses outputs that are the training images or each other.
     pub fn refuse_overwriting(&self) -> Result<()> {
         use sigmax::atomic::Role;
-        let mut outputs = vec![Role {
-            what: "the checkpoint (-o)",
-            path: &self.output,
-        }];
+        let mut outputs = vec![Role::new("the checkpoint (-o)", &self.output)];
         if let Some(log) = &self.log_csv {
-            outputs.push(Role {
-                what: "the log (--log-csv)",
-                path: log,
-            });
+            outputs.push(Role::new("the log (--log-csv)", log));
         }
-        let inputs = [Role {
-            what: "the training images",
-            path: std::path::Path::new(&self.data),
-        }];
+        let inputs = [Role::new(
+            "the training images",
+            std::path::Path::new(&self.data),
+        )];
         Ok(sigmax::atomic::refuse_overwriting(&outputs, &inputs)?)
     }
 

@@ -39,15 +39,12 @@ impl ModelInput {
     fn refuse_overwriting(&self, outputs: &[Role], models: &[PathBuf]) -> Result<()> {
         let mut inputs: Vec<Role> = models
             .iter()
-            .map(|m| Role {
-                what: "a model read",
-                path: m,
-            })
+            .map(|m| Role::new("a model read", m))
             .collect();
-        inputs.push(Role {
-            what: "the images read",
-            path: std::path::Path::new(&self.data),
-        });
+        inputs.push(Role::new(
+            "the images read",
+            std::path::Path::new(&self.data),
+        ));
         Ok(sigmax::atomic::refuse_overwriting(outputs, &inputs)?)
     }
 
@@ -154,15 +151,9 @@ pub struct EmbedArgs {
 }
 
 pub fn run_embed(a: EmbedArgs) -> Result<()> {
-    let mut outputs = vec![Role {
-        what: "the features (-o)",
-        path: &a.output,
-    }];
+    let mut outputs = vec![Role::new("the features (-o)", &a.output)];
     if let Some(w) = &a.weights {
-        outputs.push(Role {
-            what: "the class weights (--weights)",
-            path: w,
-        });
+        outputs.push(Role::new("the class weights (--weights)", w));
     }
     a.input
         .refuse_overwriting(&outputs, std::slice::from_ref(&a.model))?;
@@ -231,10 +222,7 @@ pub struct PlotArgs {
 }
 
 pub fn run_plot(a: PlotArgs) -> Result<()> {
-    let out = Role {
-        what: "the figure (-o)",
-        path: &a.output,
-    };
+    let out = Role::new("the figure (-o)", &a.output);
     a.input.refuse_overwriting(&[out], &a.models)?;
     let mut embeddings = Vec::new();
     let mut histograms = Vec::new();
@@ -357,10 +345,7 @@ pub struct RocArgs {
 }
 
 pub fn run_roc(a: RocArgs) -> Result<()> {
-    let out = Role {
-        what: "the figure (-o)",
-        path: &a.output,
-    };
+    let out = Role::new("the figure (-o)", &a.output);
     a.input.refuse_overwriting(&[out], &a.models)?;
     let mut curves = Vec::new();
     for path in &a.models {

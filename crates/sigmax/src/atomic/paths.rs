@@ -67,6 +67,12 @@ pub struct Role<'a> {
     pub path: &'a Path,
 }
 
+impl<'a> Role<'a> {
+    pub fn new(what: &'a str, path: &'a Path) -> Self {
+        Role { what, path }
+    }
+}
+
 /// Whether `a` and `b` are one regular file (or, where one does not exist yet, one path
 /// once links and the folders are resolved). Special files (`/dev/stdout`, a pipe) are
 /// never the same: writing one destroys nothing.
@@ -105,34 +111,39 @@ fn where_written(p: &Path) -> Option<PathBuf> {
 /// replace the data with a model) or the same file twice (`--log-csv` = `-o`): checked by
 /// file identity (device and inode), so another spelling or a link is caught too.
 pub fn refuse_overwriting(outputs: &[Role], inputs: &[Role]) -> Result<()> {
-    // "d.svm", or "./d.svm (d.svm)" where the two spellings differ.
-    let named = |r: &Role, other: &Role| {
-        if r.path == other.path {
-            String::new()
-        } else {
-            format!(" ({})", r.path.display())
-        }
-    };
     for (k, out) in outputs.iter().enumerate() {
-        if let Some(input) = inputs.iter().find(|i| same_file(out.path, i.path)) {
-            return Err(Error::Unsupported(format!(
-                "{} {} is also {}{}: writing it would destroy the input; write to another file",
-                out.what,
-                out.path.display(),
-                input.what,
-                named(input, out)
-            )));
-        }
-        if let Some(other) = outputs[k + 1..]
+        let clash = inputs
             .iter()
-            .find(|o| same_file(out.path, o.path))
-        {
+            .find(|i| same_file(out.path, i.path))
+            .map(|i| {
+                (
+                    i,
+                    "writing it would destroy the input; write to another file",
+                )
+            })
+            .or_else(|| {
+                outputs[k + 1..]
+                    .iter()
+                    .find(|o| same_file(out.path, o.path))
+                    .map(|o| {
+                        (
+                            o,
+                            "one would overwrite the other; give them different files",
+                        )
+                    })
+            });
+        if let Some((other, why)) = clash {
+            // "d.svm", or "./d.svm … (d.svm)" where the two spellings differ.
+            let spelled = if other.path == out.path {
+                String::new()
+            } else {
+                format!(" ({})", other.path.display())
+            };
             return Err(Error::Unsupported(format!(
-                "{} {} is also {}{}: one would overwrite the other; give them different files",
+                "{} {} is also {}{spelled}: {why}",
                 out.what,
                 out.path.display(),
                 other.what,
-                named(other, out)
             )));
         }
     }
