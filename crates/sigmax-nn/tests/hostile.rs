@@ -255,6 +255,19 @@ fn outputs_resumes_memory_and_file_kinds() {
         );
     }
     assert_eq!(std::fs::read(d.join("f.sxnn")).unwrap(), model);
+    // A failed write to standard output is an error, not a panic.
+    let o = Command::new(env!("CARGO_BIN_EXE_sigmax-nn"))
+        .args(["eval", "f.sxnn"])
+        .current_dir(d)
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("writing to standard output") && !err.contains("panicked"),
+        "{err}"
+    );
     // A checkpoint's error names the file once (it was named twice).
     let poisoned = FeatureModel::new(&config().model, &Device::flex()).map(&mut Poison);
     std::fs::write(d.join("nan.sxnn"), checkpoint_bytes(&poisoned)).unwrap();

@@ -6,7 +6,7 @@
 //! ([`MAX_LINE_BYTES`]). Formats that need not hold their text (LIBSVM, IDX) stream it.
 
 use crate::error::{Error, Result};
-use crate::limits::{capacity_bytes, human_bytes, ReadBudget, MAX_LINE_BYTES};
+use crate::limits::{human_bytes, ReadBudget, MAX_LINE_BYTES};
 use std::io::{BufRead, Read};
 use std::path::Path;
 
@@ -202,7 +202,9 @@ fn read_all_from(
 }
 
 /// Exactly `n` bytes of `reader` (the payload a header announced), held under `budget`
-/// besides `held` bytes: a short read is a truncated file.
+/// besides `held` bytes: a short read is a truncated file. The header is not trusted
+/// with memory: more than the budget is refused at once, and the buffer grows with the
+/// bytes that really arrive (a 20-byte file announcing 10 GB allocates kilobytes).
 pub fn read_exact_bounded(
     reader: &mut dyn Read,
     n: u64,
@@ -212,16 +214,24 @@ pub fn read_exact_bounded(
     let refused = |m: String| format!("need {n} bytes of data, {m}");
     budget.check(held.saturating_add(n)).map_err(refused)?;
     let mut out = Vec::new();
-    out.try_reserve_exact(n as usize)
-        .map_err(|_| refused(budget.check(u64::MAX).unwrap_err()))?;
-    let got = reader
-        .take(n)
-        .read_to_end(&mut out)
-        .map_err(|e| e.to_string())?;
-    if (got as u64) < n {
-        return Err(format!("need {n} bytes of data, the file has {got}"));
+    let mut chunk = vec![0u8; 1 << 16];
+    let mut source = reader.take(n);
+    loop {
+        let got = match source.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(got) => got,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        budget.reserve(&mut out, got, held).map_err(refused)?;
+        out.extend_from_slice(&chunk[..got]);
     }
-    debug_assert!(capacity_bytes(&out) >= n);
+    if (out.len() as u64) < n {
+        return Err(format!(
+            "need {n} bytes of data, the file has {}",
+            out.len()
+        ));
+    }
     Ok(out)
 }
 
@@ -298,5 +308,10 @@ mod tests {
             .unwrap_err()
             .contains("need 3 bytes of data, the file has 2"));
         assert!(read_exact_bounded(&mut std::io::repeat(0), 1 << 40, &budget, 0).is_err());
+        // A header announcing 100 MB over four bytes: a truncated file, found without
+        // making room for what was announced.
+        let roomy = ReadBudget::with_limit(1 << 30);
+        let e = read_exact_bounded(&mut &b"abcd"[..], 100 << 20, &roomy, 0).unwrap_err();
+        assert!(e.ends_with("the file has 4"), "{e}");
     }
 }

@@ -696,6 +696,30 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
     }
 
+    /// A cache whose checksum is sound but whose header no data file could have made (one
+    /// feature name for two columns, a NUL class name) is refused like a damaged one.
+    #[test]
+    fn forged_headers_behind_a_sound_checksum_are_refused() {
+        let x = Features::Dense(DenseMatrix::new(2, 2, vec![1., 0., 0., 1.]).unwrap());
+        let d = Dataset::new(x, &["a", "b"]).unwrap();
+        let forged = |edit: &dyn Fn(&mut Dataset)| {
+            let mut d = d.clone();
+            edit(&mut d);
+            let mut bytes = Vec::new();
+            encode(&d, (0, 0, String::new()), 0, &mut bytes).unwrap();
+            decode_cache(&bytes).map(|_| ())
+        };
+        assert!(forged(&|_| {}).is_ok());
+        let e = forged(&|d| d.feature_names = Some(vec!["only one".into()])).unwrap_err();
+        assert!(e.contains("feature names"), "{e}");
+        let e = forged(&|d| d.feature_names = Some(vec!["x".into(), "x".into()])).unwrap_err();
+        assert!(e.contains("feature names"), "{e}");
+        let e = forged(&|d| d.classes[1] = "\0".into()).unwrap_err();
+        assert!(e.contains("class name"), "{e}");
+        let e = forged(&|d| d.classes[1] = "a".into()).unwrap_err();
+        assert!(e.contains("duplicate"), "{e}");
+    }
+
     /// Every single-byte change of a cache is caught (by the checksum or a check before
     /// it) and the data come from the source, equal to an uncached parse.
     #[test]
