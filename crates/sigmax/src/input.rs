@@ -151,12 +151,13 @@ fn read_all_from(
     budget: &ReadBudget,
 ) -> std::result::Result<Vec<u8>, ReadFailure> {
     let refuse = |m: String| ReadFailure::Refused(Error::bad_file(path, m));
+    // Line numbers are counted only for an error (a pass over the text otherwise).
+    let line_of = |text: &[u8], at: usize| 1 + memchr::memchr_iter(b'\n', &text[..at]).count();
     let text = contents != Contents::Binary;
-    let mut chunk = vec![0u8; 1 << 16];
+    let mut chunk = vec![0u8; 1 << 20];
     let mut out: Vec<u8> = Vec::new();
-    // Lines before `counted` are counted in `lines`; `line_start` is where the last one
-    // began.
-    let (mut lines, mut counted, mut line_start) = (1usize, 0usize, 0usize);
+    // Where the last line began.
+    let mut line_start = 0usize;
     let mut first = true;
     loop {
         let got = match reader.read(&mut chunk) {
@@ -172,29 +173,24 @@ fn read_all_from(
             new = &new[text_start(path, new).map_err(ReadFailure::Refused)?..];
         }
         first = false;
-        if text {
-            if let Some(k) = new.iter().position(|&b| b == 0) {
-                let before = out[counted..].iter().chain(&new[..k]);
-                let line = lines + before.filter(|&&b| b == b'\n').count();
-                return Err(ReadFailure::Refused(nul_in_text(path, line)));
-            }
-        }
         budget
             .reserve(&mut out, new.len(), 0)
             .map_err(|m| refuse(format!("the file needs {m}")))?;
         let before = out.len();
         out.extend_from_slice(new);
+        if text {
+            if let Some(k) = memchr::memchr(0, &out[before..]) {
+                let line = line_of(&out, before + k);
+                return Err(ReadFailure::Refused(nul_in_text(path, line)));
+            }
+        }
         if contents == Contents::Lines {
-            if let Some(k) = out[before..].iter().rposition(|&b| b == b'\n') {
-                lines += out[counted..before + k]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count();
-                counted = before + k;
+            if let Some(k) = memchr::memrchr(b'\n', &out[before..]) {
                 line_start = before + k + 1;
             }
             if out.len() - line_start > MAX_LINE_BYTES {
-                return Err(ReadFailure::Refused(line_too_long(path, lines)));
+                let line = line_of(&out, line_start);
+                return Err(ReadFailure::Refused(line_too_long(path, line)));
             }
         }
     }
