@@ -340,7 +340,7 @@ fn observer<'a>(
 /// `intercept` (rows), `n_iter`, `converged`, `stop_reason`, `objective`, `solver` and
 /// `fit_seconds` (the training, without converting inputs and outputs).
 #[pyfunction]
-#[pyo3(signature = (x, y, n_classes, sample_weight, model, c, penalty, l1_ratio, intercept, solver, tol, max_iter, warm_start, n_jobs, verbose))]
+#[pyo3(signature = (x, y, n_classes, sample_weight, model, c, penalty, l1_ratio, intercept, solver, tol, max_iter, warm_start, n_jobs, verbose, seed=0))]
 #[allow(clippy::too_many_arguments)]
 fn fit_linear<'py>(
     py: Python<'py>,
@@ -359,6 +359,7 @@ fn fit_linear<'py>(
     warm_start: Option<PyReadonlyArray1<'py, f64>>,
     n_jobs: Option<i64>,
     verbose: bool,
+    seed: u64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let pool = match n_jobs {
         None | Some(-1) => None,
@@ -394,9 +395,13 @@ fn fit_linear<'py>(
             .map_err(value_error)?;
     }
     // The estimator's parameters in sigmax's own names.
+    // C = inf: no penalty (λ = 0), scikit-learn's spelling of an unpenalized fit.
+    let unpenalized = c == f64::INFINITY;
     let opts = TrainOptions {
         model: ModelChoice::Kind(model.parse::<ModelKind>().map_err(value_error)?),
-        c: Some(c),
+        c: (!unpenalized).then_some(c),
+        lambda: unpenalized.then_some(0.0),
+        seed,
         penalty: penalty.parse::<Penalty>().map_err(value_error)?,
         l1_ratio,
         intercept,

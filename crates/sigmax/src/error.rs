@@ -72,6 +72,12 @@ pub enum Error {
         grad_norm: f64,
         relative: f64,
     },
+    /// An unpenalized fit (λ = 0) of a loss that only approaches its infimum: every row
+    /// was separated, so the weights would grow without bound.
+    #[error(
+        "every training row is on its class's side of the boundary and there is no penalty (lambda = 0, i.e. C = inf): the {loss} loss has no minimum, its weights would grow without bound; give a penalty (a finite C)"
+    )]
+    NoMinimum { loss: &'static str },
     /// The caller's observer asked the fit to stop (e.g. on Ctrl-C).
     #[error("training interrupted at iteration {iteration}")]
     Interrupted { iteration: usize },

@@ -89,6 +89,15 @@ crate::named_choice! {
 }
 
 impl BinaryLoss {
+    /// Whether the loss only tends to 0 as the margin grows (never reaches it): such a
+    /// loss has no minimum over separated rows without a penalty.
+    pub fn approaches_zero(self) -> bool {
+        matches!(
+            self,
+            BinaryLoss::Logistic | BinaryLoss::CrossEntropy | BinaryLoss::Exponential
+        )
+    }
+
     /// ℓ(z, t).
     #[inline]
     pub fn value(self, z: f64, t: bool) -> f64 {

@@ -785,7 +785,64 @@ fn fit(
         bias,
         feature_names: data.feature_names.clone(),
     };
+    if strengths.l2 == 0.0 && strengths.l1 == 0.0 && loss.approaches_zero() {
+        refuse_separated(
+            &model,
+            data,
+            weights_for_check(data, opts, reducer)?.as_deref(),
+            reducer,
+            loss,
+        )?;
+    }
     Ok(Trained { model, report })
+}
+
+/// The effective row weights (a row of weight 0 does not count as separated or not).
+fn weights_for_check(
+    data: &Dataset,
+    opts: &TrainOptions,
+    reducer: &dyn Reducer,
+) -> Result<Option<Vec<f64>>> {
+    match opts.class_weight {
+        ClassWeight::None => Ok(data.weights.clone()),
+        _ => effective_weights_over(data, &opts.class_weight, reducer),
+    }
+}
+
+/// Refuses the model of an unpenalized fit whose every (weighted) row is on its class's
+/// side: logistic, softmax and exponential losses then decrease along w → c·w without end,
+/// so the model is wherever the solver stopped (scikit-learn warns that it did not
+/// converge). Counted over every process.
+fn refuse_separated(
+    model: &LinearModel,
+    data: &Dataset,
+    weights: Option<&[f64]>,
+    reducer: &dyn Reducer,
+    loss: BinaryLoss,
+) -> Result<()> {
+    let scores = model.decision_function(&data.x);
+    let k = model.weights.len();
+    let counts = |i: usize| weights.map_or(true, |w| w[i] > 0.0);
+    let wrong = (0..data.n_rows())
+        .filter(|&i| counts(i))
+        .filter(|&i| {
+            let (s, y) = (&scores[i * k..(i + 1) * k], data.y[i] as usize);
+            if k == 1 {
+                // Binary: positive class 1.
+                (if y == 1 { s[0] } else { -s[0] }) <= 0.0
+            } else {
+                s.iter().enumerate().any(|(j, &v)| j != y && v >= s[y])
+            }
+        })
+        .count();
+    let mut total = [wrong as f64];
+    reducer.sum(&mut total);
+    if total[0] == 0.0 {
+        return Err(Error::NoMinimum {
+            loss: if k > 1 { "softmax" } else { loss.name() },
+        });
+    }
+    Ok(())
 }
 
 /// Shifts softmax intercepts to sum to zero. They are not regularized, so one constant

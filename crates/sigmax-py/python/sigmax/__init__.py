@@ -5,7 +5,9 @@ scikit-learn estimators.
 """
 from ._sigmax import __version__
 from ._data import load_svmlight
-from ._linear import LinearSVC, LogisticRegression, LogisticRegressionCV, SoftmaxRegression
+from ._logistic import LogisticRegression, SoftmaxRegression
+from ._logistic_cv import LogisticRegressionCV
+from ._svm import LinearSVC
 
 __all__ = [
     "LinearSVC",

@@ -1,4 +1,5 @@
-"""Margin softmax losses for PyTorch, drop-ins for pytorch-metric-learning's.
+"""Margin softmax losses for PyTorch (sigmax's own: margins in radians, L-Softmax and
+A-Softmax annealing). ``sigmax.torch.pml`` has pytorch-metric-learning's interface.
 
     from sigmax.torch import ArcFaceLoss
     loss_func = ArcFaceLoss(num_classes=10, embedding_size=128)   # margin 0.5 RADIANS
@@ -19,12 +20,14 @@ the GIL released); on other devices the same formulas run as torch operations
 is saved in the loss's ``state_dict`` (with the annealing step of L-Softmax/A-Softmax).
 """
 import math
+
+import numpy as np
 from typing import Optional
 
 import torch
 from torch import Tensor, nn
 
-from . import _sigmax
+from .. import _sigmax
 
 __all__ = [
     "ArcFaceLoss",
@@ -52,16 +55,25 @@ def _margin_loss(
     w = weight.detach().contiguous().numpy()
     y = labels.detach().to(torch.int64).contiguous().numpy()
     loss, _logits, gx, gw = _sigmax.margin_loss(x, w, y, head, margin, scale, None, lambda_, True)
+    # Contiguous, as the fake kernel below says (the kernel may hand back ∂W in the
+    # transposed layout of its input).
     return (
         torch.tensor(loss, dtype=embeddings.dtype),
-        torch.from_numpy(gx),
-        torch.from_numpy(gw),
+        torch.from_numpy(np.ascontiguousarray(gx)),
+        torch.from_numpy(np.ascontiguousarray(gw)),
     )
 
 
 @_margin_loss.register_fake
 def _(embeddings, weight, labels, head, margin, scale, lambda_):
-    return embeddings.new_empty(()), torch.empty_like(embeddings), torch.empty_like(weight)
+    # The real kernel's gradients are new contiguous tensors: so are these (``empty_like``
+    # would copy the strides of a transposed ``W.t()``, and torch.compile would refuse the
+    # mismatch).
+    return (
+        embeddings.new_empty(()),
+        embeddings.new_empty(embeddings.shape),
+        weight.new_empty(weight.shape),
+    )
 
 
 def _setup_context(ctx, inputs, output):
@@ -222,8 +234,11 @@ class _MarginLoss(nn.Module):
         w = self.W.t().to(x.dtype)
         on_cpu = x.device.type == "cpu" and w.device.type == "cpu"
         if on_cpu and x.dtype in (torch.float32, torch.float64):
+            # Contiguous inputs (the kernel copies others anyway): a compiled graph then
+            # hands the op the layout it was traced with.
             loss, _, _ = _margin_loss(
-                x, w, labels, self.head, self._kernel_margin(), self._kernel_scale(), lam
+                x.contiguous(), w.contiguous(), labels, self.head, self._kernel_margin(),
+                self._kernel_scale(), lam,
             )
             return loss
         logits = margin_logits(
