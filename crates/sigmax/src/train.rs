@@ -822,7 +822,7 @@ fn refuse_separated(
 ) -> Result<()> {
     let scores = model.decision_function(&data.x);
     let k = model.weights.len();
-    let counts = |i: usize| weights.map_or(true, |w| w[i] > 0.0);
+    let counts = |i: usize| !matches!(weights, Some(w) if w[i] <= 0.0);
     let wrong = (0..data.n_rows())
         .filter(|&i| counts(i))
         .filter(|&i| {
