@@ -73,7 +73,9 @@ def main():
         passed = [t for t in tests if t["passed"]]
         calls = [t for t in passed if t["calls_sigmax"]]
         skipped = sum(t["skipped"] for t in tests)
-        print(f"{name:22s} {len(passed):4d} / {len(tests):4d} pass ({skipped} skipped), {len(calls)} of the passes call sigmax")
+        ran = len(tests) - skipped
+        print(f"{name:22s} {len(passed):4d} of {ran:4d} pass ({skipped} more skipped by scikit-learn), "
+              f"{len(calls)} of the passes call sigmax")
         if args.failures:
             for t in tests:
                 if not t["passed"] and not t["skipped"]:

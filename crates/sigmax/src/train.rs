@@ -928,4 +928,31 @@ mod tests {
         let binary = fit_memory(ModelKind::Logistic, shape, SolverChoice::DualCd).unwrap();
         assert_eq!((binary.0, binary.2), (101, 3 * 100_000_000));
     }
+
+    #[test]
+    fn an_unpenalized_fit_of_separated_rows_is_refused() {
+        let rows = |text: &str| crate::data::parse_libsvm(text.as_bytes(), "t".as_ref(), false, 10).unwrap();
+        let unpenalized = TrainOptions {
+            lambda: Some(0.0),
+            max_iter: Some(50),
+            ..TrainOptions::default()
+        };
+        // Every row on its side: no minimum (the weights would grow without end).
+        let separated = rows("1 1:1\n1 1:2\n-1 1:-1\n-1 1:-3\n");
+        let e = train(&separated, &unpenalized, None).err().unwrap();
+        assert!(matches!(e, Error::NoMinimum { loss: "logistic" }), "{e}");
+        // Softmax likewise.
+        let three = rows("0 1:1\n1 2:1\n2 1:-1 2:-1\n0 1:2\n1 2:3\n2 1:-2 2:-2\n");
+        let e = train(&three, &unpenalized, None).err().unwrap();
+        assert!(matches!(e, Error::NoMinimum { loss: "softmax" }), "{e}");
+        // Overlapping classes have a minimum; a penalty always has one.
+        let overlap = rows("1 1:1\n1 1:-0.5\n-1 1:-1\n-1 1:0.5\n");
+        assert!(train(&overlap, &unpenalized, None).is_ok());
+        assert!(train(&separated, &TrainOptions::default(), None).is_ok());
+        // A row of weight 0 does not count as unseparated.
+        let weighted = rows("1 1:1\n1 1:-5\n-1 1:-1\n-1 1:-3\n")
+            .with_weights(vec![1.0, 0.0, 1.0, 1.0])
+            .unwrap();
+        assert!(matches!(train(&weighted, &unpenalized, None), Err(Error::NoMinimum { .. })));
+    }
 }

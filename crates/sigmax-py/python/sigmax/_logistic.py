@@ -103,11 +103,16 @@ class LogisticRegression(_SigmaxLinearClassifier):
     def fit(self, X, y, sample_weight=None):
         """Fits to X (dense or sparse) and y, with optional per-row weights."""
         penalty, C = resolve_logistic_penalty(self)
-        liblinear = self.solver == "liblinear"
         X, y_ids, sample_weight = self._validate_fit_input(
             X, y, sample_weight,
             accept_large_sparse=self.solver not in ("liblinear", "sag", "saga"),
         )
+        return self._fit_ids(X, y_ids, sample_weight, penalty, C)
+
+    def _fit_ids(self, X, y_ids, sample_weight, penalty, C):
+        """The fit on checked input: ``y_ids`` index ``classes_``, which may hold classes
+        without rows (a cross-validation fold's: the model still has their outputs)."""
+        liblinear = self.solver == "liblinear"
         k = len(self.classes_)
         if liblinear:
             _check_liblinear_input(X, k)

@@ -1,12 +1,13 @@
 """``LogisticRegressionCV``: scikit-learn 1.9's estimator (its parameters, warnings and
 fitted attributes, legacy or not), each fold's path of C values fit by sigmax."""
+import inspect
 import numbers
 import warnings
 
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import get_scorer, get_scorer_names
+from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
@@ -15,7 +16,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._linear import _rows_for_many_fits
 from ._logistic import LogisticRegression
-from ._sklearn_api import LOGISTIC_CONSTRAINTS, check_solver
+from ._sklearn_api import LOGISTIC_CONSTRAINTS, check_solver, resolve_logistic_penalty
 
 
 def _constraints():
@@ -168,14 +169,22 @@ class LogisticRegressionCV(LogisticRegression):
             verbose=max(0, self.verbose - 1),
         )
 
+    def _fit_fold(self, est, X, y_ids, sample_weight):
+        """A fit on a fold's rows with every class of the data (as scikit-learn's path,
+        so a fold without some class still scores all of them)."""
+        est.classes_ = self.classes_
+        est.n_features_in_ = X.shape[1]
+        penalty, C = resolve_logistic_penalty(est)
+        est._fit_ids(X, y_ids, sample_weight, penalty, C)
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, **params):
         """Cross-validates the grid, then fits the chosen model (see the class)."""
         if params:
             raise ValueError(
                 f"Passing extra keyword arguments to {self.__class__.__name__}.fit is only "
-                f"supported with metadata routing, which sigmax does not implement; got "
-                f"{sorted(params)}."
+                "supported if enable_metadata_routing=True, and sigmax does not route "
+                f"metadata: got {sorted(params)}."
             )
         l1_ratios, penalty, scoring, legacy = self._settings()
         l1_grid = [None] if l1_ratios is None else list(l1_ratios)
@@ -206,8 +215,9 @@ class LogisticRegressionCV(LogisticRegression):
         self._fold_class_weight = cw
         Cs = np.logspace(-4, 4, self.Cs) if isinstance(self.Cs, numbers.Integral) \
             else np.asarray(self.Cs, dtype=float)
-        scorer = get_scorer(scoring or "accuracy")
+        scorer = _scorer_for_all_classes(scoring, self.classes_)
         rows = _rows_for_many_fits(X)  # every fit reads the folds' rows in place
+        y_ids = np.searchsorted(self.classes_, y).astype(np.int64)
         binary = n_classes == 2
         n_out = 1 if binary else n_classes
         n_dof = X.shape[1] + int(self.fit_intercept)
@@ -224,8 +234,8 @@ class LogisticRegressionCV(LogisticRegression):
                     if previous is not None:  # warm start along the path
                         est.coef_, est.intercept_ = previous.coef_, previous.intercept_
                     with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", ConvergenceWarning)
-                        est.fit(rows[train], y[train], sample_weight=sw_train)
+                        warnings.simplefilter("ignore")
+                        self._fit_fold(est, rows[train], y_ids[train], sw_train)
                     previous = est
                     paths[f, r, c] = _dof(est, self.fit_intercept)
                     n_iter[f, r, c] = est.n_iter_[0]
@@ -294,11 +304,28 @@ class LogisticRegressionCV(LogisticRegression):
         """The ``scoring`` option's score of this model on X, y."""
         if score_params:
             raise ValueError(
-                "Passing extra keyword arguments to score is only supported with metadata "
-                f"routing, which sigmax does not implement; got {sorted(score_params)}."
+                "Passing extra keyword arguments to score is only supported if "
+                "enable_metadata_routing=True, and sigmax does not route metadata: got "
+                f"{sorted(score_params)}."
             )
         kw = {} if sample_weight is None else {"sample_weight": sample_weight}
         return self._get_scorer()(self, X, y, **kw)
+
+
+def _scorer_for_all_classes(scoring, classes):
+    """The scorer of ``scoring`` (None: accuracy), told every class where its metric takes
+    ``labels`` (and, for two classes, which is positive): a fold's held-out rows may lack
+    some class, and scikit-learn's metrics would then refuse or misread them."""
+    scorer = get_scorer(scoring or "accuracy")
+    func = getattr(scorer, "_score_func", None)
+    if func is None or "labels" not in inspect.signature(func).parameters:
+        return scorer
+    extra = {"labels": classes}
+    if len(classes) <= 2 and "pos_label" in inspect.signature(func).parameters:
+        extra["pos_label"] = classes[-1]
+    return make_scorer(func, greater_is_better=scorer._sign == 1,
+                       response_method=scorer._response_method,
+                       **extra, **getattr(scorer, "_kwargs", {}))
 
 
 def _dof(est, fit_intercept):
