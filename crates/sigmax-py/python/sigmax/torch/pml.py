@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from . import _margin_loss, margin_logits
+from . import _margin_loss, _psi
 
 __all__ = [
     "ArcFaceLoss",
@@ -111,7 +111,7 @@ class LargeMarginSoftmaxLoss(nn.Module):
         x = self._embeddings(embeddings)
         w = self.W.t()
         kernel = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) \
-            and type(self)._logits is LargeMarginSoftmaxLoss._logits
+            and type(self)._cosine is LargeMarginSoftmaxLoss._cosine
         if plain and kernel:
             loss, _, _ = _margin_loss(x.contiguous(), w.contiguous(), labels, self.head,
                                       self._kernel_margin(), self._kernel_scale(), 0.0)
@@ -135,16 +135,31 @@ class LargeMarginSoftmaxLoss(nn.Module):
             for d in loss_dict.values()
         )
 
+    def _cosine(self, embeddings):
+        """cos θ_j, as pytorch-metric-learning's CosineSimilarity computes it (both sides
+        normalized, then multiplied: the same rounding as its own losses)."""
+        return nn.functional.normalize(embeddings, dim=1) @ nn.functional.normalize(self.W, dim=0)
+
+    def _target(self, cos_y):
+        """The target class's logit before scaling: ψ_m(θ_y)."""
+        return _psi(cos_y, self.margin)
+
+    def _scaled(self, logits, embeddings):
+        """L-Softmax's scaling: ‖w_j‖‖x‖·scale."""
+        return logits * self.W.norm(dim=0) * embeddings.norm(dim=1, keepdim=True) * self.scale
+
     def _logits(self, embeddings, labels):
-        """The training logits (margin on the targets) as torch operations."""
-        return margin_logits(self._embeddings(embeddings), self.W.t(), labels, self.head,
-                             self._kernel_margin(), self._kernel_scale(), 0.0)
+        """The training logits (margin on the targets) as torch operations, as
+        pytorch-metric-learning computes them."""
+        cos = self._cosine(embeddings)
+        rows = torch.arange(cos.shape[0], device=cos.device)
+        logits = cos.index_put((rows, labels), self._target(cos[rows, labels]))
+        return self._scaled(logits, embeddings)
 
     def get_logits(self, embeddings):
         """Logits without margin, (batch, num_classes)."""
         self._cast(embeddings)
-        return margin_logits(self._embeddings(embeddings), self.W.t(), None, self.head,
-                             None, self._kernel_scale())
+        return self._scaled(self._cosine(embeddings), embeddings)
 
     def extra_repr(self):
         return (f"num_classes={self.num_classes}, embedding_size={self.embedding_size}, "
@@ -157,6 +172,9 @@ class SphereFaceLoss(LargeMarginSoftmaxLoss):
     annealing."""
 
     head = "asoftmax"
+
+    def _scaled(self, logits, embeddings):
+        return logits * embeddings.norm(dim=1, keepdim=True) * self.scale
 
 
 class CosFaceLoss(LargeMarginSoftmaxLoss):
@@ -177,6 +195,12 @@ class CosFaceLoss(LargeMarginSoftmaxLoss):
     def _embeddings(self, embeddings):
         return embeddings
 
+    def _target(self, cos_y):
+        return cos_y - self.margin
+
+    def _scaled(self, logits, embeddings):
+        return logits * self.scale
+
 
 class ArcFaceLoss(CosFaceLoss):
     """ArcFace (Deng et al., CVPR 2019) as pytorch-metric-learning's: ``scale``·cos(θ_y +
@@ -190,6 +214,12 @@ class ArcFaceLoss(CosFaceLoss):
 
     def init_margin(self):
         self.margin = np.radians(self.margin)
+
+    def _target(self, cos_y):
+        m = float(self.margin)
+        theta = torch.acos(cos_y.clamp(-1.0, 1.0))
+        # Past θ = 180° − m the monotone continuation, as pytorch-metric-learning's.
+        return torch.where(theta <= math.pi - m, torch.cos(theta + m), torch.cos(theta) - m * math.sin(m))
 
 
 class SubCenterArcFaceLoss(ArcFaceLoss):
@@ -206,22 +236,8 @@ class SubCenterArcFaceLoss(ArcFaceLoss):
         return self.num_classes * self.sub_centers
 
     def _cosine(self, embeddings):
-        w = nn.functional.normalize(self.W, dim=0)
-        cos = nn.functional.normalize(embeddings, dim=1) @ w
+        cos = super()._cosine(embeddings)
         return cos.view(-1, self.num_classes, self.sub_centers).max(dim=2).values
-
-    def _logits(self, embeddings, labels):
-        cos = self._cosine(embeddings)
-        rows = torch.arange(cos.shape[0], device=cos.device)
-        c = cos[rows, labels].clamp(-1.0, 1.0)
-        m = float(self.margin)
-        theta = torch.acos(c)
-        target = torch.where(theta <= math.pi - m, torch.cos(theta + m), c - m * math.sin(m))
-        return cos.index_put((rows, labels), target) * self.scale
-
-    def get_logits(self, embeddings):
-        self._cast(embeddings)
-        return self._cosine(embeddings) * self.scale
 
     def get_outliers(self, embeddings, labels, threshold=75, return_dominant_centers=True):
         """Rows farther than ``threshold`` degrees from their class's dominant sub-center
