@@ -931,7 +931,9 @@ mod tests {
 
     #[test]
     fn an_unpenalized_fit_of_separated_rows_is_refused() {
-        let rows = |text: &str| crate::data::parse_libsvm(text.as_bytes(), "t".as_ref(), false, 10).unwrap();
+        let rows = |text: &str| {
+            crate::data::parse_libsvm(text.as_bytes(), "t".as_ref(), false, 10).unwrap()
+        };
         let unpenalized = TrainOptions {
             lambda: Some(0.0),
             max_iter: Some(50),
@@ -953,6 +955,9 @@ mod tests {
         let weighted = rows("1 1:1\n1 1:-5\n-1 1:-1\n-1 1:-3\n")
             .with_weights(vec![1.0, 0.0, 1.0, 1.0])
             .unwrap();
-        assert!(matches!(train(&weighted, &unpenalized, None), Err(Error::NoMinimum { .. })));
+        assert!(matches!(
+            train(&weighted, &unpenalized, None),
+            Err(Error::NoMinimum { .. })
+        ));
     }
 }
