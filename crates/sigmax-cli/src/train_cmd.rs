@@ -66,9 +66,11 @@ pub struct TrainArgs {
     /// else jacobi for binary models and sparse softmax, none for dense softmax.
     #[arg(long, value_parser = choice::<PreconditionerChoice>(), default_value = "auto")]
     pub preconditioner: PreconditionerChoice,
-    /// Stop when ‖∇J(w)‖ ≤ tol·‖∇J(0)‖.
-    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
-    pub tol: f64,
+    /// Stopping tolerance: ‖∇J(w)‖ ≤ tol·‖∇J(0)‖ (default 1e-6); for dual-cd the dual's
+    /// violation as LIBLINEAR's -e (default 0.1): the spread of the projected gradient for
+    /// the SVMs, the largest dual gradient relative to the first epoch's for logistic.
+    #[arg(long, allow_negative_numbers = true)]
+    pub tol: Option<f64>,
     /// Most iterations (default per solver: newton 1000, lbfgs and owlqn 5000, gd 10000,
     /// dual-cd 10000 epochs; sgd: --epochs, else this).
     #[arg(long)]

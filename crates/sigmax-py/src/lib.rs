@@ -406,7 +406,7 @@ fn fit_linear<'py>(
         l1_ratio,
         intercept,
         solver: solver.parse::<SolverChoice>().map_err(value_error)?,
-        tol,
+        tol: Some(tol),
         max_iter,
         warm_start: warm_start.map(|w| w.as_array().to_vec()),
         ..TrainOptions::default()

@@ -184,7 +184,7 @@ mod tests {
         let d = heart_scale();
         let grid = lambda_grid(1.0, 1e-4, 9);
         let opts = TrainOptions {
-            tol: 1e-8,
+            tol: Some(1e-8),
             ..TrainOptions::default()
         };
         let (mut warm, mut cold_iters, mut warm_iters) = (None::<Vec<f64>>, 0, 0);

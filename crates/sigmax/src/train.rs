@@ -211,8 +211,9 @@ pub struct TrainOptions {
     pub class_weight: ClassWeight,
     pub intercept: bool,
     pub solver: SolverChoice,
-    /// Relative gradient-norm tolerance.
-    pub tol: f64,
+    /// Stopping tolerance (`None`: the solver's default, see
+    /// [`crate::solver::SolverEntry::default_tol`]).
+    pub tol: Option<f64>,
     /// `None`: a default per solver (the registry's).
     pub max_iter: Option<usize>,
     /// GD: fixed step (`None`: backtracking line search). SGD: η0 (`None`: 0.1).
@@ -244,7 +245,7 @@ impl Default for TrainOptions {
             class_weight: ClassWeight::None,
             intercept: true,
             solver: SolverChoice::Auto,
-            tol: 1e-6,
+            tol: None,
             max_iter: None,
             learning_rate: None,
             schedule: Schedule::InverseTime,
@@ -388,8 +389,10 @@ impl TrainOptions {
                 return bad("learning_rate", eta.to_string(), "must be > 0");
             }
         }
-        if !(self.tol > 0.0) {
-            return bad("tol", self.tol.to_string(), "must be > 0");
+        if let Some(tol) = self.tol {
+            if !(tol > 0.0) {
+                return bad("tol", tol.to_string(), "must be > 0");
+            }
         }
         if self.epochs == Some(0) {
             return bad("epochs", "0".into(), "must be at least 1");

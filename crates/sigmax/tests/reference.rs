@@ -80,7 +80,7 @@ fn final_objective_matches_liblinear_and_scikit_learn() {
             model: ModelChoice::Kind(kind),
             lambda: Some(f.lam),
             intercept: f.intercept,
-            tol: 1e-10,
+            tol: Some(1e-10),
             ..TrainOptions::default()
         };
         let fit = train(&d, &opts, None).unwrap();

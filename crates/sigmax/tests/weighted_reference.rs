@@ -82,7 +82,7 @@ fn options(f: &Fixture, kind: ModelKind) -> TrainOptions {
         intercept: f.intercept,
         // The hinge's dual CD converges linearly but slowly (~10⁴ epochs on heart_scale
         // with the intercept search); 1e-8 puts J within 1e-9 of libsvm's.
-        tol: if kind == ModelKind::Svm { 1e-8 } else { 1e-10 },
+        tol: Some(if kind == ModelKind::Svm { 1e-8 } else { 1e-10 }),
         max_iter: (kind == ModelKind::Svm).then_some(100_000),
         ..TrainOptions::default()
     }

@@ -181,7 +181,7 @@ fn integer_weight_k_equals_k_copies_for_every_solver() {
                     penalty,
                     lambda,
                     intercept,
-                    tol: solver_tol(solver),
+                    tol: Some(solver_tol(solver)),
                     max_iter: Some(200_000),
                     ..TrainOptions::default()
                 };
@@ -228,7 +228,7 @@ fn unit_weights_are_no_weights_and_zero_weight_removes_the_row() {
             penalty,
             intercept,
             lambda: Some(1e-2),
-            tol: solver_tol(solver),
+            tol: Some(solver_tol(solver)),
             max_iter: Some(200_000),
             ..TrainOptions::default()
         };
@@ -275,7 +275,7 @@ fn class_weights_are_the_equivalent_sample_weights() {
             let o = TrainOptions {
                 model: ModelChoice::Kind(kind),
                 class_weight: class_weight.clone(),
-                tol: 1e-10,
+                tol: Some(1e-10),
                 ..TrainOptions::default()
             };
             let with_class = fit(&d, &o);
@@ -377,7 +377,7 @@ fn bad_weights_and_values_are_refused_with_their_names() {
 fn warm_start_from_the_optimum_needs_no_iterations_and_changes_nothing() {
     let d = heart(true);
     let o = TrainOptions {
-        tol: 1e-8,
+        tol: Some(1e-8),
         ..TrainOptions::default()
     };
     let cold = fit(&d, &o);
@@ -405,7 +405,7 @@ fn logistic_dual_cd_reaches_the_newton_optimum() {
                     solver,
                     c: Some(c),
                     intercept: false,
-                    tol: 1e-12,
+                    tol: Some(1e-12),
                     max_iter: Some(100_000),
                     ..TrainOptions::default()
                 };

@@ -59,8 +59,9 @@ crate::named_choice! {
 /// What every solver may be configured with; each reads the parts it uses.
 #[derive(Debug, Clone)]
 pub struct SolverSettings {
-    /// Relative gradient-norm tolerance.
-    pub tol: f64,
+    /// The stopping tolerance (`None`: the solver's default from [`REGISTRY`]); each
+    /// solver's [`SolverEntry::default_tol`] says what it measures.
+    pub tol: Option<f64>,
     /// `None`: the solver's default from [`REGISTRY`]. SGD counts epochs.
     pub max_iter: Option<usize>,
     /// GD: fixed step (`None`: backtracking line search). SGD: η0 (`None`: the default).
@@ -78,7 +79,7 @@ pub struct SolverSettings {
 impl Default for SolverSettings {
     fn default() -> Self {
         SolverSettings {
-            tol: 1e-6,
+            tol: None,
             max_iter: None,
             learning_rate: None,
             schedule: Schedule::InverseTime,
@@ -96,6 +97,11 @@ pub struct SolverEntry {
     pub choice: SolverChoice,
     /// Iteration limit when none is given (epochs for SGD and dual CD).
     pub default_max_iter: usize,
+    /// Tolerance when none is given: 1e-6 of the relative gradient norm ‖∇J‖/‖∇J(0)‖
+    /// for the primal solvers; for dual CD LIBLINEAR's default 0.1, on the dual's
+    /// violation (the projected gradient's spread for the SVMs, the largest dual gradient
+    /// relative to its first epoch's for logistic regression).
+    pub default_tol: f64,
     /// What one of its iterations is, in words ("iteration", or "epoch" for solvers that
     /// count passes over the rows).
     pub iteration: &'static str,
@@ -117,7 +123,7 @@ pub struct SolverEntry {
 impl SolverEntry {
     fn stop(&self, s: &SolverSettings) -> StopRule {
         StopRule {
-            tol: s.tol,
+            tol: s.tol.unwrap_or(self.default_tol),
             max_iter: s.max_iter.unwrap_or(self.default_max_iter),
         }
     }
@@ -159,6 +165,7 @@ pub static REGISTRY: &[SolverEntry] = &[
     SolverEntry {
         choice: SolverChoice::Newton,
         default_max_iter: 1000,
+        default_tol: 1e-6,
         iteration: "iteration",
         default_learning_rate: None,
         needs_smooth: true,
@@ -170,6 +177,7 @@ pub static REGISTRY: &[SolverEntry] = &[
     SolverEntry {
         choice: SolverChoice::Lbfgs,
         default_max_iter: 5000,
+        default_tol: 1e-6,
         iteration: "iteration",
         default_learning_rate: None,
         needs_smooth: true,
@@ -186,6 +194,7 @@ pub static REGISTRY: &[SolverEntry] = &[
     SolverEntry {
         choice: SolverChoice::Gd,
         default_max_iter: 10_000,
+        default_tol: 1e-6,
         iteration: "iteration",
         default_learning_rate: Some(1.0),
         needs_smooth: false,
@@ -203,6 +212,7 @@ pub static REGISTRY: &[SolverEntry] = &[
     SolverEntry {
         choice: SolverChoice::Sgd,
         default_max_iter: 50,
+        default_tol: 1e-6,
         iteration: "epoch",
         default_learning_rate: Some(0.1),
         needs_smooth: false,
@@ -227,6 +237,7 @@ pub static REGISTRY: &[SolverEntry] = &[
     SolverEntry {
         choice: SolverChoice::DualCd,
         default_max_iter: 10_000,
+        default_tol: 0.1,
         iteration: "epoch",
         default_learning_rate: None,
         needs_smooth: false,
@@ -242,6 +253,7 @@ pub static REGISTRY: &[SolverEntry] = &[
     SolverEntry {
         choice: SolverChoice::Saga,
         default_max_iter: 1000,
+        default_tol: 1e-6,
         iteration: "epoch",
         default_learning_rate: None,
         needs_smooth: true,
@@ -259,6 +271,7 @@ pub static REGISTRY: &[SolverEntry] = &[
     SolverEntry {
         choice: SolverChoice::SagaNewton,
         default_max_iter: 1000,
+        default_tol: 1e-6,
         iteration: "iteration",
         default_learning_rate: None,
         needs_smooth: true,
@@ -269,7 +282,7 @@ pub static REGISTRY: &[SolverEntry] = &[
             Box::new(SagaThenNewton {
                 saga: Saga {
                     stop: StopRule {
-                        tol: s.tol,
+                        tol: s.tol.unwrap_or(e.default_tol),
                         max_iter: SAGA_EPOCHS_BEFORE_NEWTON,
                     },
                     seed: s.seed,
@@ -282,6 +295,7 @@ pub static REGISTRY: &[SolverEntry] = &[
     SolverEntry {
         choice: SolverChoice::OwlQn,
         default_max_iter: 5000,
+        default_tol: 1e-6,
         iteration: "iteration",
         default_learning_rate: None,
         needs_smooth: true,
