@@ -671,3 +671,49 @@ fn an_observer_can_interrupt_every_solver() {
         assert_eq!(seen, 2, "{solver}");
     }
 }
+
+/// Dual CD records, each epoch, J at its dual point (weak duality: a lower bound of J*,
+/// no pass over the rows) and reports the primal J at the end: the bounds rise to within
+/// the tolerance's reach of the primal, never above it.
+#[test]
+fn dual_cd_records_lower_bounds_that_close_on_the_primal() {
+    let d = heart();
+    for model in [
+        ModelKind::Svm,
+        ModelKind::SquaredHingeSvm,
+        ModelKind::Logistic,
+    ] {
+        let t = fit(
+            &d,
+            TrainOptions {
+                model: ModelChoice::Kind(model),
+                intercept: false,
+                solver: SolverChoice::DualCd,
+                tol: Some(1e-8),
+                max_iter: Some(100_000),
+                ..opts(1e-2)
+            },
+        );
+        assert!(t.report.converged, "{model:?}: {}", t.report.stop_reason);
+        let primal = t.report.objective;
+        let bounds: Vec<f64> = t.report.history[..t.report.history.len() - 1]
+            .iter()
+            .map(|r| r.objective)
+            .collect();
+        assert!(
+            bounds.iter().all(|&b| b <= primal * (1.0 + 1e-12)),
+            "{model:?}: a bound above the primal {primal}: {bounds:?}"
+        );
+        let last = *bounds.last().unwrap();
+        assert!(
+            (primal - last) / primal < 1e-5,
+            "{model:?}: gap {} at the end",
+            (primal - last) / primal
+        );
+        assert_eq!(
+            t.report.history.last().unwrap().objective,
+            primal,
+            "{model:?}: the last record is the primal"
+        );
+    }
+}

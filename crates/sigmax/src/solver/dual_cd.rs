@@ -453,7 +453,7 @@ struct BiasSearch {
 
 /// The report with the primal J at the result as its objective (the epochs recorded the
 /// dual's; one pass over the rows, once).
-fn with_primal(mut report: SolverReport, j: f64) -> SolverReport {
+pub(super) fn with_primal(mut report: SolverReport, j: f64) -> SolverReport {
     report.objective = j;
     if let Some(last) = report.history.last_mut() {
         last.objective = j;
