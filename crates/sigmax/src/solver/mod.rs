@@ -12,6 +12,7 @@
 mod dual_cd;
 mod dual_cd_logistic;
 mod gradient_descent;
+mod intercept_search;
 mod lbfgs;
 mod owlqn;
 mod preconditioner;
