@@ -502,16 +502,26 @@ fn svm_dual_coordinate_descent_reaches_the_minimum() {
         let moved = objective_at(&m, &d, lambda).unwrap();
         assert!(moved >= jb - 1e-7 * jb, "J drops from {jb} to {moved}");
     }
-    // What the dual solver cannot do it refuses.
+    // Logistic regression's dual takes the same intercept search: Newton's optimum.
     let logistic_with_bias = TrainOptions {
         model: ModelChoice::Kind(ModelKind::Logistic),
+        tol: Some(1e-10),
         ..with_bias
     };
-    assert!(train(&d, &logistic_with_bias, None)
-        .err()
-        .unwrap()
-        .to_string()
-        .contains("intercept"));
+    let dual = train(&d, &logistic_with_bias, None).unwrap();
+    assert_eq!(dual.report.solver, "dual-cd");
+    let newton = train(
+        &d,
+        &TrainOptions {
+            solver: SolverChoice::Newton,
+            ..logistic_with_bias.clone()
+        },
+        None,
+    )
+    .unwrap();
+    let gap = (dual.report.objective - newton.report.objective) / newton.report.objective;
+    assert!(gap.abs() < 1e-9, "dual-cd with intercept: gap {gap:e}");
+    assert!((dual.model.bias[0] - newton.model.bias[0]).abs() < 1e-4);
 }
 
 /// n × d rows with correlated columns (x = z·A for a fixed mixing A, so the Hessian is

@@ -58,11 +58,6 @@ impl DualCoordinateDescent {
                 )))
             }
         };
-        if view.intercept && svm_terms.is_none() {
-            return Err(Error::Unsupported(
-                "logistic dual coordinate descent has no unregularized intercept; train without one or use another solver".into(),
-            ));
-        }
         let lambda = view.erm.lambda();
         if !(lambda > 0.0) {
             return Err(Error::InvalidParameter {

@@ -1,4 +1,4 @@
-//! Dual coordinate descent for L2-regularized logistic regression without intercept
+//! Dual coordinate descent for L2-regularized logistic regression
 //! (Yu, Huang & Lin, "Dual coordinate descent methods for logistic regression and maximum
 //! entropy models", Machine Learning 85, 2011, §3; the method of LIBLINEAR's `-s 7`).
 //!
@@ -14,6 +14,7 @@
 //! Newton from any start there moves to the left of the root and then rises to it
 //! monotonically; a step leaving the domain is replaced by a step towards 0 (z ← z/10).
 
+use super::intercept_search::{solve_with_intercept, DualAtBias};
 use super::{Observer, SolverReport, StopRule, Tracker};
 use crate::data::Features;
 use crate::error::Result;
@@ -45,7 +46,8 @@ fn solve_near_bound(a: f64, b: f64, c: f64, z_old: f64) -> f64 {
     z
 }
 
-/// Minimizes the logistic objective of `view` (no intercept, L2 only) from w = 0.
+/// Minimizes the logistic objective of `view` (L2 only) from w = 0; with an intercept,
+/// the intercept search of [`super::intercept_search`] around the dual at fixed b.
 pub(super) fn minimize(
     view: &BinaryView,
     stop: StopRule,
@@ -54,81 +56,157 @@ pub(super) fn minimize(
     primal: impl Fn(&[f64]) -> f64,
     observer: Option<Observer>,
 ) -> Result<SolverReport> {
-    let x: &Features = view.x;
-    let n = view.positive.len();
-    let c_scale = 1.0 / (view.erm.lambda() * view.erm.total_weight());
-    let c: Vec<f64> = (0..n).map(|i| c_scale * view.erm.weight(i)).collect();
-    let a: Vec<f64> = (0..n).map(|i| x.row(i).sq_norm()).collect();
-    let y = |i: usize| if view.positive[i] { 1.0 } else { -1.0 };
-    // Start strictly inside (0, C_i), near 0 (w ≈ 0): α_i = min(10⁻³ C_i, 10⁻⁸).
-    let mut alpha: Vec<f64> = c.iter().map(|&ci| (1e-3 * ci).min(1e-8)).collect();
-    w.iter_mut().for_each(|v| *v = 0.0);
-    for i in 0..n {
-        if c[i] > 0.0 {
-            x.row(i).axpy(alpha[i] * y(i), w);
-        }
-    }
+    let mut dual = LogisticDual::new(view, seed, w);
     let mut tr = Tracker::starting_at(stop.tol, observer);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut order: Vec<usize> = (0..n).filter(|&i| c[i] > 0.0 && a[i] > 0.0).collect();
-    let mut first = None;
-    for epoch in 1..=stop.max_iter {
-        order.shuffle(&mut rng);
-        let mut g_max = 0f64;
-        for &i in &order {
-            let (ci, ai, yi) = (c[i], a[i], y(i));
-            let row = x.row(i);
-            let b = yi * row.dot(w);
-            let (ai_old, bi_old) = (alpha[i], ci - alpha[i]);
-            // The dual gradient at the current α_i (its optimality measure).
-            g_max = g_max.max((b + (ai_old / bi_old).ln()).abs());
-            let new = if 0.5 * ai * (ci - 2.0 * ai_old) + b >= 0.0 {
-                solve_near_bound(ai, b, ci, ai_old)
-            } else {
-                ci - solve_near_bound(ai, -b, ci, bi_old)
-            };
-            let new = new.clamp(f64::MIN_POSITIVE, ci * (1.0 - f64::EPSILON));
-            if new != ai_old {
-                row.axpy((new - ai_old) * yi, w);
-                alpha[i] = new;
-            }
-        }
-        let reference = *first.get_or_insert(g_max.max(f64::MIN_POSITIVE));
-        tr.set_reference(reference);
-        let lower = dual_bound(view.erm.lambda(), w, &alpha, &c, &order);
-        tr.record(epoch, lower, g_max)?;
-        if tr.converged(g_max) {
-            let done = tr.finish(
-                "dual-cd",
-                true,
-                format!("largest dual gradient below tol after {epoch} epochs"),
-            );
-            return Ok(super::dual_cd::with_primal(done, primal(w)));
-        }
-    }
-    let done = tr.finish(
-        "dual-cd",
-        false,
-        format!(
-            "ran all {} epochs without reaching the tolerance",
-            stop.max_iter
-        ),
-    );
-    Ok(super::dual_cd::with_primal(done, primal(w)))
+    let report = if view.intercept {
+        solve_with_intercept(&mut dual, w, stop, &mut tr)?
+    } else {
+        let (epochs, converged) = dual.solve_at_bias(0.0, w, stop.max_iter, &mut tr)?;
+        let reason = if converged {
+            format!("largest dual gradient below tol after {epochs} epochs")
+        } else {
+            format!("ran all {epochs} epochs without reaching the tolerance")
+        };
+        tr.finish("dual-cd", converged, reason)
+    };
+    Ok(super::dual_cd::with_primal(report, primal(w)))
 }
 
-/// J at the dual point, λ·(Σ C_i log C_i − D(α)) with D(α) = ½‖w‖² + Σ [α_i log α_i +
-/// (C_i − α_i) log(C_i − α_i)]: a lower bound of J*, equal at the optimum (Yu, Huang & Lin
-/// 2011, §3), from ‖w‖² and the α (no pass over the rows). Rows outside `order` (weight 0
-/// or all-zero rows) keep α_i at its start and count as C_i log C_i − their terms.
-fn dual_bound(lambda: f64, w: &[f64], alpha: &[f64], c: &[f64], order: &[usize]) -> f64 {
+/// The logistic dual's state: C_i, ‖x_i‖², α (kept inside (0, C_i)), the visiting
+/// order and the first epoch's largest dual gradient (the stopping rule's reference).
+struct LogisticDual<'v> {
+    view: &'v BinaryView<'v>,
+    c: Vec<f64>,
+    a: Vec<f64>,
+    alpha: Vec<f64>,
+    order: Vec<usize>,
+    rng: ChaCha8Rng,
+    reference: Option<f64>,
+    epochs: usize,
+}
+
+impl<'v> LogisticDual<'v> {
+    /// Starts strictly inside (0, C_i), near 0 (w ≈ 0): α_i = min(10⁻³ C_i, 10⁻⁸); w is
+    /// set to Σ α_i y_i x_i (its intercept entry, if any, to 0).
+    fn new(view: &'v BinaryView<'v>, seed: u64, w: &mut [f64]) -> Self {
+        let x: &Features = view.x;
+        let n = view.positive.len();
+        let c_scale = 1.0 / (view.erm.lambda() * view.erm.total_weight());
+        let c: Vec<f64> = (0..n).map(|i| c_scale * view.erm.weight(i)).collect();
+        let a: Vec<f64> = (0..n).map(|i| x.row(i).sq_norm()).collect();
+        let alpha: Vec<f64> = c.iter().map(|&ci| (1e-3 * ci).min(1e-8)).collect();
+        w.iter_mut().for_each(|v| *v = 0.0);
+        for i in 0..n {
+            if c[i] > 0.0 {
+                x.row(i).axpy(alpha[i] * sign(view, i), w);
+            }
+        }
+        // Rows of weight 0 stay out; an all-zero row's α only matters with an intercept.
+        let order = (0..n)
+            .filter(|&i| c[i] > 0.0 && (a[i] > 0.0 || view.intercept))
+            .collect();
+        LogisticDual {
+            view,
+            c,
+            a,
+            alpha,
+            order,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            reference: None,
+            epochs: 0,
+        }
+    }
+}
+
+fn sign(view: &BinaryView, i: usize) -> f64 {
+    if view.positive[i] {
+        1.0
+    } else {
+        -1.0
+    }
+}
+
+impl DualAtBias for LogisticDual<'_> {
+    /// Epochs of coordinate steps at intercept b: row i's subproblem has b_i = y_i (w·x_i
+    /// + b). Stops when the largest dual gradient |b_i + log(α_i/(C_i − α_i))| of an epoch
+    /// is at most tol times the first epoch's (LIBLINEAR `-s 7`'s relative test).
+    fn solve_at_bias(
+        &mut self,
+        b: f64,
+        w: &mut [f64],
+        max_epochs: usize,
+        tr: &mut Tracker,
+    ) -> Result<(usize, bool)> {
+        let view = self.view;
+        for run in 1..=max_epochs {
+            self.order.shuffle(&mut self.rng);
+            let mut g_max = 0f64;
+            for &i in &self.order {
+                let (ci, ai, yi) = (self.c[i], self.a[i], sign(view, i));
+                let row = view.x.row(i);
+                let bi = yi * (row.dot(w) + b);
+                let (ai_old, bi_old) = (self.alpha[i], ci - self.alpha[i]);
+                // The dual gradient at the current α_i (its optimality measure).
+                g_max = g_max.max((bi + (ai_old / bi_old).ln()).abs());
+                let new = if 0.5 * ai * (ci - 2.0 * ai_old) + bi >= 0.0 {
+                    solve_near_bound(ai, bi, ci, ai_old)
+                } else {
+                    ci - solve_near_bound(ai, -bi, ci, bi_old)
+                };
+                let new = new.clamp(f64::MIN_POSITIVE, ci * (1.0 - f64::EPSILON));
+                if new != ai_old {
+                    row.axpy((new - ai_old) * yi, w);
+                    self.alpha[i] = new;
+                }
+            }
+            self.epochs += 1;
+            let reference = *self.reference.get_or_insert(g_max.max(f64::MIN_POSITIVE));
+            tr.set_reference(reference);
+            let bound = dual_bound(self, b, w);
+            tr.record(self.epochs, bound, g_max)?;
+            if tr.converged(g_max) {
+                return Ok((run, true));
+            }
+        }
+        Ok((max_epochs, false))
+    }
+
+    fn bias_slope(&self) -> f64 {
+        -self
+            .order
+            .iter()
+            .map(|&i| sign(self.view, i) * self.alpha[i])
+            .sum::<f64>()
+    }
+
+    fn dual_mass(&self) -> f64 {
+        self.order.iter().map(|&i| self.alpha[i]).sum()
+    }
+
+    fn epochs(&self) -> usize {
+        self.epochs
+    }
+}
+
+/// J at the dual point for intercept b, λ·(Σ C_i log C_i − D(α) − b Σ y_i α_i) with D(α) =
+/// ½‖w‖² + Σ [α_i log α_i + (C_i − α_i) log(C_i − α_i)]: without an intercept a lower
+/// bound of J*, equal at the optimum (Yu, Huang & Lin 2011, §3), from ‖w‖² and the α (no
+/// pass over the rows).
+fn dual_bound(dual: &LogisticDual, b: f64, w: &[f64]) -> f64 {
     let xlogx = |v: f64| if v > 0.0 { v * v.ln() } else { 0.0 };
-    let ww: f64 = w.iter().map(|v| v * v).sum();
-    let entropy: f64 = order
+    let d = if dual.view.intercept {
+        w.len() - 1
+    } else {
+        w.len()
+    };
+    let ww: f64 = w[..d].iter().map(|v| v * v).sum();
+    let (c, alpha) = (&dual.c, &dual.alpha);
+    let entropy: f64 = dual
+        .order
         .iter()
         .map(|&i| xlogx(c[i]) - xlogx(alpha[i]) - xlogx(c[i] - alpha[i]))
         .sum();
-    lambda * (entropy - 0.5 * ww)
+    dual.view.erm.lambda() * (entropy - 0.5 * ww + b * dual.bias_slope())
 }
 
 #[cfg(test)]

@@ -36,7 +36,8 @@ crate::named_choice! {
         /// Mini-batch SGD.
         Sgd = "sgd",
         /// Dual coordinate descent: linear SVMs (LIBLINEAR `-s 1`, `-s 3`; with an
-        /// unregularized intercept too) and logistic regression without intercept (`-s 7`).
+        /// unregularized intercept too) and logistic regression (`-s 7`; its intercept
+        /// unregularized, by the same search over b).
         DualCd = "dual-cd" | "dualcd",
         /// OWL-QN, for L1 and elastic-net penalties.
         OwlQn = "owlqn" | "owl-qn",
