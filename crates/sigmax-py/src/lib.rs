@@ -23,10 +23,11 @@ use sigmax::data::{
 };
 use sigmax::model::ModelKind;
 use sigmax::train::{ModelChoice, Penalty, SolverChoice, TrainOptions};
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 mod heads;
@@ -335,6 +336,24 @@ fn observer<'a>(
     }
 }
 
+/// The thread pool of `threads` threads, made once and kept: starting one per fit cost
+/// ~0.5 ms, most of a small fit (a grid search runs thousands).
+fn pool_of(threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS.get_or_init(Default::default).lock().unwrap();
+    if let Some(p) = pools.get(&threads) {
+        return Ok(p.clone());
+    }
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(value_error)?,
+    );
+    pools.insert(threads, pool.clone());
+    Ok(pool)
+}
+
 /// Trains one linear model. `y` holds class ids 0..n_classes; `sample_weight` the
 /// effective weights (sample × class weights). Returns a dict: `coef` (rows × d),
 /// `intercept` (rows), `n_iter`, `converged`, `stop_reason`, `objective`, `solver` and
@@ -367,16 +386,12 @@ fn fit_linear<'py>(
         // at most one a core.
         Some(n) if n >= 1 => {
             let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads((n as usize).min(cores))
-                    .build()
-                    .map_err(value_error)?,
-            )
+            Some(pool_of((n as usize).min(cores))?)
         }
         Some(n) => return Err(value_error(format!("n_jobs={n}: expected None, -1 or ≥ 1"))),
     };
-    let x = features(x, pool.as_ref())?;
+    let pool = pool.as_deref();
+    let x = features(x, pool)?;
     let ids: Vec<u32> = y
         .as_array()
         .iter()
@@ -418,7 +433,7 @@ fn fit_linear<'py>(
     let cancel = AtomicBool::new(false);
     let interrupt: Mutex<Option<PyErr>> = Mutex::new(None);
     let started = std::time::Instant::now();
-    let fitted = py.detach(|| match &pool {
+    let fitted = py.detach(|| match pool {
         None => {
             let mut observe = observer(verbose, true, &cancel, &interrupt);
             // In place: the rows converted for this fit are its own (no renumbered copy);

@@ -15,7 +15,6 @@ import warnings
 
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, softmax
-from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 
 from ._linear import _effective_weights, _in_dtype, _SigmaxLinearClassifier, with_bias_column
@@ -99,9 +98,9 @@ class LogisticRegression(_SigmaxLinearClassifier):
         self.warm_start = warm_start
         self.n_jobs = n_jobs
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fits to X (dense or sparse) and y, with optional per-row weights."""
+        self._check_params()
         penalty, C = resolve_logistic_penalty(self)
         X, y_ids, sample_weight = self._validate_fit_input(
             X, y, sample_weight,

@@ -3,7 +3,6 @@ solvers."""
 import numbers
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._linear import (
@@ -92,9 +91,9 @@ class LinearSVC(_SigmaxLinearClassifier):
         self.solver = solver
         self.n_jobs = n_jobs
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fits to X (dense or sparse) and y, with optional per-row weights."""
+        self._check_params()
         X, y_ids, sample_weight = self._validate_fit_input(X, y, sample_weight,
                                                            accept_large_sparse=False)
         if self.multi_class == "crammer_singer":

@@ -127,9 +127,10 @@ fn sign(view: &BinaryView, i: usize) -> f64 {
 }
 
 impl DualAtBias for LogisticDual<'_> {
-    /// Epochs of coordinate steps at intercept b: row i's subproblem has b_i = y_i (w·x_i
-    /// + b). Stops when the largest dual gradient |b_i + log(α_i/(C_i − α_i))| of an epoch
-    /// is at most tol times the first epoch's (LIBLINEAR `-s 7`'s relative test).
+    /// Epochs of coordinate steps at intercept b: row i's subproblem has
+    /// b_i = y_i·(w·x_i + b). Stops when the largest dual gradient
+    /// |b_i + log(α_i/(C_i − α_i))| of an epoch is at most tol times the first epoch's
+    /// (LIBLINEAR `-s 7`'s relative test).
     fn solve_at_bias(
         &mut self,
         b: f64,

@@ -278,14 +278,18 @@ where
                 pieces.push((w * wave + b * block + c * chunk, chunk_rows));
             }
         }
-        let parts: Vec<Vec<f64>> = pieces
-            .into_par_iter()
-            .map(|(start, rows)| {
-                let mut acc = vec![0.0; dim];
-                f(start, rows, &mut acc);
-                acc
-            })
-            .collect();
+        let run = |(start, rows): (usize, &mut [T])| {
+            let mut acc = vec![0.0; dim];
+            f(start, rows, &mut acc);
+            acc
+        };
+        // One chunk (a small data set) runs here: handing it to the pool and waiting for
+        // it costs a thread's wake-up, more than the chunk itself.
+        let parts: Vec<Vec<f64>> = if pieces.len() == 1 {
+            pieces.into_iter().map(run).collect()
+        } else {
+            pieces.into_par_iter().map(run).collect()
+        };
         let mut parts = parts.into_iter();
         for count in per_block {
             let Some(mut total) = parts.next() else { break };
