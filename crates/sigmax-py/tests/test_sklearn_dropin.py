@@ -139,3 +139,26 @@ def test_liblinear_solver_penalizes_the_intercept_as_liblinear():
     # The free intercept of the other solvers is another model.
     free = sigmax.LogisticRegression(C=0.05, tol=1e-12).fit(X, y)
     assert abs(free.intercept_[0] - ours.intercept_[0]) > 1e-3
+
+
+def test_the_fast_input_path_keeps_scikit_learns_checks():
+    # Plain NumPy input skips scikit-learn's helpers (their ~1 ms is most of a small
+    # fit); what they check must still hold.
+    pd = pytest.importorskip("pandas")
+    X, y = heart()
+    clf = sigmax.LogisticRegression()
+    clf.fit(pd.DataFrame(X, columns=[f"f{j}" for j in range(13)]), y)
+    assert list(clf.feature_names_in_)[:2] == ["f0", "f1"]
+    clf.fit(X, y)  # plain arrays: the names of the last fit are gone, as scikit-learn's
+    assert not hasattr(clf, "feature_names_in_") and clf.n_features_in_ == 13
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        clf.fit(X, y + 0.5 * np.arange(len(y)) / len(y))
+    # Parameters are validated once per set of values: a changed value is checked again.
+    clf.C = -1
+    with pytest.raises(ValueError, match="'C' parameter of LogisticRegression"):
+        clf.fit(X, y)
+    clf.C = 1.0
+    clf.fit(X, y)
+    # A sample_weight of another length is refused with scikit-learn's words.
+    with pytest.raises(ValueError, match="sample_weight.shape"):
+        clf.fit(X, y, sample_weight=np.ones(5))

@@ -212,7 +212,7 @@ pub struct TrainOptions {
     pub intercept: bool,
     pub solver: SolverChoice,
     /// Stopping tolerance (`None`: the solver's default, see
-    /// [`crate::solver::SolverEntry::default_tol`]).
+    /// [`crate::solver::registry::SolverEntry::default_tol`]).
     pub tol: Option<f64>,
     /// `None`: a default per solver (the registry's).
     pub max_iter: Option<usize>,
