@@ -373,7 +373,7 @@ fn fit_linear<'py>(
     l1_ratio: Option<f64>,
     intercept: bool,
     solver: &str,
-    tol: f64,
+    tol: Option<f64>,
     max_iter: Option<usize>,
     warm_start: Option<PyReadonlyArray1<'py, f64>>,
     n_jobs: Option<i64>,
@@ -421,7 +421,7 @@ fn fit_linear<'py>(
         l1_ratio,
         intercept,
         solver: solver.parse::<SolverChoice>().map_err(value_error)?,
-        tol: Some(tol),
+        tol,
         max_iter,
         warm_start: warm_start.map(|w| w.as_array().to_vec()),
         ..TrainOptions::default()

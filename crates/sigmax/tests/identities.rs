@@ -2,32 +2,15 @@
 //! regression give one model; softmax with K = 2 is logistic regression; dense and sparse
 //! storage give the same fit; every solver reaches the same optimum.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+mod common;
+
+use common::{fit, opts, sparse_text_like, wide_sparse};
 use sigmax::data::{Dataset, Features};
 use sigmax::model::ModelKind;
-use sigmax::train::{train, LabelForm, ModelChoice, SolverChoice, TrainOptions, Trained};
+use sigmax::train::{train, LabelForm, ModelChoice, SolverChoice, TrainOptions};
 
 fn heart() -> Dataset {
     sigmax::datasets::heart_scale()
-}
-
-fn fit(d: &Dataset, opts: TrainOptions) -> Trained {
-    let t = train(d, &opts, None).unwrap();
-    assert!(
-        t.report.converged || opts.solver == SolverChoice::Sgd,
-        "{:?}",
-        t.report.stop_reason
-    );
-    t
-}
-
-fn opts(lambda: f64) -> TrainOptions {
-    TrainOptions {
-        lambda: Some(lambda),
-        tol: Some(1e-10),
-        ..TrainOptions::default()
-    }
 }
 
 fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
@@ -107,39 +90,6 @@ fn dense_and_sparse_storage_fit_the_same_model() {
 
 /// 400 rows × 3,000 features, 8 stored values per row at skewed positions (a few
 /// frequent features, a long tail, as in text), 4 classes that the features predict.
-fn wide_sparse() -> Dataset {
-    sparse_text_like(400, 3000)
-}
-
-/// `n` rows × `d` ≥ 2,800 features like [`wide_sparse`]'s.
-fn sparse_text_like(n: usize, d: usize) -> Dataset {
-    let per_row = 8usize;
-    let mut indptr = vec![0];
-    let (mut indices, mut values, mut y) = (Vec::new(), Vec::new(), Vec::new());
-    let mut rng = ChaCha8Rng::seed_from_u64(12345);
-    for i in 0..n {
-        let class = (i % 4) as u32;
-        let mut row: Vec<u32> = (0..per_row)
-            .map(|t| {
-                let u: f64 = rng.random();
-                // Half the entries from the class's own band, half Zipf-like over all.
-                if t % 2 == 0 {
-                    (class as usize * 700 + (u * 700.0) as usize) as u32
-                } else {
-                    ((d as f64).powf(u) as usize - 1).min(d - 1) as u32
-                }
-            })
-            .collect();
-        row.sort_unstable();
-        row.dedup();
-        values.extend(row.iter().map(|&j| 0.25 + (j % 5) as f32 * 0.2));
-        indices.extend(row);
-        indptr.push(indices.len());
-        y.push(class);
-    }
-    let x = Features::Sparse(sigmax::data::CsrMatrix::new(d, indptr, indices, values));
-    Dataset::from_class_ids(x, y, (0..4).map(|c| c.to_string()).collect()).unwrap()
-}
 
 #[test]
 fn softmax_intercepts_sum_to_zero_with_any_preconditioner_and_storage() {
@@ -210,35 +160,6 @@ fn wide_sparse_data_fits_over_columns_the_model_of_its_dense_rows() {
             &over_rows.model.weights.concat(),
         );
         assert!(gap < 1e-6, "{model}: weights differ by {gap}");
-    }
-}
-
-#[test]
-fn auto_takes_saga_then_newton_for_softmax_on_wide_sparse_data_only() {
-    let wide = sparse_text_like(sigmax::train::SAGA_MIN_ROWS, 12_000);
-    let auto = fit(&wide, opts(1e-3));
-    assert_eq!(auto.report.solver, "saga-newton");
-    let newton = fit(
-        &wide,
-        TrainOptions {
-            solver: SolverChoice::Newton,
-            ..opts(1e-3)
-        },
-    );
-    let (ja, jn) = (auto.report.objective, newton.report.objective);
-    assert!((ja - jn).abs() <= 1e-12 * jn, "{ja} vs {jn}");
-    let binary = Dataset {
-        y: wide.y.iter().map(|&c| u32::from(c == 2)).collect(),
-        classes: vec!["0".into(), "1".into()],
-        ..wide.clone()
-    };
-    let tall = Dataset::concat(vec![wide.clone(); 2]).unwrap();
-    assert!(tall.n_rows() > tall.n_features());
-    let small = wide_sparse();
-    assert!(small.n_rows() < small.n_features());
-    // (Dense rows of this shape would take 480 MB; the rule asks for sparse rows first.)
-    for (name, d) in [("binary", &binary), ("tall", &tall), ("small", &small)] {
-        assert_eq!(fit(d, opts(1e-3)).report.solver, "newton", "{name}");
     }
 }
 

@@ -143,8 +143,11 @@ class _SigmaxLinearClassifier(LinearClassifierMixin, SparseCoefMixin, Classifier
     scikit-learn's own linear-classifier mixins: the same scores from the same coef_)."""
 
     def _tol(self):
-        """The stopping tolerance in effect (``tol=None``: the estimator's default)."""
-        return 1e-6 if self.tol is None else self.tol
+        """The stopping tolerance given (``None``: the solver's default, as sigmax's
+        library and CLI: 1e-6 of the relative gradient for the primal solvers; for
+        dual-cd LIBLINEAR's 0.1 on the dual's violation, and for logistic regression
+        without intercept a relative duality gap of 1e-6)."""
+        return None if self.tol is None else float(self.tol)
 
     def _check_params(self):
         """scikit-learn's parameter validation (its messages), run once per set of values:
@@ -205,7 +208,7 @@ class _SigmaxLinearClassifier(LinearClassifierMixin, SparseCoefMixin, Classifier
             fit = _sigmax.fit_linear(
                 parts, y_ids, n_classes, weights, model, float(C), penalty,
                 l1_ratio, bool(self.fit_intercept) and bias is None, solver,
-                float(self._tol()),
+                self._tol(),
                 None if self.max_iter is None else min(int(self.max_iter), sys.maxsize), warm,
                 None if getattr(self, "n_jobs", None) is None else min(int(self.n_jobs), sys.maxsize),
                 bool(self.verbose), seed,

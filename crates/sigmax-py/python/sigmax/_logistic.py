@@ -38,9 +38,10 @@ class LogisticRegression(_SigmaxLinearClassifier):
     l1_ratio : float in [0, 1], default 0.
     dual : only with ``solver='liblinear'`` (the dual of the l2 problem: dual coordinate
         descent).
-    tol : float or None. sigmax's relative gradient-norm test ‖∇J‖ ≤ tol·‖∇J(0)‖; None
-        (default): 1e-6, where the objective agrees with scikit-learn's optimum to about 9
-        digits.
+    tol : float or None. sigmax's relative gradient-norm test ‖∇J‖ ≤ tol·‖∇J(0)‖ (for
+        dual-cd LIBLINEAR's test on the dual); None (default): the solver's default, 1e-6
+        (the objective agrees with scikit-learn's optimum to about 9 digits), and for
+        dual-cd without intercept a certified relative duality gap of 1e-6.
     fit_intercept : bool. The intercept is not penalized (except with 'liblinear').
     intercept_scaling : float > 0, LIBLINEAR's bias feature: used with
         ``solver='liblinear'``, whose objective penalizes the intercept; the other solvers
@@ -48,9 +49,10 @@ class LogisticRegression(_SigmaxLinearClassifier):
     class_weight : None, 'balanced' or a dict.
     random_state : seeds the shuffles of SAGA ('sag', 'saga'), SGD and dual coordinate
         descent; None: seed 0 (runs repeat).
-    solver : 'auto' (default: trust-region Newton; OWL-QN with an l1 part; SAGA then
-        Newton for multinomial fits of sparse X with fewer rows than features and at least
-        10,000 rows), scikit-learn's names ('lbfgs', 'newton-cg', 'newton-cholesky', 'sag',
+    solver : 'auto' (default: trust-region Newton; dual coordinate descent for binary fits
+        of sparse X without intercept with rows ≤ 3 × features; OWL-QN with an l1 part;
+        SAGA then Newton for multinomial fits of sparse X with fewer rows than features and
+        at least 10,000 rows), scikit-learn's names ('lbfgs', 'newton-cg', 'newton-cholesky', 'sag',
         'saga', 'liblinear': see ``sigmax._sklearn_api`` for what each runs, with
         scikit-learn's rules of which takes which penalty) or sigmax's ('newton', 'lbfgs',
         'owlqn', 'saga', 'saga-newton', 'dual-cd', 'gd', 'sgd').

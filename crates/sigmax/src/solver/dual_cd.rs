@@ -33,6 +33,10 @@ use rand_chacha::ChaCha8Rng;
 pub struct DualCoordinateDescent {
     /// `max_iter` counts epochs.
     pub stop: StopRule,
+    /// For the logistic loss without an intercept: stop once the relative duality gap
+    /// (P − D)/P is at most this (`stop.tol` is then the dual test's first tolerance);
+    /// `None`: on `stop.tol` alone. Set when no tolerance was given.
+    pub duality_gap: Option<f64>,
     pub seed: u64,
 }
 
@@ -69,7 +73,13 @@ impl DualCoordinateDescent {
         let Some((upper_scale, diag_scale)) = svm_terms else {
             let primal = |w: &[f64]| primal(&view, w);
             return super::dual_cd_logistic::minimize(
-                &view, self.stop, self.seed, w, primal, observer,
+                &view,
+                self.stop,
+                self.duality_gap,
+                self.seed,
+                w,
+                primal,
+                observer,
             );
         };
         let c = 1.0 / (lambda * view.erm.total_weight());
