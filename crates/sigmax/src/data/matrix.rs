@@ -335,6 +335,30 @@ impl Features {
     pub fn is_sparse(&self) -> bool {
         matches!(self, Features::Sparse(_))
     }
+    /// Hints the CPU to load row `i`: its entries (the first 16 of a sparse row, whose
+    /// pointers should be in cache: [`Features::prefetch_pointers`] some rows before).
+    #[inline(always)]
+    pub fn prefetch_row(&self, i: usize) {
+        match self {
+            Features::Dense(m) => super::storage::prefetch(&m.data, i * m.cols),
+            Features::Sparse(m) => {
+                let start = m.indptr.span(i).start;
+                super::storage::prefetch(&m.indices, start);
+                super::storage::prefetch(&m.values, start);
+                super::storage::prefetch(&m.indices, start + 16);
+                super::storage::prefetch(&m.values, start + 16);
+            }
+        }
+    }
+
+    /// Hints the CPU to load the pointers of sparse row `i` (nothing for dense rows).
+    #[inline(always)]
+    pub fn prefetch_pointers(&self, i: usize) {
+        if let Features::Sparse(m) = self {
+            m.indptr.prefetch(i);
+        }
+    }
+
     #[inline]
     pub fn row(&self, i: usize) -> Row<'_> {
         match self {

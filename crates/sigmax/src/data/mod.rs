@@ -26,6 +26,7 @@ pub(crate) use dense_kernels::{dense_axpy_group, dense_dot_group};
 pub use idx::{parse_idx, read_idx, read_idx_readers};
 pub use libsvm::{parse_libsvm, read_libsvm, read_libsvm_reader, read_libsvm_share};
 pub use matrix::{CsrMatrix, DenseMatrix, Features, Row};
+pub(crate) use storage::prefetch;
 pub use storage::{RowPointers, Storage};
 
 pub(crate) use crate::input::{line_too_long, Contents};

@@ -21,6 +21,7 @@
 
 use super::intercept_search::{solve_with_intercept, DualAtBias};
 use super::{Observer, SolverReport, StopRule, Tracker};
+use crate::data::prefetch;
 use crate::error::{Error, Result};
 use crate::loss::BinaryLoss;
 use crate::objective::{BinaryView, Objective};
@@ -115,7 +116,27 @@ struct SvmDual<'v> {
     epochs: usize,
 }
 
+/// Rows a random-order coordinate loop asks the CPU for ahead of their turn: enough to
+/// hide a memory access behind the work on the rows between.
+pub(super) const PREFETCH_AHEAD: usize = 6;
+
 impl<'v> SvmDual<'v> {
+    /// As the logistic dual's: rows `PREFETCH_AHEAD` steps on, pointers twice as far.
+    #[inline(always)]
+    fn prefetch_ahead(&self, s: usize) {
+        let x = self.view.x;
+        if let Some(&far) = self.order.get(s + 2 * PREFETCH_AHEAD) {
+            x.prefetch_pointers(far);
+        }
+        if let Some(&near) = self.order.get(s + PREFETCH_AHEAD) {
+            x.prefetch_row(near);
+            prefetch(&self.alpha, near);
+            prefetch(&self.bounds, near);
+            prefetch(&self.qd, near);
+            prefetch(self.view.positive, near);
+        }
+    }
+
     fn new(view: &'v BinaryView<'v>, c: f64, upper_scale: f64, diag_scale: f64, seed: u64) -> Self {
         let n = view.positive.len();
         let bounds: Vec<(f64, f64)> = (0..n)
@@ -173,6 +194,7 @@ impl<'v> SvmDual<'v> {
             let mut s = 0;
             while s < active {
                 let i = self.order[s];
+                self.prefetch_ahead(s);
                 if self.qd[i] == 0.0 {
                     s += 1;
                     continue; // an all-zero row cannot change w
