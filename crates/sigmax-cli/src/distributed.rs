@@ -408,7 +408,7 @@ mod with_mpi {
         let mut opts = args.options()?;
         opts.validate().map_err(with_flag)?;
         let kind = opts.resolve_model(classes.len()).map_err(with_flag)?;
-        let solver = opts.resolve_solver(kind, &data.x, false);
+        let solver = opts.resolve_solver(kind, &data.x, n_rows as f64, false);
         if !matches!(
             solver,
             SolverChoice::Newton | SolverChoice::Lbfgs | SolverChoice::Gd | SolverChoice::OwlQn

@@ -55,7 +55,7 @@ pub struct TrainArgs {
     pub no_bias: bool,
     /// Solver: auto = dual-cd (dual coordinate descent) for the hinge svm, and for
     /// logistic and the squared-hinge svm on sparse data without intercept (--no-bias) with
-    /// rows ≤ 3 × features; saga-newton (SAGA's first epochs, then Newton) for softmax on
+    /// rows ≤ 3 × features and C ≥ 0.5; saga-newton (SAGA's first epochs, then Newton) for softmax on
     /// sparse data with fewer rows than features and at least 10,000 rows; owlqn with an
     /// L1 part; else newton (trust-region Newton-CG). The summary says which and why.
     /// saga: SAGA alone.
@@ -332,7 +332,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let kind = opts
         .resolve_model(data.classes.len())
         .unwrap_or(ModelKind::Logistic);
-    let progress = SolverProgress::new(opts.resolve_solver(kind, &data.x, true).name(), args.json);
+    let progress = SolverProgress::new(
+        opts.resolve_solver(kind, &data.x, total_weight, true)
+            .name(),
+        args.json,
+    );
     let mut observe = |r: &sigmax::solver::IterRecord| {
         progress.update(r);
         std::ops::ControlFlow::Continue(())
@@ -408,7 +412,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
             p => format!(" ({p}: λ₁ = {:.4e}, λ₂ = {:.4e})", m.l1, m.lambda),
         };
         let why = match opts.solver {
-            SolverChoice::Auto => format!(" (auto: {})", opts.auto_solver(m.kind, &data.x, true).1),
+            SolverChoice::Auto => format!(
+                " (auto: {})",
+                opts.auto_solver(m.kind, &data.x, total_weight, true).1
+            ),
             _ => String::new(),
         };
         outln!(

@@ -287,6 +287,11 @@ pub const SAGA_MIN_ROWS: usize = 10_000;
 /// beat dual CD's random gathers into w.
 pub const DUAL_CD_ROWS_PER_FEATURE: f64 = 3.0;
 
+/// ... and from this C = 1/(λ·Σ weights) up (LIBLINEAR's C; see
+/// [`TrainOptions::auto_solver`]): between the sets where Newton won (C ≤ 0.2) and dual
+/// CD did (C ≥ 1).
+pub const DUAL_CD_MIN_C: f64 = 0.5;
+
 impl TrainOptions {
     /// The model kind for this data.
     pub fn resolve_model(&self, n_classes: usize) -> Result<ModelKind> {
@@ -302,11 +307,18 @@ impl TrainOptions {
         }
     }
 
-    /// The solver `Auto` stands for, for a `kind` model of the features `x` (`local`: all
-    /// rows in this process); see [`Self::auto_solver`] for the rule.
-    pub fn resolve_solver(&self, kind: ModelKind, x: &Features, local: bool) -> SolverChoice {
+    /// The solver `Auto` stands for, for a `kind` model of the features `x` whose
+    /// (effective) weights sum to `total_weight` (`local`: all rows in this process); see
+    /// [`Self::auto_solver`] for the rule.
+    pub fn resolve_solver(
+        &self,
+        kind: ModelKind,
+        x: &Features,
+        total_weight: f64,
+        local: bool,
+    ) -> SolverChoice {
         match self.solver {
-            SolverChoice::Auto => self.auto_solver(kind, x, local).0,
+            SolverChoice::Auto => self.auto_solver(kind, x, total_weight, local).0,
             s => s,
         }
     }
@@ -316,12 +328,20 @@ impl TrainOptions {
     /// - for the hinge SVM, dual coordinate descent (with an intercept too, found by a
     ///   1-D search);
     /// - dual CD for logistic regression and the squared-hinge SVM on sparse rows without
-    ///   an intercept, in one process, when the rows are at most [`DUAL_CD_ROWS_PER_FEATURE`]
-    ///   times the features: on the binary text set (65,692 rows, 160,873 features,
-    ///   λ = 1e-5) logistic to a relative gap of 3e-7 in 0.33 s against Newton's 0.50 s,
-    ///   squared hinge 0.29 s against 0.9 s. With an intercept the dual's 1-D search over
-    ///   b loses (logistic 1.6 s against Newton's 0.6 s), and on dense rows or many more
-    ///   rows than features Newton's few passes do;
+    ///   an intercept, in one process, when the rows are at most
+    ///   [`DUAL_CD_ROWS_PER_FEATURE`] times the features and the penalty is weak, LIBLINEAR's
+    ///   C = 1/(λ·Σ weights) at least [`DUAL_CD_MIN_C`]. Where the penalty is weak Newton
+    ///   needs many Hessian-vector products, while each dual CD epoch costs about four
+    ///   streaming passes (its gathers into w are random). Measured (training, seconds,
+    ///   Newton against dual CD): binary text set (65,692 × 160,873) at C = 1.52
+    ///   (λ = 1e-5) 0.80 against 0.14 for the squared hinge, and from Python for logistic
+    ///   regression 0.38 against 0.30 (bench/results-peers.md); the same at C = 0.15 0.25
+    ///   against 0.36, at C = 0.015 0.25 against 0.22; the generated sparse set
+    ///   (500,000 × 176,563, 45M nonzeros) at C = 0.2 2.7 against 9.2, at C = 0.02 2.2
+    ///   against 4.9; issue #34's 4.9M-row hashed text set at C = 1: Newton 376 s, dual CD
+    ///   23 s. With an intercept the dual's 1-D search over b loses (logistic on the text
+    ///   set 1.6 s against Newton's 0.6 s), and on dense rows or many more rows than
+    ///   features Newton's few passes do;
     /// - for softmax on sparse rows that are fewer than the features but at least
     ///   [`SAGA_MIN_ROWS`], in one process, SAGA's first epochs and then Newton
     ///   (`saga-newton`): on the 26-class text set (65,692 rows, 160,873 features,
@@ -334,20 +354,23 @@ impl TrainOptions {
         &self,
         kind: ModelKind,
         x: &Features,
+        total_weight: f64,
         local: bool,
     ) -> (SolverChoice, &'static str) {
         let sparse_and_wide = local
             && x.is_sparse()
             && x.n_rows() as f64 <= DUAL_CD_ROWS_PER_FEATURE * x.n_cols() as f64;
+        let weak_penalty =
+            1.0 / (self.resolve_lambda(total_weight) * total_weight) >= DUAL_CD_MIN_C;
         match kind {
             _ if self.penalty != Penalty::L2 => (SolverChoice::OwlQn, "an L1 part"),
             ModelKind::Svm => (SolverChoice::DualCd, "hinge loss"),
             ModelKind::Logistic | ModelKind::SquaredHingeSvm
-                if !self.intercept && sparse_and_wide =>
+                if !self.intercept && sparse_and_wide && weak_penalty =>
             {
                 (
                     SolverChoice::DualCd,
-                    "sparse, no intercept, rows ≤ 3 × features",
+                    "sparse, no intercept, rows ≤ 3 × features, C ≥ 0.5",
                 )
             }
             ModelKind::Softmax
@@ -360,6 +383,9 @@ impl TrainOptions {
                 (SolverChoice::Newton, "with an intercept")
             }
             _ if !x.is_sparse() => (SolverChoice::Newton, "dense rows"),
+            ModelKind::Logistic | ModelKind::SquaredHingeSvm if sparse_and_wide => {
+                (SolverChoice::Newton, "C < 0.5")
+            }
             ModelKind::Softmax => (
                 SolverChoice::Newton,
                 "softmax, not 10,000 ≤ rows < features",
@@ -732,7 +758,8 @@ fn renumbering(
     let kind = opts.resolve_model(data.classes.len())?;
     // Before anything sized by the columns is allocated (the column counts are one double
     // a column: a stray index 2³¹ would abort there).
-    let solver = opts.resolve_solver(kind, &data.x, reducer.is_local());
+    let total = effective_total_weight(data, &opts.class_weight)?;
+    let solver = opts.resolve_solver(kind, &data.x, total, reducer.is_local());
     let shape = (data.n_rows(), data.n_features(), data.classes.len());
     check_fit_memory(kind, shape, solver)?;
     column_order(&data.x, outputs_of(kind, data.classes.len()), reducer)
@@ -771,7 +798,7 @@ fn fit(
     let strengths = opts.resolve_strengths(total);
     check_strengths(opts, total, strengths)?;
     let (d, k) = (data.n_features(), data.classes.len());
-    let solver = opts.resolve_solver(kind, &data.x, reducer.is_local());
+    let solver = opts.resolve_solver(kind, &data.x, total, reducer.is_local());
     let loss = match (kind.binary_loss(), opts.label_form) {
         (Some(BinaryLoss::Logistic), LabelForm::ZeroOne) => BinaryLoss::CrossEntropy,
         (Some(l), _) => l,

@@ -46,10 +46,10 @@ fn one_against_rest(d: &Dataset) -> Dataset {
     }
 }
 
-/// Sparse binary rows without an intercept, rows ≤ 3 × features: dual CD, which for
+/// Sparse binary rows without an intercept, rows ≤ 3 × features, C ≥ 0.5: dual CD, which for
 /// logistic regression (no tolerance given) stops on a relative duality gap of 1e-6, a
-/// certificate: J within 1e-6 of Newton's optimum. With an intercept, on dense rows, or
-/// with many rows per feature: Newton.
+/// certificate: J within 1e-6 of Newton's optimum. With an intercept, on dense rows, with
+/// many rows per feature or with a strong penalty: Newton.
 #[test]
 fn auto_takes_dual_cd_for_sparse_binary_fits_without_intercept() {
     let wide = one_against_rest(&sparse_text_like(3_000, 3_000));
@@ -87,6 +87,12 @@ fn auto_takes_dual_cd_for_sparse_binary_fits_without_intercept() {
         assert_eq!(fit(&wide, with_intercept).report.solver, "newton");
         let tall = Dataset::concat(vec![wide.clone(); 4]).unwrap();
         assert_eq!(fit(&tall, no_intercept.clone()).report.solver, "newton");
+        // C = 1/(λn) = 3.3 above; a strong penalty (C = 0.033) is Newton's.
+        let strong = TrainOptions {
+            lambda: Some(1e-2),
+            ..no_intercept.clone()
+        };
+        assert_eq!(fit(&wide, strong).report.solver, "newton");
         let dense = Dataset {
             x: sigmax::data::Features::Dense(wide.x.to_dense()),
             ..wide.clone()

@@ -50,7 +50,7 @@ class LogisticRegression(_SigmaxLinearClassifier):
     random_state : seeds the shuffles of SAGA ('sag', 'saga'), SGD and dual coordinate
         descent; None: seed 0 (runs repeat).
     solver : 'auto' (default: trust-region Newton; dual coordinate descent for binary fits
-        of sparse X without intercept with rows ≤ 3 × features; OWL-QN with an l1 part;
+        of sparse X without intercept with rows ≤ 3 × features and C ≥ 0.5; OWL-QN with an l1 part;
         SAGA then Newton for multinomial fits of sparse X with fewer rows than features and
         at least 10,000 rows), scikit-learn's names ('lbfgs', 'newton-cg', 'newton-cholesky', 'sag',
         'saga', 'liblinear': see ``sigmax._sklearn_api`` for what each runs, with

@@ -138,7 +138,7 @@ impl RowPointers {
         }
     }
 
-    /// Hints the CPU to load row `i`'s pointers (see [`prefetch`]).
+    /// Hints the CPU to load row `i`'s pointers (a hint only, no effect on results).
     #[inline(always)]
     pub fn prefetch(&self, i: usize) {
         match self {
@@ -201,6 +201,24 @@ impl PartialEq for RowPointers {
     }
 }
 
+/// Hints the CPU to start loading `v[i]` into cache (nothing if `i` is out of range). A
+/// hint only, with no effect on any result: for loops that visit rows in a random order
+/// (dual coordinate descent), where each row's first touch is otherwise a cache miss.
+#[inline(always)]
+pub fn prefetch<T>(v: &[T], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(p) = v.get(i) {
+        // SAFETY: a prefetch reads nothing observable and cannot fault; `p` is valid.
+        #[allow(unused_unsafe)]
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>((p as *const T).cast::<i8>());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, i);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,22 +250,4 @@ mod tests {
         assert_eq!(wide.iter().collect::<Vec<_>>(), vec![0, 2, 2, 5]);
         assert_ne!(wide, RowPointers::from(vec![0usize, 2, 5]));
     }
-}
-
-/// Hints the CPU to start loading `v[i]` into cache (nothing if `i` is out of range). A
-/// hint only, with no effect on any result: for loops that visit rows in a random order
-/// (dual coordinate descent), where each row's first touch is otherwise a cache miss.
-#[inline(always)]
-pub fn prefetch<T>(v: &[T], i: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(p) = v.get(i) {
-        // SAFETY: a prefetch reads nothing observable and cannot fault; `p` is valid.
-        #[allow(unused_unsafe)]
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>((p as *const T).cast::<i8>());
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (v, i);
 }
