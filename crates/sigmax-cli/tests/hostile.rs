@@ -8,7 +8,8 @@
 mod support;
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -883,6 +884,40 @@ fn a_fifo_at_the_cache_path_does_not_block() {
     assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
 }
 
+/// `sigmax train heart.svm -o m.json` in `d`, paused `pause_ms` in the model's write,
+/// with SIGINT, SIGTERM and SIGHUP at their defaults except SIGHUP ignored if
+/// `ignore_hangup` (sigmax keeps a signal its parent ignored ignored, as under nohup, so
+/// the tests must not inherit how they were started); returns once the write's temporary
+/// exists.
+fn train_paused_in_its_write(d: &Path, pause_ms: u64, ignore_hangup: bool) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sigmax"));
+    command
+        .args(["train", "heart.svm", "-o", "m.json"])
+        .current_dir(d)
+        .env("SIGMAX_TEST_WRITE_PAUSE_MS", pause_ms.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(s, libc::SIG_DFL);
+            }
+            if ignore_hangup {
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            }
+            Ok(())
+        });
+    }
+    let child = command.spawn().unwrap();
+    let started = Instant::now();
+    while temporaries(d).is_empty() {
+        assert!(started.elapsed() < TIME_LIMIT, "no write started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child
+}
+
 /// A hangup its parent ignored (as `nohup` does) is ignored by sigmax too: the write
 /// goes on and finishes.
 #[test]
@@ -890,26 +925,7 @@ fn a_hangup_ignored_by_the_parent_stays_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     heart_in(d);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sigmax"));
-    command
-        .args(["train", "heart.svm", "-o", "m.json"])
-        .current_dir(d)
-        .env("SIGMAX_TEST_WRITE_PAUSE_MS", "1000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            libc::signal(libc::SIGHUP, libc::SIG_IGN);
-            Ok(())
-        });
-    }
-    let mut child = command.spawn().unwrap();
-    let started = Instant::now();
-    while temporaries(d).is_empty() {
-        assert!(started.elapsed() < TIME_LIMIT, "no write started");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut child = train_paused_in_its_write(d, 1000, true);
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) };
     assert_eq!(child.wait().unwrap().code(), Some(0));
@@ -934,31 +950,8 @@ fn signals_during_a_write_leave_the_old_file_and_no_temporary() {
         let d = dir.path();
         heart_in(d);
         std::fs::write(d.join("m.json"), b"old").unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sigmax"));
-        command
-            .args(["train", "heart.svm", "-o", "m.json"])
-            .current_dir(d)
-            .env("SIGMAX_TEST_WRITE_PAUSE_MS", "20000")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        // sigmax keeps a signal its parent ignored ignored (as under nohup); the test
-        // must not depend on how it was started, so the child starts with the defaults.
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            command.pre_exec(|| {
-                for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-                    libc::signal(s, libc::SIG_DFL);
-                }
-                Ok(())
-            });
-        }
-        let mut child = command.spawn().unwrap();
-        // Wait until the temporary exists (the write is under way), then signal.
-        let started = Instant::now();
-        while temporaries(d).is_empty() {
-            assert!(started.elapsed() < TIME_LIMIT, "no write started");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        // The write is under way: signal.
+        let mut child = train_paused_in_its_write(d, 20_000, false);
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id() as libc::pid_t, signal) };
         let status = child.wait().unwrap();
