@@ -14,7 +14,7 @@
 //! Newton from any start there moves to the left of the root and then rises to it
 //! monotonically; a step leaving the domain is replaced by a step towards 0 (z ← z/10).
 
-use super::dual_cd::PREFETCH_AHEAD;
+use super::dual_cd::prefetch_ahead;
 use super::intercept_search::{solve_with_intercept, DualAtBias};
 use super::{Observer, SolverReport, StopRule, Tracker};
 use crate::data::{prefetch, Features};
@@ -131,24 +131,6 @@ impl<'v> LogisticDual<'v> {
 }
 
 impl LogisticDual<'_> {
-    /// Asks for the rows a few steps ahead in the visiting order: their entries and
-    /// state, and the pointers of those further on (each row's first touch is otherwise
-    /// a cache miss, as the order is random; 55% of an epoch on the binary text set).
-    #[inline(always)]
-    fn prefetch_ahead(&self, k: usize) {
-        let x = self.view.x;
-        if let Some(&far) = self.order.get(k + 2 * PREFETCH_AHEAD) {
-            x.prefetch_pointers(far);
-        }
-        if let Some(&near) = self.order.get(k + PREFETCH_AHEAD) {
-            x.prefetch_row(near);
-            prefetch(&self.alpha, near);
-            prefetch(&self.c, near);
-            prefetch(&self.a, near);
-            prefetch(self.view.positive, near);
-        }
-    }
-
     /// Without an intercept: epochs until the relative duality gap (P(w) − D)/P(w) is at
     /// most `target`, D the dual's J (a lower bound of J*), so J is certified within
     /// `target` of J*. P costs a pass over the rows, so it is computed only when the
@@ -221,7 +203,12 @@ impl DualAtBias for LogisticDual<'_> {
             let mut g_max = 0f64;
             for k in 0..self.order.len() {
                 let i = self.order[k];
-                self.prefetch_ahead(k);
+                prefetch_ahead(view.x, &self.order, k, |near| {
+                    prefetch(&self.alpha, near);
+                    prefetch(&self.c, near);
+                    prefetch(&self.a, near);
+                    prefetch(view.positive, near);
+                });
                 let (ci, ai, yi) = (self.c[i], self.a[i], sign(view, i));
                 let row = view.x.row(i);
                 let bi = yi * (row.dot(w) + b);
