@@ -154,3 +154,54 @@ fn dual_cd_balances_the_intercept_tighter_than_its_tolerance() {
     let gap = (dual.report.objective - newton.report.objective) / newton.report.objective;
     assert!((-1e-12..1e-3).contains(&gap), "gap {gap:e}");
 }
+
+/// Rows without any feature and no intercept: their loss is log 2 whatever w, and their
+/// dual variable sits at its optimum C/2 outside the coordinate loop. The certified gap
+/// counts their term (C log 2); without it the dual's bound stayed below J* by their
+/// share of the loss and the default stop never certified.
+#[test]
+fn rows_without_features_keep_the_duality_gap_closable() {
+    let wide = one_against_rest(&sparse_text_like(3_000, 3_000));
+    let sigmax::data::Features::Sparse(m) = &wide.x else {
+        unreachable!()
+    };
+    let (indptr, indices, values) = m.parts();
+    // Every tenth row emptied (its entries dropped).
+    let (mut ptr, mut idx, mut val) = (vec![0], Vec::new(), Vec::new());
+    for i in 0..wide.n_rows() {
+        if i % 10 != 0 {
+            let span = indptr.span(i);
+            idx.extend_from_slice(&indices[span.clone()]);
+            val.extend_from_slice(&values[span]);
+        }
+        ptr.push(idx.len());
+    }
+    let x = sigmax::data::CsrMatrix::new(m.n_cols(), ptr, idx, val);
+    let holed = Dataset {
+        x: sigmax::data::Features::Sparse(x),
+        ..wide.clone()
+    };
+    let o = TrainOptions {
+        intercept: false,
+        solver: SolverChoice::DualCd,
+        tol: None,
+        ..opts(1e-4)
+    };
+    let dual = train(&holed, &o, None).unwrap().report;
+    assert!(dual.converged, "{}", dual.stop_reason);
+    assert!(
+        dual.stop_reason.contains("duality gap"),
+        "{}",
+        dual.stop_reason
+    );
+    let newton = fit(
+        &holed,
+        TrainOptions {
+            solver: SolverChoice::Newton,
+            tol: Some(1e-10),
+            ..o
+        },
+    );
+    let gap = (dual.objective - newton.report.objective) / newton.report.objective;
+    assert!((-1e-12..=1e-6).contains(&gap), "gap {gap:e}");
+}

@@ -351,6 +351,18 @@ impl Features {
         }
     }
 
+    /// Hints the CPU to load `w` at sparse row `i`'s columns (nothing for dense rows,
+    /// whose reads of `w` are sequential): its entries should be in cache
+    /// ([`Features::prefetch_row`] some rows before).
+    #[inline(always)]
+    pub fn prefetch_gather(&self, i: usize, w: &[f64]) {
+        if let Features::Sparse(m) = self {
+            for &j in m.row(i).0 {
+                super::storage::prefetch(w, j as usize);
+            }
+        }
+    }
+
     /// Hints the CPU to load the pointers of sparse row `i` (nothing for dense rows).
     #[inline(always)]
     pub fn prefetch_pointers(&self, i: usize) {
