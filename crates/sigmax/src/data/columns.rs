@@ -8,12 +8,27 @@
 //! exactly once, with no buffer, and summed in row order: the same bits for any number
 //! of threads.
 
-use super::{CsrMatrix, Features};
+use super::{storage::prefetch, CsrMatrix, Features};
 use crate::sum::{BlockEdges, BlockedSum, ColumnOut, RowBlocks};
 use rayon::prelude::*;
 
-/// Columns handed to one task: small enough to balance, large enough to amortize.
-const COLUMNS_PER_TASK: usize = 512;
+/// Entries ahead whose coefficient a pass over columns asks for (a hint), when c has at
+/// least [`GATHER_MIN_LEN`] rows: on millions of rows c's entries are cache misses the
+/// hardware cannot foresee.
+const GATHER_AHEAD: usize = 16;
+
+/// Vectors gathered at random (a model's weights, a row's coefficients) from this
+/// length on (4 MB of doubles, past a core's L2 and a good share of L3) are worth
+/// prefetch hints; shorter ones stay in cache.
+pub const GATHER_MIN_LEN: usize = 1 << 19;
+
+/// A task's work (nonzeros, plus one per column for its start): at least this much, to
+/// amortize handing it to a thread…
+const MIN_TASK_WORK: usize = 1 << 13;
+/// …and at most a 256th of a pass (tasks cut by work, not by a count of columns: with
+/// columns renumbered by frequency, 512 columns a task put half of a text set's nonzeros
+/// in the first task, and one thread did it while the other idled).
+const TASKS_PER_PASS: usize = 256;
 
 /// The transpose's output arrays, written by several parts at once.
 struct Scatter {
@@ -48,6 +63,8 @@ pub struct Columns {
     indptr: Vec<u32>,
     rows: Vec<u32>,
     values: Vec<f32>,
+    /// Task t sums columns `tasks[t]..tasks[t + 1]` ([`task_bounds`]).
+    tasks: Vec<usize>,
 }
 
 impl Columns {
@@ -93,6 +110,7 @@ impl Columns {
             }
         }
         indptr[d] = at;
+        let tasks = task_bounds(&indptr, MIN_TASK_WORK);
         let out = Scatter {
             rows: rows.as_mut_ptr(),
             values: values.as_mut_ptr(),
@@ -114,7 +132,19 @@ impl Columns {
             indptr,
             rows,
             values,
+            tasks,
         })
+    }
+
+    /// `out` (one entry a column) cut into the tasks' parts, each with its first column.
+    fn split_by_task<'o, T>(&self, mut out: &'o mut [T]) -> Vec<(usize, &'o mut [T])> {
+        let mut parts = Vec::with_capacity(self.tasks.len());
+        for t in self.tasks.windows(2) {
+            let (part, rest) = out.split_at_mut(t[1] - t[0]);
+            parts.push((t[0], part));
+            out = rest;
+        }
+        parts
     }
 
     /// Positions of column `j`'s entries.
@@ -161,12 +191,20 @@ impl Columns {
         f: impl Fn(f32) -> f64 + Sync,
     ) {
         let one_block = self.n_rows <= blocks.block;
-        out.par_chunks_mut(COLUMNS_PER_TASK)
-            .enumerate()
-            .for_each(|(t, task)| {
-                let first = t * COLUMNS_PER_TASK;
+        self.split_by_task(out)
+            .into_par_iter()
+            .for_each(|(first, task)| {
+                let end = self.indptr[first + task.len()] as usize;
                 for (o, j) in task.iter_mut().zip(first..) {
                     let r = self.span(j);
+                    if c.len() >= GATHER_MIN_LEN {
+                        // c at the rows of the entries GATHER_AHEAD on (a hint).
+                        let stop = (r.end + GATHER_AHEAD).min(end);
+                        let ahead = (r.start + GATHER_AHEAD).min(stop)..stop;
+                        self.rows[ahead]
+                            .iter()
+                            .for_each(|&i| prefetch(c, i as usize));
+                    }
                     let entries = self.rows[r.clone()].iter().zip(&self.values[r]);
                     if one_block {
                         let mut s = 0.0;
@@ -218,19 +256,19 @@ impl Columns {
     ) {
         let d = self.n_cols();
         let one_block = self.n_rows <= blocks.block;
-        // Each task owns the same column block of all K class rows of `out`.
-        let mut tasks: Vec<Vec<&mut [T]>> = (0..d.div_ceil(COLUMNS_PER_TASK).max(1))
-            .map(|_| Vec::with_capacity(k))
+        // Each task owns the same columns of all K class rows of `out`.
+        let mut tasks: Vec<(usize, Vec<&mut [T]>)> = self.tasks[..self.tasks.len() - 1]
+            .iter()
+            .map(|&first| (first, Vec::with_capacity(k)))
             .collect();
         for class_row in out.chunks_mut(d.max(1)) {
-            for (b, piece) in class_row.chunks_mut(COLUMNS_PER_TASK).enumerate() {
-                tasks[b].push(piece);
+            for (b, (_, piece)) in self.split_by_task(class_row).into_iter().enumerate() {
+                tasks[b].1.push(piece);
             }
         }
-        tasks.into_par_iter().enumerate().for_each_init(
+        tasks.into_par_iter().for_each_init(
             || (vec![0.0; k], vec![BlockedSum::default(); k]),
-            |(acc, sums), (t, mut pieces)| {
-                let first = t * COLUMNS_PER_TASK;
+            |(acc, sums), (first, mut pieces)| {
                 let width = pieces.first().map_or(0, |p| p.len());
                 for (l, col) in (first..first + width).enumerate() {
                     acc.iter_mut().for_each(|a| *a = 0.0);
@@ -268,6 +306,27 @@ impl Columns {
             },
         );
     }
+}
+
+/// Column boundaries of the tasks of a pass over columns: consecutive columns, each
+/// task's work (nonzeros + columns) about a [`TASKS_PER_PASS`]th of the whole, at least
+/// [`MIN_TASK_WORK`] (a column denser than that is a task of its own). Always at least
+/// one task, so that a matrix without columns still has its (empty) pass.
+fn task_bounds(indptr: &[u32], min_work: usize) -> Vec<usize> {
+    let d = indptr.len() - 1;
+    let total = indptr[d] as usize + d;
+    let target = (total / TASKS_PER_PASS).max(min_work);
+    let mut bounds = vec![0];
+    let mut work = 0;
+    for j in 0..d {
+        work += (indptr[j + 1] - indptr[j]) as usize + 1;
+        if work >= target && j + 1 < d {
+            bounds.push(j + 1);
+            work = 0;
+        }
+    }
+    bounds.push(d);
+    bounds
 }
 
 /// Whether an objective's passes over `x` go over its column copy: decided when the
@@ -394,7 +453,7 @@ mod tests {
     #[test]
     fn wide_matrices_split_into_many_tasks_alike() {
         // More columns than one task takes, so blocks of all K rows are split and joined.
-        let (n, d, k) = (40, 3 * COLUMNS_PER_TASK + 17, 4);
+        let (n, d, k) = (40, 1553, 4);
         let mut indptr = vec![0];
         let (mut idx, mut val) = (Vec::new(), Vec::new());
         for i in 0..n {
@@ -411,7 +470,10 @@ mod tests {
             indptr.push(idx.len());
         }
         let m = CsrMatrix::new(d, indptr, idx, val);
-        let cols = Columns::of(&m).unwrap();
+        let mut cols = Columns::of(&m).unwrap();
+        // Tasks of ~16 columns' work instead of thousands of nonzeros.
+        cols.tasks = task_bounds(&cols.indptr, 16);
+        assert!(cols.tasks.len() > 50, "{} tasks", cols.tasks.len() - 1);
         let c: Vec<f64> = (0..n * k)
             .map(|t| ((t * 37 % 11) as f64 - 5.0) / 3.0)
             .collect();
@@ -425,6 +487,68 @@ mod tests {
             // Blocks of 16 rows summed exactly: the bits of the pass over rows.
             assert_eq!(&out[j * d..(j + 1) * d], &want[..]);
         }
+        let mut one = vec![0.0; d];
+        cols.tmatvec_by(&c[..n], SMALL, ColumnOut::Values(&mut one), |v| v as f64);
+        let mut want = vec![0.0; d];
+        x.tmatvec(&c[..n], SMALL, &mut want);
+        assert_eq!(one, want);
+    }
+
+    #[test]
+    fn passes_long_enough_for_gather_hints_give_the_same_sums() {
+        // Rows and columns past GATHER_MIN_LEN, so both passes ask for their gathers
+        // ahead (to the last entry of the last task, and past the last row).
+        let (n, d) = (GATHER_MIN_LEN + 3, GATHER_MIN_LEN + 5);
+        let mut indptr = vec![0];
+        let (mut idx, mut val) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let mut row = [(i * 7919) % d, (i * 104_729 + 3) % d];
+            row.sort_unstable();
+            for (t, j) in row.into_iter().enumerate() {
+                if t == 0 || j != row[0] {
+                    idx.push(j as u32);
+                    val.push(((i + t) % 5) as f32 - 2.0);
+                }
+            }
+            indptr.push(idx.len());
+        }
+        let m = CsrMatrix::new(d, indptr, idx, val);
+        let cols = Columns::of(&m).unwrap();
+        let x = Features::Sparse(m);
+        let blocks = RowBlocks::new(n);
+        let c: Vec<f64> = (0..n).map(|i| ((i * 37 % 11) as f64 - 5.0) / 3.0).collect();
+        let (mut over_rows, mut over_cols) = (vec![0.0; d], vec![0.0; d]);
+        x.tmatvec(&c, blocks, &mut over_rows);
+        cols.tmatvec_by(&c, blocks, ColumnOut::Values(&mut over_cols), |v| v as f64);
+        assert_eq!(over_rows, over_cols);
+        // A hint for a row past the last is no access at all.
+        let w = vec![0.0; d];
+        x.prefetch_gather(n, &w);
+        x.prefetch_gather(n + 10, &w);
+    }
+
+    #[test]
+    fn tasks_are_cut_by_work_and_cover_every_column() {
+        // One dense column (as a renumbered text set's first), then many light ones.
+        let mut counts = vec![100_000u32];
+        counts.extend(std::iter::repeat_n(3, 200_000));
+        let mut indptr = vec![0u32];
+        for c in &counts {
+            indptr.push(indptr.last().unwrap() + c);
+        }
+        let t = task_bounds(&indptr, MIN_TASK_WORK);
+        assert_eq!((t[0], *t.last().unwrap()), (0, counts.len()));
+        assert!(t.windows(2).all(|w| w[0] < w[1]));
+        // The dense column alone; every other task within twice the target.
+        assert_eq!(t[1], 1);
+        let total = indptr[counts.len()] as usize + counts.len();
+        let target = (total / TASKS_PER_PASS).max(MIN_TASK_WORK);
+        for w in t.windows(2).skip(1) {
+            let work = (indptr[w[1]] - indptr[w[0]]) as usize + (w[1] - w[0]);
+            assert!(work <= 2 * target, "{work} > 2 × {target}");
+        }
+        // No columns: one empty task.
+        assert_eq!(task_bounds(&[0], MIN_TASK_WORK), vec![0, 0]);
     }
 
     #[test]

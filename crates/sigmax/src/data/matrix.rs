@@ -352,11 +352,14 @@ impl Features {
     }
 
     /// Hints the CPU to load `w` at sparse row `i`'s columns (nothing for dense rows,
-    /// whose reads of `w` are sequential): its entries should be in cache
-    /// ([`Features::prefetch_row`] some rows before).
+    /// whose reads of `w` are sequential, or a row past the last): its entries should
+    /// be in cache ([`Features::prefetch_row`] some rows before).
     #[inline(always)]
     pub fn prefetch_gather(&self, i: usize, w: &[f64]) {
         if let Features::Sparse(m) = self {
+            if i + 1 >= m.indptr.len() {
+                return;
+            }
             for &j in m.row(i).0 {
                 super::storage::prefetch(w, j as usize);
             }

@@ -17,7 +17,7 @@ pub use cache::{
     CacheUse,
 };
 pub use column_order::ColumnOrder;
-pub use columns::{columns_pay, ColumnPasses, Columns};
+pub use columns::{columns_pay, ColumnPasses, Columns, GATHER_MIN_LEN};
 pub use csv_format::{
     detect_delimiter, first_row, read_csv, read_csv_bytes, read_matrix_csv, CsvOptions,
     LabelColumn, UNLABELLED,

@@ -7,6 +7,14 @@ use crate::data::Columns;
 use crate::objective::lock;
 use crate::sum::{par_row_reduce, par_row_reduce_mut, ColumnOut};
 
+/// Rows ahead whose gathers from the model are asked for (a hint), for models of at
+/// least [`GATHER_MIN_LEN`] weights: with millions of columns the model's rare entries
+/// are cache misses the hardware cannot foresee (the 4.2M-column code set's
+/// Hessian-vector product 2.59 → 1.14 s with the prefetches of the pass over columns),
+/// while a model that fits in cache only pays for the hints.
+const GATHER_AHEAD: usize = 4;
+const GATHER_MIN_LEN: usize = crate::data::GATHER_MIN_LEN;
+
 impl BinaryObjective<'_> {
     pub(super) fn value_grad_over_columns(
         &mut self,
@@ -27,9 +35,17 @@ impl BinaryObjective<'_> {
             curvature.iter_mut().zip(coef.iter_mut()).collect();
         // [Σ_i s_i ℓ'(z_i) (the intercept's gradient sum), Σ_i s_i ℓ(z_i)]
         let blocks = erm.row_blocks();
+        let ahead = if wd.len() >= GATHER_MIN_LEN {
+            GATHER_AHEAD
+        } else {
+            0
+        };
         let mut small = par_row_reduce_mut(&mut rows, blocks, 2, |start, rows, acc| {
             for (r, (curv, c)) in rows.iter_mut().enumerate() {
                 let i = start + r;
+                if ahead > 0 {
+                    x.prefetch_gather(i + ahead, wd);
+                }
                 let (value, d1, d2) = loss.all(x.row(i).dot(wd) + b, t[i]);
                 let s = erm.weight(i);
                 **c = s * d1;
@@ -57,9 +73,17 @@ impl BinaryObjective<'_> {
         let mut coef = lock(&self.coef);
         coef.resize(self.t.len(), 0.0);
         let blocks = self.erm.row_blocks();
+        let ahead = if vd.len() >= GATHER_MIN_LEN {
+            GATHER_AHEAD
+        } else {
+            0
+        };
         let sum = par_row_reduce_mut(&mut coef, blocks, 1, |start, rows, acc| {
             for (r, u) in rows.iter_mut().enumerate() {
                 let i = start + r;
+                if ahead > 0 {
+                    self.x.prefetch_gather(i + ahead, vd);
+                }
                 *u = self.curvature[i] * (self.x.row(i).dot(vd) + vb);
                 acc[0] += *u;
             }
