@@ -22,7 +22,8 @@ default (`auto`, no tolerance given) against the best peer.
 Usage (with sigmax and the peers installed: pip install snapml cyanure liblinear-multicore):
     python bench/peers.py [--sets textbin,text26] [--svm] [--repeats 3] [--threads 2] [--quick] [--out F]
 Sets: LIBSVM files under bench/data (bench/text_data.py bench/data builds textbin and
-text26 from WordNet), or any path given as NAME=PATH.
+text26 from WordNet; bench/code_data.py bench/data the 5.08M-row `code` set, timed once
+per setting), or any path given as NAME=PATH.
 """
 import argparse
 import os
