@@ -191,13 +191,14 @@ impl Columns {
         f: impl Fn(f32) -> f64 + Sync,
     ) {
         let one_block = self.n_rows <= blocks.block;
+        let hints = c.len() >= GATHER_MIN_LEN;
         self.split_by_task(out)
             .into_par_iter()
             .for_each(|(first, task)| {
                 let end = self.indptr[first + task.len()] as usize;
                 for (o, j) in task.iter_mut().zip(first..) {
                     let r = self.span(j);
-                    if c.len() >= GATHER_MIN_LEN {
+                    if hints {
                         // c at the rows of the entries GATHER_AHEAD on (a hint).
                         let stop = (r.end + GATHER_AHEAD).min(end);
                         let ahead = (r.start + GATHER_AHEAD).min(stop)..stop;

@@ -175,9 +175,7 @@ impl LogisticDual<'_> {
             ));
         }
     }
-}
 
-impl LogisticDual<'_> {
     /// Whether row i is one of the coordinates (see [`takes_part`]).
     fn takes_part(&self, i: usize) -> bool {
         takes_part(self.c[i], self.a[i], self.view.intercept)

@@ -3,7 +3,7 @@
 //! and no buffer as long as the model is allocated or zeroed per pass.
 
 use super::BinaryObjective;
-use crate::data::Columns;
+use crate::data::{Columns, GATHER_MIN_LEN};
 use crate::objective::lock;
 use crate::sum::{par_row_reduce, par_row_reduce_mut, ColumnOut};
 
@@ -13,7 +13,16 @@ use crate::sum::{par_row_reduce, par_row_reduce_mut, ColumnOut};
 /// Hessian-vector product 2.59 → 1.14 s with the prefetches of the pass over columns),
 /// while a model that fits in cache only pays for the hints.
 const GATHER_AHEAD: usize = 4;
-const GATHER_MIN_LEN: usize = crate::data::GATHER_MIN_LEN;
+
+/// How many rows ahead a pass gathering from `v` asks for them: 0 (no hints) below
+/// [`GATHER_MIN_LEN`].
+fn rows_ahead(v: &[f64]) -> usize {
+    if v.len() >= GATHER_MIN_LEN {
+        GATHER_AHEAD
+    } else {
+        0
+    }
+}
 
 impl BinaryObjective<'_> {
     pub(super) fn value_grad_over_columns(
@@ -35,11 +44,7 @@ impl BinaryObjective<'_> {
             curvature.iter_mut().zip(coef.iter_mut()).collect();
         // [Σ_i s_i ℓ'(z_i) (the intercept's gradient sum), Σ_i s_i ℓ(z_i)]
         let blocks = erm.row_blocks();
-        let ahead = if wd.len() >= GATHER_MIN_LEN {
-            GATHER_AHEAD
-        } else {
-            0
-        };
+        let ahead = rows_ahead(wd);
         let mut small = par_row_reduce_mut(&mut rows, blocks, 2, |start, rows, acc| {
             for (r, (curv, c)) in rows.iter_mut().enumerate() {
                 let i = start + r;
@@ -73,11 +78,7 @@ impl BinaryObjective<'_> {
         let mut coef = lock(&self.coef);
         coef.resize(self.t.len(), 0.0);
         let blocks = self.erm.row_blocks();
-        let ahead = if vd.len() >= GATHER_MIN_LEN {
-            GATHER_AHEAD
-        } else {
-            0
-        };
+        let ahead = rows_ahead(vd);
         let sum = par_row_reduce_mut(&mut coef, blocks, 1, |start, rows, acc| {
             for (r, u) in rows.iter_mut().enumerate() {
                 let i = start + r;
