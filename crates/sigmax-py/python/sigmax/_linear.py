@@ -145,8 +145,8 @@ class _SigmaxLinearClassifier(LinearClassifierMixin, SparseCoefMixin, Classifier
     def _tol(self):
         """The stopping tolerance given (``None``: the solver's default, as sigmax's
         library and CLI: 1e-6 of the relative gradient for the primal solvers; for
-        dual-cd LIBLINEAR's 0.1 on the dual's violation, and for logistic regression
-        without intercept a relative duality gap of 1e-6)."""
+        dual-cd LIBLINEAR's 0.1 on the dual's violation, then, without an unpenalized
+        intercept, a certified relative duality gap of 1e-6)."""
         return None if self.tol is None else float(self.tol)
 
     def _check_params(self):

@@ -28,10 +28,12 @@ class LinearSVC(_SigmaxLinearClassifier):
         ``dual=True``) or 'hinge' (dual coordinate descent, LIBLINEAR -s 3).
     dual : 'auto' (default), True or False, with scikit-learn's rules of which
         combinations exist.
-    tol : float or None. Newton's relative gradient-norm test for the squared hinge
-        (None: 1e-10, so that a weight of k and k copies of a row give the same model),
-        dual coordinate descent's relative projected-gradient test for the hinge (None:
-        1e-4).
+    tol : float or None. For dual coordinate descent (``dual=True``, and the hinge
+        always), LIBLINEAR's test on the dual's violation, the projected gradient's
+        spread; None: the default of sigmax's library and CLI, LIBLINEAR's 0.1 and then a
+        certified relative duality gap (P − D)/P ≤ 1e-6. For the primal solvers the
+        relative gradient-norm test (None: 1e-10, so that a weight of k and k copies of a
+        row give the same model).
     C, fit_intercept, intercept_scaling, class_weight, verbose : as scikit-learn's.
     multi_class : 'ovr'. 'crammer_singer' (LIBLINEAR -s 4) is not built in sigmax and is
         refused with a clear error.
@@ -69,8 +71,11 @@ class LinearSVC(_SigmaxLinearClassifier):
 
     def _tol(self):
         if self.tol is not None:
-            return self.tol
-        return 1e-10 if self.loss == "squared_hinge" else 1e-4
+            return float(self.tol)
+        # Dual CD's default is the library's and the CLI's (see the class docstring); the
+        # primal solvers go to 1e-10, so that a weight of k and k copies of a row give the
+        # same model.
+        return None if self._resolved_solver == "dual-cd" else 1e-10
 
     def __init__(self, penalty="l2", loss="squared_hinge", *, dual="auto", tol=None, C=1.0,
                  multi_class="ovr", fit_intercept=True, intercept_scaling=1,
@@ -107,7 +112,8 @@ class LinearSVC(_SigmaxLinearClassifier):
         model = "squared-hinge-svm" if self.loss == "squared_hinge" else "svm"
         solver = self.solver
         if solver == "auto":
-            solver = "owlqn" if self.penalty == "l1" else ("dual-cd" if dual else "auto")
+            solver = "owlqn" if self.penalty == "l1" else ("dual-cd" if dual else "newton")
+        self._resolved_solver = solver
         k = len(self.classes_)
         weights = _effective_weights(self, y_ids, k, sample_weight)
         dtype = X.dtype

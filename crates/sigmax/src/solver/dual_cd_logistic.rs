@@ -14,7 +14,8 @@
 //! Newton from any start there moves to the left of the root and then rises to it
 //! monotonically; a step leaving the domain is replaced by a step towards 0 (z ← z/10).
 
-use super::dual_cd::prefetch_ahead;
+use super::dual_cd::{prefetch_ahead, solve_to_gap};
+use super::dual_replicas::{DualCells, Replicas};
 use super::intercept_search::{solve_with_intercept, DualAtBias};
 use super::{Observer, SolverReport, StopRule, Tracker};
 use crate::data::{prefetch, Features};
@@ -50,7 +51,7 @@ fn solve_near_bound(a: f64, b: f64, c: f64, z_old: f64) -> f64 {
 /// Minimizes the logistic objective of `view` (L2 only) from w = 0; with an intercept,
 /// the intercept search of [`super::intercept_search`] around the dual at fixed b.
 /// Without one and with `duality_gap`, stops on that relative duality gap (see
-/// [`LogisticDual::solve_to_gap`]).
+/// [`solve_to_gap`]).
 pub(super) fn minimize(
     view: &BinaryView,
     stop: StopRule,
@@ -67,7 +68,7 @@ pub(super) fn minimize(
         return Ok(super::dual_cd::with_primal(report, primal(w)));
     }
     if let Some(target) = duality_gap {
-        return dual.solve_to_gap(w, stop, target, &primal, tr);
+        return solve_to_gap(&mut dual, w, stop, target, &primal, tr);
     }
     let (epochs, converged) = dual.solve_at_bias(0.0, w, stop.max_iter, &mut tr)?;
     let reason = if converged {
@@ -94,6 +95,8 @@ struct LogisticDual<'v> {
     epochs: usize,
     /// J at the last epoch's dual point (a lower bound of J* without an intercept).
     bound: f64,
+    /// Per-thread replicas of w for parallel epochs; `None`: serial.
+    replicas: Option<Replicas>,
 }
 
 impl<'v> LogisticDual<'v> {
@@ -126,56 +129,12 @@ impl<'v> LogisticDual<'v> {
             reference: None,
             epochs: 0,
             bound: f64::NEG_INFINITY,
+            replicas: Replicas::for_data(x, w.len()),
         }
     }
 }
 
 impl LogisticDual<'_> {
-    /// Without an intercept: epochs until the relative duality gap (P(w) − D)/P(w) is at
-    /// most `target`, D the dual's J (a lower bound of J*), so J is certified within
-    /// `target` of J*. P costs a pass over the rows, so it is computed only when the
-    /// dual-gradient test passes at the current tolerance, which starts at `stop.tol` and
-    /// shrinks tenfold each time the gap is still too wide.
-    fn solve_to_gap(
-        &mut self,
-        w: &mut [f64],
-        stop: StopRule,
-        target: f64,
-        primal: &dyn Fn(&[f64]) -> f64,
-        mut tr: Tracker,
-    ) -> Result<SolverReport> {
-        loop {
-            let budget = stop.max_iter.saturating_sub(self.epochs);
-            let (_, inner) = self.solve_at_bias(0.0, w, budget, &mut tr)?;
-            let j = primal(w);
-            let gap = (j - self.bound) / j.abs().max(f64::MIN_POSITIVE);
-            let (converged, reason) = if gap <= target {
-                (
-                    true,
-                    format!(
-                        "relative duality gap {gap:.1e} after {} epochs",
-                        self.epochs
-                    ),
-                )
-            } else if !inner || self.epochs >= stop.max_iter || tr.tol <= 1e-14 {
-                (
-                    false,
-                    format!(
-                        "ran {} epochs; relative duality gap {gap:.1e}, not {target:.0e}",
-                        self.epochs
-                    ),
-                )
-            } else {
-                tr.tol *= 0.1;
-                continue;
-            };
-            return Ok(super::dual_cd::with_primal(
-                tr.finish("dual-cd", converged, reason),
-                j,
-            ));
-        }
-    }
-
     /// Whether row i is one of the coordinates (see [`takes_part`]).
     fn takes_part(&self, i: usize) -> bool {
         takes_part(self.c[i], self.a[i], self.view.intercept)
@@ -197,11 +156,55 @@ fn sign(view: &BinaryView, i: usize) -> f64 {
     }
 }
 
+/// One pass of coordinate steps over `rows`, in that order, against `w`; each row's
+/// one-variable subproblem with its curvature ‖x_i‖² times `scale` (1 in a serial epoch,
+/// K in a part of a parallel one: see [`super::dual_replicas`]). Row i's subproblem has
+/// b_i = y_i·(w·x_i + b). Returns the largest dual gradient |b_i + log(α_i/(C_i − α_i))|
+/// met before the steps.
+#[allow(clippy::too_many_arguments)]
+fn sweep(
+    view: &BinaryView,
+    c: &[f64],
+    a: &[f64],
+    alpha: &DualCells,
+    rows: &[usize],
+    b: f64,
+    w: &mut [f64],
+    scale: f64,
+) -> f64 {
+    let mut g_max = 0f64;
+    for k in 0..rows.len() {
+        let i = rows[k];
+        prefetch_ahead(view.x, rows, k, w, |near| {
+            alpha.prefetch(near);
+            prefetch(c, near);
+            prefetch(a, near);
+            prefetch(view.positive, near);
+        });
+        let (ci, ai, yi) = (c[i], scale * a[i], sign(view, i));
+        let row = view.x.row(i);
+        let bi = yi * (row.dot(w) + b);
+        let (ai_old, bi_old) = (alpha.get(i), ci - alpha.get(i));
+        // The dual gradient at the current α_i (its optimality measure).
+        g_max = g_max.max((bi + (ai_old / bi_old).ln()).abs());
+        let new = if 0.5 * ai * (ci - 2.0 * ai_old) + bi >= 0.0 {
+            solve_near_bound(ai, bi, ci, ai_old)
+        } else {
+            ci - solve_near_bound(ai, -bi, ci, bi_old)
+        };
+        let new = new.clamp(f64::MIN_POSITIVE, ci * (1.0 - f64::EPSILON));
+        if new != ai_old {
+            row.axpy(scale * (new - ai_old) * yi, w);
+            alpha.set(i, new);
+        }
+    }
+    g_max
+}
+
 impl DualAtBias for LogisticDual<'_> {
-    /// Epochs of coordinate steps at intercept b: row i's subproblem has
-    /// b_i = y_i·(w·x_i + b). Stops when the largest dual gradient
-    /// |b_i + log(α_i/(C_i − α_i))| of an epoch is at most tol times the first epoch's
-    /// (LIBLINEAR `-s 7`'s relative test).
+    /// Epochs of coordinate steps at intercept b (see [`sweep`]), serial or on per-thread
+    /// replicas. Stops when the largest dual gradient of an epoch is at most tol times the
+    /// first epoch's (LIBLINEAR `-s 7`'s relative test).
     fn solve_at_bias(
         &mut self,
         b: f64,
@@ -209,35 +212,31 @@ impl DualAtBias for LogisticDual<'_> {
         max_epochs: usize,
         tr: &mut Tracker,
     ) -> Result<(usize, bool)> {
-        let view = self.view;
         for run in 1..=max_epochs {
             self.order.shuffle(&mut self.rng);
-            let mut g_max = 0f64;
-            for k in 0..self.order.len() {
-                let i = self.order[k];
-                prefetch_ahead(view.x, &self.order, k, w, |near| {
-                    prefetch(&self.alpha, near);
-                    prefetch(&self.c, near);
-                    prefetch(&self.a, near);
-                    prefetch(view.positive, near);
-                });
-                let (ci, ai, yi) = (self.c[i], self.a[i], sign(view, i));
-                let row = view.x.row(i);
-                let bi = yi * (row.dot(w) + b);
-                let (ai_old, bi_old) = (self.alpha[i], ci - self.alpha[i]);
-                // The dual gradient at the current α_i (its optimality measure).
-                g_max = g_max.max((bi + (ai_old / bi_old).ln()).abs());
-                let new = if 0.5 * ai * (ci - 2.0 * ai_old) + bi >= 0.0 {
-                    solve_near_bound(ai, bi, ci, ai_old)
-                } else {
-                    ci - solve_near_bound(ai, -bi, ci, bi_old)
-                };
-                let new = new.clamp(f64::MIN_POSITIVE, ci * (1.0 - f64::EPSILON));
-                if new != ai_old {
-                    row.axpy((new - ai_old) * yi, w);
-                    self.alpha[i] = new;
+            let (view, c, a) = (self.view, &self.c, &self.a);
+            let g_max = match &mut self.replicas {
+                None => sweep(
+                    view,
+                    c,
+                    a,
+                    &DualCells::new(&mut self.alpha),
+                    &self.order,
+                    b,
+                    w,
+                    1.0,
+                ),
+                Some(replicas) => {
+                    let alpha = DualCells::new(&mut self.alpha);
+                    let sweep = |rows: &mut [usize], v: &mut [f64], scale: f64| {
+                        sweep(view, c, a, &alpha, rows, b, v, scale)
+                    };
+                    replicas
+                        .epoch(&mut self.order, w, sweep)
+                        .into_iter()
+                        .fold(0.0, f64::max)
                 }
-            }
+            };
             self.epochs += 1;
             let reference = *self.reference.get_or_insert(g_max.max(f64::MIN_POSITIVE));
             tr.set_reference(reference);
@@ -266,6 +265,11 @@ impl DualAtBias for LogisticDual<'_> {
 
     fn epochs(&self) -> usize {
         self.epochs
+    }
+
+    /// The bound of the last epoch (at b = 0 without an intercept, the only case asked).
+    fn dual_value(&self, _w: &[f64]) -> f64 {
+        self.bound
     }
 }
 

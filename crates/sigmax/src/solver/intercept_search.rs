@@ -32,6 +32,9 @@ pub(super) trait DualAtBias {
     fn dual_mass(&self) -> f64;
     /// Epochs run so far, over every solve.
     fn epochs(&self) -> usize;
+    /// J at the current dual point with b = 0: without an intercept a lower bound of J*,
+    /// equal at the optimum (the other half of the duality gap).
+    fn dual_value(&self, w: &[f64]) -> f64;
 }
 
 /// The unregularized intercept: the SVM's dual gains the constraint Σ y_i α_i = 0,

@@ -11,6 +11,7 @@
 
 mod dual_cd;
 mod dual_cd_logistic;
+mod dual_replicas;
 mod gradient_descent;
 mod intercept_search;
 mod lbfgs;
