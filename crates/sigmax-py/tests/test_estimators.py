@@ -30,10 +30,12 @@ def expected_failures(estimator):
     name = type(estimator).__name__
     equivalence = ["check_sample_weight_equivalence_on_dense_data",
                    "check_sample_weight_equivalence_on_sparse_data"]
-    if name == "LinearSVC" and estimator.loss == "hinge":
-        # The hinge's dual CD stops at tol=1e-4 by default; the two fits then agree to
-        # the tolerance only (at tol=1e-10 they agree to 1e-7: measured). The default
-        # LinearSVC (squared hinge, Newton to 1e-10) passes.
+    if name == "LinearSVC" and (estimator.loss == "hinge" or estimator.dual is not False):
+        # These checks' 15 × 30 rows go to dual CD (dual='auto': fewer rows than
+        # features), whose default stop is the library's and the CLI's: a certified
+        # relative duality gap of 1e-6 (the hinge 1e-4). The two fits then agree to that
+        # gap only; at tol=1e-10 they agree to 1e-7 (measured), and LinearSVC(dual=False)
+        # (Newton to 1e-10) passes.
         return {c: "equal to 1e-7 only at tol=1e-10" for c in equivalence}
     if name == "LogisticRegressionCV":
         # Repeated rows land in other folds than their weighted original, so the chosen
@@ -47,6 +49,7 @@ def expected_failures(estimator):
         sigmax.LogisticRegression(),
         sigmax.LogisticRegression(penalty="elasticnet", l1_ratio=0.5),
         sigmax.LinearSVC(),
+        sigmax.LinearSVC(dual=False),
         sigmax.LinearSVC(loss="hinge"),
         sigmax.LogisticRegressionCV(Cs=3, cv=3),
     ],
