@@ -70,8 +70,8 @@ pub struct TrainArgs {
     /// Stopping tolerance: ‖∇J(w)‖ ≤ tol·‖∇J(0)‖ (default 1e-6); for dual-cd the dual's
     /// violation as LIBLINEAR's -e (default 0.1): the spread of the projected gradient for
     /// the SVMs, the largest dual gradient relative to the first epoch's for logistic.
-    /// Without --tol, dual-cd for logistic without intercept stops at a relative duality
-    /// gap of 1e-6 (J certified within 1e-6 of its minimum).
+    /// Without --tol, dual-cd without intercept stops at a relative duality gap of 1e-6
+    /// (J certified within 1e-6 of its minimum; the hinge 1e-4).
     #[arg(long, allow_negative_numbers = true)]
     pub tol: Option<f64>,
     /// Most iterations (default per solver: newton 1000, lbfgs and owlqn 5000, gd 10000,

@@ -655,8 +655,13 @@ fn fit_memory(
     let outputs = outputs_of(kind, k) as u64;
     let params = (d as u64).checked_add(1)?.checked_mul(outputs)?;
     let entry = registry::entry(solver).ok();
-    // The parameters, the solver's vectors, and the objective's gradient buffers.
-    let vectors = entry.map_or(8, |e| e.working_vectors) + 4;
+    // The parameters, the solver's vectors, and the objective's gradient buffers; dual
+    // CD's parallel epochs keep a copy of the parameters per thread besides.
+    let replicas = match solver {
+        SolverChoice::DualCd => rayon::current_num_threads() as u64,
+        _ => 0,
+    };
+    let vectors = entry.map_or(8, |e| e.working_vectors) + 4 + replicas;
     // The objective keeps two numbers per row and output (scores or probabilities, and
     // the coefficients of its passes); SAGA its stored gradients besides.
     let per_row = (n as u64)
