@@ -116,6 +116,14 @@ pub enum Error {
     },
     #[error("{0}")]
     Unsupported(String),
+    /// A failure of the processes of a distributed fit ([`crate::collective`]): a lost or
+    /// refusing peer, or the first error of one of them, which every process reports.
+    #[error("process {rank} of {size}: {message}")]
+    Peer {
+        rank: usize,
+        size: usize,
+        message: String,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

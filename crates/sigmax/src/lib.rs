@@ -21,6 +21,7 @@
 //! ```
 
 pub mod atomic;
+pub mod collective;
 pub mod cv;
 pub mod data;
 pub mod datasets;

@@ -1,0 +1,176 @@
+//! Distributed fits on ranks that are threads of one process ([`InProcess`]): P shares
+//! of the rows, laid out by the library's agreement and fitted through the collective,
+//! give the model one process finds on all the rows, bit for bit.
+
+#[allow(dead_code)]
+mod common;
+
+use common::sparse_text_like;
+use sigmax::collective::agreement::agree_on_data;
+use sigmax::collective::{train_collective, Collective, InProcess};
+use sigmax::data::Dataset;
+use sigmax::train::{train, SolverChoice, TrainOptions};
+use sigmax::Error;
+use std::time::Duration;
+
+/// Rows [edges[r], edges[r + 1]) to rank r, each fitted on its own thread.
+fn fit_in_ranks(
+    data: &Dataset,
+    edges: &[usize],
+    opts: &TrainOptions,
+) -> Vec<sigmax::Result<sigmax::train::Trained>> {
+    let size = edges.len() - 1;
+    let group = InProcess::group(size, Duration::from_secs(120));
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = group
+            .into_iter()
+            .map(|c| {
+                let share =
+                    data.select(&(edges[c.rank()]..edges[c.rank() + 1]).collect::<Vec<_>>());
+                scope.spawn(move || {
+                    let (mut mine, shape) = agree_on_data(&c, Ok(share))?;
+                    assert_eq!(shape.n_rows() as usize, data.n_rows());
+                    train_collective(&mut mine, opts, None, &c)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// 600,000 rows (three blocks of the exact sums), split over 1, 2, 3 and 5 ranks with
+/// an empty rank among them (binary, Newton), and over 5 ranks for softmax and for
+/// weighted rows with L-BFGS.
+#[test]
+fn ranks_as_threads_find_the_model_of_one_process_bit_for_bit() {
+    let four = sparse_text_like(600_000, 3_000);
+    let n = four.n_rows();
+    let binary = Dataset {
+        y: four.y.iter().map(|&c| u32::from(c == 2)).collect(),
+        classes: vec!["0".into(), "1".into()],
+        ..four.clone()
+    };
+    let weighted = Dataset {
+        weights: Some((0..n).map(|i| 0.5 + (i % 3) as f64).collect()),
+        ..binary.clone()
+    };
+    let five = vec![0, 1, 300_000, 300_001, 512_345, n];
+    let cases = [
+        (
+            "binary, newton",
+            &binary,
+            SolverChoice::Newton,
+            vec![
+                vec![0, n],
+                vec![0, 250_000, n],
+                vec![0, 100_000, 100_000, n],
+                five.clone(),
+            ],
+        ),
+        (
+            "weighted, lbfgs",
+            &weighted,
+            SolverChoice::Lbfgs,
+            vec![five.clone()],
+        ),
+        ("softmax, newton", &four, SolverChoice::Newton, vec![five]),
+    ];
+    for (name, data, solver, splits) in cases {
+        let opts = TrainOptions {
+            lambda: Some(1e-3),
+            solver,
+            tol: Some(1e-6),
+            ..TrainOptions::default()
+        };
+        let one = train(data, &opts, None).unwrap();
+        for edges in splits {
+            let fits = fit_in_ranks(data, &edges, &opts);
+            let errors: Vec<String> = fits
+                .iter()
+                .enumerate()
+                .filter_map(|(r, f)| f.as_ref().err().map(|e| format!("rank {r}: {e}")))
+                .collect();
+            assert!(errors.is_empty(), "{name} {edges:?}: {errors:#?}");
+            for (rank, fit) in fits.into_iter().enumerate() {
+                let fit = fit.unwrap();
+                assert_eq!(
+                    fit.report.objective.to_bits(),
+                    one.report.objective.to_bits(),
+                    "{name} {edges:?} rank {rank}"
+                );
+                assert_eq!(fit.model.weights, one.model.weights, "{name} {edges:?}");
+                assert_eq!(fit.model.bias, one.model.bias, "{name} {edges:?}");
+            }
+        }
+    }
+}
+
+/// One rank's bad share stops every rank with that rank's error.
+#[test]
+fn one_rank_failing_to_read_stops_every_rank_with_its_error() {
+    let data = sparse_text_like(3_000, 3_000);
+    let group = InProcess::group(3, Duration::from_secs(30));
+    let errors: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = group
+            .into_iter()
+            .map(|c| {
+                let data = &data;
+                scope.spawn(move || {
+                    let share = if c.rank() == 1 {
+                        Err(Error::Parse {
+                            path: "train.svm.1".into(),
+                            line: 17,
+                            message: "bad label".into(),
+                        })
+                    } else {
+                        Ok(data.clone())
+                    };
+                    agree_on_data(&c, share).unwrap_err().to_string()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(errors[1], "train.svm.1:17: bad label");
+    for r in [0, 2] {
+        assert_eq!(errors[r], "process 1 of 3: train.svm.1:17: bad label");
+    }
+}
+
+/// A rank that leaves mid-fit: the others' fits end with an error, not a hang.
+#[test]
+fn a_rank_that_leaves_mid_fit_is_an_error_for_the_others() {
+    let data = sparse_text_like(4_000, 3_000);
+    let group = InProcess::group(2, Duration::from_secs(30));
+    let opts = TrainOptions {
+        lambda: Some(1e-4),
+        solver: SolverChoice::Lbfgs,
+        tol: Some(1e-12),
+        ..TrainOptions::default()
+    };
+    let results: Vec<Option<String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = group
+            .into_iter()
+            .map(|c| {
+                let (data, opts) = (&data, &opts);
+                scope.spawn(move || {
+                    let share = data
+                        .select(&(c.rank() * 2_000..(c.rank() + 1) * 2_000).collect::<Vec<_>>());
+                    let (mut mine, _) = agree_on_data(&c, Ok(share)).unwrap();
+                    if c.rank() == 1 {
+                        return None; // leaves: its handle is dropped
+                    }
+                    train_collective(&mut mine, opts, None, &c)
+                        .err()
+                        .map(|e| e.to_string())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let e = results[0].as_ref().unwrap();
+    assert!(
+        e.starts_with("process 0 of 2:") && e.contains("left the group"),
+        "{e}"
+    );
+}
