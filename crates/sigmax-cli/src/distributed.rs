@@ -1,13 +1,13 @@
 //! `sigmax train --distributed` under `mpirun`: data-parallel training on MPI, as
 //! MPI-LIBLINEAR does it (Zhuang, Chin, Juan & Lin, PAKDD 2015): rows are split across
 //! the processes, the parameters are replicated, and every process runs the same solver;
-//! each pass over the data ends in an allreduce of its accumulator (the library's
-//! `Reducer` seam), so each function value costs an allreduce of a few numbers and each
-//! gradient or Hessian-vector product one of a parameter-sized vector. Classes, the
-//! number of features, Σ weights (so the default λ) and ‖∇J(0)‖ are global; the rows
-//! at the edges of the shares move so that every process holds whole blocks of rows, and
-//! every sum is the exact sum of the same blocks (`sigmax::sum`), so every process holds
-//! the model one process would have found, bit for bit.
+//! each pass over the data ends in an allreduce of its accumulator, so each function
+//! value costs an allreduce of a few numbers and each gradient or Hessian-vector product
+//! one of a parameter-sized vector. This module is the MPI side of the library's
+//! [`sigmax::collective::Collective`] and the reading of each process's files; the
+//! agreement of the processes (classes, features, rows moved to whole blocks so that
+//! every process holds the model one process would have found, bit for bit; CSV headers;
+//! the first error) and the fit's rules are the library's (`sigmax::collective`).
 //!
 //! Each process reads only its share: `DATA.0`, `DATA.1`, … when those exist (one file
 //! per process, any format), else the lines of LIBSVM file `DATA` that start in its
@@ -39,16 +39,16 @@ mod with_mpi {
     use mpi::datatype::PartitionMut;
     use mpi::topology::SimpleCommunicator;
     use mpi::traits::*;
+    use sigmax::collective::agreement::{agree, agree_on_columns, agree_on_data, gather_counts};
+    use sigmax::collective::{distributed_options, train_collective, Collective, Reducing};
     use sigmax::data::{load_share_cached, read_libsvm_share, Dataset, Format};
     use sigmax::model::save_model;
-    use sigmax::objective::Reducer;
-    use sigmax::solver::{PreconditionerChoice, SolverChoice};
     use std::path::PathBuf;
     use std::sync::Mutex;
     use std::time::Instant;
 
-    /// Sums through MPI_Allreduce, counting bytes and time.
-    struct MpiReducer<'c> {
+    /// The library's collective on MPI, counting the allreduces' bytes and time.
+    struct MpiCollective<'c> {
         world: &'c SimpleCommunicator,
         stats: Mutex<CommStats>,
     }
@@ -69,12 +69,12 @@ mod with_mpi {
     const SMALL: usize = 16;
 
     // SAFETY: MPI runs with the `Single` threading level, which allows MPI calls from one
-    // thread only. The library calls `Reducer::sum` from the thread that runs the fit
+    // thread only. The library calls the collective from the thread that runs the fit
     // (after each pass's parallel part, never inside it), which is the main thread here;
     // the mutex only guards the counters.
-    unsafe impl Sync for MpiReducer<'_> {}
+    unsafe impl Sync for MpiCollective<'_> {}
 
-    impl MpiReducer<'_> {
+    impl MpiCollective<'_> {
         fn count(&self, started: Instant, len: usize, bytes: usize) {
             let mut s = self.stats.lock().unwrap();
             let seconds = started.elapsed().as_secs_f64();
@@ -88,74 +88,49 @@ mod with_mpi {
         }
     }
 
-    impl Reducer for MpiReducer<'_> {
-        fn sum(&self, partial: &mut [f64]) {
-            let started = Instant::now();
-            let mut total = vec![0.0; partial.len()];
-            self.world
-                .all_reduce_into(&partial[..], &mut total[..], SystemOperation::sum());
-            partial.copy_from_slice(&total);
-            self.count(started, partial.len(), 8 * partial.len());
+    // MPI's default error handler aborts every process on a failure: these never return
+    // an error of their own.
+    impl Collective for MpiCollective<'_> {
+        fn rank(&self) -> usize {
+            self.world.rank() as usize
         }
 
-        fn max_index(&self, partial: &mut [i32]) {
-            let started = Instant::now();
-            let mut max = vec![0i32; partial.len()];
-            self.world
-                .all_reduce_into(&partial[..], &mut max[..], SystemOperation::max());
-            partial.copy_from_slice(&max);
-            self.count(started, partial.len(), 4 * partial.len());
+        fn size(&self) -> usize {
+            self.world.size() as usize
         }
-    }
 
-    /// Moves the rows at the edges of the shares to the process before, so that every
-    /// process holds whole blocks of `sigmax::sum::block_rows(n)` rows (in file order):
-    /// its sums are then the blocks' sums one process would add, and the model is the
-    /// one process's model bit for bit. Rows only move to lower ranks, less than one
-    /// block per process; a process may end up with none (fewer blocks than processes).
-    fn align_to_blocks(world: &SimpleCommunicator, data: Dataset, rows: &[u64]) -> Result<Dataset> {
-        let (rank, size) = (world.rank() as usize, world.size() as usize);
-        let mut starts = vec![0usize];
-        for &r in rows {
-            starts.push(starts.last().unwrap() + r as usize);
+        fn sum(&self, v: &mut [f64]) -> sigmax::Result<()> {
+            let started = Instant::now();
+            let mut total = vec![0.0; v.len()];
+            self.world
+                .all_reduce_into(&v[..], &mut total[..], SystemOperation::sum());
+            v.copy_from_slice(&total);
+            self.count(started, v.len(), 8 * v.len());
+            Ok(())
         }
-        let n = starts[size];
-        let block = sigmax::sum::block_rows(n);
-        // Process q holds rows targets[q]..targets[q + 1] afterwards.
-        let targets: Vec<usize> = (0..=size)
-            .map(|q| match q {
-                0 => 0,
-                q if q == size => n,
-                q => starts[q].next_multiple_of(block).min(n),
-            })
-            .collect();
-        let overlap = |a: usize, b: usize, q: usize| a.max(targets[q])..b.min(targets[q + 1]);
-        let (mine, end) = (starts[rank], starts[rank + 1]);
-        let local = |r: std::ops::Range<usize>| (r.start - mine..r.end - mine).collect::<Vec<_>>();
-        for q in 0..rank {
-            let give = overlap(mine, end, q);
-            if !give.is_empty() {
-                let bytes = sigmax::data::encode_dataset(&data.select(&local(give)));
-                send_bytes(world, q, &bytes);
-            }
+
+        fn max(&self, v: &mut [u64]) -> sigmax::Result<()> {
+            let started = Instant::now();
+            let mut max = vec![0u64; v.len()];
+            self.world
+                .all_reduce_into(&v[..], &mut max[..], SystemOperation::max());
+            v.copy_from_slice(&max);
+            self.count(started, v.len(), 8 * v.len());
+            Ok(())
         }
-        // Most processes keep all their rows: then no copy (the data can be most of memory).
-        let keep = overlap(mine, end, rank);
-        let kept = if keep == (mine..end) {
-            data
-        } else {
-            data.select(&local(keep))
-        };
-        let mut parts = vec![kept];
-        for r in rank + 1..size {
-            if !overlap(starts[r], starts[r + 1], rank).is_empty() {
-                let bytes = receive_bytes(world, r);
-                let part = sigmax::data::decode_cache(&bytes)
-                    .map_err(|e| anyhow::anyhow!("rows from process {r}: {e}"))?;
-                parts.push(part);
-            }
+
+        fn all_gather(&self, mine: &[u8]) -> sigmax::Result<Vec<Vec<u8>>> {
+            Ok(all_gather_bytes(self.world, mine))
         }
-        Ok(Dataset::concat(parts)?)
+
+        fn send(&self, to: usize, bytes: &[u8]) -> sigmax::Result<()> {
+            send_bytes(self.world, to, bytes);
+            Ok(())
+        }
+
+        fn receive(&self, from: usize) -> sigmax::Result<Vec<u8>> {
+            Ok(receive_bytes(self.world, from))
+        }
     }
 
     /// Every process's bytes, in rank order. (Each message travels with one leading byte:
@@ -257,69 +232,6 @@ mod with_mpi {
         })
     }
 
-    /// CSV files of the processes joined by column, not by position: with headers, every
-    /// file must name the same columns (each process puts its columns in process 0's
-    /// order); without, every file must have as many columns. (Positions alone trained
-    /// on swapped columns, and narrower files were padded with zeros.)
-    fn agree_on_columns(
-        world: &SimpleCommunicator,
-        data: Dataset,
-        whole: &std::path::Path,
-    ) -> Result<Dataset> {
-        let mine = format!(
-            "{}\0{}",
-            data.n_features(),
-            data.feature_names.as_deref().unwrap_or_default().join("\0")
-        );
-        let all: Vec<(usize, Option<Vec<String>>)> = all_gather_bytes(world, mine.as_bytes())
-            .iter()
-            .map(|b| {
-                let text = String::from_utf8_lossy(b);
-                let mut parts = text.split('\0');
-                let width = parts.next().and_then(|w| w.parse().ok()).unwrap_or(0);
-                let names: Vec<String> = parts.map(str::to_string).collect();
-                (width, (names.len() == width && width > 0).then_some(names))
-            })
-            .collect();
-        let share = |r: usize| format!("{}.{r}", whole.display());
-        let (width0, names0) = &all[0];
-        for (r, (width, names)) in all.iter().enumerate().skip(1) {
-            match (names0, names) {
-                (Some(_), None) | (None, Some(_)) => anyhow::bail!(
-                    "{} has a header and {} has none: give every process's file a header, or none",
-                    share(if names0.is_some() { 0 } else { r }),
-                    share(if names0.is_some() { r } else { 0 })
-                ),
-                (None, None) if width != width0 => anyhow::bail!(
-                    "{} has {width} feature columns, {} has {width0}: every process's file needs the same columns",
-                    share(r),
-                    share(0)
-                ),
-                _ => {}
-            }
-        }
-        match names0 {
-            Some(names) => data
-                .with_features_named(names)
-                .with_context(|| format!("{} against {}", share(world.rank() as usize), share(0))),
-            None => Ok(data),
-        }
-    }
-
-    /// `Ok` on every process, or the first process's error (in rank order) on all of them.
-    fn agree<T>(world: &SimpleCommunicator, result: Result<T>) -> Result<T> {
-        let (rank, size) = (world.rank(), world.size());
-        let message = match &result {
-            Ok(_) => Vec::new(),
-            Err(e) => format!("process {rank} of {size}: {e:#}").into_bytes(),
-        };
-        let failures = all_gather_bytes(world, &message);
-        match failures.iter().find(|m| !m.is_empty()) {
-            Some(first) => anyhow::bail!("{}", String::from_utf8_lossy(first)),
-            None => result,
-        }
-    }
-
     /// The share's rows of the weight file `W` (one weight per row of the whole `DATA`):
     /// rows_before.. of n_rows.
     fn with_weight_rows(
@@ -339,26 +251,33 @@ mod with_mpi {
         let world = universe.world();
         let (rank, size) = (world.rank() as usize, world.size() as usize);
         let started = Instant::now();
+        let c = MpiCollective {
+            world: &world,
+            stats: Mutex::new(CommStats::default()),
+        };
 
         // Read; then every process learns whether any failed, and the first failure
         // (by file position) is everyone's error.
         let share = read_share(&args, rank, size);
-        let my_lines = share.as_ref().map_or(0, |s| s.lines) as u64;
-        let mut lines = vec![0u64; size];
-        world.all_gather_into(&my_lines, &mut lines[..]);
+        let lines = gather_counts(&c, share.as_ref().map_or(0, |s| s.lines) as u64)?;
         let share = agree(
-            &world,
+            &c,
             share.map_err(|e| {
                 // Lines are counted from the share's start; the shares before it hold
                 // `before` lines (all of them were read: this is the first failure).
                 let before = lines[..rank].iter().sum::<u64>() as usize;
-                match e.downcast_ref::<sigmax::Error>() {
-                    Some(sigmax::Error::Parse {
+                match e.downcast::<sigmax::Error>() {
+                    Ok(sigmax::Error::Parse {
                         path,
                         line,
                         message,
-                    }) => anyhow::anyhow!("{}:{}: {message}", path.display(), line + before),
-                    _ => e,
+                    }) => sigmax::Error::Parse {
+                        path,
+                        line: line + before,
+                        message,
+                    },
+                    Ok(e) => e,
+                    Err(e) => sigmax::Error::Unsupported(format!("{e:#}")),
                 }
             }),
         )?;
@@ -367,84 +286,41 @@ mod with_mpi {
             split_by_bytes,
             ..
         } = share;
-        let mut rows = vec![0u64; size];
-        world.all_gather_into(&(data.n_rows() as u64), &mut rows[..]);
         if split_by_bytes {
             if let Some(file) = &args.weights {
+                let rows = gather_counts(&c, data.n_rows() as u64)?;
                 let before = rows[..rank].iter().sum::<u64>() as usize;
                 let total = rows.iter().sum::<u64>() as usize;
-                data = agree(&world, with_weight_rows(data, file, before, total))?;
+                let weighted = with_weight_rows(data, file, before, total)
+                    .map_err(|e| sigmax::Error::Unsupported(format!("{e:#}")));
+                data = agree(&c, weighted)?;
             }
         }
-
         if !split_by_bytes && args.data_args.load_options(&args.data).format == Some(Format::Csv) {
-            data = agree(&world, agree_on_columns(&world, data, &args.data))?;
+            let share = |r: usize| format!("{}.{r}", args.data.display());
+            data = agree_on_columns(&c, data, &share)?;
         }
-
-        // Agree on the classes and the number of features.
-        let names = data.classes.join("\0");
-        let all_names: Vec<String> = all_gather_bytes(&world, names.as_bytes())
-            .into_iter()
-            .flat_map(|b| {
-                String::from_utf8_lossy(&b)
-                    .split('\0')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        let classes = Dataset::union_of_classes(&all_names);
-        let mut n_features = 0u64;
-        world.all_reduce_into(
-            &(data.n_features() as u64),
-            &mut n_features,
-            SystemOperation::max(),
-        );
-        let n_rows: u64 = rows.iter().sum();
-        let data = data.with_global_shape(&classes, n_features as usize)?;
-        let mut data = agree(&world, align_to_blocks(&world, data, &rows))?;
+        // Classes and features made global, rows moved to whole blocks.
+        let (mut data, shape) = agree_on_data(&c, Ok(data))?;
+        let (classes, n_features, n_rows) = (&shape.classes, shape.n_features, shape.n_rows());
         let load_seconds = started.elapsed().as_secs_f64();
 
         let mut opts = args.options()?;
-        opts.validate().map_err(with_flag)?;
-        let kind = opts.resolve_model(classes.len()).map_err(with_flag)?;
-        let solver = opts.resolve_solver(kind, &data.x, n_rows as f64, false);
-        if !matches!(
-            solver,
-            SolverChoice::Newton | SolverChoice::Lbfgs | SolverChoice::Gd | SolverChoice::OwlQn
-        ) {
-            anyhow::bail!(
-                "solver {} walks the rows itself and cannot run distributed; use newton, lbfgs, gd or owlqn (the hinge SVM needs dual-cd: use --model squared-hinge-svm)",
-                solver.name()
-            );
-        }
-        opts.solver = solver;
-        // The sampled Hessian would be drawn from each process's own rows (and differ);
-        // the diagonal is a pass over the data like any other, summed across processes.
-        if matches!(
-            opts.preconditioner,
-            PreconditionerChoice::Auto | PreconditionerChoice::SampledHessian
-        ) {
-            opts.preconditioner = PreconditionerChoice::Diagonal;
-        }
-
         if let Some(w) = args.warm_start(&data, opts.intercept)? {
             opts.warm_start = Some(w);
         }
-        let reducer = MpiReducer {
-            world: &world,
-            stats: Mutex::new(CommStats::default()),
-        };
         // Cross-validation: every process deals its rows into the folds with its own
         // seed; the fits and the scores are global.
         let cv = match args.cv {
             Some(k) => {
+                let reducer = Reducing::new(&c);
+                let opts_d = distributed_options(&data, &opts, &reducer).map_err(with_flag)?;
                 let total =
                     sigmax::sum::total_weight(&reducer, data.n_rows(), data.weights.as_deref());
-                let grid = args.lambda_grid(opts.resolve_lambda(total))?;
+                let grid = args.lambda_grid(opts_d.resolve_lambda(total))?;
                 let seed = args.seed.wrapping_add(rank as u64);
                 let report =
-                    sigmax::cv::cross_validate_over(&data, &opts, &grid, k, seed, &reducer)
+                    sigmax::cv::cross_validate_over(&data, &opts_d, &grid, k, seed, &reducer)
                         .map_err(with_flag)?;
                 opts.lambda = Some(report.rows[report.best].lambda);
                 opts.c = None;
@@ -452,19 +328,10 @@ mod with_mpi {
             }
             None => None,
         };
-        let fit = sigmax::train::train_over_in_place(&mut data, &opts, None, &reducer)
+        let fit = train_collective(&mut data, &opts, None, &c)
             .map_err(with_flag)
             .with_context(|| format!("training on {} ({size} processes)", args.data.display()))?;
-        // Every process must hold the same model: compare the objective's bits.
-        let bits = fit.report.objective.to_bits();
-        let (mut lo, mut hi) = (0u64, 0u64);
-        world.all_reduce_into(&bits, &mut lo, SystemOperation::min());
-        world.all_reduce_into(&bits, &mut hi, SystemOperation::max());
-        anyhow::ensure!(
-            lo == hi,
-            "the processes disagree on the objective; not writing a model"
-        );
-        let stats = *reducer.stats.lock().unwrap();
+        let stats = *c.stats.lock().unwrap();
         if rank != 0 {
             return Ok(());
         }

@@ -9,6 +9,7 @@ use common::sparse_text_like;
 use sigmax::collective::agreement::agree_on_data;
 use sigmax::collective::{train_collective, Collective, InProcess};
 use sigmax::data::Dataset;
+use sigmax::solver::PreconditionerChoice;
 use sigmax::train::{train, SolverChoice, TrainOptions};
 use sigmax::Error;
 use std::time::Duration;
@@ -79,6 +80,8 @@ fn ranks_as_threads_find_the_model_of_one_process_bit_for_bit() {
         let opts = TrainOptions {
             lambda: Some(1e-3),
             solver,
+            // What a distributed fit takes for `auto` (see `distributed_options`).
+            preconditioner: PreconditionerChoice::Diagonal,
             tol: Some(1e-6),
             ..TrainOptions::default()
         };

@@ -20,6 +20,7 @@ pub use in_process::InProcess;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::solver::{IterRecord, Observer};
+use crate::solver::{PreconditionerChoice, SolverChoice};
 use crate::sum::Reducer;
 use crate::train::{train_over_in_place, TrainOptions, Trained};
 use std::ops::ControlFlow;
@@ -156,11 +157,46 @@ impl Reducer for Reducing<'_> {
     }
 }
 
+/// The options of a fit spread over processes: only the solvers that see the data
+/// through the objective's passes (Newton, L-BFGS, GD, OWL-QN; SGD, SAGA and dual CD walk
+/// the rows themselves), `auto` resolved among them, and Newton's sampled-Hessian
+/// preconditioner (drawn from each process's own rows, so different on each) replaced by
+/// the diagonal one, a pass like any other. The same whatever the number of processes,
+/// so that P processes find the model of one.
+pub fn distributed_options(
+    data: &Dataset,
+    opts: &TrainOptions,
+    reducer: &dyn Reducer,
+) -> Result<TrainOptions> {
+    let mut opts = opts.clone();
+    opts.validate()?;
+    let kind = opts.resolve_model(data.classes.len())?;
+    let n_rows = crate::sum::global_rows(reducer, data.n_rows());
+    let solver = opts.resolve_solver(kind, &data.x, n_rows as f64, false);
+    if !matches!(
+        solver,
+        SolverChoice::Newton | SolverChoice::Lbfgs | SolverChoice::Gd | SolverChoice::OwlQn
+    ) {
+        return Err(Error::Unsupported(format!(
+            "solver {} walks the rows itself and cannot run distributed; use newton, lbfgs, gd or owlqn (the hinge SVM needs dual-cd: use the squared-hinge SVM)",
+            solver.name()
+        )));
+    }
+    opts.solver = solver;
+    if matches!(
+        opts.preconditioner,
+        PreconditionerChoice::Auto | PreconditionerChoice::SampledHessian
+    ) {
+        opts.preconditioner = PreconditionerChoice::Diagonal;
+    }
+    Ok(opts)
+}
+
 /// [`train_over_in_place`] through `collective`, on this process's rows already laid out
-/// by [`agreement::agree_on_data`]: every process calls it with the same options and gets
-/// the same model. A failure of the collective stops the fit at its next iteration and is
-/// the result; so is a disagreement on the objective (the processes would hold different
-/// models).
+/// by [`agreement::agree_on_data`], with [`distributed_options`]: every process calls it
+/// with the same options and gets the same model. A failure of the collective stops the
+/// fit at its next iteration and is the result; so is a disagreement on the objective
+/// (the processes would hold different models).
 pub fn train_collective(
     data: &mut Dataset,
     opts: &TrainOptions,
@@ -168,6 +204,7 @@ pub fn train_collective(
     collective: &dyn Collective,
 ) -> Result<Trained> {
     let reducing = Reducing::new(collective);
+    let opts = &distributed_options(data, opts, &reducing)?;
     let mut watch = |record: &IterRecord| {
         if reducing.failed() {
             return ControlFlow::Break(());
