@@ -7,21 +7,50 @@ mod common;
 
 use common::sparse_text_like;
 use sigmax::collective::agreement::agree_on_data;
-use sigmax::collective::{train_collective, Collective, InProcess};
+use sigmax::collective::{train_collective, Collective, InProcess, TcpCollective};
 use sigmax::data::Dataset;
 use sigmax::solver::PreconditionerChoice;
 use sigmax::train::{train, SolverChoice, TrainOptions};
 use sigmax::Error;
 use std::time::Duration;
 
-/// Rows [edges[r], edges[r + 1]) to rank r, each fitted on its own thread.
+/// Rows [edges[r], edges[r + 1]) to rank r, each fitted on its own thread, the ranks
+/// threads of one process.
 fn fit_in_ranks(
     data: &Dataset,
     edges: &[usize],
     opts: &TrainOptions,
 ) -> Vec<sigmax::Result<sigmax::train::Trained>> {
-    let size = edges.len() - 1;
-    let group = InProcess::group(size, Duration::from_secs(120));
+    let group = InProcess::group(edges.len() - 1, Duration::from_secs(120));
+    fit_over(group, data, edges, opts)
+}
+
+/// `size` ranks over TCP on 127.0.0.1, each on its own thread: bound first, their
+/// addresses handed to all (the engine's rendezvous), then connected with one job token.
+fn tcp_group(size: usize, token: &str, timeout: Duration) -> Vec<sigmax::Result<TcpCollective>> {
+    let bound: Vec<_> = (0..size)
+        .map(|_| TcpCollective::bind("127.0.0.1").unwrap())
+        .collect();
+    let addresses: Vec<String> = bound.iter().map(|l| l.address()).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = bound
+            .into_iter()
+            .enumerate()
+            .map(|(rank, l)| {
+                let addresses = &addresses;
+                scope.spawn(move || l.connect(rank, addresses, token, timeout))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+fn fit_over<C: Collective + Send>(
+    group: Vec<C>,
+    data: &Dataset,
+    edges: &[usize],
+    opts: &TrainOptions,
+) -> Vec<sigmax::Result<sigmax::train::Trained>> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = group
             .into_iter()
@@ -175,5 +204,126 @@ fn a_rank_that_leaves_mid_fit_is_an_error_for_the_others() {
     assert!(
         e.starts_with("process 0 of 2:") && e.contains("left the group"),
         "{e}"
+    );
+}
+
+/// The TCP collective on 127.0.0.1: 1, 2, 3 and 5 ranks give the serial model bit for
+/// bit (binary, and softmax at 3 ranks), an empty rank among them.
+#[test]
+fn ranks_over_tcp_find_the_model_of_one_process_bit_for_bit() {
+    let four = sparse_text_like(600_000, 3_000);
+    let n = four.n_rows();
+    let binary = Dataset {
+        y: four.y.iter().map(|&c| u32::from(c == 2)).collect(),
+        classes: vec!["0".into(), "1".into()],
+        ..four.clone()
+    };
+    let opts = TrainOptions {
+        lambda: Some(1e-3),
+        solver: SolverChoice::Newton,
+        preconditioner: PreconditionerChoice::Diagonal,
+        tol: Some(1e-6),
+        ..TrainOptions::default()
+    };
+    for (data, splits) in [
+        (
+            &binary,
+            vec![
+                vec![0, n],
+                vec![0, 250_000, n],
+                vec![0, 1, 300_000, 300_001, 512_345, n],
+            ],
+        ),
+        (&four, vec![vec![0, 100_000, 100_000, n]]),
+    ] {
+        let one = train(data, &opts, None).unwrap();
+        for edges in splits {
+            let group: Vec<TcpCollective> =
+                tcp_group(edges.len() - 1, "job-1", Duration::from_secs(60))
+                    .into_iter()
+                    .map(Result::unwrap)
+                    .collect();
+            for (rank, fit) in fit_over(group, data, &edges, &opts).into_iter().enumerate() {
+                let fit = fit.unwrap_or_else(|e| panic!("{edges:?} rank {rank}: {e}"));
+                assert_eq!(
+                    fit.model.weights, one.model.weights,
+                    "{edges:?} rank {rank}"
+                );
+                assert_eq!(fit.model.bias, one.model.bias, "{edges:?} rank {rank}");
+            }
+        }
+    }
+}
+
+/// A process with another job's token is refused: it gets an error at once; the rank it
+/// dialled keeps waiting for the right process and reports which did not connect.
+#[test]
+fn a_wrong_job_token_is_refused() {
+    let bound: Vec<_> = (0..2)
+        .map(|_| TcpCollective::bind("127.0.0.1").unwrap())
+        .collect();
+    let addresses: Vec<String> = bound.iter().map(|l| l.address()).collect();
+    let results: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bound
+            .into_iter()
+            .enumerate()
+            .map(|(rank, l)| {
+                let addresses = &addresses;
+                let token = if rank == 1 { "another job" } else { "job-2" };
+                scope.spawn(move || {
+                    l.connect(rank, addresses, token, Duration::from_secs(2))
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(results[1].contains("refused"), "{}", results[1]);
+    assert!(results[0].contains("did not connect"), "{}", results[0]);
+}
+
+/// A rank that leaves mid-fit (its connections closed): the other fails at its next read
+/// (a closed connection), well before its 60 s timeout.
+#[test]
+fn a_rank_that_leaves_mid_fit_over_tcp_fails_the_other_at_once() {
+    let data = sparse_text_like(4_000, 3_000);
+    let group: Vec<TcpCollective> = tcp_group(2, "job-3", Duration::from_secs(60))
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let opts = TrainOptions {
+        lambda: Some(1e-4),
+        solver: SolverChoice::Lbfgs,
+        tol: Some(1e-12),
+        ..TrainOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let results: Vec<Option<String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = group
+            .into_iter()
+            .map(|c| {
+                let (data, opts) = (&data, &opts);
+                scope.spawn(move || {
+                    let rows: Vec<usize> = (c.rank() * 2_000..(c.rank() + 1) * 2_000).collect();
+                    let (mut mine, _) = agree_on_data(&c, Ok(data.select(&rows))).unwrap();
+                    if c.rank() == 1 {
+                        return None; // leaves: its connections close
+                    }
+                    train_collective(&mut mine, opts, None, &c)
+                        .err()
+                        .map(|e| e.to_string())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let e = results[0].as_ref().expect("an error");
+    assert!(e.starts_with("process 0 of 2:"), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
     );
 }

@@ -14,8 +14,10 @@
 
 pub mod agreement;
 mod in_process;
+mod tcp;
 
 pub use in_process::InProcess;
+pub use tcp::{Listening, TcpCollective};
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
