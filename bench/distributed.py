@@ -50,7 +50,8 @@ def run(data, np, model):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}:\n{p.stderr}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    j = json.loads(p.stdout.strip().splitlines()[-1])
+    return {**j, **j["distributed"]}  # the fit's report, and the processes' communication
 
 
 def weights(model):

@@ -33,7 +33,7 @@ pub use with_mpi::run;
 mod with_mpi {
     use super::*;
     use crate::out::outln;
-    use crate::train_cmd::with_flag;
+    use crate::train_cmd::{json_report, with_flag, FitSummary};
     use anyhow::Context;
     use mpi::collective::SystemOperation;
     use mpi::datatype::PartitionMut;
@@ -328,9 +328,22 @@ mod with_mpi {
             }
             None => None,
         };
+        let fit_started = Instant::now();
         let fit = train_collective(&mut data, &opts, None, &c)
             .map_err(with_flag)
             .with_context(|| format!("training on {} ({size} processes)", args.data.display()))?;
+        let fit_seconds = fit_started.elapsed().as_secs_f64();
+        // Σ weights (exact) and the weighted training accuracy over every process.
+        let total_weight =
+            sigmax::sum::total_weight(&Reducing::new(&c), data.n_rows(), data.weights.as_deref());
+        let predicted = fit.model.predict(&data.x);
+        let right: f64 = (0..data.n_rows())
+            .filter(|&i| predicted[i] == data.y[i])
+            .map(|i| data.weights.as_ref().map_or(1.0, |w| w[i]))
+            .sum();
+        let mut right = [right];
+        c.sum(&mut right)?;
+        let train_accuracy = right[0] / total_weight;
         let stats = *c.stats.lock().unwrap();
         if rank != 0 {
             return Ok(());
@@ -339,32 +352,27 @@ mod with_mpi {
         save_model(&fit.model, &out)?;
         let r = &fit.report;
         if args.json {
-            outln!(
-                "{}",
-                serde_json::json!({
-                    "objective": r.objective,
-                    "grad_norm": r.grad_norm,
-                    "iterations": r.iterations,
-                    "converged": r.converged,
-                    "hess_vec_products": r.hess_vec_products,
-                    "solver": r.solver,
-                    "model": fit.model.kind.name(),
-                    "lambda": fit.model.lambda,
-                    "n_rows": n_rows,
-                    "n_features": n_features,
-                    "classes": classes,
+            let j = json_report(&FitSummary {
+                fit: &fit,
+                n_rows,
+                n_features,
+                classes,
+                train_accuracy,
+                total_weight,
+                fit_seconds,
+                load_seconds,
+                model_path: &out,
+                cv: cv.as_ref(),
+                distributed: Some(serde_json::json!({
                     "ranks": size,
                     "allreduce_calls": stats.calls,
                     "bytes_communicated": stats.bytes,
                     "communication_seconds": stats.seconds,
                     "small_allreduces": stats.small_calls,
                     "small_allreduce_seconds": stats.small_seconds,
-                    "seconds": r.seconds,
-                    "load_seconds": load_seconds,
-                    "model_path": out,
-                    "cv": cv,
-                })
-            )?;
+                })),
+            });
+            outln!("{j}")?;
         } else {
             outln!(
                 "trained {} on {} with {size} processes: {n_rows} rows, {n_features} features, {} classes",
@@ -382,6 +390,11 @@ mod with_mpi {
                 r.iterations,
                 r.objective,
                 r.solver
+            )?;
+            outln!(
+                "  λ = {:.4e}, training accuracy {:.2}%",
+                fit.model.lambda,
+                100.0 * train_accuracy
             )?;
             outln!(
                 "  communication: {} allreduces, {} bytes per process, {:.3} s of {:.3} s",

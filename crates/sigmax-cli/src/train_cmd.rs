@@ -235,6 +235,53 @@ pub fn flag_of(parameter: &str) -> String {
 }
 
 /// A library error with the flags that set the parameters it names.
+/// What the `--json` report of a fit says, serial or distributed.
+pub(crate) struct FitSummary<'a> {
+    pub fit: &'a sigmax::train::Trained,
+    /// Over every process.
+    pub n_rows: u64,
+    pub n_features: usize,
+    pub classes: &'a [String],
+    pub train_accuracy: f64,
+    pub total_weight: f64,
+    pub fit_seconds: f64,
+    pub load_seconds: f64,
+    pub model_path: &'a std::path::Path,
+    pub cv: Option<&'a sigmax::cv::CvReport>,
+    /// The processes and their communication (`null` for one process).
+    pub distributed: Option<serde_json::Value>,
+}
+
+/// The `--json` report: the same keys for a serial and a distributed fit.
+pub(crate) fn json_report(s: &FitSummary) -> serde_json::Value {
+    let (r, m) = (&s.fit.report, &s.fit.model);
+    serde_json::json!({
+        "objective": r.objective,
+        "grad_norm": r.grad_norm,
+        "grad_norm_at_zero": r.grad_norm_at_zero,
+        "iterations": r.iterations,
+        "converged": r.converged,
+        "stop_reason": r.stop_reason,
+        "train_accuracy": s.train_accuracy,
+        "seconds": r.seconds,
+        "fit_seconds": s.fit_seconds,
+        "load_seconds": s.load_seconds,
+        "hess_vec_products": r.hess_vec_products,
+        "model": m.kind.name(),
+        "solver": r.solver,
+        "lambda": m.lambda,
+        "l1": m.l1,
+        "total_weight": s.total_weight,
+        "intercept": m.intercept,
+        "n_rows": s.n_rows,
+        "n_features": s.n_features,
+        "classes": s.classes,
+        "model_path": s.model_path,
+        "cv": s.cv,
+        "distributed": s.distributed,
+    })
+}
+
 pub(crate) fn with_flag(e: sigmax::Error) -> anyhow::Error {
     match &e {
         sigmax::Error::InvalidParameter { name, .. } => {
@@ -371,29 +418,18 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let r = &fit.report;
     let solver = sigmax::solver::registry::entry(r.solver.parse()?)?;
     if args.json {
-        let j = serde_json::json!({
-            "objective": r.objective,
-            "grad_norm": r.grad_norm,
-            "grad_norm_at_zero": r.grad_norm_at_zero,
-            "iterations": r.iterations,
-            "converged": r.converged,
-            "stop_reason": r.stop_reason,
-            "train_accuracy": train_acc,
-            "seconds": r.seconds,
-            "fit_seconds": fit_seconds,
-            "load_seconds": load_seconds,
-            "hess_vec_products": r.hess_vec_products,
-            "model": fit.model.kind.name(),
-            "solver": r.solver,
-            "lambda": fit.model.lambda,
-            "l1": fit.model.l1,
-            "total_weight": total_weight,
-            "intercept": fit.model.intercept,
-            "n_rows": data.n_rows(),
-            "n_features": data.n_features(),
-            "classes": data.classes,
-            "model_path": out,
-            "cv": cv,
+        let j = json_report(&FitSummary {
+            fit: &fit,
+            n_rows: data.n_rows() as u64,
+            n_features: data.n_features(),
+            classes: &data.classes,
+            train_accuracy: train_acc,
+            total_weight,
+            fit_seconds,
+            load_seconds,
+            model_path: &out,
+            cv: cv.as_ref(),
+            distributed: None,
         });
         outln!("{j}")?;
     } else {

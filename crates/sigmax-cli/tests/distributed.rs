@@ -734,7 +734,7 @@ fn an_srun_launch_gives_the_serial_model() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Every process prints nothing but process 0, which prints the report.
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(j["ranks"], 3);
+    assert_eq!(j["distributed"]["ranks"], 3);
     assert_same_model(&d.join("serial.json"), &d.join("dist.json"), "srun");
 }
 
@@ -763,6 +763,60 @@ fn a_hostfile_launch_gives_the_serial_model() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(j["ranks"], 3);
+    assert_eq!(j["distributed"]["ranks"], 3);
     assert_same_model(&d.join("serial.json"), &d.join("dist.json"), "hostfile");
+}
+
+/// `--json` prints the same keys serial and distributed (the processes' communication
+/// under `distributed`, null for one process), with the same λ, Σ weights and training
+/// accuracy.
+#[test]
+fn serial_and_distributed_json_reports_have_the_same_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(HEART, d.join("heart")).unwrap();
+    let args = [
+        "train",
+        "heart",
+        "--preconditioner",
+        "diagonal",
+        "--tol",
+        "1e-10",
+        "--json",
+    ];
+    let serial = sigmax(d, &[&args[..], &["-o", "s.json"]].concat());
+    assert!(
+        serial.status.success(),
+        "{}",
+        String::from_utf8_lossy(&serial.stderr)
+    );
+    let dist = mpirun(
+        d,
+        2,
+        &[&args[..], &["--distributed", "-o", "d.json"]].concat(),
+    );
+    assert!(
+        dist.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dist.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&serial.stdout).unwrap();
+    let p: serde_json::Value = serde_json::from_slice(&dist.stdout).unwrap();
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&s), keys(&p));
+    assert!(s["distributed"].is_null());
+    assert_eq!(p["distributed"]["ranks"], 2);
+    for k in [
+        "lambda",
+        "total_weight",
+        "train_accuracy",
+        "objective",
+        "n_rows",
+    ] {
+        assert_eq!(s[k], p[k], "{k}");
+    }
 }
