@@ -4,6 +4,7 @@
 //! handle dropped, or a thread that panicked) makes every later wait of the others an
 //! error after `timeout`, never a hang.
 
+use super::wire::{f64_bytes, max_parts, sum_parts, u64_bytes};
 use super::{peer_error, Collective};
 use crate::error::Result;
 use std::collections::{HashMap, VecDeque};
@@ -149,14 +150,6 @@ impl Drop for InProcess {
     }
 }
 
-fn to_bytes<T: Copy>(v: &[T], f: impl Fn(T) -> [u8; 8]) -> Vec<u8> {
-    v.iter().flat_map(|&x| f(x)).collect()
-}
-
-fn words(bytes: &[u8]) -> impl Iterator<Item = [u8; 8]> + '_ {
-    bytes.chunks_exact(8).map(|c| c.try_into().unwrap())
-}
-
 impl Collective for InProcess {
     fn rank(&self) -> usize {
         self.rank
@@ -167,30 +160,14 @@ impl Collective for InProcess {
     }
 
     fn sum(&self, v: &mut [f64]) -> Result<()> {
-        let all = self.exchange(
-            &format!("sum of {}", v.len()),
-            &to_bytes(v, f64::to_le_bytes),
-        )?;
-        // In rank order (the library only sums numbers whose sum is exact in any order).
-        v.iter_mut().for_each(|x| *x = 0.0);
-        for part in all.iter() {
-            for (x, w) in v.iter_mut().zip(words(part)) {
-                *x += f64::from_le_bytes(w);
-            }
-        }
+        let all = self.exchange(&format!("sum of {}", v.len()), &f64_bytes(v))?;
+        sum_parts(v, &all);
         Ok(())
     }
 
     fn max(&self, v: &mut [u64]) -> Result<()> {
-        let all = self.exchange(
-            &format!("max of {}", v.len()),
-            &to_bytes(v, u64::to_le_bytes),
-        )?;
-        for part in all.iter() {
-            for (x, w) in v.iter_mut().zip(words(part)) {
-                *x = (*x).max(u64::from_le_bytes(w));
-            }
-        }
+        let all = self.exchange(&format!("max of {}", v.len()), &u64_bytes(v))?;
+        max_parts(v, &all);
         Ok(())
     }
 

@@ -15,6 +15,7 @@
 pub mod agreement;
 mod in_process;
 mod tcp;
+mod wire;
 
 pub use in_process::InProcess;
 pub use tcp::{Listening, TcpCollective};

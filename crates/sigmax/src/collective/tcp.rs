@@ -21,6 +21,7 @@
 //! integers, and fine for the few processes of a machine's workers; a ring would send
 //! less for many.
 
+use super::wire::{f64_bytes, max_parts, sum_parts, u64_bytes};
 use super::{peer_error, Collective};
 use crate::error::{Error, Result};
 use std::io::{Read, Write};
@@ -353,10 +354,6 @@ impl TcpCollective {
     }
 }
 
-fn words(bytes: &[u8]) -> impl Iterator<Item = [u8; 8]> + '_ {
-    bytes.chunks_exact(8).map(|c| c.try_into().unwrap())
-}
-
 impl Collective for TcpCollective {
     fn rank(&self) -> usize {
         self.rank
@@ -367,30 +364,17 @@ impl Collective for TcpCollective {
     }
 
     fn sum(&self, v: &mut [f64]) -> Result<()> {
-        let mine: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-        let all = self.exchange(SUM, &mine)?;
-        if all.iter().any(|p| p.len() != mine.len()) {
+        let all = self.exchange(SUM, &f64_bytes(v))?;
+        if !sum_parts(v, &all) {
             return Err(self.fail("the processes summed vectors of different lengths".into()));
-        }
-        v.iter_mut().for_each(|x| *x = 0.0);
-        for part in &all {
-            for (x, w) in v.iter_mut().zip(words(part)) {
-                *x += f64::from_le_bytes(w);
-            }
         }
         Ok(())
     }
 
     fn max(&self, v: &mut [u64]) -> Result<()> {
-        let mine: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-        let all = self.exchange(MAX, &mine)?;
-        if all.iter().any(|p| p.len() != mine.len()) {
+        let all = self.exchange(MAX, &u64_bytes(v))?;
+        if !max_parts(v, &all) {
             return Err(self.fail("the processes took maxima of different lengths".into()));
-        }
-        for part in &all {
-            for (x, w) in v.iter_mut().zip(words(part)) {
-                *x = (*x).max(u64::from_le_bytes(w));
-            }
         }
         Ok(())
     }
