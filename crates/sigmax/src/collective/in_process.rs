@@ -35,7 +35,7 @@ struct State {
     /// Point-to-point messages by (from, to).
     mail: HashMap<(usize, usize), VecDeque<Vec<u8>>>,
     /// Ranks whose handle was dropped.
-    gone: usize,
+    gone: Vec<bool>,
 }
 
 impl InProcess {
@@ -46,6 +46,7 @@ impl InProcess {
             timeout,
             state: Mutex::new(State {
                 deposits: vec![None; size],
+                gone: vec![false; size],
                 ..State::default()
             }),
             changed: Condvar::new(),
@@ -88,7 +89,7 @@ impl InProcess {
         let mut s = hub.state.lock().unwrap_or_else(|e| e.into_inner());
         // Wait for the last operation's result to be taken by everyone.
         while s.result.is_some() {
-            s = self.wait(s, deadline, "the last collective operation to end")?;
+            s = self.wait(s, deadline, "the last collective operation to end", None)?;
         }
         let round = s.round;
         s.deposits[self.rank] = Some(mine.to_vec());
@@ -99,7 +100,12 @@ impl InProcess {
             hub.changed.notify_all();
         }
         while s.round == round && s.result.is_none() {
-            s = self.wait(s, deadline, "every process to join a collective operation")?;
+            s = self.wait(
+                s,
+                deadline,
+                "every process to join a collective operation",
+                None,
+            )?;
         }
         let all = Arc::clone(s.result.as_ref().unwrap());
         s.taken += 1;
@@ -111,13 +117,20 @@ impl InProcess {
         Ok(all)
     }
 
+    /// Waits for a change, or fails: when one of `needed` (a collective operation needs
+    /// every rank, a message its sender) has left, or at the deadline.
     fn wait<'a>(
         &self,
         s: std::sync::MutexGuard<'a, State>,
         deadline: Instant,
         what: &str,
+        needed: Option<usize>,
     ) -> Result<std::sync::MutexGuard<'a, State>> {
-        if s.gone > 0 {
+        let left_group = match needed {
+            None => s.gone.iter().any(|&g| g),
+            Some(r) => s.gone[r],
+        };
+        if left_group {
             return Err(peer_error(
                 self,
                 format!("a process left the group while waiting for {what}"),
@@ -145,7 +158,7 @@ impl InProcess {
 impl Drop for InProcess {
     fn drop(&mut self) {
         let mut s = self.hub.state.lock().unwrap_or_else(|e| e.into_inner());
-        s.gone += 1;
+        s.gone[self.rank] = true;
         self.hub.changed.notify_all();
     }
 }
@@ -199,7 +212,12 @@ impl Collective for InProcess {
             {
                 return Ok(m);
             }
-            s = self.wait(s, deadline, &format!("a message from process {from}"))?;
+            s = self.wait(
+                s,
+                deadline,
+                &format!("a message from process {from}"),
+                Some(from),
+            )?;
         }
     }
 }
@@ -231,6 +249,9 @@ mod tests {
             c.send(next, &[c.rank() as u8]).unwrap();
             let prev = (c.rank() + 2) % 3;
             let got = (c.receive(prev).unwrap(), c.receive(prev).unwrap());
+            let from_one = c.broadcast(1, &[c.rank() as u8 + 10]).unwrap();
+            assert_eq!(from_one, vec![11]);
+            c.barrier().unwrap();
             (v, m, all, got)
         });
         for (rank, (v, m, all, got)) in out.into_iter().enumerate() {

@@ -31,7 +31,7 @@ use std::sync::Mutex;
 
 /// The messages that P processes (ranks 0..P) of one fit exchange. Every process calls
 /// the same operations in the same order; each returns once all of them have called it
-/// (`send` may return earlier).
+/// (`send` may return earlier). `broadcast` and `barrier` are built on `all_gather`.
 pub trait Collective: Sync {
     /// This process's rank, 0..size.
     fn rank(&self) -> usize;
@@ -49,6 +49,23 @@ pub trait Collective: Sync {
     fn send(&self, to: usize, bytes: &[u8]) -> Result<()>;
     /// The next bytes process `from` sent to this one.
     fn receive(&self, from: usize) -> Result<Vec<u8>>;
+    /// Process `root`'s bytes on every process (the others' `bytes` are ignored).
+    fn broadcast(&self, root: usize, bytes: &[u8]) -> Result<Vec<u8>> {
+        let mine = if self.rank() == root { bytes } else { &[] };
+        let mut all = self.all_gather(mine)?;
+        if root >= all.len() {
+            return Err(Error::Peer {
+                rank: self.rank(),
+                size: self.size(),
+                message: format!("no process {root} to broadcast from"),
+            });
+        }
+        Ok(all.swap_remove(root))
+    }
+    /// Returns once every process has called it.
+    fn barrier(&self) -> Result<()> {
+        self.all_gather(&[]).map(drop)
+    }
 }
 
 /// One process holding every row: nothing is exchanged.
