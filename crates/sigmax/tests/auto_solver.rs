@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fit, opts, sparse_text_like, wide_sparse};
+use common::{fit, one_against_rest, opts, sparse_text_like, wide_sparse};
 use sigmax::data::Dataset;
 use sigmax::model::ModelKind;
 use sigmax::train::{train, ModelChoice, SolverChoice, TrainOptions};
@@ -34,15 +34,6 @@ fn auto_takes_saga_then_newton_for_softmax_on_wide_sparse_data_only() {
     // (Dense rows of this shape would take 480 MB; the rule asks for sparse rows first.)
     for (name, d) in [("binary", &binary), ("tall", &tall), ("small", &small)] {
         assert_eq!(fit(d, opts(1e-3)).report.solver, "newton", "{name}");
-    }
-}
-
-/// The binary labels "class 2 against the rest" of a 4-class set.
-fn one_against_rest(d: &Dataset) -> Dataset {
-    Dataset {
-        y: d.y.iter().map(|&c| u32::from(c == 2)).collect(),
-        classes: vec!["0".into(), "1".into()],
-        ..d.clone()
     }
 }
 

@@ -5,7 +5,7 @@
 #[allow(dead_code)]
 mod common;
 
-use common::sparse_text_like;
+use common::{one_against_rest, sparse_text_like};
 use sigmax::collective::agreement::agree_on_data;
 use sigmax::collective::{train_collective, Collective, InProcess, TcpCollective};
 use sigmax::data::Dataset;
@@ -68,6 +68,31 @@ fn fit_over<C: Collective + Send>(
     })
 }
 
+/// Every rank's fit succeeded and holds `one`'s model: the same objective, weights and
+/// biases, bit for bit.
+fn assert_every_rank_has(
+    one: &sigmax::train::Trained,
+    fits: Vec<sigmax::Result<sigmax::train::Trained>>,
+    what: &str,
+) {
+    let errors: Vec<String> = fits
+        .iter()
+        .enumerate()
+        .filter_map(|(r, f)| f.as_ref().err().map(|e| format!("rank {r}: {e}")))
+        .collect();
+    assert!(errors.is_empty(), "{what}: {errors:#?}");
+    for (rank, fit) in fits.into_iter().enumerate() {
+        let fit = fit.unwrap();
+        assert_eq!(
+            fit.report.objective.to_bits(),
+            one.report.objective.to_bits(),
+            "{what} rank {rank}"
+        );
+        assert_eq!(fit.model.weights, one.model.weights, "{what} rank {rank}");
+        assert_eq!(fit.model.bias, one.model.bias, "{what} rank {rank}");
+    }
+}
+
 /// 600,000 rows (three blocks of the exact sums), split over 1, 2, 3 and 5 ranks with
 /// an empty rank among them (binary, Newton), and over 5 ranks for softmax and for
 /// weighted rows with L-BFGS.
@@ -75,11 +100,7 @@ fn fit_over<C: Collective + Send>(
 fn ranks_as_threads_find_the_model_of_one_process_bit_for_bit() {
     let four = sparse_text_like(600_000, 3_000);
     let n = four.n_rows();
-    let binary = Dataset {
-        y: four.y.iter().map(|&c| u32::from(c == 2)).collect(),
-        classes: vec!["0".into(), "1".into()],
-        ..four.clone()
-    };
+    let binary = one_against_rest(&four);
     let weighted = Dataset {
         weights: Some((0..n).map(|i| 0.5 + (i % 3) as f64).collect()),
         ..binary.clone()
@@ -117,22 +138,7 @@ fn ranks_as_threads_find_the_model_of_one_process_bit_for_bit() {
         let one = train(data, &opts, None).unwrap();
         for edges in splits {
             let fits = fit_in_ranks(data, &edges, &opts);
-            let errors: Vec<String> = fits
-                .iter()
-                .enumerate()
-                .filter_map(|(r, f)| f.as_ref().err().map(|e| format!("rank {r}: {e}")))
-                .collect();
-            assert!(errors.is_empty(), "{name} {edges:?}: {errors:#?}");
-            for (rank, fit) in fits.into_iter().enumerate() {
-                let fit = fit.unwrap();
-                assert_eq!(
-                    fit.report.objective.to_bits(),
-                    one.report.objective.to_bits(),
-                    "{name} {edges:?} rank {rank}"
-                );
-                assert_eq!(fit.model.weights, one.model.weights, "{name} {edges:?}");
-                assert_eq!(fit.model.bias, one.model.bias, "{name} {edges:?}");
-            }
+            assert_every_rank_has(&one, fits, &format!("{name} {edges:?}"));
         }
     }
 }
@@ -213,11 +219,7 @@ fn a_rank_that_leaves_mid_fit_is_an_error_for_the_others() {
 fn ranks_over_tcp_find_the_model_of_one_process_bit_for_bit() {
     let four = sparse_text_like(600_000, 3_000);
     let n = four.n_rows();
-    let binary = Dataset {
-        y: four.y.iter().map(|&c| u32::from(c == 2)).collect(),
-        classes: vec!["0".into(), "1".into()],
-        ..four.clone()
-    };
+    let binary = one_against_rest(&four);
     let opts = TrainOptions {
         lambda: Some(1e-3),
         solver: SolverChoice::Newton,
@@ -243,14 +245,8 @@ fn ranks_over_tcp_find_the_model_of_one_process_bit_for_bit() {
                     .into_iter()
                     .map(Result::unwrap)
                     .collect();
-            for (rank, fit) in fit_over(group, data, &edges, &opts).into_iter().enumerate() {
-                let fit = fit.unwrap_or_else(|e| panic!("{edges:?} rank {rank}: {e}"));
-                assert_eq!(
-                    fit.model.weights, one.model.weights,
-                    "{edges:?} rank {rank}"
-                );
-                assert_eq!(fit.model.bias, one.model.bias, "{edges:?} rank {rank}");
-            }
+            let fits = fit_over(group, data, &edges, &opts);
+            assert_every_rank_has(&one, fits, &format!("tcp {edges:?}"));
         }
     }
 }

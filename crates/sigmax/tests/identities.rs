@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fit, opts, sparse_text_like, wide_sparse};
+use common::{fit, one_against_rest, opts, sparse_text_like, wide_sparse};
 use sigmax::data::{Dataset, Features};
 use sigmax::model::ModelKind;
 use sigmax::train::{train, LabelForm, ModelChoice, SolverChoice, TrainOptions};
@@ -133,11 +133,7 @@ fn wide_sparse_data_fits_over_columns_the_model_of_its_dense_rows() {
         x: Features::Dense(sparse.x.to_dense()),
         ..sparse.clone()
     };
-    let binary = Dataset {
-        y: sparse.y.iter().map(|&c| u32::from(c == 2)).collect(),
-        classes: vec!["0".into(), "1".into()],
-        ..sparse.clone()
-    };
+    let binary = one_against_rest(&sparse);
     let binary_dense = Dataset {
         x: dense.x.clone(),
         ..binary.clone()

@@ -60,3 +60,12 @@ pub fn opts(lambda: f64) -> TrainOptions {
         ..TrainOptions::default()
     }
 }
+
+/// The binary labels "class 2 against the rest" of a 4-class set.
+pub fn one_against_rest(d: &Dataset) -> Dataset {
+    Dataset {
+        y: d.y.iter().map(|&c| u32::from(c == 2)).collect(),
+        classes: vec!["0".into(), "1".into()],
+        ..d.clone()
+    }
+}
