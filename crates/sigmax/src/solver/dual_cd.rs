@@ -38,8 +38,8 @@ pub struct DualCoordinateDescent {
     pub stop: StopRule,
     /// Without an intercept: stop once the relative duality gap (P − D)/P is at most
     /// [`DEFAULT_DUALITY_GAP`] ([`HINGE_DUALITY_GAP`] for the hinge), with `stop.tol` the
-    /// dual test's first tolerance (see [`solve_to_gap`]); else on `stop.tol` alone. Set
-    /// when no tolerance was given.
+    /// dual test's first tolerance (tightened tenfold until the gap is certified); else on
+    /// `stop.tol` alone. Set when no tolerance was given.
     pub certified_stop: bool,
     pub seed: u64,
 }
