@@ -202,15 +202,6 @@ impl DataArgs {
         }
     }
 
-    /// One process's file `share` of the data named `whole` (`DATA.csv.1` of `DATA.csv`):
-    /// read in the format the whole's name gives, not the share's (which ends in `.1`).
-    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
-    pub fn load_share(&self, share: &std::path::Path, whole: &std::path::Path) -> Result<Dataset> {
-        let mut opts = self.load_options(share);
-        opts.format = Some(self.format_of(whole));
-        self.load_with(share, opts)
-    }
-
     /// The library's load options these flags describe, for `path` (the distributed
     /// reader's; unused without the `mpi` feature).
     #[cfg_attr(not(feature = "mpi"), allow(dead_code))]

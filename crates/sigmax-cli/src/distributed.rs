@@ -3,18 +3,13 @@
 //! the processes, the parameters are replicated, and every process runs the same solver;
 //! each pass over the data ends in an allreduce of its accumulator, so each function
 //! value costs an allreduce of a few numbers and each gradient or Hessian-vector product
-//! one of a parameter-sized vector. This module is the MPI side of the library's
-//! [`sigmax::collective::Collective`] and the reading of each process's files; the
-//! agreement of the processes (classes, features, rows moved to whole blocks so that
-//! every process holds the model one process would have found, bit for bit; CSV headers;
-//! the first error) and the fit's rules are the library's (`sigmax::collective`).
-//!
-//! Each process reads only its share: `DATA.0`, `DATA.1`, … when those exist (one file
-//! per process, any format), else the lines of LIBSVM file `DATA` that start in its
-//! 1/P of the bytes (with `--cache`, through a cache of that share; `--weights W` then
-//! gives each process the rows of `W` that match its share). An error on any process (a
-//! bad line, a missing share) stops every process with that error; process 0 writes the
-//! model, atomically, once.
+//! one of a parameter-sized vector. This module is the MPI backend of the library's
+//! [`sigmax::collective::Collective`] and the flags' translation; reading each process's
+//! share ([`sigmax::collective::Shares`]: `DATA.k` files or 1/P of a LIBSVM file's
+//! bytes), the agreement of the processes (classes, features, rows moved to whole blocks
+//! so that every process holds the model one process would have found, bit for bit; CSV
+//! headers; the first error) and the fit ([`sigmax::fit::fit`]) are the library's.
+//! Process 0 writes the model, atomically, once.
 
 use crate::train_cmd::TrainArgs;
 use anyhow::Result;
@@ -33,60 +28,26 @@ pub use with_mpi::run;
 mod with_mpi {
     use super::*;
     use crate::out::outln;
-    use crate::train_cmd::{json_report, with_flag, FitSummary};
+    use crate::train_cmd::{json_report, with_flag, with_lambda, FitSummary};
     use anyhow::Context;
     use mpi::collective::SystemOperation;
     use mpi::datatype::PartitionMut;
     use mpi::topology::SimpleCommunicator;
     use mpi::traits::*;
-    use sigmax::collective::agreement::{agree, agree_on_columns, agree_on_data, gather_counts};
-    use sigmax::collective::{distributed_options, train_collective, Collective, Reducing};
-    use sigmax::data::{load_share_cached, read_libsvm_share, Dataset, Format};
+    use sigmax::collective::{Collective, Counted, Reducing, Share, Shares};
+    use sigmax::fit::fit;
     use sigmax::model::save_model;
-    use std::path::PathBuf;
-    use std::sync::Mutex;
     use std::time::Instant;
 
-    /// The library's collective on MPI, counting the allreduces' bytes and time.
+    /// The library's collective on MPI.
     struct MpiCollective<'c> {
         world: &'c SimpleCommunicator,
-        stats: Mutex<CommStats>,
     }
-
-    /// Allreduces of a few numbers (function values, S) and of parameter-sized vectors
-    /// (gradients, Hessian-vector products), kept apart: the first measure the latency α,
-    /// the second the cost per byte β of an α–β model.
-    #[derive(Default, Clone, Copy)]
-    struct CommStats {
-        calls: u64,
-        bytes: u64,
-        seconds: f64,
-        small_calls: u64,
-        small_seconds: f64,
-    }
-
-    /// Up to this many numbers an allreduce counts as small (latency-bound).
-    const SMALL: usize = 16;
 
     // SAFETY: MPI runs with the `Single` threading level, which allows MPI calls from one
     // thread only. The library calls the collective from the thread that runs the fit
-    // (after each pass's parallel part, never inside it), which is the main thread here;
-    // the mutex only guards the counters.
+    // (after each pass's parallel part, never inside it), which is the main thread here.
     unsafe impl Sync for MpiCollective<'_> {}
-
-    impl MpiCollective<'_> {
-        fn count(&self, started: Instant, len: usize, bytes: usize) {
-            let mut s = self.stats.lock().unwrap();
-            let seconds = started.elapsed().as_secs_f64();
-            s.calls += 1;
-            s.bytes += bytes as u64;
-            s.seconds += seconds;
-            if len <= SMALL {
-                s.small_calls += 1;
-                s.small_seconds += seconds;
-            }
-        }
-    }
 
     // MPI's default error handler aborts every process on a failure: these never return
     // an error of their own.
@@ -100,22 +61,18 @@ mod with_mpi {
         }
 
         fn sum(&self, v: &mut [f64]) -> sigmax::Result<()> {
-            let started = Instant::now();
             let mut total = vec![0.0; v.len()];
             self.world
                 .all_reduce_into(&v[..], &mut total[..], SystemOperation::sum());
             v.copy_from_slice(&total);
-            self.count(started, v.len(), 8 * v.len());
             Ok(())
         }
 
         fn max(&self, v: &mut [u64]) -> sigmax::Result<()> {
-            let started = Instant::now();
             let mut max = vec![0u64; v.len()];
             self.world
                 .all_reduce_into(&v[..], &mut max[..], SystemOperation::max());
             v.copy_from_slice(&max);
-            self.count(started, v.len(), 8 * v.len());
             Ok(())
         }
 
@@ -181,158 +138,57 @@ mod with_mpi {
         bytes
     }
 
-    /// What one process read.
-    struct Share {
-        data: Dataset,
-        /// Lines of `DATA` in the share (0 for one file per process).
-        lines: usize,
-        /// A share of one file split by bytes (its weights are rows of one weight file).
-        split_by_bytes: bool,
-    }
-
-    /// This process's share: `DATA.k` (with `W.k`), or the lines of `DATA` that start in
-    /// its 1/P of the bytes (through its own cache with `--cache`).
-    fn read_share(args: &TrainArgs, rank: usize, size: usize) -> Result<Share> {
-        let per_rank = PathBuf::from(format!("{}.{rank}", args.data.display()));
-        let first = PathBuf::from(format!("{}.0", args.data.display()));
-        if first.exists() && !args.data.exists() {
-            let d = args.data_args.load_share(&per_rank, &args.data)?;
-            // A weight file per process too: W.0, W.1, … beside DATA.0, DATA.1, ….
-            let weights = args
-                .weights
-                .as_ref()
-                .map(|w| PathBuf::from(format!("{}.{rank}", w.display())));
-            let data = crate::data_args::with_weight_file(d, weights.as_deref())?;
-            return Ok(Share {
-                data,
-                lines: 0,
-                split_by_bytes: false,
-            });
-        }
-        let opts = args.data_args.load_options(&args.data);
-        if opts.format != Some(Format::Libsvm) {
-            anyhow::bail!(
-                "{}: only LIBSVM files are split by bytes; give one file per process ({}.0, {}.1, …)",
-                args.data.display(),
-                args.data.display(),
-                args.data.display()
-            );
-        }
-        let (data, lines) = if args.data_args.cache {
-            let (d, lines, used) = load_share_cached(&args.data, &opts, rank, size)?;
-            crate::data_args::report_cache_use(used);
-            (d, lines)
-        } else {
-            read_libsvm_share(&args.data, &opts, rank, size)?
-        };
-        Ok(Share {
-            data,
-            lines,
-            split_by_bytes: true,
-        })
-    }
-
-    /// The share's rows of the weight file `W` (one weight per row of the whole `DATA`):
-    /// rows_before.. of n_rows.
-    fn with_weight_rows(
-        data: Dataset,
-        file: &std::path::Path,
-        rows_before: usize,
-        n_rows: usize,
-    ) -> Result<Dataset> {
-        let keep = rows_before..rows_before + data.n_rows();
-        let w = sigmax::data::read_weights_range(file, n_rows, keep)?;
-        data.with_weights(w)
-            .with_context(|| file.display().to_string())
-    }
-
     pub fn run(args: TrainArgs) -> Result<()> {
         let universe = mpi::initialize().context("MPI could not be initialized")?;
         let world = universe.world();
         let (rank, size) = (world.rank() as usize, world.size() as usize);
         let started = Instant::now();
-        let c = MpiCollective {
-            world: &world,
-            stats: Mutex::new(CommStats::default()),
+        let mpi = MpiCollective { world: &world };
+        let c = Counted::new(&mpi);
+        let shares = Shares {
+            data: args.data.clone(),
+            load: args.data_args.load_options(&args.data),
+            weights: args.weights.clone(),
+            cache: args.data_args.cache,
         };
-
-        // Read; then every process learns whether any failed, and the first failure
-        // (by file position) is everyone's error.
-        let share = read_share(&args, rank, size);
-        let lines = gather_counts(&c, share.as_ref().map_or(0, |s| s.lines) as u64)?;
-        let share = agree(
-            &c,
-            share.map_err(|e| {
-                // Lines are counted from the share's start; the shares before it hold
-                // `before` lines (all of them were read: this is the first failure).
-                let before = lines[..rank].iter().sum::<u64>() as usize;
-                match e.downcast::<sigmax::Error>() {
-                    Ok(sigmax::Error::Parse {
-                        path,
-                        line,
-                        message,
-                    }) => sigmax::Error::Parse {
-                        path,
-                        line: line + before,
-                        message,
-                    },
-                    Ok(e) => e,
-                    Err(e) => sigmax::Error::Unsupported(format!("{e:#}")),
-                }
-            }),
-        )?;
         let Share {
             mut data,
-            split_by_bytes,
-            ..
-        } = share;
-        if split_by_bytes {
-            if let Some(file) = &args.weights {
-                let rows = gather_counts(&c, data.n_rows() as u64)?;
-                let before = rows[..rank].iter().sum::<u64>() as usize;
-                let total = rows.iter().sum::<u64>() as usize;
-                let weighted = with_weight_rows(data, file, before, total)
-                    .map_err(|e| sigmax::Error::Unsupported(format!("{e:#}")));
-                data = agree(&c, weighted)?;
-            }
+            shape,
+            cache,
+        } = shares.read(&c).map_err(with_flag)?;
+        if let Some(used) = cache {
+            crate::data_args::report_cache_use(used);
         }
-        if !split_by_bytes && args.data_args.load_options(&args.data).format == Some(Format::Csv) {
-            let share = |r: usize| format!("{}.{r}", args.data.display());
-            data = agree_on_columns(&c, data, &share)?;
-        }
-        // Classes and features made global, rows moved to whole blocks.
-        let (mut data, shape) = agree_on_data(&c, Ok(data))?;
         let (classes, n_features, n_rows) = (&shape.classes, shape.n_features, shape.n_rows());
         let load_seconds = started.elapsed().as_secs_f64();
 
-        let mut opts = args.options()?;
-        if let Some(w) = args.warm_start(&data, opts.intercept)? {
-            opts.warm_start = Some(w);
-        }
+        let mut settings = args.settings(&data)?;
         // Cross-validation: every process deals its rows into the folds with its own
         // seed; the fits and the scores are global.
         let cv = match args.cv {
             Some(k) => {
-                let reducer = Reducing::new(&c);
-                let opts_d = distributed_options(&data, &opts, &reducer).map_err(with_flag)?;
-                let total =
-                    sigmax::sum::total_weight(&reducer, data.n_rows(), data.weights.as_deref());
-                let grid = args.lambda_grid(opts_d.resolve_lambda(total))?;
+                let total = sigmax::sum::total_weight(
+                    &Reducing::new(&c),
+                    data.n_rows(),
+                    data.weights.as_deref(),
+                );
+                let grid = args.lambda_grid(settings.options().resolve_lambda(total))?;
                 let seed = args.seed.wrapping_add(rank as u64);
-                let report =
-                    sigmax::cv::cross_validate_over(&data, &opts_d, &grid, k, seed, &reducer)
-                        .map_err(with_flag)?;
-                opts.lambda = Some(report.rows[report.best].lambda);
-                opts.c = None;
+                let report = sigmax::cv::cross_validate(&data, &settings, &grid, k, seed, &c)
+                    .map_err(with_flag)?;
+                settings = with_lambda(settings, report.rows[report.best].lambda)?;
                 Some(report)
             }
             None => None,
         };
         let fit_started = Instant::now();
-        let fit = train_collective(&mut data, &opts, None, &c)
+        let traffic_before = c.traffic();
+        let fit = fit(&mut data, &settings, &c, None)
             .map_err(with_flag)
             .with_context(|| format!("training on {} ({size} processes)", args.data.display()))?;
         let fit_seconds = fit_started.elapsed().as_secs_f64();
+        // The fit's reductions (not the agreement's, nor cross-validation's).
+        let stats = c.traffic() - traffic_before;
         // Σ weights (exact) and the weighted training accuracy over every process.
         let total_weight =
             sigmax::sum::total_weight(&Reducing::new(&c), data.n_rows(), data.weights.as_deref());
@@ -344,7 +200,6 @@ mod with_mpi {
         let mut right = [right];
         c.sum(&mut right)?;
         let train_accuracy = right[0] / total_weight;
-        let stats = *c.stats.lock().unwrap();
         if rank != 0 {
             return Ok(());
         }

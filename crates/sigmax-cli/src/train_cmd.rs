@@ -6,13 +6,13 @@ use crate::out::outln;
 use crate::progress::SolverProgress;
 use anyhow::{Context, Result};
 use clap::Args;
+use sigmax::collective::Alone;
 use sigmax::data::Dataset;
+use sigmax::fit::{fit, Settings};
 use sigmax::metrics::weighted_accuracy;
 use sigmax::model::{load_any_model as load_model, save_model, ModelKind};
 use sigmax::solver::PreconditionerChoice;
-use sigmax::train::{
-    train_in_place, ClassWeight, ModelChoice, Penalty, Schedule, SolverChoice, TrainOptions,
-};
+use sigmax::train::{ClassWeight, ModelChoice, Penalty, Schedule, SolverChoice, TrainOptions};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -195,9 +195,18 @@ impl TrainArgs {
         Ok(Some(m.flat_params()))
     }
 
-    /// The library's options from the flags (values are checked by the library, whose
-    /// errors name the parameter; see [`flag_of`]).
-    pub fn options(&self) -> Result<TrainOptions> {
+    /// The fit's settings from the flags and the `--init` model: checked once by the
+    /// library, whose errors name the parameter (see [`flag_of`]).
+    pub fn settings(&self, data: &sigmax::data::Dataset) -> Result<Settings> {
+        let mut opts = self.options()?;
+        if let Some(w) = self.warm_start(data, opts.intercept)? {
+            opts.warm_start = Some(w);
+        }
+        opts.check().map_err(with_flag)
+    }
+
+    /// The library's options from the flags.
+    fn options(&self) -> Result<TrainOptions> {
         let class_weight = match &self.class_weight {
             Some(s) => s.parse::<ClassWeight>().context("--class-weight")?,
             None => ClassWeight::None,
@@ -223,6 +232,16 @@ impl TrainArgs {
             ..TrainOptions::default()
         })
     }
+}
+
+/// The settings with the λ cross-validation chose (C dropped: λ states the strength).
+pub(crate) fn with_lambda(settings: Settings, lambda: f64) -> Result<Settings> {
+    let opts = TrainOptions {
+        lambda: Some(lambda),
+        c: None,
+        ..settings.into_options()
+    };
+    opts.check().map_err(with_flag)
 }
 
 /// The command-line flag for a library parameter name (for messages).
@@ -331,18 +350,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let mut data = with_weight_file(args.data_args.load(&args.data)?, args.weights.as_deref())?;
     let load_seconds = started.elapsed().as_secs_f64();
     warn_if_labels_look_like_ids(&data, &args.data);
-    let mut opts = args.options()?;
-    opts.validate().map_err(with_flag)?;
-    let total_weight = sigmax::train::effective_total_weight(&data, &opts.class_weight)
-        .context("--class-weight")?;
-    if let Some(w) = args.warm_start(&data, opts.intercept)? {
-        opts.warm_start = Some(w);
-    }
+    let mut settings = args.settings(&data)?;
+    let total_weight =
+        sigmax::train::effective_total_weight(&data, &settings.options().class_weight)
+            .context("--class-weight")?;
     let cv = match args.cv {
         Some(k) => {
-            let grid = args.lambda_grid(opts.resolve_lambda(total_weight))?;
-            let report =
-                sigmax::cv::cross_validate(&data, &opts, &grid, k, args.seed).map_err(with_flag)?;
+            let grid = args.lambda_grid(settings.options().resolve_lambda(total_weight))?;
+            let report = sigmax::cv::cross_validate(&data, &settings, &grid, k, args.seed, &Alone)
+                .map_err(with_flag)?;
             if !args.json {
                 outln!(
                     "{k}-fold cross-validation ({}, warm-started from the largest):",
@@ -370,12 +386,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
                     )?;
                 }
             }
-            opts.lambda = Some(report.rows[report.best].lambda);
-            opts.c = None;
+            settings = with_lambda(settings, report.rows[report.best].lambda)?;
             Some(report)
         }
         None => None,
     };
+    let opts = settings.options();
     let kind = opts
         .resolve_model(data.classes.len())
         .unwrap_or(ModelKind::Logistic);
@@ -390,7 +406,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     // In place: the rows are ours, so renumbering their columns needs no copy.
     let fit_started = std::time::Instant::now();
-    let fit = train_in_place(&mut data, &opts, Some(&mut observe));
+    let fit = fit(&mut data, &settings, &Alone, Some(&mut observe));
     // The whole fit: the solver's own time (`seconds`) plus renumbering the columns,
     // building the column copy and restoring the rows.
     let fit_seconds = fit_started.elapsed().as_secs_f64();

@@ -14,25 +14,20 @@ use numpy::ndarray::ArrayView2;
 use numpy::{
     PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::PyTuple;
 use rayon::prelude::*;
-use sigmax::data::{
-    CsrMatrix, Dataset, DenseMatrix, Features, Format, LoadOptions, RowPointers, Storage,
-};
-use sigmax::model::ModelKind;
-use sigmax::train::{ModelChoice, Penalty, SolverChoice, TrainOptions};
-use std::collections::HashMap;
-use std::ops::ControlFlow;
+use sigmax::data::{CsrMatrix, DenseMatrix, Features, Format, LoadOptions, RowPointers, Storage};
+use sigmax::train::SolverChoice;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::Arc;
 
+mod fit;
 mod heads;
+mod tcp;
 
-fn value_error(e: impl std::fmt::Display) -> PyErr {
+pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
@@ -271,7 +266,10 @@ fn csr_from_parts(
 /// Features from a 2-D NumPy array, or from a tuple (data, indices, indptr, n_cols) of a
 /// CSR matrix with sorted indices and no duplicates. Values are converted and checked on
 /// `pool`'s threads (None: rayon's global pool).
-fn features(x: &Bound<'_, PyAny>, pool: Option<&rayon::ThreadPool>) -> PyResult<Features> {
+pub(crate) fn features(
+    x: &Bound<'_, PyAny>,
+    pool: Option<&rayon::ThreadPool>,
+) -> PyResult<Features> {
     if x.is_instance_of::<PyTuple>() {
         let (data, indices, indptr, n_cols): (
             Bound<'_, PyAny>,
@@ -297,196 +295,6 @@ fn features(x: &Bound<'_, PyAny>, pool: Option<&rayon::ThreadPool>) -> PyResult<
             "X must be a 2-D float32 or float64 array or CSR parts",
         )),
     }
-}
-
-/// What a fit calls between iterations: progress lines on stderr when `verbose`, and a
-/// stop when `cancel` is set or (`check_signals`, on Python's main thread) Ctrl-C came.
-fn observer<'a>(
-    verbose: bool,
-    check_signals: bool,
-    cancel: &'a AtomicBool,
-    interrupt: &'a Mutex<Option<PyErr>>,
-) -> impl FnMut(&sigmax::solver::IterRecord) -> ControlFlow<()> + Send + 'a {
-    move |r| {
-        if cancel.load(Ordering::Relaxed) {
-            return ControlFlow::Break(());
-        }
-        if !verbose && !check_signals {
-            return ControlFlow::Continue(());
-        }
-        Python::attach(|py| {
-            if verbose {
-                let line = format!(
-                    "iteration {:>5}: objective {:.12}, ‖∇J‖ {:.3e}\n",
-                    r.iteration, r.objective, r.grad_norm
-                );
-                let _ = py
-                    .import("sys")
-                    .and_then(|s| s.getattr("stderr"))
-                    .and_then(|e| e.call_method1("write", (line,)));
-            }
-            if check_signals {
-                if let Err(e) = py.check_signals() {
-                    *interrupt.lock().unwrap() = Some(e);
-                    return ControlFlow::Break(());
-                }
-            }
-            ControlFlow::Continue(())
-        })
-    }
-}
-
-/// The thread pool of `threads` threads, made once and kept: starting one per fit cost
-/// ~0.5 ms, most of a small fit (a grid search runs thousands).
-fn pool_of(threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-    let mut pools = POOLS.get_or_init(Default::default).lock().unwrap();
-    if let Some(p) = pools.get(&threads) {
-        return Ok(p.clone());
-    }
-    let pool = Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(value_error)?,
-    );
-    pools.insert(threads, pool.clone());
-    Ok(pool)
-}
-
-/// Trains one linear model. `y` holds class ids 0..n_classes; `sample_weight` the
-/// effective weights (sample × class weights). Returns a dict: `coef` (rows × d),
-/// `intercept` (rows), `n_iter`, `converged`, `stop_reason`, `objective`, `solver` and
-/// `fit_seconds` (the training, without converting inputs and outputs).
-#[pyfunction]
-#[pyo3(signature = (x, y, n_classes, sample_weight, model, c, penalty, l1_ratio, intercept, solver, tol, max_iter, warm_start, n_jobs, verbose, seed=0))]
-#[allow(clippy::too_many_arguments)]
-fn fit_linear<'py>(
-    py: Python<'py>,
-    x: &Bound<'py, PyAny>,
-    y: PyReadonlyArray1<'py, i64>,
-    n_classes: usize,
-    sample_weight: Option<PyReadonlyArray1<'py, f64>>,
-    model: &str,
-    c: f64,
-    penalty: &str,
-    l1_ratio: Option<f64>,
-    intercept: bool,
-    solver: &str,
-    tol: Option<f64>,
-    max_iter: Option<usize>,
-    warm_start: Option<PyReadonlyArray1<'py, f64>>,
-    n_jobs: Option<i64>,
-    verbose: bool,
-    seed: u64,
-) -> PyResult<Bound<'py, PyDict>> {
-    let pool = match n_jobs {
-        None | Some(-1) => None,
-        // More threads than cores gain nothing, and n_jobs=10**6 could not be started:
-        // at most one a core.
-        Some(n) if n >= 1 => {
-            let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-            Some(pool_of((n as usize).min(cores))?)
-        }
-        Some(n) => return Err(value_error(format!("n_jobs={n}: expected None, -1 or ≥ 1"))),
-    };
-    let pool = pool.as_deref();
-    let x = features(x, pool)?;
-    let ids: Vec<u32> = y
-        .as_array()
-        .iter()
-        .map(|&v| {
-            u32::try_from(v)
-                .ok()
-                .filter(|&k| (k as usize) < n_classes)
-                .ok_or_else(|| value_error(format!("class id {v} outside 0..{n_classes}")))
-        })
-        .collect::<PyResult<_>>()?;
-    let classes = (0..n_classes).map(|k| k.to_string()).collect();
-    let mut data = Dataset::from_class_ids(x, ids, classes).map_err(value_error)?;
-    if let Some(w) = sample_weight {
-        data = data
-            .with_weights(w.as_array().to_vec())
-            .map_err(value_error)?;
-    }
-    // The estimator's parameters in sigmax's own names.
-    // C = inf: no penalty (λ = 0), scikit-learn's spelling of an unpenalized fit.
-    let unpenalized = c == f64::INFINITY;
-    let opts = TrainOptions {
-        model: ModelChoice::Kind(model.parse::<ModelKind>().map_err(value_error)?),
-        c: (!unpenalized).then_some(c),
-        lambda: unpenalized.then_some(0.0),
-        seed,
-        penalty: penalty.parse::<Penalty>().map_err(value_error)?,
-        l1_ratio,
-        intercept,
-        solver: solver.parse::<SolverChoice>().map_err(value_error)?,
-        tol,
-        max_iter,
-        warm_start: warm_start.map(|w| w.as_array().to_vec()),
-        ..TrainOptions::default()
-    };
-    opts.validate().map_err(value_error)?;
-    // The fit runs without the GIL. Python runs signal handlers on its main thread only,
-    // so Ctrl-C is looked for by the calling thread: between iterations when it fits
-    // itself, every 50 ms while it waits when the fit runs in its own pool (`n_jobs`).
-    let cancel = AtomicBool::new(false);
-    let interrupt: Mutex<Option<PyErr>> = Mutex::new(None);
-    let started = std::time::Instant::now();
-    let fitted = py.detach(|| match pool {
-        None => {
-            let mut observe = observer(verbose, true, &cancel, &interrupt);
-            // In place: the rows converted for this fit are its own (no renumbered copy);
-            // arrays read in place from the caller are renumbered on a copy.
-            sigmax::train::train_in_place(&mut data, &opts, Some(&mut observe))
-        }
-        Some(p) => p.in_place_scope(|scope| {
-            let (done, finished) = mpsc::channel();
-            let (data, opts, cancel, interrupt) = (&mut data, &opts, &cancel, &interrupt);
-            scope.spawn(move |_| {
-                let mut observe = observer(verbose, false, cancel, interrupt);
-                let _ = done.send(sigmax::train::train_in_place(
-                    data,
-                    opts,
-                    Some(&mut observe),
-                ));
-            });
-            loop {
-                match finished.recv_timeout(Duration::from_millis(50)) {
-                    Ok(result) => return result,
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        if let Err(e) = Python::attach(|py| py.check_signals()) {
-                            *interrupt.lock().unwrap() = Some(e);
-                            cancel.store(true, Ordering::Relaxed);
-                        }
-                    }
-                    // The job panicked: the scope passes the panic on when it ends.
-                    Err(mpsc::RecvTimeoutError::Disconnected) => {
-                        return Err(sigmax::Error::Interrupted { iteration: 0 })
-                    }
-                }
-            }
-        }),
-    });
-    let fit_seconds = started.elapsed().as_secs_f64();
-    if let Some(e) = interrupt.into_inner().unwrap() {
-        return Err(e);
-    }
-    let fitted = fitted.map_err(|e| match e {
-        sigmax::Error::Interrupted { .. } => PyKeyboardInterrupt::new_err(e.to_string()),
-        e => value_error(e),
-    })?;
-    let out = PyDict::new(py);
-    let coef = PyArray2::from_vec2(py, &fitted.model.weights).map_err(value_error)?;
-    out.set_item("coef", coef)?;
-    out.set_item("intercept", PyArray1::from_vec(py, fitted.model.bias))?;
-    out.set_item("n_iter", fitted.report.iterations)?;
-    out.set_item("converged", fitted.report.converged)?;
-    out.set_item("stop_reason", fitted.report.stop_reason)?;
-    out.set_item("objective", fitted.report.objective)?;
-    out.set_item("solver", fitted.report.solver)?;
-    out.set_item("fit_seconds", fit_seconds)?;
-    Ok(out)
 }
 
 /// Reads a LIBSVM / svmlight file with sigmax's parser. Returns (data f32, indices,
@@ -600,7 +408,10 @@ fn csr_storage(x: &Bound<'_, PyAny>) -> PyResult<[(bool, usize); 3]> {
 
 #[pymodule]
 fn _sigmax(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(fit_linear, m)?)?;
+    m.add_function(wrap_pyfunction!(fit::fit_linear, m)?)?;
+    m.add_function(wrap_pyfunction!(fit::class_weighted, m)?)?;
+    m.add_class::<tcp::TcpListener>()?;
+    m.add_class::<tcp::TcpLink>()?;
     m.add_function(wrap_pyfunction!(csr_storage, m)?)?;
     m.add_function(wrap_pyfunction!(dense_storage, m)?)?;
     m.add_function(wrap_pyfunction!(load_svmlight, m)?)?;

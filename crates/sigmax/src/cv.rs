@@ -3,8 +3,10 @@
 //! next, smaller λ, as in LIBLINEAR's `-C` search; Chu et al., "Warm start for parameter
 //! selection of linear classifiers", KDD 2015).
 
+use crate::collective::{Collective, Reducing};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::fit::Settings;
 use crate::metrics::{weighted_accuracy, weighted_log_loss};
 use crate::objective::{LocalReducer, Reducer};
 use crate::train::{train_over, TrainOptions};
@@ -43,26 +45,37 @@ pub fn lambda_grid(hi: f64, lo: f64, n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Stratified K-fold CV of `opts` for each λ in `lambdas`.
+/// Stratified K-fold CV of `settings` for each λ in `lambdas`, on one process
+/// ([`Alone`](crate::collective::Alone)) or on rows spread over several: then each
+/// process deals its own rows into the folds (stratified, seeded by `seed` and nothing
+/// else, so every process must pass its own seed, e.g. `seed + rank`, for the folds not
+/// to repeat one pattern), fold k of the whole is the union of the processes' fold k,
+/// every fit is distributed (see [`crate::fit::fit`]), and the scores are weighted means
+/// over all validation rows.
 pub fn cross_validate(
     data: &Dataset,
-    opts: &TrainOptions,
+    settings: &Settings,
     lambdas: &[f64],
     folds: usize,
     seed: u64,
+    collective: &dyn Collective,
 ) -> Result<CvReport> {
-    cross_validate_over(data, opts, lambdas, folds, seed, &LocalReducer)
+    if collective.is_alone() {
+        return cross_validate_over(data, settings, lambdas, folds, seed, &LocalReducer);
+    }
+    let reducing = Reducing::new(collective);
+    let report = settings
+        .spread(data, &reducing)
+        .and_then(|s| cross_validate_over(data, &s, lambdas, folds, seed, &reducing));
+    match reducing.failure() {
+        Some(e) => Err(e),
+        None => report,
+    }
 }
 
-/// [`cross_validate`] on rows spread over processes (see [`crate::train::train_over`]):
-/// each process deals its own rows into the folds (stratified, seeded by `seed` and
-/// nothing else, so every process must pass its own seed, e.g. `seed + rank`, for the
-/// folds not to repeat one pattern), fold k of the whole is the union of the processes'
-/// fold k, every fit is distributed, and the scores are weighted means over all
-/// validation rows.
-pub fn cross_validate_over(
+fn cross_validate_over(
     data: &Dataset,
-    opts: &TrainOptions,
+    settings: &Settings,
     lambdas: &[f64],
     folds: usize,
     seed: u64,
@@ -101,9 +114,10 @@ pub fn cross_validate_over(
                 // The grid states λ; a C given with it is replaced, not combined.
                 c: None,
                 warm_start: warm.take(),
-                ..opts.clone()
-            };
-            let fit = train_over(&tr, &o, None, reducer)?;
+                ..settings.options().clone()
+            }
+            .check()?;
+            let fit = train_over(&tr, o.options(), None, reducer)?;
             let m = &fit.model;
             // Validation scores weigh rows by their sample weights (class weights shape
             // the fit only, as in scikit-learn's scorers); summed over the processes as
@@ -176,6 +190,7 @@ fn fold_assignment(data: &Dataset, folds: usize, seed: u64) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collective::Alone;
     use crate::datasets::heart_scale;
     use crate::train::train;
 
@@ -226,7 +241,7 @@ mod tests {
     fn cross_validation_picks_a_sensible_lambda() {
         let d = heart_scale();
         let grid = lambda_grid(10.0, 1e-5, 7);
-        let r = cross_validate(&d, &TrainOptions::default(), &grid, 5, 1).unwrap();
+        let r = cross_validate(&d, &Settings::default(), &grid, 5, 1, &Alone).unwrap();
         assert_eq!(r.rows.len(), 7);
         assert!(r.rows.windows(2).all(|w| w[0].lambda > w[1].lambda));
         let best = &r.rows[r.best];
@@ -239,6 +254,6 @@ mod tests {
             let n = f.iter().filter(|&&x| x == k).count();
             assert!((53..=55).contains(&n));
         }
-        assert!(cross_validate(&d, &TrainOptions::default(), &grid, 1, 1).is_err());
+        assert!(cross_validate(&d, &Settings::default(), &grid, 1, 1, &Alone).is_err());
     }
 }

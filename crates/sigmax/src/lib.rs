@@ -10,6 +10,8 @@
 //! - [`solver`]: trust-region Newton, L-BFGS, gradient descent, SGD, generic over objectives;
 //! - [`model`]: trained weights, prediction and the versioned model file;
 //! - [`train`]: options with sensible defaults → a fitted model and a convergence report;
+//! - [`fit`]: the one entry point: checked [`fit::Settings`], one process or many
+//!   through a [`collective::Collective`];
 //! - [`metrics`]: accuracy, log loss, ROC AUC, confusion matrix.
 //!
 //! ```
@@ -26,6 +28,7 @@ pub mod cv;
 pub mod data;
 pub mod datasets;
 pub mod error;
+pub mod fit;
 pub mod input;
 pub mod limits;
 pub mod linalg;

@@ -162,14 +162,26 @@ impl ClassWeight {
     /// [`ClassWeight::per_class`] for rows spread over processes: the classes' totals
     /// that balancing needs are summed through `reducer`.
     pub fn per_class_over(&self, data: &Dataset, reducer: &dyn Reducer) -> Result<Vec<f64>> {
-        let k = data.classes.len();
+        self.per_class_of(&data.y, data.weights.as_deref(), &data.classes, reducer)
+    }
+
+    /// The weight of each of `classes` for rows of class ids `y` and sample weights
+    /// `weights` (`None`: 1 each), the classes' totals summed through `reducer`.
+    pub fn per_class_of(
+        &self,
+        y: &[u32],
+        weights: Option<&[f64]>,
+        classes: &[String],
+        reducer: &dyn Reducer,
+    ) -> Result<Vec<f64>> {
+        let k = classes.len();
         match self {
             ClassWeight::None => Ok(vec![1.0; k]),
             ClassWeight::Balanced => {
-                let n = data.n_rows();
+                let n = y.len();
                 let blocks = crate::sum::RowBlocks::new(crate::sum::global_rows(reducer, n));
                 let per_class = crate::sum::par_row_reduce(n, blocks, k, |rows, acc| {
-                    rows.for_each(|i| acc[data.y[i] as usize] += data.weight(i));
+                    rows.for_each(|i| acc[y[i] as usize] += weights.map_or(1.0, |w| w[i]));
                 });
                 let per_class = crate::sum::reduce(reducer, per_class);
                 let total: f64 = per_class.iter().sum();
@@ -182,14 +194,12 @@ impl ClassWeight {
                 let mut w = vec![1.0; k];
                 for (label, v) in pairs {
                     let name = canonical_label(label);
-                    let c = data
-                        .classes
-                        .iter()
-                        .position(|c| *c == name)
-                        .ok_or_else(|| Error::UnknownClass {
+                    let c = classes.iter().position(|c| *c == name).ok_or_else(|| {
+                        Error::UnknownClass {
                             label: label.clone(),
-                            classes: data.classes.clone(),
-                        })?;
+                            classes: classes.to_vec(),
+                        }
+                    })?;
                     w[c] = *v;
                 }
                 Ok(w)
@@ -417,8 +427,9 @@ impl TrainOptions {
         }
     }
 
-    /// Checks every value; errors name the parameter as the library spells it.
-    pub fn validate(&self) -> Result<()> {
+    /// Checks every value; errors name the parameter as the library spells it. Called
+    /// once, by [`TrainOptions::check`] (the way to [`crate::fit::Settings`]).
+    pub(crate) fn validate(&self) -> Result<()> {
         let bad = |name, value: String, expected| {
             Err(Error::InvalidParameter {
                 name,
@@ -700,19 +711,17 @@ fn column_order(
     }
 }
 
-/// Fits a model to `data`. `observer` sees every iteration (for progress display).
+/// Shorthand for [`crate::fit::fit`] on one process with rows it only borrows: checks
+/// `opts`, then fits (columns renumbered on a copy when that pays, not in place).
 pub fn train(data: &Dataset, opts: &TrainOptions, observer: Option<Observer>) -> Result<Trained> {
-    train_over(data, opts, observer, &LocalReducer)
+    let settings = opts.clone().check()?;
+    train_over(data, settings.options(), observer, &LocalReducer)
 }
 
-/// [`train`] on rows spread over several processes: each calls it with its own rows, laid
-/// out on the classes and features all of them agreed on
-/// ([`Dataset::with_global_shape`]), the same options, and a `reducer` that sums across
-/// them. Every pass, S = Σ s_i (so the default λ) and the stopping rule's ‖∇J(0)‖ are
-/// global; every process gets the same model. Only solvers that see the data through the
-/// objective take part (not SGD or dual CD, which walk the rows themselves); balanced
-/// class weights come from the classes' global totals.
-pub fn train_over(
+/// The fit on checked options: each process calls it with its own rows, laid out on the
+/// classes and features all of them agreed on ([`Dataset::with_global_shape`]), and a
+/// `reducer` that sums across them (see [`crate::fit::fit`]).
+pub(crate) fn train_over(
     data: &Dataset,
     opts: &TrainOptions,
     observer: Option<Observer>,
@@ -722,20 +731,11 @@ pub fn train_over(
     fit(data, opts, observer, reducer, order.as_ref(), false)
 }
 
-/// [`train`] renumbering `data`'s columns in place rather than on a copy (when
+/// [`train_over`] renumbering `data`'s columns in place rather than on a copy (when
 /// renumbering pays, see [`ColumnOrder`]) and back before it returns: the same model,
 /// without the copy's 8 bytes a nonzero. For callers that own their rows; rows read in
 /// place from a caller's arrays are renumbered on a copy as usual.
-pub fn train_in_place(
-    data: &mut Dataset,
-    opts: &TrainOptions,
-    observer: Option<Observer>,
-) -> Result<Trained> {
-    train_over_in_place(data, opts, observer, &LocalReducer)
-}
-
-/// [`train_over`] renumbering in place, as [`train_in_place`].
-pub fn train_over_in_place(
+pub(crate) fn train_over_in_place(
     data: &mut Dataset,
     opts: &TrainOptions,
     observer: Option<Observer>,
@@ -752,13 +752,12 @@ pub fn train_over_in_place(
     fit
 }
 
-/// Checks the options and the data, and decides the fit's column order.
+/// Checks the data against the (checked) options, and decides the fit's column order.
 fn renumbering(
     data: &Dataset,
     opts: &TrainOptions,
     reducer: &dyn Reducer,
 ) -> Result<Option<ColumnOrder>> {
-    opts.validate()?;
     require_class_labels(data)?;
     let kind = opts.resolve_model(data.classes.len())?;
     // Before anything sized by the columns is allocated (the column counts are one double

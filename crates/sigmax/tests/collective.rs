@@ -7,8 +7,9 @@ mod common;
 
 use common::{one_against_rest, sparse_text_like};
 use sigmax::collective::agreement::agree_on_data;
-use sigmax::collective::{train_collective, Collective, InProcess, TcpCollective};
+use sigmax::collective::{Collective, InProcess, TcpCollective};
 use sigmax::data::Dataset;
+use sigmax::fit::fit;
 use sigmax::solver::PreconditionerChoice;
 use sigmax::train::{train, SolverChoice, TrainOptions};
 use sigmax::Error;
@@ -60,7 +61,7 @@ fn fit_over<C: Collective + Send>(
                 scope.spawn(move || {
                     let (mut mine, shape) = agree_on_data(&c, Ok(share))?;
                     assert_eq!(shape.n_rows() as usize, data.n_rows());
-                    train_collective(&mut mine, opts, None, &c)
+                    fit(&mut mine, &opts.clone().check()?, &c, None)
                 })
             })
             .collect();
@@ -198,7 +199,7 @@ fn a_rank_that_leaves_mid_fit_is_an_error_for_the_others() {
                     if c.rank() == 1 {
                         return None; // leaves: its handle is dropped
                     }
-                    train_collective(&mut mine, opts, None, &c)
+                    fit(&mut mine, &opts.clone().check().unwrap(), &c, None)
                         .err()
                         .map(|e| e.to_string())
                 })
@@ -307,7 +308,7 @@ fn a_rank_that_leaves_mid_fit_over_tcp_fails_the_other_at_once() {
                     if c.rank() == 1 {
                         return None; // leaves: its connections close
                     }
-                    train_collective(&mut mine, opts, None, &c)
+                    fit(&mut mine, &opts.clone().check().unwrap(), &c, None)
                         .err()
                         .map(|e| e.to_string())
                 })

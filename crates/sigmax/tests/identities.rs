@@ -191,7 +191,9 @@ fn renumbered_columns_give_a_model_of_the_original_columns() {
         assert_eq!(warm.report.iterations, 0, "{}", warm.report.stop_reason);
         // Renumbered in place instead of on a copy: the same model, the rows restored.
         let mut own = d.clone();
-        let in_place = sigmax::train::train_in_place(&mut own, &o, None).unwrap();
+        let settings = o.clone().check().unwrap();
+        let in_place =
+            sigmax::fit::fit(&mut own, &settings, &sigmax::collective::Alone, None).unwrap();
         assert_eq!(in_place.model, t.model);
         assert_eq!(own.x, d.x);
     }

@@ -110,30 +110,34 @@ def _frozen(parts):
                     a.flags.writeable = True
 
 
-def _effective_weights(est, y_ids, n_classes, sample_weight):
-    """sample_weight × class weight per row (None when every row weighs 1)."""
+def _class_weight_by_id(est):
+    """The estimator's ``class_weight`` in sigmax's terms: None, "balanced", or
+    {class id: weight} (labels checked against ``classes_`` with scikit-learn's words)."""
     cw = est.class_weight
-    if cw is None:
-        return sample_weight
-    w = np.ones(len(y_ids)) if sample_weight is None else sample_weight
-    if isinstance(cw, str) and cw == "balanced":
-        # S / (K · S_c) on weighted counts, as scikit-learn >= 1.6 does.
-        counts = np.bincount(y_ids, weights=w, minlength=n_classes)
-        per_class = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1e-300)), 0.0)
-    elif isinstance(cw, dict):
-        per_class = np.ones(n_classes)
+    if cw is None or (isinstance(cw, str) and cw == "balanced"):
+        return cw
+    if isinstance(cw, dict):
+        by_id = {}
         for label, value in cw.items():
             match = np.flatnonzero(est.classes_ == label)
             if match.size == 0:
                 raise ValueError(f"The class_weight label {label!r} is not one of the classes {est.classes_.tolist()}.")
             if not (isinstance(value, numbers.Real) and np.isfinite(value) and value >= 0):
                 raise ValueError(f"class_weight[{label!r}] = {value!r}: class weights must be finite numbers >= 0.")
-            per_class[match[0]] = value
-    else:
-        raise ValueError(f"class_weight must be None, 'balanced' or a dict; got {cw!r}.")
-    w = w * per_class[y_ids]
+            by_id[int(match[0])] = float(value)
+        return by_id
+    raise ValueError(f"class_weight must be None, 'balanced' or a dict; got {cw!r}.")
+
+
+def _effective_weights(est, y_ids, n_classes, sample_weight):
+    """sample_weight × class weight per row (None when every row weighs 1), by sigmax's
+    rule (balanced: S / (K · S_c) on weighted counts, as scikit-learn >= 1.6 does)."""
+    cw = _class_weight_by_id(est)
+    if cw is None:
+        return sample_weight
+    w = _sigmax.class_weighted(y_ids, n_classes, sample_weight, cw)
     if not np.any(w > 0):
-        raise ValueError(f"class_weight={cw!r} gives every sample the weight 0: there is nothing to fit.")
+        raise ValueError(f"class_weight={est.class_weight!r} gives every sample the weight 0: there is nothing to fit.")
     return w
 
 
@@ -203,21 +207,30 @@ class _SigmaxLinearClassifier(LinearClassifierMixin, SparseCoefMixin, Classifier
             # intercept's parameter is the bias feature's weight.
             warm = warm.copy()
             warm[-1] /= bias
+        settings = self._settings(model, C, penalty, l1_ratio, solver, warm, seed,
+                                  intercept=bool(self.fit_intercept) and bias is None)
         parts = _as_input(X)
         with _frozen(parts):
             fit = _sigmax.fit_linear(
-                parts, y_ids, n_classes, weights, model, float(C), penalty,
-                l1_ratio, bool(self.fit_intercept) and bias is None, solver,
-                self._tol(),
-                None if self.max_iter is None else min(int(self.max_iter), sys.maxsize), warm,
+                parts, y_ids, n_classes, weights, settings,
                 None if getattr(self, "n_jobs", None) is None else min(int(self.n_jobs), sys.maxsize),
-                bool(self.verbose), seed,
+                bool(self.verbose),
             )
         if bias is not None:
             coef = np.asarray(fit["coef"])
             fit["intercept"] = coef[:, -1] * bias
             fit["coef"] = coef[:, :-1]
         return fit
+
+    def _settings(self, model, C, penalty, l1_ratio, solver, warm, seed, intercept,
+                  class_weight=None):
+        """One fit's settings in sigmax's own names (checked once, by the library)."""
+        return {
+            "model": model, "C": float(C), "penalty": penalty, "l1_ratio": l1_ratio,
+            "fit_intercept": intercept, "solver": solver, "tol": self._tol(),
+            "max_iter": None if self.max_iter is None else min(int(self.max_iter), sys.maxsize),
+            "warm_start": warm, "seed": seed, "class_weight": class_weight,
+        }
 
     def _warn_if_not_converged(self, fits, solver_name=None):
         """A ConvergenceWarning for each fit that stopped short, worded as scikit-learn's

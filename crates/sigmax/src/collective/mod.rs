@@ -4,29 +4,28 @@
 //! agree on before they fit ([`agreement`]): the first error of any of them, the classes
 //! and the number of features, the rows at the edges of their shares (so that each holds
 //! whole blocks of rows and P processes find the model of one, bit for bit), a CSV
-//! header. [`Reducing`] lets a fit's passes sum through a collective
-//! ([`crate::train::train_over`]).
+//! header. [`Reducing`] lets a fit's passes sum through a collective; [`Counted`]
+//! counts what they send. The fit itself is [`crate::fit::fit`].
 //!
 //! Every operation returns a `Result`: a lost peer is an error on the process that sees
 //! it, never a panic. The passes of a fit cannot return one, so [`Reducing`] keeps the
-//! first failure, leaves the sums alone from then on, and [`train_collective`] stops the
+//! first failure, leaves the sums alone from then on, and [`crate::fit::fit`] stops the
 //! fit at its next iteration with that error.
 
 pub mod agreement;
+mod counted;
 mod in_process;
+mod shares;
 mod tcp;
 mod wire;
 
+pub use counted::{Counted, Traffic, SMALL_REDUCTION};
 pub use in_process::InProcess;
+pub use shares::{Share, Shares};
 pub use tcp::{Listening, TcpCollective};
 
-use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::solver::{IterRecord, Observer};
-use crate::solver::{PreconditionerChoice, SolverChoice};
 use crate::sum::Reducer;
-use crate::train::{train_over_in_place, TrainOptions, Trained};
-use std::ops::ControlFlow;
 use std::sync::Mutex;
 
 /// The messages that P processes (ranks 0..P) of one fit exchange. Every process calls
@@ -37,6 +36,11 @@ pub trait Collective: Sync {
     fn rank(&self) -> usize;
     /// How many processes take part.
     fn size(&self) -> usize;
+    /// True for [`Alone`] only: the fit is not spread, and may use any solver (a
+    /// collective of one process fits as P processes would, bit for bit).
+    fn is_alone(&self) -> bool {
+        false
+    }
     /// Replaces `v` with the element-wise sum of every process's `v`. The library sums
     /// through here only numbers whose sum is exact in any order (counts, and the bins
     /// of [`crate::sum::Binned`] sums), so every process gets the same bits.
@@ -78,6 +82,9 @@ impl Collective for Alone {
     }
     fn size(&self) -> usize {
         1
+    }
+    fn is_alone(&self) -> bool {
+        true
     }
     fn sum(&self, _v: &mut [f64]) -> Result<()> {
         Ok(())
@@ -131,7 +138,7 @@ impl<'c> Reducing<'c> {
             .take()
     }
 
-    fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.failure
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -175,81 +182,4 @@ impl Reducer for Reducing<'_> {
     fn is_local(&self) -> bool {
         self.collective.size() == 1
     }
-}
-
-/// The options of a fit spread over processes: only the solvers that see the data
-/// through the objective's passes (Newton, L-BFGS, GD, OWL-QN; SGD, SAGA and dual CD walk
-/// the rows themselves), `auto` resolved among them, and Newton's sampled-Hessian
-/// preconditioner (drawn from each process's own rows, so different on each) replaced by
-/// the diagonal one, a pass like any other. The same whatever the number of processes,
-/// so that P processes find the model of one.
-pub fn distributed_options(
-    data: &Dataset,
-    opts: &TrainOptions,
-    reducer: &dyn Reducer,
-) -> Result<TrainOptions> {
-    let mut opts = opts.clone();
-    opts.validate()?;
-    let kind = opts.resolve_model(data.classes.len())?;
-    let n_rows = crate::sum::global_rows(reducer, data.n_rows());
-    let solver = opts.resolve_solver(kind, &data.x, n_rows as f64, false);
-    if !matches!(
-        solver,
-        SolverChoice::Newton | SolverChoice::Lbfgs | SolverChoice::Gd | SolverChoice::OwlQn
-    ) {
-        return Err(Error::Unsupported(format!(
-            "solver {} walks the rows itself and cannot run distributed; use newton, lbfgs, gd or owlqn (the hinge SVM needs dual-cd: use the squared-hinge SVM)",
-            solver.name()
-        )));
-    }
-    opts.solver = solver;
-    if matches!(
-        opts.preconditioner,
-        PreconditionerChoice::Auto | PreconditionerChoice::SampledHessian
-    ) {
-        opts.preconditioner = PreconditionerChoice::Diagonal;
-    }
-    Ok(opts)
-}
-
-/// [`train_over_in_place`] through `collective`, on this process's rows already laid out
-/// by [`agreement::agree_on_data`], with [`distributed_options`]: every process calls it
-/// with the same options and gets the same model. A failure of the collective stops the
-/// fit at its next iteration and is the result; so is a disagreement on the objective
-/// (the processes would hold different models).
-pub fn train_collective(
-    data: &mut Dataset,
-    opts: &TrainOptions,
-    mut observer: Option<Observer>,
-    collective: &dyn Collective,
-) -> Result<Trained> {
-    let reducing = Reducing::new(collective);
-    let opts = &distributed_options(data, opts, &reducing)?;
-    let mut watch = |record: &IterRecord| {
-        if reducing.failed() {
-            return ControlFlow::Break(());
-        }
-        match observer.as_mut() {
-            Some(o) => o(record),
-            None => ControlFlow::Continue(()),
-        }
-    };
-    let fit = train_over_in_place(data, opts, Some(&mut watch), &reducing);
-    if let Some(e) = reducing.failure() {
-        return Err(e);
-    }
-    let fit = fit?;
-    let bits = fit.report.objective.to_bits();
-    let mut span = [bits, u64::MAX - bits];
-    collective.max(&mut span)?;
-    if span[0] != bits || u64::MAX - span[1] != bits {
-        return Err(peer_error(
-            collective,
-            format!(
-                "the processes disagree on the objective (this one's: {} after {} iterations of {}: {}); every one must hold the same model",
-                fit.report.objective, fit.report.iterations, fit.report.solver, fit.report.stop_reason
-            ),
-        ));
-    }
-    Ok(fit)
 }
