@@ -23,9 +23,10 @@ use std::time::Duration;
 
 /// The keys of a settings dict (a key not here is an error: a misspelt setting would
 /// otherwise be ignored).
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "model",
     "C",
+    "lambda",
     "penalty",
     "l1_ratio",
     "fit_intercept",
@@ -37,7 +38,8 @@ const KEYS: [&str; 11] = [
     "class_weight",
 ];
 
-/// The library's settings from a Python dict: `model`, `C` (`inf`: unpenalized, λ = 0),
+/// The library's settings from a Python dict: `model`, `C` (`inf`: unpenalized, λ = 0)
+/// or `lambda` (the strength itself, as Spark's regParam),
 /// `penalty`, `l1_ratio`, `fit_intercept`, `solver`, `tol`, `max_iter`, `warm_start`,
 /// `seed`, and `class_weight` (None, "balanced", or {class id: weight}); absent keys
 /// take the library's defaults. Checked once, here.
@@ -65,6 +67,9 @@ fn settings_from(d: &Bound<'_, PyDict>) -> PyResult<Settings> {
         } else {
             opts.c = Some(c);
         }
+    }
+    if let Some(l) = item("lambda")?.map(|v| v.extract::<f64>()).transpose()? {
+        opts.lambda = Some(l);
     }
     if let Some(p) = item("penalty")?
         .map(|v| v.extract::<String>())

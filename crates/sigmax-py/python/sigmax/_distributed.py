@@ -137,8 +137,8 @@ def stack_share(parts, classes, n_features, bias=None):
         if x.shape[1] > n_features:
             return None, None, None, f"{parts[i][3]}: {x.shape[1]} features, more than the {n_features} of the data"
     if any(sp.issparse(x) for x in xs):
-        X = sp.vstack([sp.csr_matrix(x, shape=(x.shape[0], n_features)) for x in xs],
-                      format="csr") if xs else sp.csr_matrix((0, n_features))
+        X = sp.vstack([_csr_of_width(x, n_features) for x in xs], format="csr") if xs \
+            else sp.csr_matrix((0, n_features))
         if bias is not None:
             X = sp.hstack([X, np.full((X.shape[0], 1), bias)], format="csr")
     else:
@@ -151,6 +151,14 @@ def stack_share(parts, classes, n_features, bias=None):
     if any(v is not None for v in ws):
         w = np.concatenate([np.ones(len(yy)) if v is None else v for v, yy in zip(ws, ys)])
     return X, ids, w, None
+
+
+def _csr_of_width(x, n_features):
+    """`x` as CSR with `n_features` columns (a sparse partition may be narrower)."""
+    x = sp.csr_matrix(x)
+    if x.shape[1] < n_features:
+        x = sp.csr_matrix((x.data, x.indices, x.indptr), shape=(x.shape[0], n_features))
+    return x
 
 
 def _check_part(X, y, w, classes):
