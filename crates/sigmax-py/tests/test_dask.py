@@ -3,8 +3,8 @@ worker: the model of one process (the same objective to 1e-12), binary and softm
 weighted and not, with an empty partition; and the faults: a bad row stops every worker
 with its partition and row, a lost worker makes the fit raise within a bounded time, a
 wrong job token is refused."""
-import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -13,6 +13,7 @@ distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 
 import sigmax  # noqa: E402
+import spread_data  # noqa: E402
 from sigmax import _sigmax  # noqa: E402
 from sigmax.dask import LinearSVC as DaskLinearSVC  # noqa: E402
 from sigmax.dask import LogisticRegression as DaskLogisticRegression  # noqa: E402
@@ -29,27 +30,11 @@ def client():
 
 
 def data(n=1200, d=8, k=2, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    W = rng.normal(size=(d, k))
-    y = np.argmax(X @ W + rng.gumbel(size=(n, k)), axis=1)
-    return X, y
+    return spread_data.data(n, d, k, seed)
 
 
 def objective(est, X, y, w, C):
-    """sigmax's J = (1/S) Σ s_i ℓ_i + 1/(2 C S) ‖W‖² at the estimator's coefficients."""
-    w = np.ones(len(y)) if w is None else w
-    S = w.sum()
-    scores = X @ est.coef_.T + est.intercept_
-    ids = np.searchsorted(est.classes_, y)
-    if scores.shape[1] == 1:
-        t = np.where(ids == 1, 1.0, -1.0)
-        loss = np.logaddexp(0, -t * scores[:, 0])
-    else:
-        top = scores.max(axis=1, keepdims=True)
-        lse = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1))
-        loss = lse - scores[np.arange(len(y)), ids]
-    return (w @ loss) / S + (est.coef_ ** 2).sum() / (2 * C * S)
+    return spread_data.objective(est.coef_, est.intercept_, X, y, w, C, est.classes_)
 
 
 def on_workers(client, a, rows):
@@ -152,8 +137,6 @@ def test_a_lost_worker_makes_the_fit_raise_in_bounded_time(client):
     # Gradient descent with a fixed step to an unreachable tolerance: runs until stopped.
     est = DaskLogisticRegression(solver="gd", tol=1e-300, max_iter=10**9, timeout=120)
     est._kill_after = (1, 1.0)  # the worker of rank 1 dies one second into the fit
-    started = threading.Event()
-    import time
     t0 = time.monotonic()
     with pytest.raises(Exception, match=r"process 1|lost|closed|reset|KilledWorker"):
         est.fit(Xd, yd)

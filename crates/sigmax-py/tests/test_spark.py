@@ -13,6 +13,7 @@ pyspark = pytest.importorskip("pyspark")
 pytest.importorskip("pyarrow")
 
 import sigmax  # noqa: E402
+import spread_data  # noqa: E402
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -33,18 +34,13 @@ def spark():
 
 
 def data(n=800, d=6, k=2, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    W = rng.normal(size=(d, k))
-    y = np.argmax(X @ W + rng.gumbel(size=(n, k)), axis=1)
-    return X, y
+    return spread_data.data(n, d, k, seed)
 
 
 def frame(spark, X, y, w=None, split=400, sparse=False):
     """A DataFrame of (features, label[, weight], row) in two partitions: rows before
     `split` in partition 0, the rest in partition 1 (`split` 0: partition 0 is empty)."""
     from pyspark.ml.linalg import Vectors
-    from pyspark.sql import functions as F
 
     def vec(row):
         if sparse:
@@ -70,18 +66,7 @@ def placing_keys(spark):
     return (next(k for k in range(16) if where[k] == 0), next(k for k in range(16) if where[k] == 1))
 
 
-def objective(coef, intercept, X, y, w, C, classes):
-    w = np.ones(len(y)) if w is None else w
-    S = w.sum()
-    scores = X @ coef.T + intercept
-    ids = np.searchsorted(classes, y)
-    if scores.shape[1] == 1:
-        t = np.where(ids == 1, 1.0, -1.0)
-        loss = np.logaddexp(0, -t * scores[:, 0])
-    else:
-        top = scores.max(axis=1, keepdims=True)
-        loss = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1)) - scores[np.arange(len(y)), ids]
-    return (w @ loss) / S + (coef ** 2).sum() / (2 * C * S)
+objective = spread_data.objective
 
 
 @pytest.mark.parametrize("k,weighted,sparse", [(2, False, False), (3, True, True)])

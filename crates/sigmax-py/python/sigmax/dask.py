@@ -37,6 +37,16 @@ class _DaskFit:
     """The Dask fit shared by the estimators. ``client``: the Dask client (default: the
     current one); ``timeout``: seconds any step may wait for another worker."""
 
+    def fit(self, X, y, sample_weight=None):
+        """Fits to dask X and y (arrays, dataframes or series), with optional weights."""
+        return self._fit_dask(X, y, sample_weight)
+
+    def predict(self, X):
+        return self._predict_blocks("predict", X)
+
+    def decision_function(self, X):
+        return self._predict_blocks("decision_function", X)
+
     def _fit_dask(self, X, y, sample_weight):
         import dask.array as da
         from distributed import as_completed, get_client, wait
@@ -173,18 +183,8 @@ class LogisticRegression(_DaskFit, _LocalLogisticRegression):
     _parameter_constraints = {**_LocalLogisticRegression._parameter_constraints,
                               "client": "no_validation", "timeout": "no_validation"}
 
-    def fit(self, X, y, sample_weight=None):
-        """Fits to dask X and y (arrays, dataframes or series), with optional weights."""
-        return self._fit_dask(X, y, sample_weight)
-
-    def predict(self, X):
-        return self._predict_blocks("predict", X)
-
     def predict_proba(self, X):
         return self._predict_blocks("predict_proba", X)
-
-    def decision_function(self, X):
-        return self._predict_blocks("decision_function", X)
 
 
 class LinearSVC(_DaskFit, _LocalLinearSVC):
@@ -207,12 +207,3 @@ class LinearSVC(_DaskFit, _LocalLinearSVC):
     _parameter_constraints = {**_LocalLinearSVC._parameter_constraints,
                               "client": "no_validation", "timeout": "no_validation"}
 
-    def fit(self, X, y, sample_weight=None):
-        """Fits to dask X and y (arrays, dataframes or series), with optional weights."""
-        return self._fit_dask(X, y, sample_weight)
-
-    def predict(self, X):
-        return self._predict_blocks("predict", X)
-
-    def decision_function(self, X):
-        return self._predict_blocks("decision_function", X)
