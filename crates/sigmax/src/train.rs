@@ -161,7 +161,7 @@ impl ClassWeight {
 
     /// [`ClassWeight::per_class`] for rows spread over processes: the classes' totals
     /// that balancing needs are summed through `reducer`.
-    pub fn per_class_over(&self, data: &Dataset, reducer: &dyn Reducer) -> Result<Vec<f64>> {
+    pub(crate) fn per_class_over(&self, data: &Dataset, reducer: &dyn Reducer) -> Result<Vec<f64>> {
         self.per_class_of(&data.y, data.weights.as_deref(), &data.classes, reducer)
     }
 
@@ -513,7 +513,7 @@ pub fn effective_weights(data: &Dataset, class_weight: &ClassWeight) -> Result<O
 
 /// [`effective_weights`] for rows spread over processes (see
 /// [`ClassWeight::per_class_over`]).
-pub fn effective_weights_over(
+pub(crate) fn effective_weights_over(
     data: &Dataset,
     class_weight: &ClassWeight,
     reducer: &dyn Reducer,
@@ -565,7 +565,7 @@ pub fn linear_objective<'a>(
 /// [`linear_objective`] whose passes are summed through `reducer` (rows spread over
 /// processes).
 #[allow(clippy::too_many_arguments)]
-pub fn linear_objective_over<'a>(
+pub(crate) fn linear_objective_over<'a>(
     kind: ModelKind,
     loss: BinaryLoss,
     x: &'a Features,
