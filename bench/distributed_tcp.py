@@ -55,8 +55,11 @@ def tcp_run(X, ids, size):
     for r in range(size):
         part = X[bounds[r]:bounds[r + 1]]
         share = ((part.data, part.indices, part.indptr, X.shape[1]), ids[bounds[r]:bounds[r + 1]])
-        here, there = mp.Pipe()
-        p = mp.get_context("fork").Process(target=tcp_worker, args=(r, size, share, there))
+        # spawn, not fork: the parent's rayon threads (its parse) would not exist in a
+        # forked child, whose first parallel pass would wait for them forever.
+        ctx = mp.get_context("spawn")
+        here, there = ctx.Pipe()
+        p = ctx.Process(target=tcp_worker, args=(r, size, share, there))
         p.start()
         pipes.append(here)
         procs.append(p)
