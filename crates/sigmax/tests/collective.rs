@@ -324,3 +324,75 @@ fn a_rank_that_leaves_mid_fit_over_tcp_fails_the_other_at_once() {
         started.elapsed()
     );
 }
+
+/// Each rank reads its 1/P of a LIBSVM file's bytes ([`Shares`]): the serial model, bit
+/// for bit; a bad line stops every rank with its line in the whole file.
+#[test]
+fn shares_of_one_file_give_the_serial_model_and_whole_file_lines() {
+    use sigmax::collective::Shares;
+    use sigmax::data::{Format, LoadOptions};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/heart_scale");
+    let load = LoadOptions {
+        format: Some(Format::Libsvm),
+        ..LoadOptions::default()
+    };
+    let opts = TrainOptions {
+        preconditioner: PreconditionerChoice::Diagonal,
+        ..TrainOptions::default()
+    };
+    let whole = sigmax::data::load(&path, &load).unwrap();
+    let one = train(&whole, &opts, None).unwrap();
+    let read_and_fit = |shares: &Shares| -> Vec<sigmax::Result<sigmax::train::Trained>> {
+        let group = InProcess::group(3, Duration::from_secs(60));
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = group
+                .into_iter()
+                .map(|c| {
+                    let opts = &opts;
+                    scope.spawn(move || {
+                        let mut share = shares.read(&c)?;
+                        assert_eq!(share.shape.n_rows(), 270);
+                        fit(&mut share.data, &opts.clone().check()?, &c, None)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    };
+    let shares = Shares {
+        data: path.clone(),
+        load: load.clone(),
+        weights: None,
+        cache: false,
+    };
+    assert_every_rank_has(&one, read_and_fit(&shares), "heart_scale in 3 byte ranges");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.svm");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 199 {
+                format!("{l} 3:abc")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
+    let shares = Shares {
+        data: bad.clone(),
+        load,
+        weights: None,
+        cache: false,
+    };
+    for (rank, fit) in read_and_fit(&shares).into_iter().enumerate() {
+        let message = fit.err().expect("a bad line is an error").to_string();
+        assert!(
+            message.contains(&format!("{}:200:", bad.display())),
+            "rank {rank}: {message}"
+        );
+    }
+}
