@@ -111,6 +111,26 @@ def test_an_empty_partition_takes_part(spark):
     assert abs(j_spread - j_local) <= 1e-12 * j_local
 
 
+def test_plans_a_barrier_stage_cannot_run_as_they_are(spark):
+    """A union of DataFrames (refused in a barrier stage as it is) and more partitions
+    than the cluster's slots: shuffled into plain partitions first, the same model."""
+    from sigmax.spark import LogisticRegression
+
+    X, y = data(seed=8)
+    local = sigmax.LogisticRegression(tol=1e-10).fit(X, y)
+    classes = np.array([0.0, 1.0])
+    j_local = objective(local.coef_, local.intercept_, X, y, None, 1.0, classes)
+    whole = frame(spark, X, y)
+    halves = whole.where("row < 400").coalesce(1).union(whole.where("row >= 400").coalesce(1))
+    thirds = whole.repartition(3)
+    with pytest.raises(Exception, match="BarrierJobUnsupportedRDDChainException"):
+        halves.mapInArrow(lambda batches: batches, halves.schema, barrier=True).collect()
+    for df in (halves, thirds):
+        model = LogisticRegression(tol=1e-10, timeout=60).fit(df)
+        j = objective(model.coefficientMatrix, model.interceptVector, X, y, None, 1.0, classes)
+        assert abs(j - j_local) <= 1e-12 * j_local
+
+
 def test_a_bad_row_stops_every_task_naming_partition_and_row(spark):
     from sigmax.spark import LogisticRegression
 

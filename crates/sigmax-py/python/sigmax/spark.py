@@ -146,6 +146,12 @@ class LogisticRegression(Estimator, _SigmaxParams):
         settings, _ = spread.spread_settings(self._local_estimator(), len(classes))
         if self.isSet("regParam") and self.getRegParam() > 0:
             settings["C"], settings["lambda"] = None, float(self.getRegParam())
+        conf = df.sparkSession.sparkContext.getConf()
+        if conf.get("spark.dynamicAllocation.enabled", "false").lower() == "true":
+            raise ValueError(
+                "sigmax.spark trains in a barrier stage, which Spark does not run with "
+                "dynamic allocation: set spark.dynamicAllocation.enabled=false for this "
+                "application (and give it the executors it needs).")
         slots = df.sparkSession.sparkContext.defaultParallelism
         if df.rdd.getNumPartitions() > slots:
             # A barrier stage needs a slot per task.
