@@ -1,13 +1,22 @@
 //! Numbers as bytes between processes (little-endian words), and the sum and maximum of
 //! every process's words, taken in rank order: what the all-to-all backends share.
 
-/// `v` as little-endian 8-byte words.
+/// `v` as little-endian 8-byte words. (Written into a buffer of the exact size: a
+/// `flat_map` collect grew its vector step by step, most of a 4 MB sum's time.)
 pub(super) fn f64_bytes(v: &[f64]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    let mut out = vec![0u8; 8 * v.len()];
+    for (o, x) in out.chunks_exact_mut(8).zip(v) {
+        o.copy_from_slice(&x.to_le_bytes());
+    }
+    out
 }
 
 pub(super) fn u64_bytes(v: &[u64]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    let mut out = vec![0u8; 8 * v.len()];
+    for (o, x) in out.chunks_exact_mut(8).zip(v) {
+        o.copy_from_slice(&x.to_le_bytes());
+    }
+    out
 }
 
 fn words(bytes: &[u8]) -> impl Iterator<Item = [u8; 8]> + '_ {
