@@ -9,6 +9,10 @@
 //! once into a row-major f32 matrix, on the fit's threads. A CSR matrix is read in place
 //! where its types fit sigmax's (float32 data, int32 indices, int64 row pointers) and
 //! converted where they do not (`csr_from_parts` says which array when).
+//!
+//! Modules: `fit` (one settings dict → the library's checked settings → one fit, alone
+//! or spread), `tcp` (the TCP collective's listener and link for Dask and Spark workers),
+//! `heads` (the margin losses).
 
 use numpy::ndarray::ArrayView2;
 use numpy::{
