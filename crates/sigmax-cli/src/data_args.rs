@@ -241,7 +241,7 @@ impl DataArgs {
             } else if delimiter {
                 anyhow::anyhow!("{e}\n  on the command line: --delimiter CHAR (or --delimiter tab)")
             } else {
-                crate::train_cmd::with_flag(e)
+                crate::flags::with_flag(e)
             }
         };
         if self.cache {

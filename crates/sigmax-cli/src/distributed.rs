@@ -27,8 +27,9 @@ pub use with_mpi::run;
 #[cfg(feature = "mpi")]
 mod with_mpi {
     use super::*;
+    use crate::flags::with_flag;
     use crate::out::outln;
-    use crate::train_cmd::{json_report, with_flag, with_lambda, FitSummary};
+    use crate::train_cmd::{json_report, with_lambda, FitSummary};
     use anyhow::Context;
     use mpi::collective::SystemOperation;
     use mpi::datatype::PartitionMut;
@@ -139,6 +140,7 @@ mod with_mpi {
     }
 
     pub fn run(args: TrainArgs) -> Result<()> {
+        args.refuse_overwriting()?;
         let universe = mpi::initialize().context("MPI could not be initialized")?;
         let world = universe.world();
         let (rank, size) = (world.rank() as usize, world.size() as usize);

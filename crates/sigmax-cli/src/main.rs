@@ -5,6 +5,7 @@ mod choice;
 mod data_args;
 mod distributed;
 mod export_cmd;
+mod flags;
 mod loss_cmd;
 mod out;
 mod plot_cmd;
@@ -74,6 +75,7 @@ fn main() -> ExitCode {
     });
     let result = match cli.command {
         Command::Quickstart(a) => quickstart::run(a),
+        Command::Train(a) if a.distributed => distributed::run(a),
         Command::Train(a) => train_cmd::run(a),
         Command::Predict(a) => predict_cmd::run_predict(a),
         Command::Eval(a) => predict_cmd::run_eval(a),

@@ -1,8 +1,8 @@
 //! `sigmax predict` and `sigmax eval`.
 
 use crate::data_args::{with_weight_file, DataArgs, Labels};
+use crate::flags::with_flag;
 use crate::out::{out, outln};
-use crate::train_cmd::with_flag;
 use anyhow::{Context, Result};
 use clap::Args;
 use sigmax::atomic::write_atomically;

@@ -2,6 +2,7 @@
 
 use crate::choice::choice;
 use crate::data_args::{plural, with_weight_file, DataArgs};
+use crate::flags::{with_flag, LABEL_COLUMN_HINT};
 use crate::out::outln;
 use crate::progress::SolverProgress;
 use anyhow::{Context, Result};
@@ -196,7 +197,7 @@ impl TrainArgs {
     }
 
     /// The fit's settings from the flags and the `--init` model: checked once by the
-    /// library, whose errors name the parameter (see [`flag_of`]).
+    /// library, whose errors name the parameter (see [`crate::flags::flag_of`]).
     pub fn settings(&self, data: &sigmax::data::Dataset) -> Result<Settings> {
         let mut opts = self.options()?;
         if let Some(w) = self.warm_start(data, opts.intercept)? {
@@ -244,16 +245,6 @@ pub(crate) fn with_lambda(settings: Settings, lambda: f64) -> Result<Settings> {
     opts.check().map_err(with_flag)
 }
 
-/// The command-line flag for a library parameter name (for messages).
-pub fn flag_of(parameter: &str) -> String {
-    match parameter {
-        "C" | "c" => "-c/--C".into(),
-        "sample_weight" => "--weights/--weight-col".into(),
-        p => format!("--{}", p.replace('_', "-")),
-    }
-}
-
-/// A library error with the flags that set the parameters it names.
 /// What the `--json` report of a fit says, serial or distributed.
 pub(crate) struct FitSummary<'a> {
     pub fit: &'a sigmax::train::Trained,
@@ -301,32 +292,6 @@ pub(crate) fn json_report(s: &FitSummary) -> serde_json::Value {
     })
 }
 
-pub(crate) fn with_flag(e: sigmax::Error) -> anyhow::Error {
-    match &e {
-        sigmax::Error::InvalidParameter { name, .. } => {
-            let flag = flag_of(name);
-            anyhow::Error::new(e).context(format!("invalid {flag}"))
-        }
-        sigmax::Error::Diverged { advice, .. } if advice.contains("line search") => {
-            anyhow::anyhow!("{e}\n  on the command line: --solver newton or --solver lbfgs")
-        }
-        sigmax::Error::NoDescent { .. } => {
-            anyhow::anyhow!("{e}\n  on the command line: --solver newton")
-        }
-        sigmax::Error::Diverged { .. } => anyhow::anyhow!(
-            "{e}\n  on the command line: a smaller --learning-rate, or a larger --lambda"
-        ),
-        sigmax::Error::ContinuousLabels { .. } => {
-            anyhow::anyhow!("{e}\n  on the command line: {LABEL_COLUMN_HINT}")
-        }
-        _ => anyhow::Error::new(e),
-    }
-}
-
-/// Where the label of a CSV row comes from, for messages about labels that look wrong.
-const LABEL_COLUMN_HINT: &str =
-    "a CSV file's label is its last column unless --label-col names another";
-
 /// More than two classes with under two rows each on average: most likely an id or a
 /// feature column read as the label (integers, so not refused as continuous). Training
 /// goes on (the user may mean it), but a K-class softmax over such data runs for long.
@@ -343,9 +308,6 @@ fn warn_if_labels_look_like_ids(data: &Dataset, path: &std::path::Path) {
 
 pub fn run(args: TrainArgs) -> Result<()> {
     args.refuse_overwriting()?;
-    if args.distributed {
-        return crate::distributed::run(args);
-    }
     let started = std::time::Instant::now();
     let mut data = with_weight_file(args.data_args.load(&args.data)?, args.weights.as_deref())?;
     let load_seconds = started.elapsed().as_secs_f64();
