@@ -161,3 +161,10 @@ def test_a_wrong_job_token_is_refused():
         listeners[1].connect(1, addresses, "another-job", 2.0)
     t.join()
     assert errors and "did not connect" in errors[0]
+
+
+def test_in_memory_input_is_fit_here(client):
+    X, y = data(seed=9)
+    here = DaskLogisticRegression(tol=1e-10).fit(X, y)
+    local = sigmax.LogisticRegression(tol=1e-10).fit(X, y)
+    np.testing.assert_array_equal(here.coef_, local.coef_)

@@ -38,7 +38,10 @@ class _DaskFit:
     current one); ``timeout``: seconds any step may wait for another worker."""
 
     def fit(self, X, y, sample_weight=None):
-        """Fits to dask X and y (arrays, dataframes or series), with optional weights."""
+        """Fits to dask X and y (arrays, dataframes or series), with optional weights;
+        in-memory X (NumPy, SciPy, pandas) is fit here, as sigmax's own estimator does."""
+        if not _is_dask(X):
+            return super().fit(X, y, sample_weight)
         return self._fit_dask(X, y, sample_weight)
 
     def predict(self, X):
@@ -51,7 +54,14 @@ class _DaskFit:
         import dask.array as da
         from distributed import as_completed, get_client, wait
 
-        client = self.client if getattr(self, "client", None) is not None else get_client()
+        client = self.client
+        if client is None:
+            try:
+                client = get_client()
+            except ValueError:
+                raise ValueError(
+                    "sigmax.dask fits on a Dask cluster: start a client first "
+                    "(distributed.Client(...)) or pass client=") from None
         X, y, sample_weight = _as_dask_arrays(X, y, sample_weight)
         classes = np.asarray(da.unique(y).compute())
         if len(classes) < 2:
@@ -113,6 +123,11 @@ class _DaskFit:
         if width is None:
             return X.map_blocks(fn, drop_axis=1, dtype=np.float64)
         return X.map_blocks(fn, chunks=(X.chunks[0], (width,)), dtype=np.float64)
+
+
+def _is_dask(a):
+    """A dask collection (array, dataframe, series)."""
+    return hasattr(a, "__dask_graph__")
 
 
 def _as_dask_arrays(X, y, sample_weight):
