@@ -3,6 +3,7 @@ process (the same objective to 1e-12), binary and softmax, weighted and not, spa
 dense vectors, with an empty partition; a bad row stops every task with its partition and
 row; a lost task makes the fit raise within a bounded time."""
 import os
+import signal
 import sys
 import time
 
@@ -24,6 +25,8 @@ def spark():
 
     # The executors' Python is this one (with sigmax installed).
     os.environ["PYSPARK_PYTHON"] = sys.executable
+    # SparkContext installs a Ctrl-C handler of its own and leaves it after stop().
+    handler = signal.getsignal(signal.SIGINT)
     session = (SparkSession.builder.master("local[2]").appName("sigmax-tests")
                .config("spark.ui.enabled", "false")
                .config("spark.sql.shuffle.partitions", "2")
@@ -31,6 +34,7 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+    signal.signal(signal.SIGINT, handler)
 
 
 def data(n=800, d=6, k=2, seed=0):
