@@ -149,20 +149,14 @@ pub fn class_weighted<'py>(
         class_weight_from(class_weight)?
     };
     let sw = sample_weight.as_ref().map(|w| w.as_array().to_vec());
-    let classes = class_names(n_classes);
-    let per_class = cw
-        .per_class_of(
+    let w = cw
+        .row_weights(
             &ids,
             sw.as_deref(),
-            &classes,
+            &class_names(n_classes),
             &sigmax::objective::LocalReducer,
         )
         .map_err(value_error)?;
-    let w: Vec<f64> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, &k)| sw.as_ref().map_or(1.0, |s| s[i]) * per_class[k as usize])
-        .collect();
     Ok(PyArray1::from_vec(py, w))
 }
 

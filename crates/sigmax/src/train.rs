@@ -156,13 +156,28 @@ impl std::str::FromStr for ClassWeight {
 impl ClassWeight {
     /// The weight of each class of `data` (in class-id order).
     pub fn per_class(&self, data: &Dataset) -> Result<Vec<f64>> {
-        self.per_class_over(data, &LocalReducer)
+        self.per_class_of(
+            &data.y,
+            data.weights.as_deref(),
+            &data.classes,
+            &LocalReducer,
+        )
     }
 
-    /// [`ClassWeight::per_class`] for rows spread over processes: the classes' totals
-    /// that balancing needs are summed through `reducer`.
-    pub(crate) fn per_class_over(&self, data: &Dataset, reducer: &dyn Reducer) -> Result<Vec<f64>> {
-        self.per_class_of(&data.y, data.weights.as_deref(), &data.classes, reducer)
+    /// Each row's sample weight (`None`: 1) times its class's weight
+    /// ([`ClassWeight::per_class_of`]), for rows of class ids `y`.
+    pub fn row_weights(
+        &self,
+        y: &[u32],
+        weights: Option<&[f64]>,
+        classes: &[String],
+        reducer: &dyn Reducer,
+    ) -> Result<Vec<f64>> {
+        let per_class = self.per_class_of(y, weights, classes, reducer)?;
+        Ok(y.iter()
+            .enumerate()
+            .map(|(i, &k)| weights.map_or(1.0, |w| w[i]) * per_class[k as usize])
+            .collect())
     }
 
     /// The weight of each of `classes` for rows of class ids `y` and sample weights
@@ -511,8 +526,8 @@ pub fn effective_weights(data: &Dataset, class_weight: &ClassWeight) -> Result<O
     effective_weights_over(data, class_weight, &LocalReducer)
 }
 
-/// [`effective_weights`] for rows spread over processes (see
-/// [`ClassWeight::per_class_over`]).
+/// [`effective_weights`] for rows spread over processes (the classes' totals that
+/// balancing needs are summed through `reducer`).
 pub(crate) fn effective_weights_over(
     data: &Dataset,
     class_weight: &ClassWeight,
@@ -521,10 +536,7 @@ pub(crate) fn effective_weights_over(
     if *class_weight == ClassWeight::None {
         return Ok(data.weights.clone());
     }
-    let per_class = class_weight.per_class_over(data, reducer)?;
-    let w: Vec<f64> = (0..data.n_rows())
-        .map(|i| data.weight(i) * per_class[data.y[i] as usize])
-        .collect();
+    let w = class_weight.row_weights(&data.y, data.weights.as_deref(), &data.classes, reducer)?;
     crate::objective::check_sample_weights(&w, data.n_rows())?;
     Ok(Some(w))
 }

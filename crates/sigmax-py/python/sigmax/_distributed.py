@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _sigmax
-from ._linear import _class_weight_by_id
+from ._linear import _as_input, _class_weight_by_id, with_bias_column
 from ._sklearn_api import resolve_logistic_penalty, seed_of, sigmax_solver
 
 #: Seconds any step of a spread fit may wait for another worker (connecting, or one
@@ -139,12 +139,10 @@ def stack_share(parts, classes, n_features, bias=None):
     if any(sp.issparse(x) for x in xs):
         X = sp.vstack([_csr_of_width(x, n_features) for x in xs], format="csr") if xs \
             else sp.csr_matrix((0, n_features))
-        if bias is not None:
-            X = sp.hstack([X, np.full((X.shape[0], 1), bias)], format="csr")
     else:
         X = np.concatenate(xs) if xs else np.zeros((0, n_features))
-        if bias is not None:
-            X = np.hstack([X, np.full((X.shape[0], 1), bias, dtype=X.dtype)])
+    if bias is not None:
+        X = with_bias_column(X, bias)
     y = np.concatenate(ys) if ys else np.zeros(0)
     ids = np.searchsorted(classes, y).astype(np.int64)
     w = None
@@ -199,12 +197,6 @@ def fit_share(listener, rank, addresses, token, timeout, share, n_classes, setti
     link.agree(error)
     if kill_after is not None:
         threading.Timer(kill_after, os._exit, (1,)).start()
-    if sp.issparse(X):
-        X = sp.csr_matrix(X)
-        X.sort_indices()
-        x = (X.data, X.indices, X.indptr, X.shape[1])
-    else:
-        x = np.ascontiguousarray(X)
-        if x.dtype not in (np.float32, np.float64):
-            x = x.astype(np.float64)
-    return _sigmax.fit_linear(x, ids, n_classes, w, settings, None, False, link)
+    if not sp.issparse(X) and X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    return _sigmax.fit_linear(_as_input(X), ids, n_classes, w, settings, None, False, link)
